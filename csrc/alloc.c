@@ -1,0 +1,177 @@
+/* alloc.c — ep_alloc/ep_free: the one allocation path, counted per thread.
+ *
+ * Design: each thread owns a counter block (malloc'd on its first
+ * allocation, linked into a global registry).  Only the owner writes it, with
+ * relaxed atomic load+store pairs (no read-modify-write, no lock prefix), so
+ * the fast path costs a TLS access and four plain stores.  Readers take the
+ * registry lock and sum every live block plus the totals folded in from
+ * threads that have exited (a pthread key destructor does the folding).
+ *
+ * Invariants: a block is in the registry from its thread's first allocation
+ * until that thread exits; retired totals only grow; the observer (heap
+ * profiler) is called outside any lock of ours.
+ */
+#include "enginepools.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct tblock {
+    _Atomic uint64_t alloc_bytes, alloc_objects, free_bytes, free_objects;
+    struct tblock *prev, *next;
+} tblock;
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static tblock *reg_head;
+static ep_alloc_counters retired;
+static pthread_key_t reg_key;
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static __thread tblock *self_block;
+static _Atomic(const _ep_alloc_observer *) observer;
+
+uint64_t ep_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define ADD(x, v) atomic_store_explicit(&(x), LD(x) + (v), memory_order_relaxed)
+
+static void thread_exit(void *arg) {
+    tblock *b = arg;
+    pthread_mutex_lock(&reg_lock);
+    retired.alloc_bytes += LD(b->alloc_bytes);
+    retired.alloc_objects += LD(b->alloc_objects);
+    retired.free_bytes += LD(b->free_bytes);
+    retired.free_objects += LD(b->free_objects);
+    if (b->prev) b->prev->next = b->next; else reg_head = b->next;
+    if (b->next) b->next->prev = b->prev;
+    pthread_mutex_unlock(&reg_lock);
+    self_block = NULL;
+    free(b);
+}
+
+static void make_key(void) { pthread_key_create(&reg_key, thread_exit); }
+
+/* Slow path: first allocation on this thread.  If the block itself cannot be
+ * had, the allocation goes uncounted rather than failing. */
+static tblock *register_thread(void) {
+    pthread_once(&reg_once, make_key);
+    tblock *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    pthread_mutex_lock(&reg_lock);
+    b->next = reg_head;
+    if (reg_head) reg_head->prev = b;
+    reg_head = b;
+    pthread_mutex_unlock(&reg_lock);
+    pthread_setspecific(reg_key, b);
+    self_block = b;
+    return b;
+}
+
+static inline tblock *self(void) {
+    tblock *b = self_block;
+    return EP_LIKELY(b != NULL) ? b : register_thread();
+}
+
+static inline void count_alloc(void *p, size_t size) {
+    tblock *b = self();
+    if (EP_LIKELY(b != NULL)) {
+        ADD(b->alloc_bytes, size);
+        ADD(b->alloc_objects, 1);
+    }
+    const _ep_alloc_observer *o = atomic_load_explicit(&observer, memory_order_acquire);
+    if (EP_UNLIKELY(o != NULL)) o->on_alloc(p, size);
+}
+
+static inline void count_free(void *p, size_t size) {
+    const _ep_alloc_observer *o = atomic_load_explicit(&observer, memory_order_acquire);
+    if (EP_UNLIKELY(o != NULL)) o->on_free(p, size);
+    tblock *b = self();
+    if (EP_LIKELY(b != NULL)) {
+        ADD(b->free_bytes, size);
+        ADD(b->free_objects, 1);
+    }
+}
+
+void *ep_alloc(size_t size) {
+    void *p = malloc(size ? size : 1);
+    if (EP_LIKELY(p != NULL)) count_alloc(p, size);
+    return p;
+}
+
+void *ep_calloc(size_t size) {
+    void *p = calloc(1, size ? size : 1);
+    if (EP_LIKELY(p != NULL)) count_alloc(p, size);
+    return p;
+}
+
+void *ep_alloc_aligned(size_t size, size_t align) {
+    void *p = NULL;
+    if (align < sizeof(void *)) align = sizeof(void *);
+    if (posix_memalign(&p, align, size ? size : 1) != 0) return NULL;
+    count_alloc(p, size);
+    return p;
+}
+
+void *ep_realloc(void *p, size_t old_size, size_t new_size) {
+    if (p == NULL) return ep_alloc(new_size);
+    const _ep_alloc_observer *o = atomic_load_explicit(&observer, memory_order_acquire);
+    if (EP_UNLIKELY(o != NULL)) {
+        /* The profiler tracks blocks by address: a moving realloc must be seen
+         * as free(old) + alloc(new), so do exactly that. */
+        void *q = ep_alloc(new_size);
+        if (!q) return NULL;
+        memcpy(q, p, old_size < new_size ? old_size : new_size);
+        ep_free(p, old_size);
+        return q;
+    }
+    void *q = realloc(p, new_size ? new_size : 1);
+    if (!q) return NULL;
+    tblock *b = self();
+    if (EP_LIKELY(b != NULL)) {
+        ADD(b->free_bytes, old_size);
+        ADD(b->free_objects, 1);
+        ADD(b->alloc_bytes, new_size);
+        ADD(b->alloc_objects, 1);
+    }
+    return q;
+}
+
+void ep_free(void *p, size_t size) {
+    if (p == NULL) return;
+    count_free(p, size);
+    free(p);
+}
+
+void ep_alloc_counters_read(ep_alloc_counters *out) {
+    ep_alloc_counters s;
+    pthread_mutex_lock(&reg_lock);
+    s = retired;
+    for (tblock *b = reg_head; b; b = b->next) {
+        s.alloc_bytes += LD(b->alloc_bytes);
+        s.alloc_objects += LD(b->alloc_objects);
+        s.free_bytes += LD(b->free_bytes);
+        s.free_objects += LD(b->free_objects);
+    }
+    pthread_mutex_unlock(&reg_lock);
+    *out = s;
+}
+
+void ep_alloc_counters_read_self(ep_alloc_counters *out) {
+    tblock *b = self();
+    memset(out, 0, sizeof *out);
+    if (!b) return;
+    out->alloc_bytes = LD(b->alloc_bytes);
+    out->alloc_objects = LD(b->alloc_objects);
+    out->free_bytes = LD(b->free_bytes);
+    out->free_objects = LD(b->free_objects);
+}
+
+void _ep_alloc_set_observer(const _ep_alloc_observer *obs) {
+    atomic_store_explicit(&observer, obs, memory_order_release);
+}

@@ -1,0 +1,11 @@
+/* enginepools.h — the public C API of enginepools, one include for all.
+ * Each domain has its own header beside this one. */
+#ifndef ENGINEPOOLS_H
+#define ENGINEPOOLS_H
+
+#define EP_VERSION "0.1.0"
+
+#include "ep_common.h"
+#include "ep_alloc.h"
+
+#endif

@@ -1,0 +1,45 @@
+/* ep_alloc.h — the one allocation path.
+ *
+ * Every allocation made by pools, kernels, the worker pool and the pipeline
+ * goes through ep_alloc/ep_free, which count bytes and objects per thread.
+ * That gives B/op and allocs/op with Go's -benchmem meaning (bytes requested
+ * and allocations made, frees not subtracted), in-use bytes for the heap
+ * profiler, and the one place the heap profiler samples from.
+ *
+ * Frees are sized: the caller passes the size it asked for.  ep_realloc
+ * counts as a new allocation of the new size plus a free of the old one, as
+ * a Go slice growth does.
+ */
+#ifndef EP_ALLOC_H
+#define EP_ALLOC_H
+
+#include "ep_common.h"
+
+typedef struct ep_alloc_counters {
+    uint64_t alloc_bytes;   /* bytes requested through ep_alloc & co. */
+    uint64_t alloc_objects; /* number of allocations */
+    uint64_t free_bytes;
+    uint64_t free_objects;
+} ep_alloc_counters;
+
+void *ep_alloc(size_t size);
+void *ep_calloc(size_t size); /* zeroed */
+void *ep_alloc_aligned(size_t size, size_t align); /* align: power of two */
+void *ep_realloc(void *p, size_t old_size, size_t new_size);
+void ep_free(void *p, size_t size);
+
+/* Sum over every thread that ever allocated (live ones and exited ones). */
+void ep_alloc_counters_read(ep_alloc_counters *out);
+/* The calling thread's own counters (cheap; no lock). */
+void ep_alloc_counters_read_self(ep_alloc_counters *out);
+
+/* Observer for the heap profiler: called after a successful allocation and
+ * before a free, on the allocating/freeing thread.  At most one observer;
+ * NULL removes it.  Installing costs one relaxed load on every allocation. */
+typedef struct _ep_alloc_observer {
+    void (*on_alloc)(void *p, size_t size);
+    void (*on_free)(void *p, size_t size);
+} _ep_alloc_observer;
+void _ep_alloc_set_observer(const _ep_alloc_observer *obs);
+
+#endif

@@ -1,0 +1,120 @@
+/* module.c — the one seam between C and Python (the only file that includes
+ * Python.h).
+ *
+ * C code below this file sees plain structs and buffers, never PyObjects, and
+ * reports failure as an errno-style code; ep_py_raise() turns that code into
+ * one Python exception.  Long C work runs with the GIL released, in chunks of
+ * 10–50 ms, with PyErr_CheckSignals() between chunks so Ctrl-C works.
+ *
+ * Layout: one section per domain (alloc, pools, bench, profile, pipeline),
+ * each with its functions and its entries in the method table / its types
+ * added in module_exec.  Multi-phase init (PEP 489), as CPython's
+ * Modules/_bisectmodule.c.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "enginepools.h"
+
+/* ---- error seam --------------------------------------------------------- */
+
+/* Raise the exception matching errno-style code `err`, with a message. */
+static inline PyObject *ep_py_raise(int err, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    PyObject *type;
+    switch (err) {
+    case EINVAL: case ERANGE: case EDOM: case EFBIG: type = PyExc_ValueError; break;
+    case ENOMEM: return PyErr_NoMemory();
+    case EINTR:
+        if (PyErr_CheckSignals() < 0) return NULL;
+        type = PyExc_KeyboardInterrupt;
+        break;
+    case ESHUTDOWN: case EPIPE: case EBUSY: case EALREADY: type = PyExc_RuntimeError; break;
+    default:
+        errno = err;
+        return PyErr_SetFromErrnoWithFilename(PyExc_OSError, msg);
+    }
+    PyErr_SetString(type, msg);
+    return NULL;
+}
+
+/* ==== section: alloc ===================================================== */
+
+static PyObject *py_alloc_counters(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    ep_alloc_counters c;
+    ep_alloc_counters_read(&c);
+    return Py_BuildValue("{s:K,s:K,s:K,s:K}",
+                         "alloc_bytes", (unsigned long long)c.alloc_bytes,
+                         "alloc_objects", (unsigned long long)c.alloc_objects,
+                         "free_bytes", (unsigned long long)c.free_bytes,
+                         "free_objects", (unsigned long long)c.free_objects);
+}
+
+#define EP_ALLOC_METHODS \
+    {"alloc_counters", py_alloc_counters, METH_NOARGS, \
+     "alloc_counters() -> dict: bytes/objects allocated and freed through ep_alloc, all threads."},
+
+/* ==== section: pools ===================================================== */
+
+#define EP_POOLS_METHODS
+#define EP_POOLS_EXEC(m) 0
+
+/* ==== section: bench ===================================================== */
+
+#define EP_BENCH_METHODS
+#define EP_BENCH_EXEC(m) 0
+
+/* ==== section: profile =================================================== */
+
+#define EP_PROFILE_METHODS
+#define EP_PROFILE_EXEC(m) 0
+
+/* ==== section: pipeline ================================================== */
+
+#define EP_PIPELINE_METHODS
+#define EP_PIPELINE_EXEC(m) 0
+
+/* ==== module ============================================================= */
+
+static PyMethodDef core_methods[] = {
+    EP_ALLOC_METHODS
+    EP_POOLS_METHODS
+    EP_BENCH_METHODS
+    EP_PROFILE_METHODS
+    EP_PIPELINE_METHODS
+    {NULL, NULL, 0, NULL},
+};
+
+static int module_exec(PyObject *m) {
+    if (PyModule_AddStringConstant(m, "VERSION", EP_VERSION) < 0) return -1;
+    /* each section adds its types and constants through its EXEC macro */
+    if (EP_POOLS_EXEC(m) < 0) return -1;
+    if (EP_BENCH_EXEC(m) < 0) return -1;
+    if (EP_PROFILE_EXEC(m) < 0) return -1;
+    if (EP_PIPELINE_EXEC(m) < 0) return -1;
+    return 0;
+}
+
+static PyModuleDef_Slot core_slots[] = {
+    {Py_mod_exec, module_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "enginepools._core",
+    .m_doc = "C core of enginepools: pools, kernels, profilers, pprof codec.",
+    .m_size = 0,
+    .m_methods = core_methods,
+    .m_slots = core_slots,
+};
+
+PyMODINIT_FUNC PyInit__core(void) { return PyModuleDef_Init(&core_module); }

@@ -1,0 +1,22 @@
+"""enginepools — do your memory pools pay?
+
+Fast, thread-safe pools in C; benchmark kernels that run each pooled design
+beside its plain-malloc twin; a heap and CPU profiler writing pprof; and the
+statistics, charts and reports that turn the runs into a keep/remove verdict
+per pool.
+"""
+from __future__ import annotations
+
+from . import _core
+from .errors import EnginepoolsError, UsageError
+
+__version__: str = _core.VERSION
+
+
+def alloc_counters() -> dict[str, int]:
+    """Bytes and objects allocated and freed through the C ``ep_alloc`` path,
+    summed over every thread (live and exited)."""
+    return _core.alloc_counters()
+
+
+__all__ = ["__version__", "alloc_counters", "EnginepoolsError", "UsageError"]
