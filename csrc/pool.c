@@ -285,6 +285,9 @@ static void peak_update(ep_pool *p, tcache *self) {
         unsigned hw = RLD(c->hw);
         cur += hw > now ? hw : now;
     }
+    /* retained never exceeds the caps, so neither may their upper bound */
+    if (cur > p->cap_objs) cur = p->cap_objs;
+    if (p->budget && cur > p->budget->max / p->obj_size) cur = p->budget->max / p->obj_size;
     if (cur > p->peak_objs) p->peak_objs = cur;
     if (self) {
         unsigned n = RLD(self->n), prev_n = RLD(self->prev_n);
@@ -601,8 +604,7 @@ static void *__attribute__((noinline)) get_slow(ep_pool *p, tcache *c) {
             p->full = m->next;
             p->depot_objs -= m->rounds;
             if (p->capped) c->reserved = m->rounds; /* moves from depot to us */
-            c->loaded->next = p->empty;
-            p->empty = c->loaded;
+            depot_push(p, c->loaded, 0); /* our empty one */
             c->loaded = m;
             c->objs = m->obj;
             RST(c->n, m->rounds);

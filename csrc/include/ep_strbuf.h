@@ -8,6 +8,8 @@
  * initial capacity, reset empties the builder and, when it grew beyond
  * max_retained_cap, shrinks it back to initial_cap so a pool never retains
  * one huge builder (the rule Go's fmt and strings.Builder pools follow).
+ * The pool's stats count builder structs: retained_bytes is
+ * sizeof(ep_strbuf) per retained builder, not the text capacity behind it.
  */
 #ifndef EP_STRBUF_H
 #define EP_STRBUF_H

@@ -40,6 +40,12 @@ void ep_workerpool_stats_read(const ep_workerpool *wp, ep_workerpool_stats *out)
  * the GIL and checks signals between them): ETIMEDOUT when timeout_ns passed. */
 int ep_workerpool_submit_timed(ep_workerpool *wp, ep_job_fn fn, void *arg, uint64_t timeout_ns);
 int ep_workerpool_wait_timed(ep_workerpool *wp, uint64_t timeout_ns);
+/* shutdown() that gives up after timeout_ns (ETIMEDOUT, the pool stays
+ * closing; call again to finish joining). */
+int ep_workerpool_shutdown_timed(ep_workerpool *wp, int drain, uint64_t timeout_ns);
+/* Called, outside the pool's lock, on the thread calling shutdown(drain=0),
+ * for each queued job it discards, so the job's argument can be released. */
+void ep_workerpool_set_discard_hook(ep_workerpool *wp, void (*hook)(ep_job_fn fn, void *arg));
 /* Nonzero when the calling thread is one of wp's workers. */
 int ep_workerpool_is_worker(const ep_workerpool *wp);
 
