@@ -85,6 +85,8 @@ typedef struct tcache {
     void **objs;             /* loaded->obj */
     _Atomic unsigned n;      /* rounds in loaded */
     unsigned lim;            /* put stays on the fast path while n < lim */
+    unsigned fast_top;       /* min(lim, hw_n) for plain pools, else 0: the fast put's one
+                              * compare (below the high-water mark, hw needs no update) */
     unsigned hw_n;           /* hw - prev_n: high-water of n, for a one-compare update */
     _Atomic unsigned prev_n; /* rounds in prev */
     _Atomic unsigned hw;     /* high-water of n + prev_n since the last depot visit */
@@ -101,6 +103,7 @@ struct ep_pool {
     /* read-only after creation: shared by every thread's fast path */
     uint32_t slot;
     int bypass, clear_on_put, capped;
+    int plain; /* no reset callback, no clear: put is a pointer store */
     unsigned mag_cap;
     size_t obj_size;   /* what the user sees */
     size_t alloc_size; /* obj_size + HDR_SIZE */
@@ -142,6 +145,9 @@ static __thread struct {
     tcache **v;
     uint32_t n;
 } tl __attribute__((tls_model("initial-exec")));
+/* The cache used last: most code uses one pool at a time, and this turns the
+ * lookup into one TLS load and one compare. */
+static __thread tcache *tl_last __attribute__((tls_model("initial-exec"))) = &dummy_cache;
 
 static void thread_exit(void *unused);
 static void make_key(void) { pthread_key_create(&tl_key, thread_exit); }
@@ -274,6 +280,7 @@ static inline void set_lim(ep_pool *p, tcache *c) {
         unsigned r = c->reserved - prev_n; /* reserved ≥ n + prev_n */
         c->lim = r < p->mag_cap ? r : p->mag_cap;
     }
+    c->fast_top = p->plain ? (c->lim < c->hw_n ? c->lim : c->hw_n) : 0;
 }
 
 /* Fold every cache's high-water mark into the peak (under p->lock), then
@@ -340,6 +347,7 @@ static tcache *tc_attach(ep_pool *p) {
         c->slot = s;
         tl.v[s] = c;
     }
+    tl_last = c;
     /* c is new, or was detached when its previous pool was destroyed */
     ep_assert(RLD(c->pool) == NULL && c->loaded == NULL && c->prev == NULL);
     magazine *a = NULL, *b = NULL;
@@ -416,6 +424,7 @@ static void thread_exit(void *unused) {
     uint32_t n = tl.n;
     tl.v = NULL;
     tl.n = 0;
+    tl_last = &dummy_cache;
     pthread_mutex_lock(&global_lock);
     for (uint32_t s = 0; s < n; s++) {
         tcache *c = v[s];
@@ -474,6 +483,7 @@ int _ep_pool_create_budgeted(const ep_pool_config *cfg, _ep_pool_budget *budget,
     p->fini = cfg->fini;
     p->ctx = cfg->ctx;
     p->clear_on_put = cfg->clear_on_put != 0;
+    p->plain = !cfg->reset && !p->clear_on_put;
     p->size_class = cfg->size_class;
     p->mag_cap = cfg->magazine_size ? cfg->magazine_size : default_mag_cap(cfg->obj_size);
     size_t cap = SIZE_MAX;
@@ -531,7 +541,7 @@ void ep_pool_destroy(ep_pool *p) {
         c->objs = NULL;
         RST(c->n, 0);
         RST(c->prev_n, 0);
-        c->lim = 0;
+        c->lim = c->fast_top = 0;
         unlink_cache(p, c);
         RST(c->pool, NULL);
     }
@@ -548,13 +558,25 @@ void ep_pool_destroy(ep_pool *p) {
 
 /* ---- get / put ---------------------------------------------------------- */
 
-static inline tcache *tc_lookup(ep_pool *p) {
+static tcache *__attribute__((noinline)) tc_lookup_slot(ep_pool *p) {
     uint32_t s = p->slot;
     if (EP_LIKELY(s < tl.n)) {
         tcache *c = tl.v[s];
-        if (EP_LIKELY(RLD(c->pool) == p)) return c;
+        if (EP_LIKELY(RLD(c->pool) == p)) {
+            tl_last = c;
+            return c;
+        }
     }
     return NULL;
+}
+
+/* This thread's cache for p, or NULL when it has none yet.  A destroyed
+ * pool's caches have pool == NULL, so a new pool at the same address never
+ * matches a stale cache. */
+static inline tcache *tc_lookup(ep_pool *p) {
+    tcache *c = tl_last;
+    if (EP_LIKELY(RLD(c->pool) == p)) return c;
+    return tc_lookup_slot(p);
 }
 
 static inline void swap_mags(tcache *c) {
@@ -625,9 +647,25 @@ static void *__attribute__((noinline)) get_slow(ep_pool *p, tcache *c) {
     return obj;
 }
 
-void *ep_pool_get(ep_pool *p) {
+/* Lookup through the slot table, then the fast pop, else the slow path. */
+static void *__attribute__((noinline)) get_general(ep_pool *p) {
     tcache *c = tc_lookup(p);
-    if (EP_LIKELY(c != NULL)) {
+    if (c) {
+        unsigned n = RLD(c->n);
+        if (n > 0) {
+            void *obj = c->objs[--n];
+            RST(c->n, n);
+            RINC(c->hits, 1);
+            return hand_out(p, obj);
+        }
+    }
+    return get_slow(p, c);
+}
+
+void *ep_pool_get(ep_pool *p) {
+    /* fast path: the last cache used is p's and its magazine is not empty */
+    tcache *c = tl_last;
+    if (EP_LIKELY(RLD(c->pool) == p)) {
         unsigned n = RLD(c->n);
         if (EP_LIKELY(n > 0)) {
             void *obj = c->objs[--n];
@@ -636,7 +674,7 @@ void *ep_pool_get(ep_pool *p) {
             return hand_out(p, obj);
         }
     }
-    return get_slow(p, c);
+    return get_general(p);
 }
 
 static void drop(ep_pool *p, tcache *c, void *obj) {
@@ -661,6 +699,7 @@ static inline void push(ep_pool *p, tcache *c, void *obj) {
     if (EP_UNLIKELY(n > c->hw_n)) {
         c->hw_n = n;
         RST(c->hw, n + RLD(c->prev_n));
+        if (p->plain) c->fast_top = c->lim < n ? c->lim : n;
     }
 }
 
@@ -710,7 +749,13 @@ static void __attribute__((noinline)) put_slow(ep_pool *p, tcache *c, void *obj)
     if (n < c->lim) push(p, c, obj); else drop(p, c, obj);
 }
 
-void ep_pool_put(ep_pool *p, void *obj) {
+/* Everything but the plain fast path: NULL, debug checks, reset/clear
+ * callbacks, full magazines.  Kept out of line so the fast path needs no
+ * callee-saved registers. */
+/* Everything but the plain fast path: lookup through the slot table, NULL,
+ * debug checks, reset/clear callbacks, full magazines.  Out of line so the
+ * fast path needs no stack frame. */
+static void __attribute__((noinline)) put_general(ep_pool *p, void *obj) {
     if (EP_UNLIKELY(obj == NULL)) return;
 #ifdef EP_DEBUG
     if (HDR(obj)->tag != (p->id ^ HDR_MAGIC) || HDR(obj)->state != HDR_OUT) {
@@ -724,6 +769,26 @@ void ep_pool_put(ep_pool *p, void *obj) {
         return;
     }
     put_slow(p, c, obj);
+}
+
+void ep_pool_put(ep_pool *p, void *obj) {
+#ifndef EP_DEBUG
+    /* fast path: plain pool (no reset, no clear; fast_top is 0 otherwise),
+     * the last cache used is p's, room in its magazine below the high-water
+     * mark (rising above it takes put_general, which moves the mark) */
+    tcache *c = tl_last;
+    if (EP_LIKELY(RLD(c->pool) == p) && EP_LIKELY(obj != NULL)) {
+        unsigned n = RLD(c->n);
+        if (EP_LIKELY(n < c->fast_top)) {
+            EP_POISON(obj, p->obj_size);
+            c->objs[n++] = obj;
+            RST(c->n, n);
+            RINC(c->puts, 1);
+            return;
+        }
+    }
+#endif
+    put_general(p, obj);
 }
 
 int ep_pool_put_checked(ep_pool *p, void *obj) {
