@@ -175,3 +175,25 @@ void ep_alloc_counters_read_self(ep_alloc_counters *out) {
 void _ep_alloc_set_observer(const _ep_alloc_observer *obs) {
     atomic_store_explicit(&observer, obs, memory_order_release);
 }
+
+/* ---- heap-profiler labels ------------------------------------------------ */
+
+/* initial-exec: this library is dlopen'ed as a Python extension; the default
+ * (global-dynamic) model would cost a __tls_get_addr call per access. */
+static __thread struct { const char *pool; uint32_t size_class; } alloc_tag
+    __attribute__((tls_model("initial-exec")));
+
+void _ep_alloc_tag_set(const char *pool, uint32_t size_class) {
+    alloc_tag.pool = pool;
+    alloc_tag.size_class = size_class;
+}
+
+void _ep_alloc_tag_clear(void) {
+    alloc_tag.pool = NULL;
+    alloc_tag.size_class = 0;
+}
+
+void _ep_alloc_tag_get(const char **pool, uint32_t *size_class) {
+    if (pool) *pool = alloc_tag.pool;
+    if (size_class) *size_class = alloc_tag.size_class;
+}

@@ -7,5 +7,9 @@
 
 #include "ep_common.h"
 #include "ep_alloc.h"
+#include "ep_pool.h"
+#include "ep_bufpool.h"
+#include "ep_strbuf.h"
+#include "ep_workerpool.h"
 
 #endif

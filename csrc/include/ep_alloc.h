@@ -42,4 +42,12 @@ typedef struct _ep_alloc_observer {
 } _ep_alloc_observer;
 void _ep_alloc_set_observer(const _ep_alloc_observer *obs);
 
+/* Heap-profiler labels: a thread-local (pool name, size class) tag that pools
+ * set around the ep_alloc of a miss, so the observer can label the sample.
+ * pool NULL = no tag.  The name must outlive the allocation's use (pools keep
+ * theirs until destroyed).  Set/get/clear cost a TLS store/load. */
+void _ep_alloc_tag_set(const char *pool, uint32_t size_class);
+void _ep_alloc_tag_clear(void);
+void _ep_alloc_tag_get(const char **pool, uint32_t *size_class);
+
 #endif
