@@ -1,0 +1,41 @@
+"""``enginepools verdict``: keep / remove / inconclusive per pool.
+
+    enginepools verdict results.json                      # /impl variants, base std
+    enginepools verdict bench.txt -pair WithPool:Standard -config rules.toml
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import verdict as vd
+from .._flags import flag
+from ..errors import InputError
+from .compare import add_shared_arguments, build
+
+NAME = "verdict"
+HELP = "decide keep / remove / inconclusive per pool from benchmark results"
+DESCRIPTION = (
+    "Compare each pooled variant with its baseline (as 'enginepools compare' does; -col /impl by "
+    "default for one file) and apply the verdict rules: keep when significantly >= 15% faster or "
+    ">= 20% less B/op, remove when significantly slower or within 10% with no memory gain, else "
+    "inconclusive. -config FILE.toml overrides the thresholds."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_shared_arguments(p)
+    flag(p, "config", metavar="RULES.toml", help="verdict thresholds (TOML; see docs/methodology.md)")
+    flag(p, "format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
+
+
+def run(args: argparse.Namespace) -> int:
+    rules = vd.load_rules(args.config)
+    holm = args.holm or rules.holm
+    default_col = "impl" if len(args.files) == 1 else None
+    result = build(args, rules.alpha, holm, default_col=default_col)
+    if not result.rows:
+        raise InputError("nothing to decide: no benchmark has both a baseline and a pooled variant")
+    verdicts = vd.decide(result.rows, rules)
+    sys.stdout.write(vd.render(verdicts, args.format))
+    return 0

@@ -1,0 +1,191 @@
+"""Comparison tables: layout, deltas, p-values, warnings, output formats."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from enginepools import compare, compare_render
+from enginepools.benchfmt import Record, make_record, parse_text
+from enginepools.errors import InputError
+
+DATA = Path(__file__).parent / "data"
+CFG = {"goos": "linux", "pkg": "example.com/p"}
+
+
+def samples(name: str, ns: Sequence[float], bop: Sequence[float] | None = None) -> list[Record]:
+    out = []
+    for i, v in enumerate(ns):
+        vals = {"ns/op": float(v)}
+        if bop is not None:
+            vals["B/op"] = float(bop[i])
+        out.append(make_record(name, 1000, vals, CFG))
+    return out
+
+
+def study_result() -> compare.Result:
+    recs = parse_text((DATA / "study_like_bench.txt").read_text(), "study_like_bench.txt")
+    return compare.compare_columns(recs, pairs=[("WithPool", "Standard")])
+
+
+def test_one_sample_each_gives_deltas_but_never_significance() -> None:
+    res = study_result()
+    time = {r.name: r for r in res.rows if r.unit == "ns/op"}
+    assert set(time) == {"StringBuilder-4", "HashBuffer-4", "TarBuffer-4"}
+    assert time["StringBuilder-4"].delta == pytest.approx((80.0 - 64.0) / 64.0)
+    assert time["HashBuffer-4"].delta == pytest.approx(2.0)
+    assert time["TarBuffer-4"].delta == pytest.approx(-0.5)
+    for r in res.rows:
+        assert r.p_value is None and not r.significant
+        assert "need >= 4 samples to detect a difference at alpha level 0.05" in r.warnings
+        assert (r.old_label, r.new_label) == ("Standard", "WithPool")
+    text = compare_render.render_text(res)
+    assert "+25.0% ~ (n=1)" in text and "+200.0% ~ (n=1)" in text and "-50.0% ~ (n=1)" in text
+    assert "need >= 4 samples to detect a difference at alpha level 0.05" in text
+    assert "need >= 6 samples for confidence interval at level 0.95" in text
+    assert "(p=" not in text  # no p-value anywhere
+    assert "not compared (no /impl): PoolContentionSimulation-4, BufferPool/Get/Put-4" in text
+
+
+def test_json_rows_have_the_documented_schema() -> None:
+    rows = json.loads(compare_render.render_json(study_result()))
+    assert len(rows) == 9  # 3 benchmarks x 3 units
+    for row in rows:
+        assert {"name", "unit", "old", "new", "delta_pct", "p_value", "significant"} <= set(row)
+        for side in ("old", "new"):
+            assert set(row[side]) == {"median", "ci_low", "ci_high", "n"}
+            assert row[side]["ci_low"] is None and row[side]["ci_high"] is None and row[side]["n"] == 1
+        assert row["p_value"] is None and row["significant"] is False
+    tar_mem = next(r for r in rows if r["name"] == "TarBuffer-4" and r["unit"] == "B/op")
+    assert tar_mem["old"]["median"] == 65536 and tar_mem["new"]["median"] == 16
+    assert tar_mem["delta_pct"] == pytest.approx(100 * (16 - 65536) / 65536)
+
+
+def six_vs_six() -> list[Record]:
+    std = samples("BenchmarkHash/impl=std-2", [100, 102, 101, 99, 103, 100.5], [32] * 6)
+    pool = samples("BenchmarkHash/impl=pool-2", [80, 82, 81, 79, 83, 80.5], [32] * 6)
+    same = samples("BenchmarkTar/impl=std-2", [50, 51, 52, 53, 54, 55], [0] * 6) + \
+        samples("BenchmarkTar/impl=pool-2", [50.5, 51.5, 52.5, 53.5, 54.5, 49], [0] * 6)
+    return std + pool + same
+
+
+def test_col_impl_compares_against_std_with_intervals_and_exact_p() -> None:
+    res = compare.compare_columns(six_vs_six(), "/impl")
+    assert res.tables[0].columns == ["std", "pool"]
+    row = next(r for r in res.rows if r.name == "Hash-2" and r.unit == "ns/op")
+    std = [100, 102, 101, 99, 103, 100.5]
+    pool = [80, 82, 81, 79, 83, 80.5]
+    assert row.old.center == np.median(std) and row.new.center == np.median(pool)
+    assert (row.old.lo, row.old.hi) == (min(std), max(std))  # n=6: orders 1 and 6
+    assert row.delta == pytest.approx((np.median(pool) - np.median(std)) / np.median(std))
+    assert row.p_value == pytest.approx(scipy.stats.mannwhitneyu(std, pool, method="exact").pvalue)
+    assert row.significant
+    d = row.to_dict()
+    assert d["old"]["ci_low"] == 99 and d["old"]["ci_high"] == 103 and d["old"]["n"] == 6
+
+
+def test_identical_samples_print_tilde_and_do_not_crash() -> None:
+    res = compare.compare_columns(six_vs_six(), "/impl")
+    mem = next(r for r in res.rows if r.name == "Hash-2" and r.unit == "B/op")
+    assert mem.p_value == 1.0 and not mem.significant and mem.delta == 0.0
+    zero = next(r for r in res.rows if r.name == "Tar-2" and r.unit == "B/op")
+    assert zero.delta == 0.0 and zero.p_value == 1.0
+    text = compare_render.render_text(res)
+    assert "+0.0% ~ (p=1.000 n=6)" in text
+    assert "all samples are equal" in text
+    assert "-19.9% (p=0.002 n=6)" in text  # significant: no ~
+
+
+def test_holm_adjusts_p_values_across_a_table() -> None:
+    res = compare.compare_columns(six_vs_six(), "/impl", holm=True)
+    time = [r for r in res.rows if r.unit == "ns/op"]
+    raw = [r.comparison.p for r in time]  # Hash (p=.002) and Tar (p=.699): m = 2
+    lo = min(1.0, 2 * min(raw))
+    hi = max(lo, max(raw))
+    assert [r.p_value for r in time] == pytest.approx([lo, hi] if raw[0] < raw[1] else [hi, lo])
+    assert time[0].p_value == pytest.approx(2 * time[0].comparison.p) and time[0].significant
+    assert all(r.to_dict()["p_raw"] == r.comparison.p for r in time)
+    assert "vs base (Holm)" in compare_render.render_text(res)
+
+
+def test_missing_base_column_is_an_error_naming_the_values() -> None:
+    with pytest.raises(InputError, match=r"no benchmark has /impl=plain .*values seen: std, pool"):
+        compare.compare_columns(six_vs_six(), "/impl", base="plain")
+    res = compare.compare_columns(six_vs_six(), "/impl", base="pool")
+    assert res.rows[0].old_label == "pool" and res.rows[0].new_label == "std"
+
+
+def test_pair_maps_suffix_variants_onto_one_benchmark() -> None:
+    recs = [make_record(n, 1, {"ns/op": 1.0}) for n in (
+        "BenchmarkStringBuilderWithPool-8", "BenchmarkStringBuilderStandard-8",
+        "BenchmarkPool/WithStringBuilder-8", "BenchmarkPool/NoPool-8",
+        "BenchmarkFooWithPool/size=64", "BenchmarkWithPool", "BenchmarkX/impl=a")]
+    out = compare.pair_variants(recs, [("WithPool", "Standard"), ("WithStringBuilder", "NoPool")])
+    assert [r.name for r in out] == [
+        "BenchmarkStringBuilder/impl=WithPool-8", "BenchmarkStringBuilder/impl=Standard-8",
+        "BenchmarkPool/impl=WithStringBuilder-8", "BenchmarkPool/impl=NoPool-8",
+        "BenchmarkFoo/impl=WithPool/size=64", "BenchmarkWithPool", "BenchmarkX/impl=a"]
+    # longest suffix wins: "NoPool" is not read as "No" + "Pool"
+    out = compare.pair_variants([make_record("BenchmarkANoPool", 1, {"x": 1})], [("Pool", "NoPool")])
+    assert out[0].name == "BenchmarkA/impl=NoPool"
+
+
+def test_each_pair_compares_its_own_variants() -> None:
+    recs = parse_text((DATA / "study_like_bench.txt").read_text(), "s.txt")
+    res = compare.compare_columns(recs, pairs=[("WithPool", "Standard"), ("WithStringBuilder", "NoPool")])
+    sb = next(r for r in res.rows if r.name == "StringBuilderPool-4" and r.unit == "ns/op")
+    assert (sb.old_label, sb.new_label) == ("NoPool", "WithStringBuilder") and sb.delta == pytest.approx(1.0)
+
+
+def test_filter_selects_benchmarks_by_full_name() -> None:
+    res = compare.compare_columns(six_vs_six(), "/impl", filter="Tar")
+    assert {r.name for r in res.rows} == {"Tar-2"}
+    with pytest.raises(InputError, match="no benchmark name matches"):
+        compare.compare_columns(six_vs_six(), "/impl", filter="Nothing")
+
+
+def test_two_files_compare_positionally(tmp_path: Path) -> None:
+    old = tmp_path / "old.txt"
+    new = tmp_path / "new.txt"
+    old.write_text("pkg: p\n" + "".join(f"BenchmarkA-2 10 {v} ns/op 8 B/op\n" for v in (10, 11, 12, 10.5)))
+    new.write_text("pkg: p\n" + "".join(f"BenchmarkA-2 10 {v} ns/op 8 B/op\n" for v in (20, 21, 22, 20.5)))
+    res = compare.compare(old, new)
+    row = next(r for r in res.rows if r.unit == "ns/op")
+    assert (row.old_label, row.new_label, row.name) == ("old.txt", "new.txt", "A-2")
+    assert row.delta == pytest.approx((20.75 - 10.75) / 10.75)
+    assert row.p_value == pytest.approx(2 / 70)
+
+
+def test_units_that_differ_between_files_are_an_error(tmp_path: Path) -> None:
+    old = tmp_path / "old.txt"
+    new = tmp_path / "new.txt"
+    old.write_text("BenchmarkA-2 10 10 ns/op 8 B/op\n")
+    new.write_text("BenchmarkA-2 10 20 ns/op\n")
+    with pytest.raises(InputError, match=r"A-2: units differ between .*old\.txt \(ns/op, B/op\) and "
+                                          r".*new\.txt \(ns/op\)"):
+        compare.compare(old, new)
+
+
+def test_csv_and_markdown_carry_the_same_rows() -> None:
+    res = study_result()
+    rows = list(csv.DictReader(io.StringIO(compare_render.render_csv(res))))
+    assert len(rows) == 9
+    sb = next(r for r in rows if r["name"] == "StringBuilder-4" and r["unit"] == "ns/op")
+    assert float(sb["delta_pct"]) == pytest.approx(25.0) and sb["p_value"] == "" and sb["significant"] == "false"
+    md = compare_render.render_markdown(res)
+    assert "| StringBuilder-4 | 64.00n ± ∞ ¹ | 80.00n ± ∞ ¹ | +25.0% ~ (n=1) ² |" in md
+
+
+@pytest.mark.parametrize("value, kind, text", [
+    (59.88e-9, "si", "59.88n"), (1.237e-6, "si", "1.237µ"), (489.9e-9, "si", "489.9n"),
+    (112.0, "iec", "112.0"), (65536.0, "iec", "64.00Ki"), (0.0, "si", "0.000"), (3.0, "si", "3.000"),
+    (999.96, "si", "1.000k"),
+])
+def test_quantities_are_scaled_like_benchstat(value: float, kind: str, text: str) -> None:
+    assert compare_render.format_quantity(value, kind) == text
