@@ -72,10 +72,15 @@ static PyObject *py_alloc_counters(PyObject *m, PyObject *unused) {
 #define EP_BENCH_METHODS
 #define EP_BENCH_EXEC(m) 0
 
-/* ==== section: profile =================================================== */
+/* ==== section: profile (pprof codec) ===================================== */
 
 #define EP_PROFILE_METHODS
 #define EP_PROFILE_EXEC(m) 0
+
+/* ==== section: profiler (heap sampling, CPU sampling, stack capture) ===== */
+
+#define EP_PROFILER_METHODS
+#define EP_PROFILER_EXEC(m) 0
 
 /* ==== section: pipeline ================================================== */
 
@@ -89,6 +94,7 @@ static PyMethodDef core_methods[] = {
     EP_POOLS_METHODS
     EP_BENCH_METHODS
     EP_PROFILE_METHODS
+    EP_PROFILER_METHODS
     EP_PIPELINE_METHODS
     {NULL, NULL, 0, NULL},
 };
@@ -99,6 +105,7 @@ static int module_exec(PyObject *m) {
     if (EP_POOLS_EXEC(m) < 0) return -1;
     if (EP_BENCH_EXEC(m) < 0) return -1;
     if (EP_PROFILE_EXEC(m) < 0) return -1;
+    if (EP_PROFILER_EXEC(m) < 0) return -1;
     if (EP_PIPELINE_EXEC(m) < 0) return -1;
     return 0;
 }

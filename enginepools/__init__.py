@@ -19,4 +19,25 @@ def alloc_counters() -> dict[str, int]:
     return _core.alloc_counters()
 
 
-__all__ = ["__version__", "alloc_counters", "EnginepoolsError", "UsageError"]
+# Public names defined in submodules, imported on first use so that
+# `import enginepools` stays cheap (no matplotlib, no scipy).
+_LAZY = {
+    "ObjectPool": "pools",
+    "BufferPool": "pools",
+    "StringBuilderPool": "pools",
+    "WorkerPool": "pools",
+    "Profile": "profile",
+    "BenchResult": "benchresult",
+}
+
+
+def __getattr__(name: str):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'enginepools' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f".{mod}", __name__), name)
+
+
+__all__ = ["__version__", "alloc_counters", "EnginepoolsError", "UsageError", *_LAZY]
