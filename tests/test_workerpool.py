@@ -3,6 +3,7 @@ shutdown with queued jobs, errors, use after shutdown, its own memory."""
 from __future__ import annotations
 
 import collections
+import os
 import subprocess
 import sys
 import textwrap
@@ -217,6 +218,6 @@ def test_interpreter_exit_with_busy_pool_is_clean():
         print("submitted")
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "submitted"
