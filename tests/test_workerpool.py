@@ -3,6 +3,7 @@ shutdown with queued jobs, errors, use after shutdown, its own memory."""
 from __future__ import annotations
 
 import collections
+import gc
 import os
 import subprocess
 import sys
@@ -221,3 +222,25 @@ def test_interpreter_exit_with_busy_pool_is_clean():
                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "submitted"
+
+
+def test_pool_whose_last_reference_dies_in_its_own_job():
+    # the job's closure holds the only reference: the pool object dies on a
+    # worker thread, which must neither join itself nor touch freed memory
+    done = threading.Event()
+
+    def make() -> None:
+        wp = WorkerPool(2)
+        wp.submit_c("sleep", 20_000, count=4)       # C jobs still queued after it dies
+
+        def job() -> None:
+            assert wp.stats()["submitted"] >= 5
+            done.set()
+
+        wp.submit(job)
+
+    make()
+    gc.collect()
+    assert done.wait(5)
+    time.sleep(0.2)  # the detached reaper drains the C jobs and joins the workers
+    # no crash, no hang (tests/test_sanitized_extension.py runs this under ASan)
