@@ -12,5 +12,6 @@
 #include "ep_strbuf.h"
 #include "ep_workerpool.h"
 #include "ep_sha256.h"
+#include "ep_bench.h"
 
 #endif
