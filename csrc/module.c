@@ -278,7 +278,16 @@ static PyObject *py_bench_run(PyObject *m, PyObject *args) {
                          interrupted ? Py_False : Py_True);
 }
 
+#if defined(__clang__)
+#define EP_COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define EP_COMPILER "gcc " __VERSION__
+#else
+#define EP_COMPILER "unknown"
+#endif
+
 static int bench_exec(PyObject *m) {
+    if (PyModule_AddStringConstant(m, "COMPILER", EP_COMPILER) < 0) return -1;
     return PyModule_AddStringConstant(m, "SHA256_IMPL", ep_sha256_impl());
 }
 
