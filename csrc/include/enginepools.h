@@ -11,5 +11,7 @@
 #include "ep_bufpool.h"
 #include "ep_strbuf.h"
 #include "ep_workerpool.h"
+#include "ep_sha256.h"
+#include "ep_bench.h"
 
 #endif
