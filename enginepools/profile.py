@@ -16,9 +16,7 @@ naming the file and the byte offset of the problem.
 """
 from __future__ import annotations
 
-import gzip
 import os
-import zlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence, Union
 
@@ -159,8 +157,7 @@ class Profile:
     # ---- I/O --------------------------------------------------------------
     def to_bytes(self, compress: bool = True) -> bytes:
         """The profile as profile.proto, gzip'd unless ``compress=False``."""
-        raw = _encode(self)
-        return gzip.compress(raw, compresslevel=6, mtime=0) if compress else raw
+        return _encode(self, 6 if compress else 0)
 
     def write(self, path: str | os.PathLike[str]) -> None:
         """Write gzip'd profile.proto to `path` atomically (temp file + rename)."""
@@ -169,10 +166,9 @@ class Profile:
         write_bytes(path, self.to_bytes())
 
     @classmethod
-    def from_bytes(cls, data: bytes, source: str = "<bytes>") -> "Profile":
-        """Decode a profile (gzip'd or not).  Raises ProfileFormatError."""
-        raw = _gunzip(data, source)
-        prof = _decode(raw, source)
+    def from_bytes(cls, data: bytes | bytearray | memoryview, source: str = "<bytes>") -> "Profile":
+        """Decode a profile, gzip'd or not.  Raises ProfileFormatError."""
+        prof = _decode(data, source)
         prof.source = source
         return prof
 
@@ -189,46 +185,89 @@ class Profile:
         return cls.from_bytes(data, source=p)
 
 
-# ---- gzip -------------------------------------------------------------------
+# ---- codec (C) -----------------------------------------------------------------
 
-def _gunzip(data: bytes, source: str) -> bytes:
+# the array order enginepools._core.pprof_encode takes
+_ENCODE_ORDER = (
+    ("values", _I64), ("sample_loc_offsets", _I64), ("sample_loc_ids", _U64),
+    ("sample_label_offsets", _I64), ("label_key", _I64), ("label_str", _I64), ("label_num", _I64),
+    ("label_unit", _I64), ("location_id", _U64), ("location_mapping", _U64), ("location_address", _U64),
+    ("location_folded", np.uint8), ("location_line_offsets", _I64), ("line_function", _U64),
+    ("line_line", _I64), ("function_id", _U64), ("function_name", _I64), ("function_system_name", _I64),
+    ("function_filename", _I64), ("function_start_line", _I64), ("mapping_id", _U64),
+    ("mapping_start", _U64), ("mapping_limit", _U64), ("mapping_offset", _U64),
+    ("mapping_filename", _I64), ("mapping_build_id", _I64), ("mapping_flags", np.uint8),
+)
+_DECODED_DTYPES = dict(_ENCODE_ORDER)
+_STRING_INDEX_FIELDS = ("label_key", "label_str", "label_unit", "function_name", "function_system_name",
+                        "function_filename", "mapping_filename", "mapping_build_id")
+
+
+def _encode(p: Profile, level: int) -> bytes:
+    from . import _core
+
+    strings = list(p.strings) if p.strings else [""]
+    if strings[0] != "":
+        raise ValueError("Profile.strings must start with the empty string")
+    ns = len(strings)
+    for f in _STRING_INDEX_FIELDS:
+        a = getattr(p, f)
+        if len(a) and (a.min() < 0 or a.max() >= ns):
+            raise ValueError(f"Profile.{f}: string index out of range (string table has {ns})")
+    ix: dict[str, int] = {}
+    for i, s in enumerate(strings):
+        ix.setdefault(s, i)
+
+    def s_(x: str) -> int:
+        i = ix.get(x)
+        if i is None:
+            i = ix[x] = len(strings)
+            strings.append(x)
+        return i
+
+    tt = np.array([s_(t) for t, _ in p.sample_types], dtype=_I64)
+    tu = np.array([s_(u) for _, u in p.sample_types], dtype=_I64)
+    arrays = [tt, tu] + [np.ascontiguousarray(getattr(p, f), dtype=dt).reshape(-1) for f, dt in _ENCODE_ORDER]
+    arrays.append(np.array([s_(c) for c in p.comments], dtype=_I64))
+    pt = p.period_type
+    scal = (s_(p.drop_frames) if p.drop_frames else 0, s_(p.keep_frames) if p.keep_frames else 0,
+            int(p.time_nanos), int(p.duration_nanos), int(p.period),
+            s_(p.default_sample_type) if p.default_sample_type else 0,
+            1 if pt else 0, s_(pt[0]) if pt else 0, s_(pt[1]) if pt else 0)
+    return _core.pprof_encode(tuple(arrays), strings, scal, level)
+
+
+def _decode(data: bytes | bytearray | memoryview, source: str) -> Profile:
+    from . import _core
+
     if len(data) == 0:
-        raise ProfileFormatError("empty file", source, 0)
-    if data[:2] != b"\x1f\x8b":
-        return bytes(data)  # pprof also accepts uncompressed profile.proto
-    out = []
-    buf = bytes(data)
-    pos = 0
-    # gzip files may hold several members; decode them all.
-    while pos < len(buf):
-        d = zlib.decompressobj(wbits=31)
-        try:
-            out.append(d.decompress(buf[pos:]))
-            out.append(d.flush())
-        except zlib.error as e:
-            raise ProfileFormatError(f"bad gzip data ({e})", source, pos) from None
-        if not d.eof:
-            raise ProfileFormatError("truncated gzip data", source, len(buf))
-        pos = len(buf) - len(d.unused_data)
-        if d.unused_data[:2] != b"\x1f\x8b":
-            if d.unused_data.strip(b"\0"):
-                raise ProfileFormatError("trailing garbage after gzip data", source, pos)
-            break
-    return b"".join(out)
-
-
-# ---- codec (C, with a pure-Python fallback) ----------------------------------
-
-def _encode(p: Profile) -> bytes:
-    from . import _pprof_py
-
-    return _pprof_py.encode(p)
-
-
-def _decode(raw: bytes, source: str) -> Profile:
-    from . import _pprof_py
-
-    return _pprof_py.decode(raw, source)
+        raise ProfileFormatError("empty input file", source, 0)
+    try:
+        d = _core.pprof_decode(data)
+    except ValueError as e:
+        if len(e.args) == 3:
+            msg, off, stage = e.args
+            where = " (in the gzip stream)" if stage == "gzip" else ""
+            raise ProfileFormatError(f"{msg}{where}", source, off) from None
+        raise
+    strings = d["strings"]
+    nt = len(d["type_type"]) // 8
+    tt = np.frombuffer(d["type_type"], dtype=_I64)
+    tu = np.frombuffer(d["type_unit"], dtype=_I64)
+    arrays = {f: np.frombuffer(d[f], dtype=dt) for f, dt in _ENCODE_ORDER}
+    arrays["location_folded"] = arrays["location_folded"].astype(np.bool_)
+    arrays["values"] = arrays["values"].reshape(-1, nt) if nt else arrays["values"].reshape(0, 0)
+    pt = d["period_type"]
+    return Profile(
+        strings=strings,
+        sample_types=[(strings[a], strings[b]) for a, b in zip(tt.tolist(), tu.tolist())],
+        period_type=(strings[pt[0]], strings[pt[1]]) if pt else None,
+        period=d["period"], time_nanos=d["time_nanos"], duration_nanos=d["duration_nanos"],
+        comments=[strings[i] for i in np.frombuffer(d["comments"], dtype=_I64).tolist()],
+        default_sample_type=strings[d["default_sample_type"]],
+        drop_frames=strings[d["drop_frames"]], keep_frames=strings[d["keep_frames"]],
+        **arrays,
+    )
 
 
 # ---- builder ------------------------------------------------------------------
