@@ -13,5 +13,6 @@
 #include "ep_workerpool.h"
 #include "ep_sha256.h"
 #include "ep_bench.h"
+#include "ep_pprof.h"
 
 #endif
