@@ -47,6 +47,20 @@ int ep_tar_writer_init(ep_tar_writer *w, ep_tar_write_fn write, void *ctx, void 
 
 int ep_tar_error(const ep_tar_writer *w) { return w->err; }
 
+static int flush(ep_tar_writer *w);
+
+int ep_tar_set_buffer(ep_tar_writer *w, void *buf, size_t cap) {
+    if (!w || (buf && cap < EP_TAR_BLOCK)) return EINVAL;
+    if (w->buf) {
+        int err = flush(w);
+        if (err) return err;
+    }
+    w->buf = buf;
+    w->cap = buf ? cap - cap % EP_TAR_BLOCK : 0;
+    w->len = 0;
+    return 0;
+}
+
 static int flush(ep_tar_writer *w) {
     if (w->err) return w->err;
     if (w->len) {
@@ -193,6 +207,7 @@ static long ustar_split(const char *s, size_t n) {
 
 int ep_tar_write_header(ep_tar_writer *w, const ep_tar_entry *e) {
     if (!w || !e) return EINVAL;
+    if (!w->buf) return w->err ? w->err : EINVAL;
     if (w->err) return w->err;
     if (w->finished) return EALREADY;
     if (w->pending) return EINVAL;
@@ -240,6 +255,7 @@ int ep_tar_write_header(ep_tar_writer *w, const ep_tar_entry *e) {
 
 int ep_tar_write_data(ep_tar_writer *w, const void *data, size_t n) {
     if (!w || (!data && n)) return EINVAL;
+    if (!w->buf) return w->err ? w->err : EINVAL;
     if (w->err) return w->err;
     if (w->finished) return EALREADY;
     if (n > w->pending) return EINVAL;
@@ -252,6 +268,7 @@ int ep_tar_write_data(ep_tar_writer *w, const void *data, size_t n) {
 
 int ep_tar_copy_fd(ep_tar_writer *w, int fd) {
     if (!w) return EINVAL;
+    if (!w->buf) return w->err ? w->err : EINVAL;
     if (w->err) return w->err;
     if (w->finished) return EALREADY;
     int rerr = 0;
@@ -304,6 +321,7 @@ int ep_tar_add_fd(ep_tar_writer *w, const ep_tar_entry *e, int fd) {
 
 int ep_tar_finish(ep_tar_writer *w) {
     if (!w) return EINVAL;
+    if (!w->buf) return w->err ? w->err : EINVAL;
     if (w->err) return w->err;
     if (w->finished) return EALREADY;
     if (w->pending) return EINVAL;

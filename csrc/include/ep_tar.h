@@ -101,6 +101,13 @@ int ep_tar_add_fd(ep_tar_writer *w, const ep_tar_entry *e, int fd);
  * owes content.  After finish the writer accepts nothing (EALREADY). */
 int ep_tar_finish(ep_tar_writer *w);
 
+/* Flush what the current buffer holds, then continue with buf (cap ≥ 512);
+ * buf NULL detaches it, and the writer accepts nothing (EINVAL) until a
+ * buffer is set again.  So a caller can take a copy buffer from a pool for
+ * each entry and give it back after.  The archive bytes do not depend on the
+ * buffers used. */
+int ep_tar_set_buffer(ep_tar_writer *w, void *buf, size_t cap);
+
 /* The sticky output error, 0 if none. */
 int ep_tar_error(const ep_tar_writer *w);
 
