@@ -1944,7 +1944,123 @@ done:
 
 /* ==== section: pipeline ================================================== */
 
-#define EP_PIPELINE_METHODS
+/* Output callback collecting into a Python-independent growable buffer. */
+typedef struct { unsigned char *p; size_t len, cap; } mem_sink;
+
+static int mem_sink_write(void *ctx, const void *data, size_t n) {
+    mem_sink *s = ctx;
+    if (s->len + n > s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 4096;
+        while (nc < s->len + n) nc *= 2;
+        unsigned char *q = PyMem_RawRealloc(s->p, nc);
+        if (!q) return ENOMEM;
+        s->p = q;
+        s->cap = nc;
+    }
+    memcpy(s->p + s->len, data, n);
+    s->len += n;
+    return 0;
+}
+
+/* One entry tuple: (name, type, mode, mtime, size, data|None, linkname|None, fd). */
+static int tar_entry_from_tuple(PyObject *t, ep_tar_entry *e, Py_buffer *data, int *fd) {
+    const char *name, *type, *link = NULL;
+    unsigned int mode;
+    long long mtime;
+    unsigned long long size;
+    PyObject *dataobj, *linkobj;
+    if (!PyArg_ParseTuple(t, "ssILKOOi;tar entry must be (name, type, mode, mtime, size, data, linkname, fd)",
+                          &name, &type, &mode, &mtime, &size, &dataobj, &linkobj, fd))
+        return -1;
+    if (strlen(type) != 1) {
+        PyErr_Format(PyExc_ValueError, "tar entry %s: type must be one character, not %R", name, PyTuple_GET_ITEM(t, 1));
+        return -1;
+    }
+    if (linkobj != Py_None && !(link = PyUnicode_AsUTF8(linkobj))) return -1;
+    data->obj = NULL;
+    if (dataobj != Py_None) {
+        if (PyObject_GetBuffer(dataobj, data, PyBUF_SIMPLE) < 0) return -1;
+        if ((unsigned long long)data->len != size) {
+            PyBuffer_Release(data);
+            PyErr_Format(PyExc_ValueError, "tar entry %s: size %llu but %zd data bytes", name, size, data->len);
+            return -1;
+        }
+    }
+    memset(e, 0, sizeof *e);
+    e->name = name;
+    e->type = type[0];
+    e->mode = mode;
+    e->mtime = mtime;
+    e->size = size;
+    e->linkname = link;
+    return 0;
+}
+
+static PyObject *py_tar_write(PyObject *m, PyObject *args, PyObject *kw) {
+    (void)m;
+    static char *kwlist[] = {"entries", "deterministic", "mtime", "bufsize", "record_size", "header_only", NULL};
+    PyObject *entries;
+    int deterministic = 1, header_only = 0;
+    long long mtime = 0;
+    Py_ssize_t bufsize = 64 << 10, record = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pLnnp:tar_write", kwlist, &entries, &deterministic, &mtime,
+                                     &bufsize, &record, &header_only))
+        return NULL;
+    PyObject *seq = PySequence_Fast(entries, "tar_write: entries must be a sequence of tuples");
+    if (!seq) return NULL;
+    if (bufsize < EP_TAR_BLOCK || bufsize > (1 << 26)) {
+        Py_DECREF(seq);
+        return ep_py_raise(EINVAL, "tar_write: bufsize must be 512..64Mi, not %zd", bufsize);
+    }
+    void *buf = PyMem_RawMalloc((size_t)bufsize);
+    mem_sink sink = {0};
+    ep_tar_writer w;
+    ep_tar_options opt = {.deterministic = deterministic, .mtime = mtime, .record_size = (size_t)record};
+    PyObject *res = NULL;
+    int err = buf ? ep_tar_writer_init(&w, mem_sink_write, &sink, buf, (size_t)bufsize, &opt) : ENOMEM;
+    if (err) {
+        ep_py_raise(err, "tar_write: bad buffer or record size");
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        ep_tar_entry e;
+        Py_buffer data;
+        int fd;
+        if (tar_entry_from_tuple(PySequence_Fast_GET_ITEM(seq, i), &e, &data, &fd) < 0) goto out;
+        if (header_only) {
+            err = ep_tar_write_header(&w, &e);
+            w.pending = 0; /* header bytes only (for testing huge sizes) */
+        } else if (data.obj) {
+            err = ep_tar_add_mem(&w, &e, data.buf);
+        } else if (fd >= 0) {
+            err = ep_tar_add_fd(&w, &e, fd);
+        } else {
+            err = ep_tar_add_mem(&w, &e, NULL);
+        }
+        if (data.obj) PyBuffer_Release(&data);
+        if (err) {
+            ep_py_raise(err, "tar_write: entry %zd (%s)", i, e.name);
+            goto out;
+        }
+    }
+    err = header_only ? (w.len ? mem_sink_write(&sink, w.buf, w.len) : 0) : ep_tar_finish(&w);
+    if (err) {
+        ep_py_raise(err, "tar_write: finishing the archive");
+        goto out;
+    }
+    res = PyBytes_FromStringAndSize((const char *)sink.p, (Py_ssize_t)sink.len);
+out:
+    Py_DECREF(seq);
+    PyMem_RawFree(buf);
+    PyMem_RawFree(sink.p);
+    return res;
+}
+
+#define EP_PIPELINE_METHODS \
+    {"tar_write", (PyCFunction)(void (*)(void))py_tar_write, METH_VARARGS | METH_KEYWORDS, \
+     "tar_write(entries, deterministic=True, mtime=0, bufsize=65536, record_size=10240, header_only=False) -> bytes\n" \
+     "Archive of entries (name, type '0'|'2'|'5', mode, mtime, size, data|None, linkname|None, fd|-1)\n" \
+     "written by the C ustar writer (fd: content copied from that descriptor)."},
 #define EP_PIPELINE_EXEC(m) 0
 
 /* ==== module ============================================================= */

@@ -14,5 +14,6 @@
 #include "ep_sha256.h"
 #include "ep_bench.h"
 #include "ep_pprof.h"
+#include "ep_tar.h"
 
 #endif
