@@ -1495,12 +1495,493 @@ static int pools_exec(PyObject *m) {
 
 /* ==== section: bench ===================================================== */
 
-#define EP_BENCH_METHODS
-#define EP_BENCH_EXEC(m) 0
+static PyObject *py_sha256(PyObject *m, PyObject *args, PyObject *kw) {
+    (void)m;
+    static char *kwlist[] = {"data", "impl", "chunk", NULL};
+    Py_buffer view;
+    const char *impl = NULL;
+    Py_ssize_t chunk = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "y*|zn:sha256", kwlist, &view, &impl, &chunk)) return NULL;
+    if (chunk < 0) {
+        PyBuffer_Release(&view);
+        return ep_py_raise(EINVAL, "sha256: chunk must be >= 0, got %zd", chunk);
+    }
+    ep_sha256_ctx c;
+    int err = ep_sha256_init_impl(&c, impl);
+    if (err) {
+        PyBuffer_Release(&view);
+        if (err == ENOTSUP)
+            return ep_py_raise(EINVAL, "sha256: implementation %s is not available on this CPU", impl);
+        return ep_py_raise(err, "sha256: unknown implementation %s (expected 'sha-ni' or 'portable')", impl);
+    }
+    uint8_t out[EP_SHA256_DIGEST];
+    Py_BEGIN_ALLOW_THREADS
+    /* chunk > 0 feeds the data in pieces, to exercise the partial-block path */
+    size_t step = chunk ? (size_t)chunk : (size_t)view.len;
+    const char *p = view.buf;
+    for (size_t off = 0, n = (size_t)view.len; off < n; off += step)
+        ep_sha256_update(&c, p + off, n - off < step ? n - off : step);
+    ep_sha256_final(&c, out);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyBytes_FromStringAndSize((const char *)out, sizeof out);
+}
+
+static PyObject *py_sha256_impls(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    PyObject *l = PyList_New(0);
+    if (!l) return NULL;
+    static const char *names[] = {"sha-ni", "portable"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        if (!ep_sha256_impl_available(names[i])) continue;
+        PyObject *s = PyUnicode_FromString(names[i]);
+        if (!s || PyList_Append(l, s) < 0) {
+            Py_XDECREF(s);
+            Py_DECREF(l);
+            return NULL;
+        }
+        Py_DECREF(s);
+    }
+    return l;
+}
+
+/* Benchmark runs are capsules around an ep_bench_run (kernel state, thread
+ * team), opened once per (kernel, -cpu) and reused for every sample. */
+typedef struct bench_handle {
+    ep_bench_run *r;
+    int busy;  /* a run() is in progress (the GIL is released during it) */
+} bench_handle;
+
+#define BENCH_CAPSULE "enginepools._core.bench_run"
+
+static void bench_capsule_free(PyObject *cap) {
+    bench_handle *h = PyCapsule_GetPointer(cap, BENCH_CAPSULE);
+    if (!h) {
+        PyErr_Clear();
+        return;
+    }
+    ep_bench_close(h->r);
+    PyMem_Free(h);
+}
+
+static bench_handle *bench_get(PyObject *cap) {
+    bench_handle *h = PyCapsule_GetPointer(cap, BENCH_CAPSULE);
+    if (!h) return NULL;
+    if (!h->r) {
+        PyErr_SetString(PyExc_ValueError, "benchmark run is closed");
+        return NULL;
+    }
+    if (h->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "benchmark run is in use by another thread");
+        return NULL;
+    }
+    return h;
+}
+
+static PyObject *py_bench_list(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    size_t n = ep_bench_count();
+    PyObject *l = PyList_New((Py_ssize_t)n);
+    if (!l) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const ep_bench_kernel *k = ep_bench_at(i);
+        char full[256];
+        ep_bench_fullname(k, full, sizeof full);
+        PyObject *d = Py_BuildValue(
+            "{s:s,s:s,s:s,s:s,s:s,s:O,s:K}", "fullname", full, "name", k->name, "variant",
+            k->variant ? k->variant : "", "group", ep_bench_group(k), "doc", k->doc ? k->doc : "",
+            "parallel", k->run_parallel ? Py_True : Py_False, "bytes_per_op",
+            (unsigned long long)k->bytes_per_op);
+        if (!d) {
+            Py_DECREF(l);
+            return NULL;
+        }
+        PyList_SET_ITEM(l, (Py_ssize_t)i, d);
+    }
+    return l;
+}
+
+static PyObject *py_bench_open(PyObject *m, PyObject *args) {
+    (void)m;
+    const char *name;
+    int threads;
+    if (!PyArg_ParseTuple(args, "si:bench_open", &name, &threads)) return NULL;
+    const ep_bench_kernel *k = ep_bench_find(name);
+    if (!k) return ep_py_raise(EINVAL, "no benchmark kernel named %s", name);
+    if (threads < 1 || threads > EP_BENCH_MAX_THREADS)
+        return ep_py_raise(EINVAL, "threads must be 1..%d, got %d", EP_BENCH_MAX_THREADS, threads);
+    bench_handle *h = PyMem_Calloc(1, sizeof *h);
+    if (!h) return PyErr_NoMemory();
+    int err;
+    Py_BEGIN_ALLOW_THREADS
+    err = ep_bench_open(k, (unsigned)threads, &h->r);
+    Py_END_ALLOW_THREADS
+    if (err) {
+        PyMem_Free(h);
+        return ep_py_raise(err, "%s: setup failed", name);
+    }
+    PyObject *cap = PyCapsule_New(h, BENCH_CAPSULE, bench_capsule_free);
+    if (!cap) {
+        ep_bench_close(h->r);
+        PyMem_Free(h);
+    }
+    return cap;
+}
+
+static PyObject *py_bench_close(PyObject *m, PyObject *cap) {
+    (void)m;
+    bench_handle *h = PyCapsule_GetPointer(cap, BENCH_CAPSULE);
+    if (!h) return NULL;
+    if (h->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "benchmark run is in use by another thread");
+        return NULL;
+    }
+    ep_bench_run *r = h->r;
+    h->r = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    ep_bench_close(r);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+/* run(handle, n, chunk_ns) -> dict.  Steps of ~chunk_ns with the GIL released;
+ * Ctrl-C between steps ends the sample early with "complete": False and the
+ * iterations that finished (the caller decides what to do with it). */
+static PyObject *py_bench_run(PyObject *m, PyObject *args) {
+    (void)m;
+    PyObject *cap;
+    unsigned long long n, chunk_ns = 20000000ull;
+    if (!PyArg_ParseTuple(args, "OK|K:bench_run", &cap, &n, &chunk_ns)) return NULL;
+    bench_handle *h = bench_get(cap);
+    if (!h) return NULL;
+    if (n < 1) return ep_py_raise(EINVAL, "bench_run: n must be >= 1");
+    if (chunk_ns < 1) chunk_ns = 1;
+    ep_bench_run *r = h->r;
+    ep_bench_sample s;
+    int err = 0, interrupted = 0;
+    h->busy = 1;
+    ep_bench_begin(r, &s);
+    uint64_t remaining = n;
+    while (remaining) {
+        uint64_t c = ep_bench_chunk(r, remaining, chunk_ns);
+        Py_BEGIN_ALLOW_THREADS
+        err = ep_bench_step(r, c, &s);
+        Py_END_ALLOW_THREADS
+        if (err) break;
+        remaining -= c;
+        if (remaining && PyErr_CheckSignals() < 0) {
+            if (!PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+                h->busy = 0;
+                return NULL;
+            }
+            PyErr_Clear();
+            interrupted = 1;
+            break;
+        }
+    }
+    ep_bench_end(r, &s);
+    h->busy = 0;
+    if (err) {
+        char full[256];
+        ep_bench_fullname(ep_bench_run_kernel(r), full, sizeof full);
+        return ep_py_raise(err, "%s: kernel failed after %llu iterations", full, (unsigned long long)s.n);
+    }
+    PyObject *units = PyDict_New();
+    if (!units) return NULL;
+    for (unsigned i = 0; i < s.nunits; i++) {
+        PyObject *v = PyFloat_FromDouble(s.units[i].value);
+        if (!v || PyDict_SetItemString(units, s.units[i].name, v) < 0) {
+            Py_XDECREF(v);
+            Py_DECREF(units);
+            return NULL;
+        }
+        Py_DECREF(v);
+    }
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:N,s:O}", "n", (unsigned long long)s.n, "ns",
+                         (unsigned long long)s.ns, "alloc_bytes", (unsigned long long)s.alloc_bytes,
+                         "alloc_objects", (unsigned long long)s.alloc_objects, "bytes_per_op",
+                         (unsigned long long)s.bytes_per_op, "units", units, "complete",
+                         interrupted ? Py_False : Py_True);
+}
+
+#if defined(__clang__)
+#define EP_COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define EP_COMPILER "gcc " __VERSION__
+#else
+#define EP_COMPILER "unknown"
+#endif
+
+static int bench_exec(PyObject *m) {
+    if (PyModule_AddStringConstant(m, "COMPILER", EP_COMPILER) < 0) return -1;
+    return PyModule_AddStringConstant(m, "SHA256_IMPL", ep_sha256_impl());
+}
+
+#define EP_BENCH_METHODS \
+    {"sha256", (PyCFunction)(void (*)(void))py_sha256, METH_VARARGS | METH_KEYWORDS, \
+     "sha256(data, impl=None, chunk=0) -> bytes: SHA-256 digest; impl 'sha-ni'/'portable' (None = the default); chunk > 0 feeds data in pieces of that size."}, \
+    {"sha256_impls", py_sha256_impls, METH_NOARGS, \
+     "sha256_impls() -> list[str]: SHA-256 implementations usable on this CPU, fastest first."}, \
+    {"bench_list", py_bench_list, METH_NOARGS, \
+     "bench_list() -> list[dict]: the registered benchmark kernels."}, \
+    {"bench_open", py_bench_open, METH_VARARGS, \
+     "bench_open(fullname, threads) -> handle: set up a kernel (and its thread team) for runs."}, \
+    {"bench_run", py_bench_run, METH_VARARGS, \
+     "bench_run(handle, n, chunk_ns=20e6) -> dict: one sample of n iterations (GIL released)."}, \
+    {"bench_close", py_bench_close, METH_O, \
+     "bench_close(handle): tear the kernel down now (else when the handle is collected)."},
+#define EP_BENCH_EXEC(m) bench_exec(m)
 
 /* ==== section: profile (pprof codec) ===================================== */
 
-#define EP_PROFILE_METHODS
+/* Decoded arrays go to Python as bytearrays (np.frombuffer makes them numpy
+ * arrays without another copy); names match enginepools.Profile's fields. */
+static int pp_put_array(PyObject *d, const char *key, const void *p, size_t n, size_t item) {
+    PyObject *b = PyByteArray_FromStringAndSize(p ? (const char *)p : "", (Py_ssize_t)(n * item));
+    if (!b) return -1;
+    int r = PyDict_SetItemString(d, key, b);
+    Py_DECREF(b);
+    return r;
+}
+
+static int pp_put_int(PyObject *d, const char *key, long long v) {
+    PyObject *o = PyLong_FromLongLong(v);
+    if (!o) return -1;
+    int r = PyDict_SetItemString(d, key, o);
+    Py_DECREF(o);
+    return r;
+}
+
+static PyObject *pp_result(const ep_pprof *p, const uint8_t *raw, size_t raw_len) {
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+    PyObject *strs = PyList_New((Py_ssize_t)p->n_strings);
+    if (!strs) goto fail;
+    for (size_t i = 0; i < p->n_strings; i++) {
+        PyObject *s = PyUnicode_DecodeUTF8((const char *)raw + p->str_off[i], (Py_ssize_t)p->str_len[i], "replace");
+        if (!s) {
+            Py_DECREF(strs);
+            goto fail;
+        }
+        PyList_SET_ITEM(strs, (Py_ssize_t)i, s);
+    }
+    if (PyDict_SetItemString(d, "strings", strs) < 0) {
+        Py_DECREF(strs);
+        goto fail;
+    }
+    Py_DECREF(strs);
+#define PP_ARR(key, ptr, n) if (pp_put_array(d, key, ptr, n, sizeof *(ptr)) < 0) goto fail
+    PP_ARR("type_type", p->type_type, p->n_types);
+    PP_ARR("type_unit", p->type_unit, p->n_types);
+    PP_ARR("values", p->values, p->n_samples * p->n_types);
+    PP_ARR("sample_loc_offsets", p->sample_loc_off, p->n_samples + 1);
+    PP_ARR("sample_loc_ids", p->sample_loc_ids, p->n_sample_locs);
+    PP_ARR("sample_label_offsets", p->sample_label_off, p->n_samples + 1);
+    PP_ARR("label_key", p->label_key, p->n_labels);
+    PP_ARR("label_str", p->label_str, p->n_labels);
+    PP_ARR("label_num", p->label_num, p->n_labels);
+    PP_ARR("label_unit", p->label_unit, p->n_labels);
+    PP_ARR("location_id", p->loc_id, p->n_locations);
+    PP_ARR("location_mapping", p->loc_mapping, p->n_locations);
+    PP_ARR("location_address", p->loc_address, p->n_locations);
+    PP_ARR("location_folded", p->loc_folded, p->n_locations);
+    PP_ARR("location_line_offsets", p->loc_line_off, p->n_locations + 1);
+    PP_ARR("line_function", p->line_function, p->n_lines);
+    PP_ARR("line_line", p->line_line, p->n_lines);
+    PP_ARR("function_id", p->fn_id, p->n_functions);
+    PP_ARR("function_name", p->fn_name, p->n_functions);
+    PP_ARR("function_system_name", p->fn_system_name, p->n_functions);
+    PP_ARR("function_filename", p->fn_filename, p->n_functions);
+    PP_ARR("function_start_line", p->fn_start_line, p->n_functions);
+    PP_ARR("mapping_id", p->map_id, p->n_mappings);
+    PP_ARR("mapping_start", p->map_start, p->n_mappings);
+    PP_ARR("mapping_limit", p->map_limit, p->n_mappings);
+    PP_ARR("mapping_offset", p->map_offset, p->n_mappings);
+    PP_ARR("mapping_filename", p->map_filename, p->n_mappings);
+    PP_ARR("mapping_build_id", p->map_build_id, p->n_mappings);
+    PP_ARR("mapping_flags", p->map_flags, p->n_mappings);
+    PP_ARR("comments", p->comments, p->n_comments);
+#undef PP_ARR
+    if (pp_put_int(d, "drop_frames", p->drop_frames) < 0 || pp_put_int(d, "keep_frames", p->keep_frames) < 0 ||
+        pp_put_int(d, "time_nanos", p->time_nanos) < 0 || pp_put_int(d, "duration_nanos", p->duration_nanos) < 0 ||
+        pp_put_int(d, "period", p->period) < 0 || pp_put_int(d, "default_sample_type", p->default_sample_type) < 0 ||
+        pp_put_int(d, "raw_len", (long long)raw_len) < 0)
+        goto fail;
+    PyObject *pt = p->has_period_type ? Py_BuildValue("(LL)", (long long)p->period_type_type,
+                                                       (long long)p->period_type_unit)
+                                      : Py_NewRef(Py_None);
+    if (!pt || PyDict_SetItemString(d, "period_type", pt) < 0) {
+        Py_XDECREF(pt);
+        goto fail;
+    }
+    Py_DECREF(pt);
+    return d;
+fail:
+    Py_DECREF(d);
+    return NULL;
+}
+
+/* ValueError(message, offset, stage): enginepools.profile turns it into a
+ * ProfileFormatError naming the file. */
+static PyObject *pp_format_error(const ep_pprof_error *e, const char *stage) {
+    PyObject *args = Py_BuildValue("(sKs)", e->message, (unsigned long long)e->offset, stage);
+    if (args) {
+        PyErr_SetObject(PyExc_ValueError, args);
+        Py_DECREF(args);
+    }
+    return NULL;
+}
+
+static PyObject *py_pprof_decode(PyObject *m, PyObject *arg) {
+    (void)m;
+    Py_buffer in;
+    if (PyObject_GetBuffer(arg, &in, PyBUF_SIMPLE) < 0) return NULL;
+    const uint8_t *raw = in.buf;
+    size_t raw_len = (size_t)in.len;
+    uint8_t *unz = NULL;
+    ep_pprof p;
+    ep_pprof_error err;
+    memset(&p, 0, sizeof p);
+    memset(&err, 0, sizeof err);
+    int e = 0;
+    const char *stage = "proto";
+    Py_BEGIN_ALLOW_THREADS
+    if (raw_len >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
+        stage = "gzip";
+        e = ep_gunzip(raw, raw_len, &unz, &raw_len, &err);
+        raw = unz;
+        if (!e) stage = "proto";
+    }
+    if (!e) e = ep_pprof_decode(raw, raw_len, &p, &err);
+    Py_END_ALLOW_THREADS
+    PyObject *res = NULL;
+    if (e == EINVAL) pp_format_error(&err, stage);
+    else if (e) ep_py_raise(e, "pprof decode: %s", err.message);
+    else res = pp_result(&p, raw, raw_len);
+    ep_pprof_free(&p);
+    free(unz);
+    PyBuffer_Release(&in);
+    return res;
+}
+
+/* Order of the arrays pprof_encode takes (enginepools.profile._ENCODE_ORDER). */
+enum {
+    PE_TYPE_T, PE_TYPE_U, PE_VALUES, PE_SLOC_OFF, PE_SLOC, PE_LAB_OFF, PE_LK, PE_LS, PE_LN, PE_LU,
+    PE_LOC_ID, PE_LOC_MAP, PE_LOC_ADDR, PE_LOC_FOLD, PE_LOC_LINE_OFF, PE_LINE_FN, PE_LINE_LN,
+    PE_FN_ID, PE_FN_NAME, PE_FN_SYS, PE_FN_FILE, PE_FN_START,
+    PE_MAP_ID, PE_MAP_START, PE_MAP_LIMIT, PE_MAP_OFF, PE_MAP_FILE, PE_MAP_BUILD, PE_MAP_FLAGS, PE_COMMENTS,
+    PE_COUNT
+};
+
+static PyObject *py_pprof_encode(PyObject *m, PyObject *args) {
+    (void)m;
+    PyObject *arrays, *strings;
+    long long sc[9];
+    int level;
+    if (!PyArg_ParseTuple(args, "O!O!(LLLLLLLLL)i:pprof_encode", &PyTuple_Type, &arrays, &PyList_Type, &strings,
+                          &sc[0], &sc[1], &sc[2], &sc[3], &sc[4], &sc[5], &sc[6], &sc[7], &sc[8], &level))
+        return NULL;
+    if (PyTuple_GET_SIZE(arrays) != PE_COUNT) return ep_py_raise(EINVAL, "pprof_encode: need %d arrays", PE_COUNT);
+    Py_buffer bufs[PE_COUNT];
+    size_t lens[PE_COUNT];
+    int got = 0;
+    PyObject *res = NULL;
+    const char **sp = NULL;
+    uint64_t *sl = NULL;
+    uint8_t *enc = NULL, *gz = NULL;
+    for (; got < PE_COUNT; got++) {
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(arrays, got), &bufs[got], PyBUF_C_CONTIGUOUS) < 0) goto done;
+        size_t item = (got == PE_LOC_FOLD || got == PE_MAP_FLAGS) ? 1 : 8;
+        if ((size_t)bufs[got].len % item) {
+            got++;
+            ep_py_raise(EINVAL, "pprof_encode: array %d has a bad item size", got - 1);
+            goto done;
+        }
+        lens[got] = (size_t)bufs[got].len / item;
+    }
+    ep_pprof p;
+    memset(&p, 0, sizeof p);
+    p.n_types = lens[PE_TYPE_T];
+    if (lens[PE_SLOC_OFF] < 1 || lens[PE_LAB_OFF] != lens[PE_SLOC_OFF] || lens[PE_LOC_LINE_OFF] < 1 ||
+        lens[PE_TYPE_U] != p.n_types) {
+        ep_py_raise(EINVAL, "pprof_encode: inconsistent offsets");
+        goto done;
+    }
+    p.n_samples = lens[PE_SLOC_OFF] - 1;
+    p.n_sample_locs = lens[PE_SLOC];
+    p.n_labels = lens[PE_LK];
+    p.n_locations = lens[PE_LOC_ID];
+    p.n_lines = lens[PE_LINE_FN];
+    p.n_functions = lens[PE_FN_ID];
+    p.n_mappings = lens[PE_MAP_ID];
+    p.n_comments = lens[PE_COMMENTS];
+    int bad = lens[PE_VALUES] != p.n_samples * p.n_types || lens[PE_LS] != p.n_labels || lens[PE_LN] != p.n_labels ||
+              lens[PE_LU] != p.n_labels || lens[PE_LOC_MAP] != p.n_locations || lens[PE_LOC_ADDR] != p.n_locations ||
+              lens[PE_LOC_FOLD] != p.n_locations || lens[PE_LOC_LINE_OFF] != p.n_locations + 1 ||
+              lens[PE_LINE_LN] != p.n_lines;
+    for (int k = PE_FN_NAME; k <= PE_FN_START; k++) bad |= lens[k] != p.n_functions;
+    for (int k = PE_MAP_START; k <= PE_MAP_FLAGS; k++) bad |= lens[k] != p.n_mappings;
+    if (bad) {
+        ep_py_raise(EINVAL, "pprof_encode: array lengths disagree");
+        goto done;
+    }
+#define PE_PTR(k) ((void *)bufs[k].buf)
+    p.type_type = PE_PTR(PE_TYPE_T); p.type_unit = PE_PTR(PE_TYPE_U); p.values = PE_PTR(PE_VALUES);
+    p.sample_loc_off = PE_PTR(PE_SLOC_OFF); p.sample_loc_ids = PE_PTR(PE_SLOC);
+    p.sample_label_off = PE_PTR(PE_LAB_OFF); p.label_key = PE_PTR(PE_LK); p.label_str = PE_PTR(PE_LS);
+    p.label_num = PE_PTR(PE_LN); p.label_unit = PE_PTR(PE_LU);
+    p.loc_id = PE_PTR(PE_LOC_ID); p.loc_mapping = PE_PTR(PE_LOC_MAP); p.loc_address = PE_PTR(PE_LOC_ADDR);
+    p.loc_folded = PE_PTR(PE_LOC_FOLD); p.loc_line_off = PE_PTR(PE_LOC_LINE_OFF);
+    p.line_function = PE_PTR(PE_LINE_FN); p.line_line = PE_PTR(PE_LINE_LN);
+    p.fn_id = PE_PTR(PE_FN_ID); p.fn_name = PE_PTR(PE_FN_NAME); p.fn_system_name = PE_PTR(PE_FN_SYS);
+    p.fn_filename = PE_PTR(PE_FN_FILE); p.fn_start_line = PE_PTR(PE_FN_START);
+    p.map_id = PE_PTR(PE_MAP_ID); p.map_start = PE_PTR(PE_MAP_START); p.map_limit = PE_PTR(PE_MAP_LIMIT);
+    p.map_offset = PE_PTR(PE_MAP_OFF); p.map_filename = PE_PTR(PE_MAP_FILE); p.map_build_id = PE_PTR(PE_MAP_BUILD);
+    p.map_flags = PE_PTR(PE_MAP_FLAGS); p.comments = PE_PTR(PE_COMMENTS);
+#undef PE_PTR
+    p.drop_frames = sc[0]; p.keep_frames = sc[1]; p.time_nanos = sc[2]; p.duration_nanos = sc[3];
+    p.period = sc[4]; p.default_sample_type = sc[5]; p.has_period_type = sc[6] != 0;
+    p.period_type_type = sc[7]; p.period_type_unit = sc[8];
+    size_t ns = (size_t)PyList_GET_SIZE(strings);
+    sp = malloc((ns ? ns : 1) * sizeof *sp);
+    sl = malloc((ns ? ns : 1) * sizeof *sl);
+    if (!sp || !sl) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        Py_ssize_t n;
+        sp[i] = PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(strings, (Py_ssize_t)i), &n);
+        if (!sp[i]) goto done;
+        sl[i] = (uint64_t)n;
+    }
+    p.n_strings = ns;
+    size_t enc_len = 0, gz_len = 0;
+    int e;
+    Py_BEGIN_ALLOW_THREADS
+    e = ep_pprof_encode(&p, sp, sl, &enc, &enc_len);
+    if (!e && level > 0) e = ep_gzip(enc, enc_len, level > 9 ? 9 : level, &gz, &gz_len);
+    Py_END_ALLOW_THREADS
+    if (e) {
+        ep_py_raise(e, "pprof_encode: %s", e == EINVAL ? "offsets out of order" : "failed");
+        goto done;
+    }
+    res = level > 0 ? PyBytes_FromStringAndSize((const char *)gz, (Py_ssize_t)gz_len)
+                    : PyBytes_FromStringAndSize((const char *)enc, (Py_ssize_t)enc_len);
+done:
+    for (int k = 0; k < got; k++) PyBuffer_Release(&bufs[k]);
+    free(sp);
+    free(sl);
+    free(enc);
+    free(gz);
+    return res;
+}
+
+#define EP_PROFILE_METHODS \
+    {"pprof_decode", py_pprof_decode, METH_O, \
+     "pprof_decode(data) -> dict of arrays: decode profile.proto (gzip'd or not)."}, \
+    {"pprof_encode", py_pprof_encode, METH_VARARGS, \
+     "pprof_encode(arrays, strings, scalars, gzip_level) -> bytes: encode profile.proto."},
 #define EP_PROFILE_EXEC(m) 0
 
 /* ==== section: profiler (heap sampling, CPU sampling, stack capture) ===== */
@@ -1510,7 +1991,123 @@ static int pools_exec(PyObject *m) {
 
 /* ==== section: pipeline ================================================== */
 
-#define EP_PIPELINE_METHODS
+/* Output callback collecting into a Python-independent growable buffer. */
+typedef struct { unsigned char *p; size_t len, cap; } mem_sink;
+
+static int mem_sink_write(void *ctx, const void *data, size_t n) {
+    mem_sink *s = ctx;
+    if (s->len + n > s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 4096;
+        while (nc < s->len + n) nc *= 2;
+        unsigned char *q = PyMem_RawRealloc(s->p, nc);
+        if (!q) return ENOMEM;
+        s->p = q;
+        s->cap = nc;
+    }
+    memcpy(s->p + s->len, data, n);
+    s->len += n;
+    return 0;
+}
+
+/* One entry tuple: (name, type, mode, mtime, size, data|None, linkname|None, fd). */
+static int tar_entry_from_tuple(PyObject *t, ep_tar_entry *e, Py_buffer *data, int *fd) {
+    const char *name, *type, *link = NULL;
+    unsigned int mode;
+    long long mtime;
+    unsigned long long size;
+    PyObject *dataobj, *linkobj;
+    if (!PyArg_ParseTuple(t, "ssILKOOi;tar entry must be (name, type, mode, mtime, size, data, linkname, fd)",
+                          &name, &type, &mode, &mtime, &size, &dataobj, &linkobj, fd))
+        return -1;
+    if (strlen(type) != 1) {
+        PyErr_Format(PyExc_ValueError, "tar entry %s: type must be one character, not %R", name, PyTuple_GET_ITEM(t, 1));
+        return -1;
+    }
+    if (linkobj != Py_None && !(link = PyUnicode_AsUTF8(linkobj))) return -1;
+    data->obj = NULL;
+    if (dataobj != Py_None) {
+        if (PyObject_GetBuffer(dataobj, data, PyBUF_SIMPLE) < 0) return -1;
+        if ((unsigned long long)data->len != size) {
+            PyBuffer_Release(data);
+            PyErr_Format(PyExc_ValueError, "tar entry %s: size %llu but %zd data bytes", name, size, data->len);
+            return -1;
+        }
+    }
+    memset(e, 0, sizeof *e);
+    e->name = name;
+    e->type = type[0];
+    e->mode = mode;
+    e->mtime = mtime;
+    e->size = size;
+    e->linkname = link;
+    return 0;
+}
+
+static PyObject *py_tar_write(PyObject *m, PyObject *args, PyObject *kw) {
+    (void)m;
+    static char *kwlist[] = {"entries", "deterministic", "mtime", "bufsize", "record_size", "header_only", NULL};
+    PyObject *entries;
+    int deterministic = 1, header_only = 0;
+    long long mtime = 0;
+    Py_ssize_t bufsize = 64 << 10, record = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pLnnp:tar_write", kwlist, &entries, &deterministic, &mtime,
+                                     &bufsize, &record, &header_only))
+        return NULL;
+    PyObject *seq = PySequence_Fast(entries, "tar_write: entries must be a sequence of tuples");
+    if (!seq) return NULL;
+    if (bufsize < EP_TAR_BLOCK || bufsize > (1 << 26)) {
+        Py_DECREF(seq);
+        return ep_py_raise(EINVAL, "tar_write: bufsize must be 512..64Mi, not %zd", bufsize);
+    }
+    void *buf = PyMem_RawMalloc((size_t)bufsize);
+    mem_sink sink = {0};
+    ep_tar_writer w;
+    ep_tar_options opt = {.deterministic = deterministic, .mtime = mtime, .record_size = (size_t)record};
+    PyObject *res = NULL;
+    int err = buf ? ep_tar_writer_init(&w, mem_sink_write, &sink, buf, (size_t)bufsize, &opt) : ENOMEM;
+    if (err) {
+        ep_py_raise(err, "tar_write: bad buffer or record size");
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        ep_tar_entry e;
+        Py_buffer data;
+        int fd;
+        if (tar_entry_from_tuple(PySequence_Fast_GET_ITEM(seq, i), &e, &data, &fd) < 0) goto out;
+        if (header_only) {
+            err = ep_tar_write_header(&w, &e);
+            w.pending = 0; /* header bytes only (for testing huge sizes) */
+        } else if (data.obj) {
+            err = ep_tar_add_mem(&w, &e, data.buf);
+        } else if (fd >= 0) {
+            err = ep_tar_add_fd(&w, &e, fd);
+        } else {
+            err = ep_tar_add_mem(&w, &e, NULL);
+        }
+        if (data.obj) PyBuffer_Release(&data);
+        if (err) {
+            ep_py_raise(err, "tar_write: entry %zd (%s)", i, e.name);
+            goto out;
+        }
+    }
+    err = header_only ? (w.len ? mem_sink_write(&sink, w.buf, w.len) : 0) : ep_tar_finish(&w);
+    if (err) {
+        ep_py_raise(err, "tar_write: finishing the archive");
+        goto out;
+    }
+    res = PyBytes_FromStringAndSize((const char *)sink.p, (Py_ssize_t)sink.len);
+out:
+    Py_DECREF(seq);
+    PyMem_RawFree(buf);
+    PyMem_RawFree(sink.p);
+    return res;
+}
+
+#define EP_PIPELINE_METHODS \
+    {"tar_write", (PyCFunction)(void (*)(void))py_tar_write, METH_VARARGS | METH_KEYWORDS, \
+     "tar_write(entries, deterministic=True, mtime=0, bufsize=65536, record_size=10240, header_only=False) -> bytes\n" \
+     "Archive of entries (name, type '0'|'2'|'5', mode, mtime, size, data|None, linkname|None, fd|-1)\n" \
+     "written by the C ustar writer (fd: content copied from that descriptor)."},
 #define EP_PIPELINE_EXEC(m) 0
 
 /* ==== module ============================================================= */
