@@ -920,7 +920,10 @@ static PyTypeObject StringBuilderPool_Type = {
 
 /* ---- WorkerPool ---- */
 
-enum { JOB_PY = 1, JOB_NOOP, JOB_SLEEP, JOB_SPIN, JOB_MEMSET };
+enum { JOB_PY = 1, JOB_NOOP, JOB_SLEEP, JOB_SPIN, JOB_MEMSET, JOB_SHA };
+
+/* Input of "sha" jobs: hashing zeros is as much work as hashing anything. */
+static const uint8_t sha_zeros[16384];
 
 typedef struct WorkersObject WorkersObject;
 typedef struct jobrec jobrec;
@@ -1012,6 +1015,21 @@ static void run_job(void *arg) {
             __asm__ volatile("" : : "r"(b) : "memory");
             ep_free(b, (size_t)r->n);
         }
+        break;
+    }
+    case JOB_SHA: {
+        ep_sha256_ctx ctx;
+        uint8_t d[EP_SHA256_DIGEST];
+        ep_sha256_init(&ctx);
+        for (uint64_t left = r->n; left;) {
+            size_t k = left < sizeof sha_zeros ? (size_t)left : sizeof sha_zeros;
+            ep_sha256_update(&ctx, sha_zeros, k);
+            left -= k;
+        }
+        ep_sha256_final(&ctx, d);
+        uint64_t x;
+        memcpy(&x, d, sizeof x);
+        atomic_fetch_add_explicit(&st->spin_sink, x, memory_order_relaxed);
         break;
     }
     case JOB_PY: {
@@ -1213,8 +1231,9 @@ static PyObject *workers_submit_c(PyObject *self, PyObject *args, PyObject *kw) 
     else if (strcmp(kind, "sleep") == 0) k = JOB_SLEEP;
     else if (strcmp(kind, "spin") == 0) k = JOB_SPIN;
     else if (strcmp(kind, "memset") == 0) k = JOB_MEMSET;
+    else if (strcmp(kind, "sha") == 0) k = JOB_SHA;
     else {
-        PyErr_Format(PyExc_ValueError, "unknown C job kind %R (known: 'noop', 'sleep', 'spin', 'memset')",
+        PyErr_Format(PyExc_ValueError, "unknown C job kind %R (known: 'noop', 'sleep', 'spin', 'memset', 'sha')",
                      PyTuple_Size(args) ? PyTuple_GET_ITEM(args, 0) : Py_None);
         return NULL;
     }
@@ -1226,8 +1245,8 @@ static PyObject *workers_submit_c(PyObject *self, PyObject *args, PyObject *kw) 
         PyErr_Format(PyExc_ValueError, "sleep arg is in microseconds and at most 10 s (10000000), got %lld", n);
         return NULL;
     }
-    if (k == JOB_MEMSET && n > ((long long)1 << 30)) {
-        PyErr_Format(PyExc_ValueError, "memset arg is a byte count of at most 1 GiB, got %lld", n);
+    if ((k == JOB_MEMSET || k == JOB_SHA) && n > ((long long)1 << 30)) {
+        PyErr_Format(PyExc_ValueError, "%s arg is a byte count of at most 1 GiB, got %lld", kind, n);
         return NULL;
     }
     if (count < 0) {
@@ -1451,7 +1470,8 @@ static PyMethodDef workers_methods[] = {
      "submit(fn, /, *args, **kwargs): run fn(*args, **kwargs) on a worker (blocks while the queue is full)"},
     {"submit_c", (PyCFunction)(void (*)(void))workers_submit_c, METH_VARARGS | METH_KEYWORDS,
      "submit_c(kind, arg=0, count=1): queue `count` built-in C jobs that run without the GIL:\n"
-     "'noop'; 'sleep' (arg microseconds); 'spin' (arg xorshift rounds); 'memset' (ep_alloc arg bytes, fill, free)"},
+     "'noop'; 'sleep' (arg microseconds); 'spin' (arg xorshift rounds); 'memset' (ep_alloc arg bytes, fill, free);\n"
+     "'sha' (SHA-256 of arg bytes)"},
     {"wait_all", (PyCFunction)(void (*)(void))workers_wait, METH_VARARGS | METH_KEYWORDS,
      "wait_all(timeout=None) -> bool: wait until every job submitted so far has finished (False on timeout);\n"
      "raises the first exception a Python job raised since the last report"},

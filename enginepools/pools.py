@@ -385,7 +385,7 @@ class WorkerPool:
     worker takes the GIL to run it); ``submit_c(kind, arg, count)`` queues
     built-in C jobs that run without the GIL: ``"noop"``, ``"sleep"`` (arg
     µs), ``"spin"`` (arg xorshift rounds), ``"memset"`` (allocate arg bytes
-    through ep_alloc, fill, free).  Both block while the queue is full.
+    through ep_alloc, fill, free), ``"sha"`` (SHA-256 of arg bytes).  Both block while the queue is full.
     ``wait_all()`` waits for every job so far and re-raises the first
     exception a Python job raised; ``shutdown()`` runs (or with
     ``cancel_pending=True`` drops) the queued jobs and joins the threads;
