@@ -67,7 +67,9 @@ def size_classes() -> list[int]:
 
 def _count(value: Any, what: str, *, minimum: int = 0, maximum: int | None = None) -> int:
     """An integer argument in [minimum, maximum], or a clear error naming it."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an int, not bool")
+    if not isinstance(value, int):
         try:
             value = operator.index(value)
         except TypeError:

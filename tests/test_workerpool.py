@@ -245,3 +245,38 @@ def test_pool_whose_last_reference_dies_in_its_own_job():
     assert done.wait(5)
     time.sleep(0.2)  # the detached reaper drains the C jobs and joins the workers
     # no crash, no hang (tests/test_sanitized_extension.py runs this under ASan)
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _raise_soon(seconds: float):
+    import signal
+
+    def handler(signum, frame):
+        raise _Interrupted()
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    return lambda: (signal.setitimer(signal.ITIMER_REAL, 0), signal.signal(signal.SIGALRM, old))
+
+
+@pytest.mark.parametrize("blocked_in", ["wait_all", "submit"])
+def test_blocking_calls_stay_interruptible(blocked_in):
+    # a signal handler's exception (Ctrl-C) ends a wait on the workers promptly
+    wp = WorkerPool(1, queue_size=1)
+    wp.submit_c("sleep", 2_000_000)          # the worker is busy for 2 s
+    wp.submit_c("noop")                      # the queue is full
+    restore = _raise_soon(0.1)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(_Interrupted):
+            if blocked_in == "wait_all":
+                wp.wait_all()
+            else:
+                wp.submit_c("noop")
+    finally:
+        restore()
+    assert time.monotonic() - t0 < 1.0
+    wp.shutdown(cancel_pending=True)
