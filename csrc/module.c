@@ -1093,14 +1093,14 @@ static void *wstate_reaper(void *arg) {
 }
 
 static int workers_init(PyObject *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"threads", "queue_size", "max_objects", NULL};
+    static char *kwlist[] = {"threads", "queue_size", "max_objects", "max_bytes", NULL};
     WorkersObject *w = (WorkersObject *)self;
-    Py_ssize_t threads = 2, queue = 64, max_objects = -1;
+    Py_ssize_t threads = 2, queue = 64, max_objects = -1, max_bytes = 0;
     if (w->st) {
         PyErr_SetString(PyExc_RuntimeError, "WorkerPool is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|n$nn:WorkerPool", kwlist, &threads, &queue, &max_objects))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|n$nnn:WorkerPool", kwlist, &threads, &queue, &max_objects, &max_bytes))
         return -1;
     if (threads < 1 || threads > 1024) {
         PyErr_Format(PyExc_ValueError, "threads must be between 1 and 1024, got %zd", threads);
@@ -1114,6 +1114,12 @@ static int workers_init(PyObject *self, PyObject *args, PyObject *kw) {
         PyErr_Format(PyExc_ValueError, "max_objects must be >= 0, got %zd", max_objects);
         return -1;
     }
+    if (size_arg(max_bytes, "max_bytes") < 0) return -1;
+    if (max_bytes > 0 && (size_t)max_bytes < sizeof(jobrec)) {
+        PyErr_Format(PyExc_ValueError, "max_bytes=%zd is smaller than one job record (%zu bytes)", max_bytes,
+                     sizeof(jobrec));
+        return -1;
+    }
     /* Records are got by submitters and put by workers: small magazines let
      * full ones reach the depot (and the submitter) soon.  By default retain
      * what can be in flight at once plus two magazines per thread. */
@@ -1123,6 +1129,7 @@ static int workers_init(PyObject *self, PyObject *args, PyObject *kw) {
         .obj_size = sizeof(jobrec),
         .magazine_size = REC_MAG,
         .max_objects = max_objects < 0 ? (size_t)(queue + threads + 2 * REC_MAG * (threads + 1)) : (size_t)max_objects,
+        .max_bytes = (size_t)max_bytes,
     };
     wstate *st = ep_calloc(sizeof *st);
     if (!st) {
@@ -1489,7 +1496,7 @@ static PyTypeObject WorkerPool_Type = {
     .tp_basicsize = sizeof(WorkersObject),
     .tp_dealloc = workers_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "WorkerPool(threads=2, *, queue_size=64, max_objects=None)\n"
+    .tp_doc = "WorkerPool(threads=2, *, queue_size=64, max_objects=-1, max_bytes=0)\n"
               "Fixed pthreads serving a bounded job queue.",
     .tp_methods = workers_methods,
     .tp_getset = workers_getset,

@@ -172,6 +172,17 @@ def test_wait_from_inside_a_job_is_refused_not_a_hang():
     assert errors and "inside one of the pool's own jobs" in errors[0]
 
 
+def test_job_record_cap_bounds_retention():
+    with WorkerPool(1, queue_size=64, max_objects=4) as wp:
+        wp.submit_c("noop", count=500)
+        wp.wait_all()
+        s = wp.stats()
+        assert s["retained_objects"] <= 4 and s["drops"] > 0
+        assert s["puts"] == s["gets"] == 500
+    with pytest.raises(ValueError, match="smaller than one job record"):
+        WorkerPool(1, max_bytes=8)
+
+
 def test_trim_frees_job_records():
     with WorkerPool(2) as wp:
         wp.submit_c("noop", count=100)
