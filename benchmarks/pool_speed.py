@@ -144,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     for v, vals in samples["wall"].items():
         print(f"{v:<14} {statistics.median(vals):>10.2f} {statistics.median(samples['cpu'][v]):>10.2f}  "
               + " ".join(f"{x:.2f}" for x in vals))
+    load = os.getloadavg()[0]
+    if load > (os.cpu_count() or 1) - 1:
+        print(f"\nnote: load average {load:.2f} on {os.cpu_count()} cpus: two threads rarely get two cores, "
+              "so read 2-thread scaling from the CPU-time ratios")
     for clock in ("wall", "cpu"):
         print(f"\nratios from {'wall-clock' if clock == 'wall' else 'per-thread CPU'} time:")
         for f in figs:
