@@ -573,3 +573,17 @@ def test_bool_is_not_a_size():
     with BufferPool("tar") as p:
         with pytest.raises(TypeError, match="not bool"):
             p.get(True)
+
+
+def test_byte_budget_is_not_starved_by_another_class():
+    # 64 KiB + 2 × 256 KiB + 128 KiB = 704 KiB fits a 1 MiB budget: no drop
+    # (one class must not hold budget room for buffers it does not retain)
+    with BufferPool(max_bytes=1 << 20) as p:
+        p.get(64 << 10).release()
+        a, b = p.get(256 << 10), p.get(256 << 10)
+        a.release()
+        b.release()
+        p.get(128 << 10).release()
+        s = p.stats()
+        assert s["drops"] == 0
+        assert s["retained_bytes"] == (64 + 512 + 128) << 10
