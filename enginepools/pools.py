@@ -142,39 +142,6 @@ class _Pool:
         return f"<{type(self).__name__} {self.name!r} {state}>"
 
 
-@contextlib.contextmanager
-def _lend(lease: Lease) -> Iterator[memoryview]:
-    """Lend `lease` as a memoryview; give it back on exit.
-
-    On exit the view we made is released (so keeping it after the block is
-    harmless: it is unusable) and the block goes back.  If views derived from
-    it are still alive, the block stays with them and BufferError is raised
-    (unless the body is already raising)."""
-    mv = memoryview(lease)
-    failed = True
-    try:
-        yield mv
-        failed = False
-    finally:
-        try:
-            mv.release()
-        except BufferError:
-            if not failed:
-                raise BufferError(
-                    f"buffer from pool {lease.pool.name!r} returned while views derived from it are "
-                    "still alive; it stays with them and goes back to the pool when they are gone"
-                ) from None
-        else:
-            if lease.exports:
-                if not failed:
-                    raise BufferError(
-                        f"buffer from pool {lease.pool.name!r} returned while {lease.exports} view(s) "
-                        "of it are still alive; it stays with them and goes back when they are gone"
-                    )
-            elif not lease.returned:
-                lease.release()
-
-
 class ObjectPool(_Pool):
     """Pool of fixed-size blocks with sync.Pool semantics.
 
@@ -222,8 +189,9 @@ class ObjectPool(_Pool):
         self._c.put(lease)
 
     def object(self) -> contextlib.AbstractContextManager[memoryview]:
-        """``with pool.object() as mv:`` lends one block as a writable memoryview."""
-        return _lend(self._c.get())
+        """``with pool.object() as mv:`` lends one block as a writable memoryview
+        (the lease is its own context manager, see :meth:`BufferPool.buffer`)."""
+        return self._c.get()
 
 
 class BufferPool(_Pool):
@@ -283,17 +251,10 @@ class BufferPool(_Pool):
         """The size class that serves a request of `size` bytes."""
         return _core.BufferPool.class_for(_count(size, "size", minimum=1, maximum=BUFFER_MAX_CLASS))
 
-    def _size(self, size: int | None) -> int | None:
-        if size is None:
-            if not self._c.default_size:
-                raise ValueError(f"buffer pool {self.name!r} has no default size: give size=")
-            return None
-        return _count(size, "size", minimum=1, maximum=BUFFER_MAX_CLASS)
-
     def get(self, size: int | None = None) -> Lease:
         """A buffer of `size` bytes (default: ``default_size``) from the smallest
-        class that fits; ``lease.capacity`` is the class size."""
-        size = self._size(size)
+        class that fits; ``lease.capacity`` is the class size.  (The C type
+        checks `size`: this is on the hot path of every lend.)"""
         return self._c.get() if size is None else self._c.get(size)
 
     def put(self, lease: Lease) -> None:
@@ -301,8 +262,14 @@ class BufferPool(_Pool):
 
     def buffer(self, size: int | None = None) -> contextlib.AbstractContextManager[memoryview]:
         """``with pool.buffer(size) as mv:`` lends a pooled buffer of `size` bytes as a
-        writable memoryview and takes it back on exit (see the module docstring)."""
-        return _lend(self.get(size))
+        writable memoryview and takes it back on exit.
+
+        On exit the view is released (keeping ``mv`` after the block is harmless:
+        it is unusable) and the buffer goes back.  If views derived from it
+        (slices, numpy arrays) are still alive, the buffer stays with them and
+        goes back when they are gone, and BufferError is raised — unless the
+        block is already raising, whose exception is not masked."""
+        return self._c.get() if size is None else self._c.get(size)
 
     def class_stats(self, class_size: int) -> dict[str, Any]:
         """Counters of one size class."""

@@ -587,3 +587,35 @@ def test_byte_budget_is_not_starved_by_another_class():
         s = p.stats()
         assert s["drops"] == 0
         assert s["retained_bytes"] == (64 + 512 + 128) << 10
+
+
+def test_numpy_array_over_a_lent_view_keeps_the_buffer():
+    np = pytest.importorskip("numpy")
+    with BufferPool("tar") as p:
+        with pytest.raises(BufferError, match="still alive"):
+            with p.buffer(1024) as mv:
+                arr = np.frombuffer(mv, dtype=np.uint8)
+        assert p.outstanding == 1 and int(arr.sum()) >= 0
+        del arr, mv
+        gc.collect()
+        assert p.outstanding == 0
+
+
+def test_entered_but_never_exited_lease_is_collected():
+    with ObjectPool(64) as p:
+        lease = p.get()
+        mv = lease.__enter__()
+        mv[0] = 1
+        del lease, mv          # a cycle: lease -> its view -> lease
+        gc.collect()
+        assert p.outstanding == 0 and p.stats()["puts"] == 1
+
+
+def test_giving_back_inside_the_block_is_fine():
+    with ObjectPool(64) as p:
+        with p.object() as mv:
+            lease = mv.obj
+            mv.release()
+            lease.release()          # early, explicit return
+            assert p.outstanding == 0
+        assert p.stats()["puts"] == 1  # and not twice
