@@ -858,6 +858,20 @@ static PyObject *builder_release(PyObject *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+static PyObject *builder_enter(PyObject *self, PyObject *unused) {
+    (void)unused;
+    if (builder_check((BuilderObject *)self) < 0) return NULL;
+    return Py_NewRef(self);
+}
+
+/* End of `with pool.builder() as b`: the builder goes back (if it has not). */
+static PyObject *builder_exit(PyObject *self, PyObject *args) {
+    (void)args;
+    BuilderObject *b = (BuilderObject *)self;
+    if (b->sb) builder_give_back(b);
+    Py_RETURN_FALSE;
+}
+
 static PyObject *strpool_put(PyObject *self, PyObject *arg) {
     if (!PyObject_TypeCheck(arg, &Builder_Type)) {
         PyErr_Format(PyExc_TypeError, "put() takes a Builder from this pool's get(), not %.100s", Py_TYPE(arg)->tp_name);
@@ -958,6 +972,8 @@ static PyMethodDef builder_methods[] = {
     {"bytes", builder_bytes, METH_NOARGS, "bytes() -> the bytes so far"},
     {"reset", builder_reset, METH_NOARGS, "reset(): empty the builder, keeping its capacity"},
     {"release", builder_release, METH_NOARGS, "release(): give the builder back to its pool"},
+    {"__enter__", builder_enter, METH_NOARGS, "lend the builder to a with block"},
+    {"__exit__", builder_exit, METH_VARARGS, "give the builder back"},
     {NULL, NULL, 0, NULL},
 };
 

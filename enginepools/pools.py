@@ -28,7 +28,7 @@ import contextlib
 import operator
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from . import _core
@@ -320,16 +320,10 @@ class StringBuilderPool(_Pool):
     def put(self, builder: Builder) -> None:
         self._c.put(builder)
 
-    @contextlib.contextmanager
-    def builder(self) -> Iterator[Builder]:
+    def builder(self) -> contextlib.AbstractContextManager[Builder]:
         """``with pool.builder() as b:`` lends an empty builder; it goes back on exit
-        (and can no longer be used)."""
-        b = self._c.get()
-        try:
-            yield b
-        finally:
-            if not b.returned:
-                b.release()
+        (and can no longer be used).  The builder is its own context manager."""
+        return self._c.get()
 
 
 # Worker pools still running at interpreter exit are shut down (queued jobs
