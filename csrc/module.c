@@ -1057,6 +1057,7 @@ struct WorkersObject {
     uint64_t errors;                 /* under the GIL */
     PyObject *err_type, *err_value, *err_tb; /* first job exception not yet reported (GIL) */
     int shut;                        /* shutdown finished */
+    int forked;                      /* we are a fork() child: the threads are the parent's */
     unsigned nthreads;
     ep_workerpool_stats final;
 };
@@ -1266,7 +1267,21 @@ static int workers_check(WorkersObject *w) {
         PyErr_SetString(PyExc_RuntimeError, "WorkerPool is not initialised");
         return -1;
     }
+    if (w->forked) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "this worker pool belongs to the parent process: its threads do not survive fork()");
+        return -1;
+    }
     return 0;
+}
+
+/* Called in a fork() child (pools.py registers it): the workers do not exist
+ * here and the pool's locks may be held by them, so the pool is never
+ * touched again (its memory is the parent's copy; leaking it is harmless). */
+static PyObject *workers_after_fork(PyObject *self, PyObject *unused) {
+    (void)unused;
+    ((WorkersObject *)self)->forked = 1;
+    Py_RETURN_NONE;
 }
 
 /* Submit with the GIL released, in slices; on failure the record is freed
@@ -1520,7 +1535,8 @@ static PyObject *workers_stats(PyObject *self, PyObject *unused) {
 static PyObject *workers_trim(PyObject *self, PyObject *unused) {
     (void)unused;
     WorkersObject *w = (WorkersObject *)self;
-    if (w->st) ep_pool_trim(w->recs);
+    if (workers_check(w) < 0) return NULL;
+    ep_pool_trim(w->recs);
     Py_RETURN_NONE;
 }
 
@@ -1537,6 +1553,7 @@ static void workers_dealloc(PyObject *self) {
     /* Queued Python jobs hold a reference to us, so only C jobs can be left. */
     wstate *st = w->st;
     w->st = NULL;
+    if (w->forked) st = NULL; /* see workers_after_fork */
     if (st && ep_workerpool_is_worker(st->wp)) {
         /* The last reference went in one of our own jobs: a worker cannot
          * join itself, so a detached thread shuts down and frees the C state
@@ -1587,6 +1604,7 @@ static PyMethodDef workers_methods[] = {
      "returns the number of jobs dropped"},
     {"stats", workers_stats, METH_NOARGS, "stats() -> dict: job counters, memory held, and the job-record pool's counters"},
     {"trim", workers_trim, METH_NOARGS, "trim(): free the retained job records"},
+    {"_after_fork_in_child", workers_after_fork, METH_NOARGS, "mark the pool as the parent's (pools.py calls it in fork children)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import operator
+import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -332,6 +333,18 @@ _live_workers: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 _live_lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    # the workers are the parent's: mark the copies unusable, forget them
+    with contextlib.suppress(Exception):
+        for wp in list(_live_workers):
+            wp._c._after_fork_in_child()
+    _live_workers.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 @atexit.register
 def _shutdown_live_workers() -> None:
     with _live_lock:
@@ -352,7 +365,8 @@ class WorkerPool:
     ``wait_all()`` waits for every job so far and re-raises the first
     exception a Python job raised; ``shutdown()`` runs (or with
     ``cancel_pending=True`` drops) the queued jobs and joins the threads;
-    after it, submit raises RuntimeError.
+    after it, submit raises RuntimeError.  Its threads do not survive
+    ``fork()``: in a child process the pool raises RuntimeError.
 
     ``stats()``: submitted, completed, discarded, queued, queue_size,
     queue_peak, threads (alive), errors, in_flight, bytes_held (queue, thread
