@@ -13,5 +13,7 @@
 #include "ep_workerpool.h"
 #include "ep_sha256.h"
 #include "ep_bench.h"
+#include "ep_pprof.h"
+#include "ep_tar.h"
 
 #endif
