@@ -1657,6 +1657,43 @@ static PyObject *py_bench_run(PyObject *m, PyObject *args) {
                          interrupted ? Py_False : Py_True);
 }
 
+typedef struct tar_collect {
+    PyObject *files;   /* list of (name, type, bytes) */
+    PyObject *archive; /* bytes */
+} tar_collect;
+
+static int tar_collect_cb(void *ctx, const char *name, char type, const void *data, size_t size,
+                          const void *archive, size_t archive_len) {
+    tar_collect *c = ctx;
+    if (name == NULL) {
+        c->archive = PyBytes_FromStringAndSize(archive, (Py_ssize_t)archive_len);
+        return c->archive ? 0 : ENOMEM;
+    }
+    PyObject *t = Py_BuildValue("(sCy#)", name, (int)type, data ? (const char *)data : "",
+                                (Py_ssize_t)(data ? size : 0));
+    if (!t) return ENOMEM;
+    int rc = PyList_Append(c->files, t);
+    Py_DECREF(t);
+    return rc < 0 ? ENOMEM : 0;
+}
+
+/* The TarArchive kernel's files and one archive of them, for tests. */
+static PyObject *py_bench_tar_archive(PyObject *m, PyObject *args) {
+    (void)m;
+    int pooled;
+    if (!PyArg_ParseTuple(args, "p:bench_tar_archive", &pooled)) return NULL;
+    tar_collect c = {PyList_New(0), NULL};
+    if (!c.files) return NULL;
+    int err = ep_bench_tar_archive(pooled, tar_collect_cb, &c);
+    if (err) {
+        Py_DECREF(c.files);
+        Py_XDECREF(c.archive);
+        if (PyErr_Occurred()) return NULL;
+        return ep_py_raise(err, "bench_tar_archive: writing the archive failed");
+    }
+    return Py_BuildValue("(NN)", c.archive, c.files);
+}
+
 #if defined(__clang__)
 #define EP_COMPILER "clang " __clang_version__
 #elif defined(__GNUC__)
@@ -1681,6 +1718,8 @@ static int bench_exec(PyObject *m) {
      "bench_open(fullname, threads) -> handle: set up a kernel (and its thread team) for runs."}, \
     {"bench_run", py_bench_run, METH_VARARGS, \
      "bench_run(handle, n, chunk_ns=20e6) -> dict: one sample of n iterations (GIL released)."}, \
+    {"bench_tar_archive", py_bench_tar_archive, METH_VARARGS, \
+     "bench_tar_archive(pooled) -> (archive, [(name, type, data)]): one TarArchive archive and its files."}, \
     {"bench_close", py_bench_close, METH_O, \
      "bench_close(handle): tear the kernel down now (else when the handle is collected)."},
 #define EP_BENCH_EXEC(m) bench_exec(m)

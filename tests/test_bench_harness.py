@@ -18,7 +18,7 @@ REQUIRED = [
     "PoolContention/impl=pool", "PoolContention/impl=std",
     "PoolGetPut/size=64", "MallocFree/size=64", "PoolGetPut/size=65536", "MallocFree/size=65536",
     "WorkerPool/impl=pool", "WorkerPool/impl=std",
-    "SHA256/size=1KiB", "SHA256/size=1MiB", "Empty",
+    "SHA256/size=1KiB", "SHA256/size=1MiB", "TarArchive/impl=pool", "TarArchive/impl=std", "Empty",
 ]
 
 

@@ -118,4 +118,12 @@ uint64_t ep_bench_chunk(const ep_bench_run *r, uint64_t remaining, uint64_t targ
 /* Append a unit to a sample (ignored beyond EP_BENCH_MAX_UNITS). */
 void ep_bench_add_unit(ep_bench_sample *s, const char *name, double value);
 
+/* For tests: build TarArchive's file set and one archive (pooled or not), and
+ * report them: fn is called once per entry (name, type, data, size; archive
+ * NULL), then once with name NULL and the archive bytes.  A nonzero return
+ * from fn stops and is returned. */
+typedef int (*ep_bench_tar_archive_fn)(void *ctx, const char *name, char type, const void *data, size_t size,
+                                       const void *archive, size_t archive_len);
+int ep_bench_tar_archive(int pooled, ep_bench_tar_archive_fn fn, void *ctx);
+
 #endif
