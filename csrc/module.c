@@ -1650,8 +1650,8 @@ static PyObject *py_bench_run(PyObject *m, PyObject *args) {
         }
         Py_DECREF(v);
     }
-    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:N,s:O}", "n", (unsigned long long)s.n, "ns",
-                         (unsigned long long)s.ns, "alloc_bytes", (unsigned long long)s.alloc_bytes,
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:N,s:O}", "n", (unsigned long long)s.n, "ns",
+                         (unsigned long long)s.ns, "cpu_ns", (unsigned long long)s.cpu_ns, "alloc_bytes", (unsigned long long)s.alloc_bytes,
                          "alloc_objects", (unsigned long long)s.alloc_objects, "bytes_per_op",
                          (unsigned long long)s.bytes_per_op, "units", units, "complete",
                          interrupted ? Py_False : Py_True);

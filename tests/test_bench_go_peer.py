@@ -117,3 +117,15 @@ def test_procs_suffix_rule_is_gos(go_output: str) -> None:
     for line in _result_lines(go_output):
         name = line.split()[0]
         assert not name.endswith("-1")
+
+
+@pytest.mark.skipif(shutil.which("benchstat") is None, reason="benchstat is not installed")
+def test_benchstat_reads_our_output(tmp_path: Path) -> None:
+    from enginepools import runner
+
+    res = runner.run("StringBuilder", "50x", count=4, cpus=[1], progress=False)
+    p = tmp_path / "ours.txt"
+    res.write_go(p)
+    r = subprocess.run(["benchstat", "-col", "/impl", str(p)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "StringBuilder" in r.stdout and "allocs/op" in r.stdout

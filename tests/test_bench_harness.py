@@ -84,6 +84,7 @@ def test_parallel_run_does_every_iteration_once():
     for threads in (1, 2, 3):
         r = run("PoolGetPut/size=64", 12345, threads, warmup=100)
         assert r["n"] == 12345 and r["complete"]
+        assert 0 < r["cpu_ns"] <= r["ns"] * threads * 1.05 + 1e6  # threads cannot run longer than the wall
         assert r["units"]["hits/op"] + r["units"]["misses/op"] == pytest.approx(1.0)
 
 

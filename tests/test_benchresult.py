@@ -18,7 +18,7 @@ def make_result() -> BenchResult:
     for rep in range(2):
         res.add_raw("HashBuffer/impl=pool", 2, 1000, 1_400_000 + rep, 0, 0,
                     extra={"hits/op": 1.0, "misses/op": 0.0, "clear-ns/op": 700.5 + rep, "retained-B": 65536})
-        res.add_raw("HashBuffer/impl=std", 2, 2000, 1_300_000 + 7 * rep, 64000, 2000)
+        res.add_raw("HashBuffer/impl=std", 2, 2000, 1_300_000 + 7 * rep, 64000, 2000, cpu_ns=1_200_000)
         res.add_raw("SHA256/size=1MiB", 1, 50, 30_000_000, 0, 0, bytes_per_op=1 << 20)
     return res
 
@@ -94,6 +94,7 @@ def test_json_round_trips_exactly(tmp_path):
     assert doc["complete"] is True and doc["machine"] == {"cores": 2} and doc["settings"] == {"count": 2}
     s0 = doc["samples"][0]
     assert s0["ns"] == 1_400_000 and s0["alloc_bytes"] == 0 and s0["rep"] == 1 and s0["procs"] == 2
+    assert "cpu_ns" not in s0 and doc["samples"][1]["cpu_ns"] == 1_200_000  # only when known
 
 
 def test_write_go_to_open_file_and_path(tmp_path):

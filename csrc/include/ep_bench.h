@@ -40,6 +40,7 @@ typedef struct ep_bench_unit {
 typedef struct ep_bench_sample {
     uint64_t n;             /* iterations completed */
     uint64_t ns;            /* timed nanoseconds (sum over steps) */
+    uint64_t cpu_ns;        /* CPU time of the measuring threads in those steps: ≪ ns·threads = preempted */
     uint64_t alloc_bytes;   /* through ep_alloc, during the timed steps */
     uint64_t alloc_objects;
     uint64_t bytes_per_op;  /* the kernel's SetBytes (0 = none): MB/s = bytes_per_op·n/ns·1e3 */
