@@ -1603,20 +1603,20 @@ static PyObject *py_bench_close(PyObject *m, PyObject *cap) {
 static PyObject *py_bench_run(PyObject *m, PyObject *args) {
     (void)m;
     PyObject *cap;
-    unsigned long long n, chunk_ns = 20000000ull;
-    if (!PyArg_ParseTuple(args, "OK|K:bench_run", &cap, &n, &chunk_ns)) return NULL;
+    long long n, chunk_ns = 20000000ll;
+    if (!PyArg_ParseTuple(args, "OL|L:bench_run", &cap, &n, &chunk_ns)) return NULL;
     bench_handle *h = bench_get(cap);
     if (!h) return NULL;
-    if (n < 1) return ep_py_raise(EINVAL, "bench_run: n must be >= 1");
+    if (n < 1) return ep_py_raise(EINVAL, "bench_run: n must be >= 1, got %lld", n);
     if (chunk_ns < 1) chunk_ns = 1;
     ep_bench_run *r = h->r;
     ep_bench_sample s;
     int err = 0, interrupted = 0;
     h->busy = 1;
     ep_bench_begin(r, &s);
-    uint64_t remaining = n;
+    uint64_t remaining = (uint64_t)n;
     while (remaining) {
-        uint64_t c = ep_bench_chunk(r, remaining, chunk_ns);
+        uint64_t c = ep_bench_chunk(r, remaining, (uint64_t)chunk_ns);
         Py_BEGIN_ALLOW_THREADS
         err = ep_bench_step(r, c, &s);
         Py_END_ALLOW_THREADS
@@ -1650,11 +1650,15 @@ static PyObject *py_bench_run(PyObject *m, PyObject *args) {
         }
         Py_DECREF(v);
     }
-    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:N,s:O}", "n", (unsigned long long)s.n, "ns",
-                         (unsigned long long)s.ns, "cpu_ns", (unsigned long long)s.cpu_ns, "alloc_bytes", (unsigned long long)s.alloc_bytes,
-                         "alloc_objects", (unsigned long long)s.alloc_objects, "bytes_per_op",
-                         (unsigned long long)s.bytes_per_op, "units", units, "complete",
-                         interrupted ? Py_False : Py_True);
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:N,s:O}",
+                         "n", (unsigned long long)s.n,
+                         "ns", (unsigned long long)s.ns,
+                         "cpu_ns", (unsigned long long)s.cpu_ns,
+                         "alloc_bytes", (unsigned long long)s.alloc_bytes,
+                         "alloc_objects", (unsigned long long)s.alloc_objects,
+                         "bytes_per_op", (unsigned long long)s.bytes_per_op,
+                         "units", units,
+                         "complete", interrupted ? Py_False : Py_True);
 }
 
 typedef struct tar_collect {

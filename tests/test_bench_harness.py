@@ -105,8 +105,9 @@ def test_bad_open_and_closed_handle():
     with pytest.raises(ValueError, match="threads"):
         _core.bench_open("Empty", 0)
     h = _core.bench_open("Empty", 1)
-    with pytest.raises(ValueError):
-        _core.bench_run(h, 0)
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="n must be >= 1"):
+            _core.bench_run(h, bad)
     _core.bench_close(h)
     with pytest.raises(ValueError, match="closed"):
         _core.bench_run(h, 1)
