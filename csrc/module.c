@@ -1677,20 +1677,20 @@ static PyObject *py_bench_close(PyObject *m, PyObject *cap) {
 static PyObject *py_bench_run(PyObject *m, PyObject *args) {
     (void)m;
     PyObject *cap;
-    unsigned long long n, chunk_ns = 20000000ull;
-    if (!PyArg_ParseTuple(args, "OK|K:bench_run", &cap, &n, &chunk_ns)) return NULL;
+    long long n, chunk_ns = 20000000ll;
+    if (!PyArg_ParseTuple(args, "OL|L:bench_run", &cap, &n, &chunk_ns)) return NULL;
     bench_handle *h = bench_get(cap);
     if (!h) return NULL;
-    if (n < 1) return ep_py_raise(EINVAL, "bench_run: n must be >= 1");
+    if (n < 1) return ep_py_raise(EINVAL, "bench_run: n must be >= 1, got %lld", n);
     if (chunk_ns < 1) chunk_ns = 1;
     ep_bench_run *r = h->r;
     ep_bench_sample s;
     int err = 0, interrupted = 0;
     h->busy = 1;
     ep_bench_begin(r, &s);
-    uint64_t remaining = n;
+    uint64_t remaining = (uint64_t)n;
     while (remaining) {
-        uint64_t c = ep_bench_chunk(r, remaining, chunk_ns);
+        uint64_t c = ep_bench_chunk(r, remaining, (uint64_t)chunk_ns);
         Py_BEGIN_ALLOW_THREADS
         err = ep_bench_step(r, c, &s);
         Py_END_ALLOW_THREADS
@@ -1724,11 +1724,52 @@ static PyObject *py_bench_run(PyObject *m, PyObject *args) {
         }
         Py_DECREF(v);
     }
-    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:N,s:O}", "n", (unsigned long long)s.n, "ns",
-                         (unsigned long long)s.ns, "alloc_bytes", (unsigned long long)s.alloc_bytes,
-                         "alloc_objects", (unsigned long long)s.alloc_objects, "bytes_per_op",
-                         (unsigned long long)s.bytes_per_op, "units", units, "complete",
-                         interrupted ? Py_False : Py_True);
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:N,s:O}",
+                         "n", (unsigned long long)s.n,
+                         "ns", (unsigned long long)s.ns,
+                         "cpu_ns", (unsigned long long)s.cpu_ns,
+                         "alloc_bytes", (unsigned long long)s.alloc_bytes,
+                         "alloc_objects", (unsigned long long)s.alloc_objects,
+                         "bytes_per_op", (unsigned long long)s.bytes_per_op,
+                         "units", units,
+                         "complete", interrupted ? Py_False : Py_True);
+}
+
+typedef struct tar_collect {
+    PyObject *files;   /* list of (name, type, bytes) */
+    PyObject *archive; /* bytes */
+} tar_collect;
+
+static int tar_collect_cb(void *ctx, const char *name, char type, const void *data, size_t size,
+                          const void *archive, size_t archive_len) {
+    tar_collect *c = ctx;
+    if (name == NULL) {
+        c->archive = PyBytes_FromStringAndSize(archive, (Py_ssize_t)archive_len);
+        return c->archive ? 0 : ENOMEM;
+    }
+    PyObject *t = Py_BuildValue("(sCy#)", name, (int)type, data ? (const char *)data : "",
+                                (Py_ssize_t)(data ? size : 0));
+    if (!t) return ENOMEM;
+    int rc = PyList_Append(c->files, t);
+    Py_DECREF(t);
+    return rc < 0 ? ENOMEM : 0;
+}
+
+/* The TarArchive kernel's files and one archive of them, for tests. */
+static PyObject *py_bench_tar_archive(PyObject *m, PyObject *args) {
+    (void)m;
+    int pooled;
+    if (!PyArg_ParseTuple(args, "p:bench_tar_archive", &pooled)) return NULL;
+    tar_collect c = {PyList_New(0), NULL};
+    if (!c.files) return NULL;
+    int err = ep_bench_tar_archive(pooled, tar_collect_cb, &c);
+    if (err) {
+        Py_DECREF(c.files);
+        Py_XDECREF(c.archive);
+        if (PyErr_Occurred()) return NULL;
+        return ep_py_raise(err, "bench_tar_archive: writing the archive failed");
+    }
+    return Py_BuildValue("(NN)", c.archive, c.files);
 }
 
 #if defined(__clang__)
@@ -1755,6 +1796,8 @@ static int bench_exec(PyObject *m) {
      "bench_open(fullname, threads) -> handle: set up a kernel (and its thread team) for runs."}, \
     {"bench_run", py_bench_run, METH_VARARGS, \
      "bench_run(handle, n, chunk_ns=20e6) -> dict: one sample of n iterations (GIL released)."}, \
+    {"bench_tar_archive", py_bench_tar_archive, METH_VARARGS, \
+     "bench_tar_archive(pooled) -> (archive, [(name, type, data)]): one TarArchive archive and its files."}, \
     {"bench_close", py_bench_close, METH_O, \
      "bench_close(handle): tear the kernel down now (else when the handle is collected)."},
 #define EP_BENCH_EXEC(m) bench_exec(m)
