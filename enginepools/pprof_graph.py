@@ -704,7 +704,9 @@ class _Agg:
 class _Builder:
     """graph.newGraph over a filtered profile, rebuilt for each trimming step."""
 
-    def __init__(self, p: WorkProfile, agg: _Agg, value_ix: int, mean_ix: int | None) -> None:
+    def __init__(self, p: WorkProfile, agg: _Agg, value_ix: int, mean_ix: int | None,
+                 drop_negative: bool = False) -> None:
+        self.drop_negative = drop_negative
         # Group samples by stack: every graph quantity is additive per stack.
         stacks: dict[tuple[int, ...], list[int]] = {}
         loc_by_id: dict[int, WLocation] = {}
@@ -766,7 +768,10 @@ class _Builder:
             if parent is not None and not residual:
                 parent.flat_div += dw
                 parent.flat += w
-        return [n for n in nodes.values() if not (n.cum == 0 and n.flat == 0)]
+        out = [n for n in nodes.values() if not (n.cum == 0 and n.flat == 0)]
+        if self.drop_negative:
+            out = [n for n in out if not (n.flat < 0 or (n.flat == 0 and n.cum < 0))]
+        return out
 
 
 def _add_edge(src: _GNode, dst: _GNode, dw: int, w: int, residual: bool, inline: bool) -> None:
@@ -1105,7 +1110,7 @@ def build_graph(profile: Profile | WorkProfile | str | os.PathLike[str], options
     if not o.relative_percentages:
         apply_focus(p, o, nlu, warn)
     agg = _Agg(o.granularity, o.noinlines)
-    builder = _Builder(p, agg, ix, mean_ix)
+    builder = _Builder(p, agg, ix, mean_ix, o.drop_negative)
 
     g = builder.build(None)
     total_value = sum(n.flat for n in g)

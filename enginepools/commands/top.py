@@ -27,17 +27,28 @@ _GRANULARITIES = ("functions", "filefunctions", "files", "lines", "addresses")
 _LEGACY_INDEXES = ("inuse_space", "inuse_objects", "alloc_space", "alloc_objects")
 
 
-def _go_bool(s: str) -> bool:
-    v = s.strip().lower()
-    if v in ("1", "t", "true"):
-        return True
-    if v in ("0", "f", "false"):
-        return False
-    raise argparse.ArgumentTypeError(f"invalid boolean value {s!r}")
+_TRUE = ("1", "t", "T", "true", "TRUE", "True")
+_FALSE = ("0", "f", "F", "false", "FALSE", "False")
 
 
-def _bool_flag(p: argparse.ArgumentParser, name: str, help: str) -> None:
-    flag(p, name, nargs="?", const=True, default=False, type=_go_bool, metavar="BOOL", help=help)
+class _GoBool(argparse.Action):
+    """A Go bool flag: ``-cum`` or ``-cum=true``/``-cum=false`` (never a separate value)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kw: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kw)  # type: ignore[arg-type]
+
+    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        value = True
+        if option_string and "=" in option_string:
+            value = option_string.split("=", 1)[1] in _TRUE
+        setattr(ns, self.dest, value)
+
+
+def _bool_flag(p: argparse.ArgumentParser, name: str, help: str, default: bool = False) -> None:
+    p.add_argument(f"-{name}", f"--{name}", dest=name, action=_GoBool, default=default, help=help)
+    p.add_argument(*[f"{dash}{name}={v}" for dash in ("-", "--") for v in _TRUE + _FALSE],
+                   dest=name, action=_GoBool, help=argparse.SUPPRESS)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -55,8 +66,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
          help="hide nodes below F*total (default 0.005)")
     flag(p, "edgefraction", type=float, default=0.001, metavar="F",
          help="hide edges below F*total (default 0.001)")
-    _bool_flag(p, "trim", "honour nodecount/nodefraction/edgefraction (default true)")
-    p.set_defaults(trim=True)
+    _bool_flag(p, "trim", "honour nodecount/nodefraction/edgefraction (default true; -trim=false)", True)
     for name, what in (("focus", "only samples with a function matching REGEX"),
                        ("ignore", "drop samples with a function matching REGEX"),
                        ("hide", "hide functions matching REGEX"),
