@@ -11,5 +11,6 @@
 #include "ep_bufpool.h"
 #include "ep_strbuf.h"
 #include "ep_workerpool.h"
+#include "ep_heapprof.h"
 
 #endif
