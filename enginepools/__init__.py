@@ -27,6 +27,8 @@ _LAZY = {
     "StringBuilderPool": "pools",
     "WorkerPool": "pools",
     "Profile": "profile",
+    "HeapProfiler": "profiling",
+    "CPUProfiler": "profiling",
     "BenchResult": "benchresult",
 }
 
