@@ -81,7 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
         from .profiling import CPUProfiler, heap_profile
 
         url = urlsplit(self.path)
-        path, query = url.path, parse_qs(url.query)
+        path, query = url.path, parse_qs(url.query, keep_blank_values=True)
         try:
             if path == "/debug/pprof/":
                 body = _INDEX.format(rate=html.escape(str(_core.heapprof_rate() or "off")), max=MAX_SECONDS)
