@@ -12,7 +12,7 @@
  * off an allocation costs one more subtract and branch; the heap profiler's
  * slow path runs when it reaches zero and returns the next countdown.  Frees
  * call the profiler only while it watches (a session is on, or sampled
- * blocks are live).
+ * blocks are live) and its filter says the address may be a sampled block.
  *
  * Invariants: a block is in the registry from its thread's first allocation
  * until that thread exits; retired totals only grow; the heap profiler is
@@ -102,7 +102,7 @@ static inline int heapprof_watching(void) {
 
 static inline void count_free(void *p, size_t size) {
     /* before the block can be reused by another thread's allocation */
-    if (EP_UNLIKELY(heapprof_watching())) _ep_heapprof_free(p, size);
+    if (EP_UNLIKELY(heapprof_watching()) && _ep_heapprof_maybe_live(p)) _ep_heapprof_free(p, size);
     tblock *b = self();
     if (EP_LIKELY(b != NULL)) {
         ADD(b->free_bytes, size);
@@ -132,24 +132,19 @@ void *ep_alloc_aligned(size_t size, size_t align) {
 
 void *ep_realloc(void *p, size_t old_size, size_t new_size) {
     if (p == NULL) return ep_alloc(new_size);
-    if (EP_UNLIKELY(heapprof_watching())) {
-        /* The profiler tracks blocks by address: a moving realloc must be seen
-         * as free(old) + alloc(new), so do exactly that. */
-        void *q = ep_alloc(new_size);
-        if (!q) return NULL;
-        memcpy(q, p, old_size < new_size ? old_size : new_size);
-        ep_free(p, old_size);
-        return q;
-    }
+    /* The profiler tracks blocks by address: forget p before realloc can
+     * free it and another thread get its address.  (If realloc then fails,
+     * p stays allocated but untracked: a sampled block goes missing from
+     * in-use, nothing worse.) */
+    if (EP_UNLIKELY(heapprof_watching())) _ep_heapprof_free(p, old_size);
     void *q = realloc(p, new_size ? new_size : 1);
     if (!q) return NULL;
     tblock *b = self();
     if (EP_LIKELY(b != NULL)) {
         ADD(b->free_bytes, old_size);
         ADD(b->free_objects, 1);
-        ADD(b->alloc_bytes, new_size);
-        ADD(b->alloc_objects, 1);
     }
+    count_alloc(q, new_size);
     return q;
 }
 

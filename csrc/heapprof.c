@@ -41,7 +41,6 @@
 /* Return addresses between ep_stack_capture and the caller of ep_alloc:
  * record, _ep_heapprof_sample, ep_alloc (or ep_calloc, ...). */
 #define CAPTURE_SKIP 3
-#define FILTER_BITS 14
 
 enum { T_SIZE, T_POOL, T_CLASS };                       /* stack-table tag */
 enum { V_AOBJ, V_ABYTES, V_FOBJ, V_FBYTES };            /* stack-table values */
@@ -50,7 +49,9 @@ _Atomic int _ep_heapprof_watching;
 static _Atomic uint64_t hp_rate;   /* 0 = not sampling */
 static _Atomic uint32_t hp_epoch;
 static _Atomic uint32_t hp_thread_seq;
-static _Atomic uint32_t filter[1u << FILTER_BITS];
+#define filter _ep_heapprof_filter
+#define FILTER_BITS _EP_HEAPPROF_FILTER_BITS
+_Atomic uint32_t _ep_heapprof_filter[1u << _EP_HEAPPROF_FILTER_BITS];
 
 static pthread_mutex_t hp_lock = PTHREAD_MUTEX_INITIALIZER;
 /* under hp_lock: */
@@ -65,6 +66,15 @@ static __thread struct {
     uint64_t rng;
     uint32_t epoch;
 } tl __attribute__((tls_model("initial-exec")));
+
+/* The entry this thread recorded last: a loop allocating at one site
+ * compares its key with that entry instead of hashing it.  Valid while `gen`
+ * is the table's. */
+static uint64_t hp_gen; /* under hp_lock: bumped whenever the table is cleared */
+static __thread struct {
+    uint64_t gen;
+    uint32_t id;
+} last __attribute__((tls_model("initial-exec")));
 
 /* ---- random gaps -------------------------------------------------------- */
 
@@ -104,9 +114,7 @@ static int64_t next_gap(uint64_t rate) {
 
 /* ---- live table and filter (under hp_lock) ------------------------------ */
 
-static inline uint32_t filter_slot(const void *p) {
-    return (uint32_t)((((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - FILTER_BITS));
-}
+#define filter_slot _ep_heapprof_filter_slot
 
 static inline size_t live_slot(uintptr_t a, size_t cap) {
     return (size_t)((a * 0xff51afd7ed558ccdull) >> 20) & (cap - 1);
@@ -190,6 +198,7 @@ static uint64_t pool_id(const char *name) { /* 0 = none, else index + 1 */
 
 static void clear_locked(void) {
     ep_stacktab_clear(&stacks);
+    hp_gen++;
     free(live);
     live = NULL;
     live_n = live_cap = 0;
@@ -209,7 +218,16 @@ static EP_NOIPA void record(void *p, size_t size, uint32_t epoch) {
     if (epoch == atomic_load(&hp_epoch)) {
         uint64_t tag[EP_STACKTAB_NTAG] = {size, pool_id(pool), pool ? cls : 0};
         uint32_t id;
-        if (ep_stacktab_find(&stacks, pcs, (uint32_t)n, tag, &id) == 0 && live_put((uintptr_t)p, id) == 0) {
+        int err = 0;
+        const ep_stackent *e = last.gen == hp_gen && last.id < stacks.n ? &stacks.e[last.id] : NULL;
+        if (e && e->npcs == n && memcmp(e->tag, tag, sizeof tag) == 0 &&
+            memcmp(stacks.pcs + e->pc_off, pcs, n * sizeof *pcs) == 0) {
+            id = last.id;
+        } else if ((err = ep_stacktab_find(&stacks, pcs, (uint32_t)n, tag, &id)) == 0) {
+            last.gen = hp_gen;
+            last.id = id;
+        }
+        if (!err && live_put((uintptr_t)p, id) == 0) {
             stacks.e[id].val[V_AOBJ] += 1;
             stacks.e[id].val[V_ABYTES] += size;
         } else {
@@ -239,7 +257,7 @@ EP_NOIPA int64_t _ep_heapprof_sample(void *p, size_t size) {
 
 void _ep_heapprof_free(void *p, size_t size) {
     (void)size; /* the sampled size is in the entry */
-    if (atomic_load_explicit(&filter[filter_slot(p)], memory_order_relaxed) == 0) return;
+    if (!_ep_heapprof_maybe_live(p)) return;
     pthread_mutex_lock(&hp_lock);
     uint32_t id;
     if (live_take((uintptr_t)p, &id)) {

@@ -10,16 +10,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t mix(uint64_t h, uint64_t v) {
-    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-    return h * 0xff51afd7ed558ccdull;
-}
-
+/* Two independent multiply-add lanes (half the dependency chain of one),
+ * then a final avalanche; keys are compared in full, so this only has to
+ * spread. */
 static uint64_t key_hash(const uintptr_t *pcs, uint32_t n, const uint64_t *tag) {
-    uint64_t h = 0x243f6a8885a308d3ull ^ n;
-    for (uint32_t i = 0; i < n; i++) h = mix(h, pcs[i]);
-    for (int i = 0; i < EP_STACKTAB_NTAG; i++) h = mix(h, tag[i]);
-    return h ^ (h >> 29);
+    uint64_t a = 0x243f6a8885a308d3ull ^ n, b = 0x13198a2e03707344ull;
+    uint32_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        a = (a + pcs[i]) * 0x9e3779b97f4a7c15ull;
+        b = (b + pcs[i + 1]) * 0xc2b2ae3d27d4eb4full;
+    }
+    if (i < n) a = (a + pcs[i]) * 0x9e3779b97f4a7c15ull;
+    for (int t = 0; t < EP_STACKTAB_NTAG; t++) b = (b + tag[t]) * 0xc2b2ae3d27d4eb4full;
+    uint64_t h = a ^ ((b << 31) | (b >> 33));
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 32);
 }
 
 static int grow_index(ep_stacktab *t) {

@@ -78,6 +78,18 @@ int64_t _ep_heapprof_sample(void *p, size_t size);
 void _ep_heapprof_free(void *p, size_t size);
 extern _Atomic int _ep_heapprof_watching;
 
+/* Counting filter of live sampled addresses: 0 means "certainly not a
+ * sampled block", so most frees skip the call and its lock. */
+#define _EP_HEAPPROF_FILTER_BITS 14
+extern _Atomic uint32_t _ep_heapprof_filter[1u << _EP_HEAPPROF_FILTER_BITS];
+static inline uint32_t _ep_heapprof_filter_slot(const void *p) {
+    return (uint32_t)((((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - _EP_HEAPPROF_FILTER_BITS));
+}
+static inline int _ep_heapprof_maybe_live(const void *p) {
+    return __atomic_load_n((const uint32_t *)&_ep_heapprof_filter[_ep_heapprof_filter_slot(p)],
+                           __ATOMIC_RELAXED) != 0;
+}
+
 /* ---- CPU profiler (cpuprof.c) ------------------------------------------- */
 
 typedef struct ep_cpuprof_snap {
