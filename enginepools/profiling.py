@@ -11,7 +11,8 @@ profile has Go's heap layout (``alloc_objects/count, alloc_space/bytes,
 inuse_objects/count, inuse_space/bytes``, period ``space/bytes`` = rate) with
 values unbiased as Go's ``scaleHeapSample`` does, the numeric label
 ``bytes`` (block size) and, for allocations made by a pool, the string
-labels ``pool`` and ``size_class``, so ``go tool pprof -tagfocus=pool=hash``
+label ``pool`` and the numeric label ``size_class`` (bytes), so
+``go tool pprof -tagfocus=pool=hash`` or ``-tagfocus=size_class=64kb``
 splits them.
 
 The CPU profiler samples the whole process on SIGPROF (``hz`` per second of
@@ -94,12 +95,12 @@ def heap_profile(default_sample_type: str | None = None, snapshot: dict | None =
     for pcs, size, pool, size_class, a_obj, a_bytes, f_obj, f_bytes in snap["records"]:
         values = [*scale_heap_sample(a_obj, a_bytes, rate),
                   *scale_heap_sample(a_obj - f_obj, a_bytes - f_bytes, rate)]
-        labels = None
-        if pool is not None:
-            labels = {"pool": pool}
-            if size_class:
-                labels["size_class"] = str(size_class)
-        b.add_sample(values, st.frames(pcs, leaf_exact=False), labels=labels, num_labels={"bytes": int(size)})
+        labels = {"pool": pool} if pool is not None else None
+        num_labels: dict[str, Any] = {"bytes": int(size)}
+        if pool is not None and size_class:
+            # numeric, so -tagfocus=size_class=64kb (or =65536) works
+            num_labels["size_class"] = (int(size_class), "bytes")
+        b.add_sample(values, st.frames(pcs, leaf_exact=False), labels=labels, num_labels=num_labels)
     st.add_mappings(b)
     return b.build()
 

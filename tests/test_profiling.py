@@ -96,7 +96,7 @@ def test_pool_allocations_are_labelled_in_the_profile() -> None:
         _core.proftest_pool("hash-test", 20, 60000)
     p = hp.profile()
     labelled = [labels(p, s) for s in range(p.n_samples) if "pool" in labels(p, s)]
-    assert any(lb.get("pool") == "hash-test" and lb.get("size_class") == "65536" for lb in labelled)
+    assert any(lb.get("pool") == "hash-test" and lb.get("size_class") == 65536 for lb in labelled)
     assert any(lb.get("pool") == "hash-test" and "size_class" not in lb for lb in labelled)  # magazines
 
 

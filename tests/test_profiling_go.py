@@ -45,6 +45,9 @@ def test_go_pprof_reads_our_heap_profile_with_labels(tmp_path) -> None:
                          "-nodefraction=0", str(path)))
     assert "proftest_site_a" not in focused
     assert int(focused["ep_bufpool_get"][3]) >= 30
+    by_class = rows(pprof(tmp_path, "-top", "-sample_index=alloc_objects", "-tagfocus=size_class=64kb",
+                          "-nodefraction=0", str(path)))
+    assert int(by_class["ep_bufpool_get"][3]) == 30  # the 64 KiB buffers only: no magazines, no pool structs
 
 
 def test_go_pprof_reads_our_cpu_profile(tmp_path) -> None:
