@@ -55,7 +55,8 @@ _Atomic uint32_t _ep_heapprof_filter[1u << _EP_HEAPPROF_FILTER_BITS];
 
 static pthread_mutex_t hp_lock = PTHREAD_MUTEX_INITIALIZER;
 /* under hp_lock: */
-static uint64_t hp_seed, hp_session_rate, hp_dropped;
+static _Atomic uint64_t hp_seed; /* read unlocked by _ep_heapprof_sample */
+static uint64_t hp_session_rate, hp_dropped;
 static ep_stacktab stacks;
 static struct { uintptr_t addr; uint32_t id; } *live; /* addr 0 = empty */
 static size_t live_n, live_cap;
