@@ -86,3 +86,61 @@ def ab_rows() -> list:
             recs.append(make_record(f"BenchmarkBuildContext/config={conf}", 1,
                                     {"sec/op": sec * (1 + rng.normal(0, 0.015))}))
     return compare.compare_columns(recs, "/config", base="baseline").rows
+
+
+def heap_graph():
+    from enginepools.callgraph import CallEdge, CallGraph, CallNode
+
+    N = CallNode
+    nodes = [
+        N("main.main", 0, 11_880_060), N("github.com/ai-code/engine-ci/pkg/build.(*Builder).Run", 0, 11_000_000),
+        N("github.com/ai-code/engine-ci/pkg/worker.NewWorkerPool", 5_714_000, 5_714_000),
+        N("github.com/ai-code/engine-ci/pkg/build.(*Context).Tar", 120_000, 2_970_000),
+        N("compress/flate.NewWriter", 1_050_000, 1_050_000), N("archive/tar.(*Writer).writeRawHeader", 400_000, 400_000),
+        N("bufio.NewReaderSize", 1_200_000, 1_200_000), N("runtime.allocm", 1_000_000, 1_000_000),
+        N("github.com/ai-code/engine-ci/pkg/memory.(*BufferPool).Get", 520_000, 520_000),
+        N("encoding/json.(*decodeState).object", 0, 812_000), N("encoding/json.(*decodeState).value", 0, 812_000),
+        N("encoding/json.(*decodeState).literalStore", 512_000, 512_000), N("regexp/syntax.(*compiler).inst", 300_000, 300_000),
+    ]
+    by = {n.name.rsplit("/", 1)[-1]: n for n in nodes}
+    E = CallEdge
+    edges = [
+        E(by["main.main"], by["build.(*Builder).Run"], 11_000_000),
+        E(by["build.(*Builder).Run"], by["worker.NewWorkerPool"], 5_714_000),
+        E(by["build.(*Builder).Run"], by["build.(*Context).Tar"], 2_970_000),
+        E(by["build.(*Context).Tar"], by["flate.NewWriter"] if "flate.NewWriter" in by else nodes[4], 1_050_000),
+        E(by["build.(*Context).Tar"], nodes[5], 400_000, inline=True),
+        E(by["build.(*Context).Tar"], by["memory.(*BufferPool).Get"], 520_000),
+        E(by["build.(*Context).Tar"], by["build.(*Context).Tar"], 880_000),
+        E(by["build.(*Builder).Run"], by["bufio.NewReaderSize"], 1_200_000),
+        E(by["main.main"], by["runtime.allocm"], 1_000_000, residual=True),
+        E(by["build.(*Builder).Run"], nodes[9], 812_000),
+        E(nodes[9], nodes[10], 812_000), E(nodes[10], nodes[9], 600_000), E(nodes[10], nodes[11], 512_000),
+        E(by["main.main"], nodes[12], 300_000, residual=True),
+    ]
+    return CallGraph(nodes, edges, 11_880_060, "bytes", title="Type: inuse_space")
+
+
+def big_graph(n: int = 80, seed: int = 3):
+    from enginepools.callgraph import CallEdge, CallGraph, CallNode
+
+    rng = np.random.default_rng(seed)
+    pk = ["ep_pool", "ep_bufpool", "ep_strbuf", "kernel", "tar", "sha256", "pipeline", "worker", "alloc"]
+    nodes = [CallNode(f"{pk[i % len(pk)]}_fn{i}", float(rng.integers(0, 4000) if i > 5 else 0), 0.0)
+             for i in range(n)]
+    edges = []
+    for i in range(1, n):
+        parent = int(rng.integers(max(0, i - 12), i))
+        edges.append(CallEdge(nodes[parent], nodes[i], 0.0))
+    for _ in range(n // 6):
+        a, b = rng.integers(0, n, 2)
+        if a != b:
+            edges.append(CallEdge(nodes[int(a)], nodes[int(b)], 0.0, residual=bool(rng.random() < 0.3)))
+    # cum = flat + sum of children (approximate; good enough for drawing)
+    for node in reversed(nodes):
+        node.cum = node.flat + sum(e.dst.cum for e in edges if e.src is node and e.dst is not node
+                                   and nodes.index(e.dst) > nodes.index(node)) 
+    for e in edges:
+        e.weight = min(e.dst.cum, e.src.cum) * 0.8
+    total = sum(x.flat for x in nodes)
+    return CallGraph(nodes, edges, total, "bytes")

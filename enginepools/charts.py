@@ -426,10 +426,12 @@ def ab_chart(rows: Iterable[Any], unit: str | None = None, title: str = "End-to-
 # ------------------------------------------------------------- heap top
 
 @styled
-def heap_top_chart(items: Iterable[tuple[str, float]], total: float, unit: str = "B",
+def heap_top_chart(items: Iterable[tuple[str, float]], total: float, unit: str = "bytes",
                    title: str = "Heap profile: top consumers", *, n: int = 10, sample: str = "") -> Figure:
     """Horizontal bars: each function's share (flat value / `total`, %) of
-    the profile, largest on top; the rest in one grey "other" bar."""
+    the profile, largest on top; the rest in one grey "other" bar.  Values
+    and percentages are written as ``go tool pprof -top`` writes them
+    (``48.10%``, ``5580.08kB``-style units via :func:`pprof_label`)."""
     pairs = [(str(k), float(v)) for k, v in items]
     _require(pairs, "no functions in the profile")
     if not total or total <= 0:
@@ -452,11 +454,11 @@ def heap_top_chart(items: Iterable[tuple[str, float]], total: float, unit: str =
     ax.set_yticks(y, labels)
     ax.set_xlim(0, max(pct) * 1.35 if max(pct) > 0 else 1)
     for yi, p, v in zip(y, pct, values):
-        ax.annotate(f"{p:.1f}%  ({format_value(v, unit)})", (p, yi), xytext=(4, 0), textcoords="offset points",
+        ax.annotate(f"{ps.pprof_percentage(v, total)}  ({ps.pprof_label(v, unit)})", (p, yi), xytext=(4, 0), textcoords="offset points",
                     va="center", fontsize=8.5)
     ax.xaxis.grid(True)
     what = f"{sample}, " if sample else ""
-    ax.set_xlabel(f"share of total {format_value(total, unit)} ({what}flat, %)")
+    ax.set_xlabel(f"share of total {ps.pprof_label(total, unit)} ({what}flat, %)")
     ax.set_title(title)
     return fig
 
