@@ -144,3 +144,26 @@ def big_graph(n: int = 80, seed: int = 3):
         e.weight = min(e.dst.cum, e.src.cum) * 0.8
     total = sum(x.flat for x in nodes)
     return CallGraph(nodes, edges, total, "bytes")
+
+
+def stacks(pooled: bool, seed: int = 5) -> dict:
+    """Heap allocation stacks of a build-context-like workload (bytes)."""
+    rng = np.random.default_rng(seed)
+    base = ("main", "ep_pipeline_run", "ep_pipeline_stage")
+    leaves = {
+        ("ep_kernel_tar", "ep_tar_write_header", "ep_alloc"): 4e5,
+        ("ep_kernel_tar", "ep_tar_buffer_get", "ep_bufpool_get" if pooled else "ep_alloc"): 2e5 if pooled else 3.2e6,
+        ("ep_kernel_sha256", "ep_hash_buffer_get", "ep_bufpool_get" if pooled else "ep_alloc"): 1.1e6 if pooled else 1.0e6,
+        ("ep_kernel_sha256", "ep_sha256_update"): 6e4,
+        ("ep_kernel_imagetag", "ep_strbuf_append", "ep_strbuf_grow", "ep_alloc"): 9e5,
+        ("ep_kernel_imagetag", "ep_strbuf_new", "ep_strbuf_pool_get" if pooled else "ep_alloc"): 3e5,
+        ("ep_workerpool_submit", "ep_workerpool_task_new", "ep_alloc"): 5.7e6 if not pooled else 1.2e6,
+        ("ep_workerpool_submit", "ep_workerpool_grow", "ep_alloc"): 8e5,
+    }
+    out = {}
+    for leaf, v in leaves.items():
+        out[base + leaf] = float(round(v * (1 + rng.normal(0, 0.05))))
+    out[("main", "ep_config_load", "ep_json_parse", "ep_json_value", "ep_json_object", "ep_json_value",
+         "ep_alloc")] = 3e5
+    out[("main", "ep_runtime_init", "ep_alloc")] = 1.0e6
+    return out
