@@ -641,7 +641,7 @@ def _place_labels(fig: Figure, ax: Axes, anchors: Sequence[tuple[float, float]],
                           annotation_clip=False, **text_kw)
         ann.set_in_layout(False)
         bb = ann.get_window_extent(r)
-        w, h = bb.width, bb.height
+        w, h = bb.width + 4 * px, bb.height + 4 * px  # room for the white box behind the text
         best: tuple[float, tuple[float, float, float, float]] | None = None
         for radius in (8, 16, 28, 44, 64, 90, 120, 160):
             for dx, dy in dirs:
