@@ -390,7 +390,9 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
     margin = 24.0
     width_pt = max(x1 - x0, lw) + 2 * margin
     height_pt = (y1 - y0) + lh + 3 * margin
-    scale = min(1.0, max_inches * 72 / max(width_pt, height_pt))
+    # Shrink very large graphs to fit, but never below 3/4 size: pprof's
+    # smallest font (8 pt) must stay readable at 6 pt.
+    scale = max(0.75, min(1.0, max_inches * 72 / max(width_pt, height_pt)))
     fig = ps.new_figure(width_pt * scale / 72, height_pt * scale / 72, layout=None)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
