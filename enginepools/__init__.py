@@ -27,6 +27,10 @@ _LAZY = {
     "StringBuilderPool": "pools",
     "WorkerPool": "pools",
     "Profile": "profile",
+    "ProfileBuilder": "profile",
+    "ProfileFormatError": "profile",
+    "HeapProfiler": "profiling",
+    "CPUProfiler": "profiling",
     "BenchResult": "benchresult",
 }
 
