@@ -30,6 +30,8 @@ _LAZY = {
     "ProfileBuilder": "profile",
     "ProfileFormatError": "profile",
     "BenchResult": "benchresult",
+    "run_pipeline": "pipeline",
+    "run_ab": "ab",
 }
 
 
