@@ -4,6 +4,7 @@
     enginepools pipeline ctx/ -pools none -o ctx.tar
     enginepools pipeline ctx/ -pools hash,tar -hashes
     enginepools pipeline -stats-json -            # machine-readable result on stdout
+    enginepools pipeline -count 5 -memprofile heap.pb.gz   # several builds in a row, one profile
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     flag(p, "threads", type=int, default=0, metavar="N", help="hash workers (default: CPUs, at most 8)")
     flag(p, "stats-json", metavar="FILE", help="write the result as JSON to FILE ('-' = stdout, no text)")
     flag(p, "seed", type=int, default=1, metavar="N", help="seed of the generated tree (default 1)")
+    flag(p, "count", type=int, default=1, metavar="N",
+         help="run the pipeline N times in a row in this process (one profile covers them all)")
     try:
         from ..profile_flags import add_profile_flags
     except ImportError:  # profiling helper not present
@@ -93,9 +96,14 @@ def run(args: argparse.Namespace) -> int:
     pools = parse_pools(args.pools)
     if args.threads < 0 or args.threads > 1024:
         raise InputError(f"-threads: must be 0..1024, not {args.threads}")
+    if args.count < 1:
+        raise InputError(f"-count: must be at least 1, not {args.count}")
     root = resolve_dir(args)
     with _profiling(args):
-        r = run_pipeline(root, pools, args.out, keep_hashes=args.hashes, threads=args.threads)
+        for i in range(args.count):
+            r = run_pipeline(root, pools, args.out, keep_hashes=args.hashes, threads=args.threads)
+            if args.count > 1 and not args.stats_json == "-":
+                print(f"run {i + 1}/{args.count}: {r.seconds['total'] * 1e3:.1f}ms", file=sys.stderr)
     if args.stats_json:
         text = json.dumps(r.to_dict(), indent=1, sort_keys=True) + "\n"
         if args.stats_json == "-":
