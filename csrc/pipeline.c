@@ -148,6 +148,22 @@ static int cmp_names(const void *a, const void *b) {
 
 static int walk_dir(pl_ctx *c, int dfd, const char *rel, size_t rel_len, int depth);
 
+/* A symlink's target, copied to an exact ep_alloc'd string.  Kept out of
+ * walk_name so its PATH_MAX buffer is not on the stack once per level of a
+ * deep tree. */
+__attribute__((noinline)) static int read_link(int dfd, const char *name, char **out, size_t *len) {
+    char buf[PATH_MAX];
+    ssize_t n = readlinkat(dfd, name, buf, sizeof buf - 1);
+    if (n < 0) return errno ? errno : EIO;
+    char *p = ep_alloc((size_t)n + 1);
+    if (!p) return ENOMEM;
+    memcpy(p, buf, (size_t)n);
+    p[n] = 0;
+    *out = p;
+    *len = (size_t)n;
+    return 0;
+}
+
 /* One name of a directory: lstat, record, recurse into directories. */
 static int walk_name(pl_ctx *c, int dfd, const char *name, const char *prefix, size_t prefix_len, int depth) {
     ep_pipeline_result *r = c->res;
@@ -169,19 +185,26 @@ static int walk_name(pl_ctx *c, int dfd, const char *name, const char *prefix, s
         if (!err) err = ep_strbuf_append(sb, "/", 1);
     }
     if (!err) err = ep_strbuf_append_cstr(sb, name);
-    char link[PATH_MAX];
-    ssize_t ln = 0;
+    if (!err && sb->len >= PATH_MAX) { /* cannot be opened by path, nor archived: skip the subtree */
+        r->skipped_unreadable++;
+        sb_put(c, sb);
+        return 0;
+    }
+    char *link = NULL;
+    size_t ln = 0;
     if (!err && S_ISLNK(st.st_mode)) {
-        ln = readlinkat(dfd, name, link, sizeof link - 1);
-        if (ln < 0) {
-            if (errno == ENOENT) r->skipped_vanished++;
+        int rerr = read_link(dfd, name, &link, &ln);
+        if (rerr == ENOMEM) {
+            err = ENOMEM;
+        } else if (rerr) {
+            if (rerr == ENOENT) r->skipped_vanished++;
             else r->skipped_unreadable++;
             sb_put(c, sb);
             return 0;
+        } else {
+            struct stat tst;
+            if (fstatat(dfd, name, &tst, 0) != 0) r->dangling_symlinks++;
         }
-        link[ln] = 0;
-        struct stat tst;
-        if (fstatat(dfd, name, &tst, 0) != 0) r->dangling_symlinks++;
     }
     pl_entry *e = NULL;
     if (!err) err = add_entry(c, sb->data, sb->len, &e);
@@ -192,15 +215,11 @@ static int walk_name(pl_ctx *c, int dfd, const char *name, const char *prefix, s
         e->mtime = (int64_t)st.st_mtime;
         e->uid = st.st_uid;
         e->gid = st.st_gid;
-        if (ln > 0 || S_ISLNK(st.st_mode)) {
-            e->link = ep_alloc((size_t)ln + 1);
-            if (!e->link) err = ENOMEM;
-            else {
-                memcpy(e->link, link, (size_t)ln + 1);
-                e->link_len = (size_t)ln;
-            }
-        }
+        e->link = link; /* the entry owns it now */
+        e->link_len = ln;
+        link = NULL;
     }
+    if (link) ep_free(link, ln + 1);
     if (!err && S_ISDIR(st.st_mode)) {
         if (depth >= MAX_DEPTH) {
             r->unreadable_dirs++;

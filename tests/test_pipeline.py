@@ -270,3 +270,26 @@ def test_ab_count_2_writes_go_format_and_json(tree: Path, tmp_path: Path) -> Non
     # interleaved: none, hash, then hash, none
     assert [x.parts["pools"] for x in benchfmt.read(txt)] == ["none", "hash", "hash", "none"]
     assert "ns/op" in r.stdout and "hash" in r.stdout
+
+
+def test_paths_too_long_to_archive_are_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "deep"
+    root.mkdir()
+    (root / "top.txt").write_bytes(b"top")
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(20):  # 20 x 251 bytes: the path passes PATH_MAX (4096) at level 17
+            name = "n" * 250
+            os.mkdir(name, dir_fd=fd)
+            nfd = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        with open(os.open("leaf.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "wb") as f:
+            f.write(b"too deep")
+    finally:
+        os.close(fd)
+    out = tmp_path / "o.tar"
+    r = run_pipeline(root, "all", out)
+    assert r.skipped["unreadable"] == 1 and r.files == 1 and r.dirs == 16
+    with tarfile.open(out) as t:
+        assert max(len(n) for n in t.getnames()) < 4096
