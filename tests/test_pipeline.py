@@ -168,19 +168,37 @@ def test_paths_vanishing_mid_run_are_counted_not_fatal(bad_tree: Path, tmp_path:
     assert set(r.hashes or {}) == {"d/ok.txt", "shrinks.bin"}
 
 
-def test_unreadable_file_is_skipped(bad_tree: Path, tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root reads files whatever their mode; the vanishing-file test covers the skip path")
-    p = bad_tree / "secret"
-    p.write_bytes(b"no")
-    p.chmod(0)
+def test_unreadable_file_and_directory_are_skipped(bad_tree: Path, tmp_path: Path) -> None:
+    (bad_tree / "secret").write_bytes(b"no")
+    (bad_tree / "locked").mkdir()
+    (bad_tree / "locked" / "inside").write_bytes(b"x")
+    (bad_tree / "secret").chmod(0)
+    (bad_tree / "locked").chmod(0)
+    out = tmp_path / "o.tar"
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from enginepools.pipeline import run_pipeline; "
+            "r = run_pipeline(sys.argv[2], 'none', sys.argv[3]); "
+            "print(json.dumps([r.skipped['unreadable'], r.unreadable_dirs]))")
+    cmd = [sys.executable, "-c", code, str(Path(__file__).resolve().parent.parent), str(bad_tree), str(out)]
     try:
-        r = run_pipeline(bad_tree, "none", tmp_path / "o.tar")
+        if os.geteuid() == 0:
+            # root reads any file: drop the capabilities that let it (CI runs tests as root)
+            if shutil.which("setpriv") is None:
+                pytest.skip("running as root without setpriv: cannot make a file unreadable")
+            cmd = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+                   "--bounding-set=-dac_override,-dac_read_search", *cmd]
+        r = subprocess.run(cmd, capture_output=True, text=True)
     finally:
-        p.chmod(stat.S_IRUSR | stat.S_IWUSR)
-    assert r.skipped["unreadable"] == 1
-    with tarfile.open(tmp_path / "o.tar") as t:
-        assert "secret" not in t.getnames()
+        (bad_tree / "secret").chmod(0o644)
+        (bad_tree / "locked").chmod(0o755)
+    if r.returncode != 0 and "setpriv" in r.stderr:
+        pytest.skip(f"setpriv cannot drop capabilities here: {r.stderr.strip()}")
+    assert r.returncode == 0, r.stderr
+    import json
+
+    assert json.loads(r.stdout) == [1, 1]
+    with tarfile.open(out) as t:
+        names = t.getnames()
+        assert "secret" not in names and "locked" in names and "locked/inside" not in names
 
 
 def test_bad_root_and_bad_pools_are_user_errors(tmp_path: Path) -> None:
