@@ -27,7 +27,7 @@ timing: with :mod:`tracemalloc` on, each call runs on its own and records
   allocations (exact, Go's meaning).
 
 Each of the ``count`` samples averages ``memory_ops`` calls (default
-``min(N, 64)``), so the memory arrays line up with the timing arrays and a
+``min(N / count, 64)``, so the whole pass makes at most N calls), so the memory arrays line up with the timing arrays and a
 sample reads as one Go result line.  Results are numpy arrays the
 :mod:`enginepools.stats` functions take directly, and
 :meth:`PyBenchResult.records` turns them into :class:`~enginepools.benchfmt.Record`
@@ -270,8 +270,10 @@ def _measure(func: Callable[..., Any], args: tuple, kw: Mapping[str, Any], ops: 
 
 def _traced_blocks() -> int:
     """Live traced blocks (the snapshot only holds what was allocated since
-    tracing started, so it is small in the memory pass)."""
-    gc.collect()
+    tracing started, so it is small in the memory pass).  Collecting the
+    young generations frees cycles the calls made without paying for a full
+    collection of a large process."""
+    gc.collect(1)
     return len(tracemalloc.take_snapshot().traces)
 
 
@@ -297,7 +299,7 @@ def run(func: Callable[..., Any], *args: Any, name: str | None = None,
     b = a = None
     mops = 0
     if memory:
-        mops = max(1, int(memory_ops) if memory_ops is not None else min(n, DEFAULT_MEMORY_OPS))
+        mops = max(1, int(memory_ops) if memory_ops is not None else min(n // count, DEFAULT_MEMORY_OPS))
         b = np.empty(count, dtype=float)
         a = np.empty(count, dtype=float)
         for i in range(count):
