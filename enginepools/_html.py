@@ -94,3 +94,48 @@ def pybench_result(r: Any) -> str:
         rows.append([unit, median_ci(s.center, s.lo, s.hi), s.n])
     return table(["unit", "median ±CI", "n"], rows, caption=f"{r.name} (N={int(r.iterations[0])}, "
                  f"benchtime {r.benchtime})", numeric=[False, True, True])
+
+
+def compare_result(result: Any) -> str:
+    """:class:`enginepools.compare.Result`: one table per (pkg, unit), the
+    same cells as the text rendering (median ± CI, Δ and the test)."""
+    from .compare_render import _Footnotes, _table_cells, display_unit
+
+    parts = []
+    for t in result.tables:
+        foot = _Footnotes()
+        labels, body = _table_cells(t, foot)
+        head = ["benchmark"]
+        for i, col in enumerate(t.columns):
+            head.append(col)
+            if i > 0:
+                head.append(f"vs {t.base}" + (" (Holm)" if result.holm else ""))
+        sig = {r.name for r in t.rows if r.significant}
+        rows = [[label] + [f"{a} {b}".strip() for a, b in cells] for label, cells in zip(labels, body)]
+        classes = ["ep-sig" if label in sig else "" for label in labels]
+        caption = display_unit(t.unit)[0] + (f" · {t.pkg}" if t.pkg else "")
+        parts.append(table(head, rows, caption=caption, numeric=[False] + [True] * (len(head) - 1),
+                           row_class=classes, notes=foot.lines()))
+    notes = [f"note: {n}" for n in result.notes]
+    if notes:
+        parts.append("".join(f'<div class="ep-note">{esc(n)}</div>' for n in notes))
+    if not parts:
+        return "<p>no benchmarks</p>"
+    return "".join(parts)
+
+
+def verdicts(vs: Sequence[Any]) -> str:
+    """A list of :class:`enginepools.verdict.Verdict`."""
+    head = ["pool", "vs", "verdict", "time Δ", "p", "B/op Δ", "p", "rule"]
+    rows = []
+    for v in vs:
+        rows.append([v.pool, f"{v.candidate} vs {v.baseline}",
+                     Raw(f'<span class="ep-{esc(v.decision)}"><b>{esc(v.decision)}</b></span>'),
+                     *_evidence_cells(v.time), *_evidence_cells(v.memory), v.rule])
+    return table(head, rows, caption="verdicts", numeric=[False, False, False, True, True, True, True, False])
+
+
+def _evidence_cells(e: Any) -> list[str]:
+    if e is None:
+        return ["—", ""]
+    return [pct(e.delta_pct), pval(e.p_value)]

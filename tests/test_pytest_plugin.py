@@ -264,3 +264,17 @@ def test_fail_on_parsing() -> None:
     assert up.breached(10.0) and up.breached(40.0) and not up.breached(9.9) and not up.breached(-50.0)
     assert down.breached(-5.0) and not down.breached(-4.0) and not down.breached(30.0)
     assert not up.breached(None)
+
+
+def test_loading_the_plugin_stays_cheap() -> None:
+    # every pytest run of a project with enginepools installed loads the plugin:
+    # it must not pull in numpy/scipy/matplotlib until a test uses the fixture
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, enginepools.pytest_plugin; "
+            "print(sorted(m for m in ('numpy', 'scipy', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"
