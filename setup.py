@@ -38,6 +38,7 @@ core = Extension(
     define_macros=macros,
     extra_compile_args=cflags,
     extra_link_args=ldflags,
+    libraries=["z"],  # pprof codec: gzip
 )
 
 setup(ext_modules=[core])

@@ -27,6 +27,8 @@ _LAZY = {
     "StringBuilderPool": "pools",
     "WorkerPool": "pools",
     "Profile": "profile",
+    "ProfileBuilder": "profile",
+    "ProfileFormatError": "profile",
     "BenchResult": "benchresult",
 }
 

@@ -1,0 +1,696 @@
+/* pprof_decode.c — profile.proto reader.
+ *
+ * One forward pass over the message appends every field to growable arrays
+ * (struct of arrays, see ep_pprof.h); a second pass over those arrays checks
+ * the references that can only be checked once everything is read (protobuf
+ * allows any field order): string indices, id uniqueness, sample→location and
+ * line→function references, one value per sample type.  The rules are go
+ * tool pprof's (profile/encode.go postDecode + CheckValid): varints of at most
+ * 10 bytes, wire types 0/1/2/5, repeated ints packed or not, unknown fields
+ * skipped, a location naming a missing mapping is allowed (no mapping).
+ *
+ * Invariants: every read is bounded by the end of the enclosing message (never
+ * the buffer end alone), so a length that lies is caught where it lies; on
+ * failure every array built so far is freed and `out` is left zeroed.  Error
+ * offsets are relative to the start of the message.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ep_common.h"
+#include "ep_pprof.h"
+
+/* ---- growable arrays -------------------------------------------------------- */
+
+typedef struct {
+    uint64_t *p;
+    size_t n, cap;
+} vec;
+
+static int vec_grow(vec *v) {
+    size_t cap = v->cap ? v->cap * 2 : 64;
+    uint64_t *np = realloc(v->p, cap * sizeof *np);
+    if (!np) return ENOMEM;
+    v->p = np;
+    v->cap = cap;
+    return 0;
+}
+
+static inline int push(vec *v, uint64_t x) {
+    if (EP_UNLIKELY(v->n == v->cap) && vec_grow(v)) return ENOMEM;
+    v->p[v->n++] = x;
+    return 0;
+}
+
+/* ---- decoder state ---------------------------------------------------------- */
+
+enum {
+    V_STR_OFF, V_STR_LEN, V_TYPE_T, V_TYPE_U, V_TYPE_POS,
+    V_VALUES, V_VAL_OFF, V_SLOC_OFF, V_SLOC, V_LAB_OFF, V_LK, V_LS, V_LN, V_LU, V_LAB_POS, V_SAMPLE_POS,
+    V_LOC_ID, V_LOC_MAP, V_LOC_ADDR, V_LOC_FOLD, V_LOC_LINE_OFF, V_LINE_FN, V_LINE_LN, V_LOC_POS,
+    V_FN_ID, V_FN_NAME, V_FN_SYS, V_FN_FILE, V_FN_START, V_FN_POS,
+    V_MAP_ID, V_MAP_START, V_MAP_LIMIT, V_MAP_OFF, V_MAP_FILE, V_MAP_BUILD, V_MAP_FLAGS, V_MAP_POS,
+    V_COMMENT, V_COMMENT_POS,
+    V_COUNT
+};
+
+typedef struct {
+    const uint8_t *base;
+    ep_pprof_error *err;
+    vec v[V_COUNT];
+    int64_t scal[15];        /* top-level scalar fields by number (7..14) */
+    uint64_t scal_pos[15];
+    int has_period_type;
+    int64_t pt_type, pt_unit;
+    uint64_t pt_pos;
+} dec;
+
+static int fail(dec *d, const uint8_t *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(dec *d, const uint8_t *at, const char *fmt, ...) {
+    if (d->err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->err->message, sizeof d->err->message, fmt, ap);
+        va_end(ap);
+        d->err->offset = (uint64_t)(at - d->base);
+    }
+    return EINVAL;
+}
+
+static int fail_at(dec *d, uint64_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail_at(dec *d, uint64_t off, const char *fmt, ...) {
+    if (d->err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->err->message, sizeof d->err->message, fmt, ap);
+        va_end(ap);
+        d->err->offset = off;
+    }
+    return EINVAL;
+}
+
+#define PUSH(d, k, x)                                   \
+    do {                                                \
+        if (push(&(d)->v[k], (uint64_t)(x))) return ENOMEM; \
+    } while (0)
+
+/* ---- wire format -------------------------------------------------------------- */
+
+/* go's decodeVarint: at most 10 bytes, high bits of the 10th silently dropped */
+static inline int rd_varint(dec *d, const uint8_t **pp, const uint8_t *end, uint64_t *v) {
+    const uint8_t *p = *pp;
+    if (EP_LIKELY(p < end && *p < 0x80)) {
+        *v = *p;
+        *pp = p + 1;
+        return 0;
+    }
+    uint64_t r = 0;
+    for (unsigned i = 0; i < 10; i++) {
+        if (p + i >= end) return fail(d, *pp, "truncated varint");
+        uint8_t c = p[i];
+        r |= (uint64_t)(c & 0x7f) << (7 * i);
+        if (c < 0x80) {
+            *v = r;
+            *pp = p + i + 1;
+            return 0;
+        }
+    }
+    return fail(d, *pp, "bad varint (longer than 10 bytes)");
+}
+
+/* One field header and its payload.  For wire type 2, [data, data_end) is the
+ * payload; for 0/1/5, val is the value. */
+typedef struct {
+    const uint8_t *start; /* the field key */
+    uint32_t field;
+    uint32_t wt;
+    uint64_t val;
+    const uint8_t *data, *data_end;
+} fld;
+
+static inline int rd_field(dec *d, const uint8_t **pp, const uint8_t *end, fld *f) {
+    f->start = *pp;
+    uint64_t key = 0;
+    int e = rd_varint(d, pp, end, &key);
+    if (e) return e;
+    f->wt = (uint32_t)(key & 7);
+    f->field = key >> 3 > 0xffffffffu ? 0xffffffffu : (uint32_t)(key >> 3);
+    switch (f->wt) {
+    case 0:
+        return rd_varint(d, pp, end, &f->val);
+    case 1:
+        if (end - *pp < 8) return fail(d, *pp, "truncated fixed64 field");
+        memcpy(&f->val, *pp, 8);
+        *pp += 8;
+        return 0;
+    case 5: {
+        if (end - *pp < 4) return fail(d, *pp, "truncated fixed32 field");
+        uint32_t x;
+        memcpy(&x, *pp, 4);
+        f->val = x;
+        *pp += 4;
+        return 0;
+    }
+    case 2: {
+        const uint8_t *lp = *pp;
+        uint64_t n = 0;
+        e = rd_varint(d, pp, end, &n);
+        if (e) return e;
+        if (n > (uint64_t)(end - *pp))
+            return fail(d, lp, "length-delimited field runs past its end (%llu bytes, %llu left)",
+                        (unsigned long long)n, (unsigned long long)(end - *pp));
+        f->data = *pp;
+        f->data_end = *pp + n;
+        *pp += n;
+        return 0;
+    }
+    default:
+        return fail(d, f->start, "unknown wire type %u (field %u)", f->wt, f->field);
+    }
+}
+
+static inline int want_varint(dec *d, const fld *f) {
+    return f->wt == 0 ? 0 : fail(d, f->start, "type mismatch: field %u is not a varint", f->field);
+}
+
+static inline int want_bytes(dec *d, const fld *f) {
+    return f->wt == 2 ? 0 : fail(d, f->start, "type mismatch: field %u is not length-delimited", f->field);
+}
+
+/* repeated int64/uint64: packed (wt 2) or one value (wt 0) */
+static int rd_ints(dec *d, const fld *f, vec *out) {
+    if (f->wt == 0) return push(out, f->val);
+    if (f->wt != 2) return fail(d, f->start, "type mismatch: field %u is not a repeated integer", f->field);
+    const uint8_t *p = f->data, *end = f->data_end;
+    while (p < end) {
+        uint64_t x = 0;
+        if (EP_LIKELY(*p < 0x80)) {
+            x = *p++;
+        } else {
+            int e = rd_varint(d, &p, end, &x);
+            if (e) return e;
+        }
+        if (EP_UNLIKELY(out->n == out->cap) && vec_grow(out)) return ENOMEM;
+        out->p[out->n++] = x;
+    }
+    return 0;
+}
+
+/* ---- messages ----------------------------------------------------------------- */
+
+static int rd_value_type(dec *d, const uint8_t *p, const uint8_t *end, int64_t *t, int64_t *u) {
+    fld f;
+    *t = *u = 0;
+    while (p < end) {
+        int e = rd_field(d, &p, end, &f);
+        if (e) return e;
+        if (f.field == 1 || f.field == 2) {
+            if ((e = want_varint(d, &f))) return e;
+            *(f.field == 1 ? t : u) = (int64_t)f.val;
+        }
+    }
+    return 0;
+}
+
+static int rd_label(dec *d, const fld *lf) {
+    const uint8_t *p = lf->data, *end = lf->data_end;
+    int64_t r[5] = {0, 0, 0, 0, 0};
+    fld f;
+    while (p < end) {
+        int e = rd_field(d, &p, end, &f);
+        if (e) return e;
+        if (f.field >= 1 && f.field <= 4) {
+            if ((e = want_varint(d, &f))) return e;
+            r[f.field] = (int64_t)f.val;
+        }
+    }
+    PUSH(d, V_LK, r[1]);
+    PUSH(d, V_LS, r[2]);
+    PUSH(d, V_LN, r[3]);
+    PUSH(d, V_LU, r[4]);
+    PUSH(d, V_LAB_POS, lf->start - d->base);
+    return 0;
+}
+
+static int rd_sample(dec *d, const fld *sf) {
+    const uint8_t *p = sf->data, *end = sf->data_end;
+    fld f;
+    while (p < end) {
+        int e = rd_field(d, &p, end, &f);
+        if (e) return e;
+        switch (f.field) {
+        case 1: e = rd_ints(d, &f, &d->v[V_SLOC]); break;
+        case 2: e = rd_ints(d, &f, &d->v[V_VALUES]); break;
+        case 3:
+            if (!(e = want_bytes(d, &f))) e = rd_label(d, &f);
+            break;
+        default: break;
+        }
+        if (e) return e;
+    }
+    PUSH(d, V_SLOC_OFF, d->v[V_SLOC].n);
+    PUSH(d, V_VAL_OFF, d->v[V_VALUES].n);
+    PUSH(d, V_LAB_OFF, d->v[V_LK].n);
+    PUSH(d, V_SAMPLE_POS, sf->start - d->base);
+    return 0;
+}
+
+static int rd_line(dec *d, const fld *lf) {
+    const uint8_t *p = lf->data, *end = lf->data_end;
+    uint64_t fn = 0, line = 0;
+    fld f;
+    while (p < end) {
+        int e = rd_field(d, &p, end, &f);
+        if (e) return e;
+        if (f.field == 1 || f.field == 2) {
+            if ((e = want_varint(d, &f))) return e;
+            *(f.field == 1 ? &fn : &line) = f.val;
+        }
+    }
+    PUSH(d, V_LINE_FN, fn);
+    PUSH(d, V_LINE_LN, line);
+    return 0;
+}
+
+static int rd_location(dec *d, const fld *lf) {
+    const uint8_t *p = lf->data, *end = lf->data_end;
+    uint64_t r[6] = {0, 0, 0, 0, 0, 0};
+    fld f;
+    while (p < end) {
+        int e = rd_field(d, &p, end, &f);
+        if (e) return e;
+        if (f.field == 4) {
+            if ((e = want_bytes(d, &f)) || (e = rd_line(d, &f))) return e;
+        } else if (f.field >= 1 && f.field <= 5) {
+            if ((e = want_varint(d, &f))) return e;
+            r[f.field] = f.val;
+        }
+    }
+    PUSH(d, V_LOC_ID, r[1]);
+    PUSH(d, V_LOC_MAP, r[2]);
+    PUSH(d, V_LOC_ADDR, r[3]);
+    PUSH(d, V_LOC_FOLD, r[5] != 0);
+    PUSH(d, V_LOC_LINE_OFF, d->v[V_LINE_FN].n);
+    PUSH(d, V_LOC_POS, lf->start - d->base);
+    return 0;
+}
+
+static int rd_function(dec *d, const fld *ff) {
+    const uint8_t *p = ff->data, *end = ff->data_end;
+    uint64_t r[6] = {0, 0, 0, 0, 0, 0};
+    fld f;
+    while (p < end) {
+        int e = rd_field(d, &p, end, &f);
+        if (e) return e;
+        if (f.field >= 1 && f.field <= 5) {
+            if ((e = want_varint(d, &f))) return e;
+            r[f.field] = f.val;
+        }
+    }
+    for (int k = 1; k <= 5; k++) PUSH(d, V_FN_ID + k - 1, r[k]);
+    PUSH(d, V_FN_POS, ff->start - d->base);
+    return 0;
+}
+
+static int rd_mapping(dec *d, const fld *mf) {
+    const uint8_t *p = mf->data, *end = mf->data_end;
+    uint64_t r[11] = {0};
+    fld f;
+    while (p < end) {
+        int e = rd_field(d, &p, end, &f);
+        if (e) return e;
+        if (f.field >= 1 && f.field <= 10) {
+            if ((e = want_varint(d, &f))) return e;
+            r[f.field] = f.val;
+        }
+    }
+    for (int k = 1; k <= 6; k++) PUSH(d, V_MAP_ID + k - 1, r[k]);
+    PUSH(d, V_MAP_FLAGS, (r[7] ? EP_PPROF_HAS_FUNCTIONS : 0) | (r[8] ? EP_PPROF_HAS_FILENAMES : 0) |
+                             (r[9] ? EP_PPROF_HAS_LINE_NUMBERS : 0) | (r[10] ? EP_PPROF_HAS_INLINE_FRAMES : 0));
+    PUSH(d, V_MAP_POS, mf->start - d->base);
+    return 0;
+}
+
+static int rd_profile(dec *d, const uint8_t *p, const uint8_t *end) {
+    fld f;
+    while (p < end) {
+        int e = rd_field(d, &p, end, &f);
+        if (e) return e;
+        switch (f.field) {
+        case 2: e = want_bytes(d, &f) ? EINVAL : rd_sample(d, &f); break;
+        case 4: e = want_bytes(d, &f) ? EINVAL : rd_location(d, &f); break;
+        case 6:
+            if (!(e = want_bytes(d, &f))) {
+                PUSH(d, V_STR_OFF, f.data - d->base);
+                PUSH(d, V_STR_LEN, f.data_end - f.data);
+            }
+            break;
+        case 5: e = want_bytes(d, &f) ? EINVAL : rd_function(d, &f); break;
+        case 3: e = want_bytes(d, &f) ? EINVAL : rd_mapping(d, &f); break;
+        case 1: {
+            int64_t t, u;
+            if ((e = want_bytes(d, &f)) || (e = rd_value_type(d, f.data, f.data_end, &t, &u))) break;
+            PUSH(d, V_TYPE_T, t);
+            PUSH(d, V_TYPE_U, u);
+            PUSH(d, V_TYPE_POS, f.start - d->base);
+            break;
+        }
+        case 11:
+            if ((e = want_bytes(d, &f)) ||
+                (e = rd_value_type(d, f.data, f.data_end, &d->pt_type, &d->pt_unit)))
+                break;
+            d->has_period_type = 1;
+            d->pt_pos = (uint64_t)(f.start - d->base);
+            break;
+        case 13: {
+            size_t before = d->v[V_COMMENT].n;
+            if ((e = rd_ints(d, &f, &d->v[V_COMMENT]))) break;
+            for (size_t i = before; i < d->v[V_COMMENT].n; i++) PUSH(d, V_COMMENT_POS, f.start - d->base);
+            break;
+        }
+        case 7: case 8: case 9: case 10: case 12: case 14:
+            if (!(e = want_varint(d, &f))) {
+                d->scal[f.field] = (int64_t)f.val;
+                d->scal_pos[f.field] = (uint64_t)(f.start - d->base);
+            }
+            break;
+        default: break; /* unknown field: skipped */
+        }
+        if (e) return e;
+    }
+    return 0;
+}
+
+/* ---- id indexes (for the reference checks) ------------------------------------ */
+
+typedef struct {
+    uint64_t id;
+    uint64_t row;
+} id_row;
+
+typedef struct {
+    uint64_t max;    /* dense: ids 1..max looked up in dense[] */
+    uint32_t *dense; /* row + 1, 0 = absent */
+    id_row *sorted;  /* sparse: (id, row) sorted by id */
+    size_t n;
+} id_index;
+
+static void idx_free(id_index *x) {
+    free(x->dense);
+    free(x->sorted);
+    memset(x, 0, sizeof *x);
+}
+
+static int cmp_id_row(const void *a, const void *b) {
+    uint64_t x = ((const id_row *)a)->id, y = ((const id_row *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* Build an id → row index; fails on id 0 or a duplicate id. */
+static int idx_build(dec *d, id_index *x, const vec *ids, const vec *pos, const char *what) {
+    memset(x, 0, sizeof *x);
+    size_t n = ids->n;
+    if (n > UINT32_MAX - 1) return fail_at(d, 0, "too many %ss", what);
+    uint64_t max = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ids->p[i] == 0) return fail_at(d, pos->p[i], "found %s with reserved id 0", what);
+        if (ids->p[i] > max) max = ids->p[i];
+    }
+    x->n = n;
+    if (max <= 4 * (uint64_t)n + 1024) {
+        x->max = max;
+        x->dense = calloc(max + 1, sizeof *x->dense);
+        if (!x->dense) return ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t id = ids->p[i];
+            if (x->dense[id]) return fail_at(d, pos->p[i], "multiple %ss with id %llu", what, (unsigned long long)id);
+            x->dense[id] = (uint32_t)(i + 1);
+        }
+        return 0;
+    }
+    x->sorted = malloc(n * sizeof *x->sorted);
+    if (!x->sorted) return ENOMEM;
+    for (size_t i = 0; i < n; i++) x->sorted[i] = (id_row){ids->p[i], i};
+    qsort(x->sorted, n, sizeof *x->sorted, cmp_id_row);
+    for (size_t i = 1; i < n; i++)
+        if (x->sorted[i].id == x->sorted[i - 1].id)
+            return fail_at(d, pos->p[x->sorted[i].row], "multiple %ss with id %llu", what,
+                           (unsigned long long)x->sorted[i].id);
+    return 0;
+}
+
+static inline int idx_has(const id_index *x, uint64_t id) {
+    if (x->dense) return id <= x->max && x->dense[id] != 0;
+    size_t lo = 0, hi = x->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x->sorted[mid].id < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < x->n && x->sorted[lo].id == id;
+}
+
+/* ---- checks ------------------------------------------------------------------------- */
+
+static int check_str(dec *d, const vec *v, const vec *pos, size_t n_strings, const char *what) {
+    for (size_t i = 0; i < v->n; i++)
+        if (EP_UNLIKELY(v->p[i] >= n_strings))
+            return fail_at(d, pos->p[i], "%s: string index %lld out of range (string table has %zu)", what,
+                           (long long)v->p[i], n_strings);
+    return 0;
+}
+
+static int check_scalar_str(dec *d, int field, size_t n_strings, const char *what) {
+    uint64_t s = (uint64_t)d->scal[field];
+    if (s >= n_strings)
+        return fail_at(d, d->scal_pos[field], "%s: string index %lld out of range (string table has %zu)", what,
+                       (long long)s, n_strings);
+    return 0;
+}
+
+static int check(dec *d) {
+    vec *v = d->v;
+    size_t ns = v[V_STR_OFF].n;
+    if (ns == 0) return fail_at(d, 0, "no string table");
+    if (v[V_STR_LEN].p[0] != 0) return fail_at(d, v[V_STR_OFF].p[0], "string_table[0] must be ''");
+    int e;
+    if ((e = check_str(d, &v[V_TYPE_T], &v[V_TYPE_POS], ns, "sample type")) ||
+        (e = check_str(d, &v[V_TYPE_U], &v[V_TYPE_POS], ns, "sample type unit")) ||
+        (e = check_str(d, &v[V_FN_NAME], &v[V_FN_POS], ns, "function name")) ||
+        (e = check_str(d, &v[V_FN_SYS], &v[V_FN_POS], ns, "function system name")) ||
+        (e = check_str(d, &v[V_FN_FILE], &v[V_FN_POS], ns, "function filename")) ||
+        (e = check_str(d, &v[V_MAP_FILE], &v[V_MAP_POS], ns, "mapping filename")) ||
+        (e = check_str(d, &v[V_MAP_BUILD], &v[V_MAP_POS], ns, "mapping build id")) ||
+        (e = check_str(d, &v[V_COMMENT], &v[V_COMMENT_POS], ns, "comment")) ||
+        (e = check_scalar_str(d, 7, ns, "drop_frames")) || (e = check_scalar_str(d, 8, ns, "keep_frames")) ||
+        (e = check_scalar_str(d, 14, ns, "default_sample_type")))
+        return e;
+    if (d->has_period_type &&
+        ((uint64_t)d->pt_type >= ns || (uint64_t)d->pt_unit >= ns))
+        return fail_at(d, d->pt_pos, "period type: string index out of range (string table has %zu)", ns);
+    /* labels: key always; str/unit only when go would read them */
+    for (size_t i = 0; i < v[V_LK].n; i++) {
+        uint64_t k = v[V_LK].p[i], s = v[V_LS].p[i], n = v[V_LN].p[i], u = v[V_LU].p[i];
+        int bad = k >= ns || (s != 0 && s >= ns) || (s == 0 && (n != 0 || u != 0) && u >= ns);
+        if (EP_UNLIKELY(bad)) {
+            return fail_at(d, v[V_LAB_POS].p[i], "label: string index out of range (string table has %zu)", ns);
+        }
+    }
+    /* one value per sample type */
+    size_t nt = v[V_TYPE_T].n, nsmp = v[V_SAMPLE_POS].n;
+    if (nt == 0 && nsmp) return fail_at(d, v[V_SAMPLE_POS].p[0], "missing sample type information");
+    uint64_t prev = 0;
+    for (size_t i = 0; i < nsmp; i++) {
+        uint64_t cnt = v[V_VAL_OFF].p[i] - prev;
+        prev = v[V_VAL_OFF].p[i];
+        if (EP_UNLIKELY(cnt != nt))
+            return fail_at(d, v[V_SAMPLE_POS].p[i], "sample %zu has %llu values, profile has %zu sample types", i,
+                           (unsigned long long)cnt, nt);
+    }
+    /* ids */
+    id_index fi, li;
+    id_index mi;
+    if ((e = idx_build(d, &mi, &v[V_MAP_ID], &v[V_MAP_POS], "mapping"))) {
+        idx_free(&mi);
+        return e;
+    }
+    idx_free(&mi); /* missing mappings are allowed; only uniqueness is checked */
+    if ((e = idx_build(d, &fi, &v[V_FN_ID], &v[V_FN_POS], "function"))) {
+        idx_free(&fi);
+        return e;
+    }
+    size_t line = 0;
+    for (size_t l = 0; l < v[V_LOC_ID].n && !e; l++) {
+        for (; line < v[V_LOC_LINE_OFF].p[l]; line++) {
+            uint64_t fn = v[V_LINE_FN].p[line];
+            if (EP_UNLIKELY(fn == 0 || !idx_has(&fi, fn))) {
+                e = fail_at(d, v[V_LOC_POS].p[l], "location %llu has a line naming missing function %llu",
+                            (unsigned long long)v[V_LOC_ID].p[l], (unsigned long long)fn);
+                break;
+            }
+        }
+    }
+    idx_free(&fi);
+    if (e) return e;
+    if ((e = idx_build(d, &li, &v[V_LOC_ID], &v[V_LOC_POS], "location"))) {
+        idx_free(&li);
+        return e;
+    }
+    size_t k = 0;
+    for (size_t s = 0; s < nsmp && !e; s++) {
+        for (; k < v[V_SLOC_OFF].p[s]; k++) {
+            uint64_t id = v[V_SLOC].p[k];
+            if (EP_UNLIKELY(!idx_has(&li, id))) {
+                e = fail_at(d, v[V_SAMPLE_POS].p[s], "sample %zu names missing location %llu", s,
+                            (unsigned long long)id);
+                break;
+            }
+        }
+    }
+    idx_free(&li);
+    return e;
+}
+
+/* ---- public -------------------------------------------------------------------------- */
+
+/* Hand vec k to the caller as an array of n+extra elements with a leading 0
+ * (CSR offsets) when `lead0`. */
+static int take(dec *d, int k, void **out, int lead0) {
+    vec *v = &d->v[k];
+    size_t n = v->n + (lead0 ? 1 : 0);
+    uint64_t *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p) return ENOMEM;
+    if (lead0) {
+        p[0] = 0;
+        if (v->n) memcpy(p + 1, v->p, v->n * sizeof *p);
+    } else if (v->n) {
+        memcpy(p, v->p, v->n * sizeof *p);
+    }
+    *out = p;
+    return 0;
+}
+
+static int take_u8(dec *d, int k, uint8_t **out) {
+    vec *v = &d->v[k];
+    uint8_t *p = malloc(v->n ? v->n : 1);
+    if (!p) return ENOMEM;
+    for (size_t i = 0; i < v->n; i++) p[i] = (uint8_t)v->p[i];
+    *out = p;
+    return 0;
+}
+
+/* Move a vec without copying (it is not used afterwards). */
+static void *steal(dec *d, int k) {
+    vec *v = &d->v[k];
+    void *p = v->p;
+    if (!p) p = malloc(8);
+    v->p = NULL;
+    v->n = v->cap = 0;
+    return p;
+}
+
+void ep_pprof_free(ep_pprof *p) {
+    void *arrs[] = {p->str_off, p->str_len, p->type_type, p->type_unit, p->values, p->sample_loc_off,
+                    p->sample_loc_ids, p->sample_label_off, p->label_key, p->label_str, p->label_num,
+                    p->label_unit, p->loc_id, p->loc_mapping, p->loc_address, p->loc_folded, p->loc_line_off,
+                    p->line_function, p->line_line, p->fn_id, p->fn_name, p->fn_system_name, p->fn_filename,
+                    p->fn_start_line, p->map_id, p->map_start, p->map_limit, p->map_offset, p->map_filename,
+                    p->map_build_id, p->map_flags, p->comments};
+    for (size_t i = 0; i < sizeof arrs / sizeof arrs[0]; i++) free(arrs[i]);
+    memset(p, 0, sizeof *p);
+}
+
+static void dec_free(dec *d) {
+    for (int k = 0; k < V_COUNT; k++) free(d->v[k].p);
+}
+
+int ep_pprof_decode(const uint8_t *buf, size_t len, ep_pprof *out, ep_pprof_error *err) {
+    dec d;
+    memset(&d, 0, sizeof d);
+    d.base = buf;
+    d.err = err;
+    if (err) {
+        err->offset = 0;
+        err->message[0] = 0;
+    }
+    int e = rd_profile(&d, buf, buf + len);
+    if (!e) e = check(&d);
+    if (e) {
+        if (e == ENOMEM && err) snprintf(err->message, sizeof err->message, "out of memory");
+        dec_free(&d);
+        return e;
+    }
+    ep_pprof p;
+    memset(&p, 0, sizeof p);
+    p.n_strings = d.v[V_STR_OFF].n;
+    p.n_types = d.v[V_TYPE_T].n;
+    p.n_samples = d.v[V_SAMPLE_POS].n;
+    p.n_sample_locs = d.v[V_SLOC].n;
+    p.n_labels = d.v[V_LK].n;
+    p.n_locations = d.v[V_LOC_ID].n;
+    p.n_lines = d.v[V_LINE_FN].n;
+    p.n_functions = d.v[V_FN_ID].n;
+    p.n_mappings = d.v[V_MAP_ID].n;
+    p.n_comments = d.v[V_COMMENT].n;
+    if (take(&d, V_SLOC_OFF, (void **)&p.sample_loc_off, 1) || take(&d, V_LAB_OFF, (void **)&p.sample_label_off, 1) ||
+        take(&d, V_LOC_LINE_OFF, (void **)&p.loc_line_off, 1) || take_u8(&d, V_LOC_FOLD, &p.loc_folded) ||
+        take_u8(&d, V_MAP_FLAGS, &p.map_flags)) {
+        ep_pprof_free(&p);
+        dec_free(&d);
+        if (err) snprintf(err->message, sizeof err->message, "out of memory");
+        return ENOMEM;
+    }
+    p.str_off = steal(&d, V_STR_OFF);
+    p.str_len = steal(&d, V_STR_LEN);
+    p.type_type = steal(&d, V_TYPE_T);
+    p.type_unit = steal(&d, V_TYPE_U);
+    p.values = steal(&d, V_VALUES);
+    p.sample_loc_ids = steal(&d, V_SLOC);
+    p.label_key = steal(&d, V_LK);
+    p.label_str = steal(&d, V_LS);
+    p.label_num = steal(&d, V_LN);
+    p.label_unit = steal(&d, V_LU);
+    p.loc_id = steal(&d, V_LOC_ID);
+    p.loc_mapping = steal(&d, V_LOC_MAP);
+    p.loc_address = steal(&d, V_LOC_ADDR);
+    p.line_function = steal(&d, V_LINE_FN);
+    p.line_line = steal(&d, V_LINE_LN);
+    p.fn_id = steal(&d, V_FN_ID);
+    p.fn_name = steal(&d, V_FN_NAME);
+    p.fn_system_name = steal(&d, V_FN_SYS);
+    p.fn_filename = steal(&d, V_FN_FILE);
+    p.fn_start_line = steal(&d, V_FN_START);
+    p.map_id = steal(&d, V_MAP_ID);
+    p.map_start = steal(&d, V_MAP_START);
+    p.map_limit = steal(&d, V_MAP_LIMIT);
+    p.map_offset = steal(&d, V_MAP_OFF);
+    p.map_filename = steal(&d, V_MAP_FILE);
+    p.map_build_id = steal(&d, V_MAP_BUILD);
+    p.comments = steal(&d, V_COMMENT);
+    void *must[] = {p.str_off, p.str_len, p.type_type, p.type_unit, p.values, p.sample_loc_ids, p.label_key,
+                    p.label_str, p.label_num, p.label_unit, p.loc_id, p.loc_mapping, p.loc_address,
+                    p.line_function, p.line_line, p.fn_id, p.fn_name, p.fn_system_name, p.fn_filename,
+                    p.fn_start_line, p.map_id, p.map_start, p.map_limit, p.map_offset, p.map_filename,
+                    p.map_build_id, p.comments};
+    dec_free(&d);
+    for (size_t i = 0; i < sizeof must / sizeof must[0]; i++) {
+        if (!must[i]) {
+            ep_pprof_free(&p);
+            if (err) snprintf(err->message, sizeof err->message, "out of memory");
+            return ENOMEM;
+        }
+    }
+    p.drop_frames = d.scal[7];
+    p.keep_frames = d.scal[8];
+    p.time_nanos = d.scal[9];
+    p.duration_nanos = d.scal[10];
+    p.period = d.scal[12];
+    p.default_sample_type = d.scal[14];
+    p.has_period_type = d.has_period_type;
+    p.period_type_type = d.pt_type;
+    p.period_type_unit = d.pt_unit;
+    *out = p;
+    return 0;
+}
