@@ -250,20 +250,39 @@ class PoolBenchmark:
         self._finish(result, opts, pool, before)
         return value
 
-    def kernel(self, name: str, *, pool_gates: bool = True, min_hit_rate: float | None = None,
+    def kernel(self, name: str, *, min_hit_rate: float | None = None,
                max_retained_bytes: float | None = None) -> Any:
-        """Run the C benchmark kernel `name` (``"HashBuffer/impl=pool"``)
-        with the bench runner; B/op and allocs/op come from the C
-        allocation accounting."""
+        """Run the C benchmark kernel `name` (``"HashBuffer/impl=pool"``, as
+        ``enginepools bench -list`` names them) with the bench runner, on one
+        thread.  B/op and allocs/op come from the C allocation accounting;
+        the pool gates read the kernel's ``hits/op``, ``misses/op`` and
+        ``retained-B`` units.  Returns the result."""
         self._check_once()
         try:
-            from . import runner  # type: ignore[attr-defined]  # noqa: F401
-        except ImportError:
+            from . import runner
+        except ImportError:  # pragma: no cover - a build without the bench harness
             from .errors import EnginepoolsError
 
             raise EnginepoolsError(f"pool_benchmark.kernel({name!r}): kernels need enginepools bench support "
                                    f"(enginepools.runner is not in this build)") from None
-        raise NotImplementedError  # wired once the bench runner lands
+        from .errors import UsageError
+
+        opts = self._options(min_hit_rate=min_hit_rate, max_retained_bytes=max_retained_bytes)
+        known = {k.fullname: k for k in runner.kernels()}
+        kernel = known.get(name[len("Benchmark"):] if name.startswith("Benchmark") else name)
+        if kernel is None:
+            raise pytest.UsageError(f"{self._request.node.nodeid}: pool_benchmark.kernel({name!r}): no such kernel "
+                                    f"(known: {', '.join(known)})")
+        try:
+            res = runner.Runner([kernel], benchtime=str(opts["benchtime"]), count=opts["count"], cpus=[1],
+                                progress=False, pattern=kernel.fullname).run()
+        except UsageError as e:
+            raise pytest.UsageError(f"{self._request.node.nodeid}: {e}") from None
+        if not res.complete:
+            raise KeyboardInterrupt
+        result = KernelResult(next(iter(res.series.values())), str(opts["benchtime"]), res.config)
+        self._finish(result, opts, None, None)
+        return result
 
     # -- internals ----------------------------------------------------------
 
@@ -294,6 +313,9 @@ class PoolBenchmark:
         if pool is not None:
             entry.pool = _pool_metrics(before or [], _pool_stats(pool) or [])
             _gate_pool(entry, opts)
+        elif isinstance(result, KernelResult) and result.has_pool_units():
+            entry.pool = result.pool_metrics()
+            _gate_pool(entry, opts)
         elif opts["min_hit_rate"] is not None or opts["max_retained_bytes"] is not None:
             entry.failures.append("min_hit_rate / max_retained_bytes need the pool: pool_benchmark(func, ..., "
                                   "pool=the_pool)")
@@ -301,6 +323,58 @@ class PoolBenchmark:
             _compare_entry(st, entry)
         if entry.failures:
             pytest.fail(f"{name}: " + "; ".join(entry.failures), pytrace=False)
+
+
+class KernelResult:
+    """One kernel's samples (a :class:`~enginepools.benchresult.Series`) with
+    the surface the plugin uses for Python callables."""
+
+    def __init__(self, series: Any, benchtime: str, config: dict[str, str]) -> None:
+        self.series = series
+        self.name = series.name
+        self.benchtime = benchtime
+        self.config = config
+        self.iterations = series.iterations
+
+    def go_name(self) -> str:
+        return self.series.name
+
+    def units(self) -> list[str]:
+        return list(self.series.values)
+
+    def values(self, unit: str = "ns/op") -> Any:
+        import numpy as np
+
+        a = self.series.values[unit]
+        return a[~np.isnan(a)]
+
+    def summary(self, unit: str = "ns/op") -> Any:
+        from . import stats
+
+        return stats.summarize(self.values(unit))
+
+    def records(self, config: dict[str, str] | None = None) -> list[Any]:
+        from .benchfmt import make_record
+
+        return [make_record(self.series.name, int(self.series.iterations[i]), self.series.sample(i), config)
+                for i in range(len(self.series))]
+
+    def has_pool_units(self) -> bool:
+        return "hits/op" in self.series.values
+
+    def pool_metrics(self) -> dict[str, float]:
+        hits = float(self.values("hits/op").sum())
+        misses = float(self.values("misses/op").sum()) if "misses/op" in self.series.values else 0.0
+        retained = float(self.values("retained-B").max()) if "retained-B" in self.series.values else 0.0
+        out = {"retained_bytes": retained}
+        if hits + misses > 0:
+            out["hit_rate"] = hits / (hits + misses)
+        return out
+
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        return _html.pybench_result(self)
 
 
 @pytest.fixture
@@ -389,8 +463,8 @@ def _gate_pool(entry: Entry, opts: dict[str, Any]) -> None:
         if rate is None:
             entry.failures.append("min_hit_rate: the pool served no gets during the benchmark")
         elif rate < float(lo):
-            entry.failures.append(f"pool hit rate {rate:.1%} is below min_hit_rate {float(lo):.1%} "
-                                  f"({m['gets']:.0f} gets during the benchmark)")
+            gets = f" ({m['gets']:.0f} gets during the benchmark)" if "gets" in m else ""
+            entry.failures.append(f"pool hit rate {rate:.1%} is below min_hit_rate {float(lo):.1%}{gets}")
     hi = opts["max_retained_bytes"]
     if hi is not None:
         if float(hi) < 0:

@@ -242,19 +242,35 @@ def test_unknown_marker_option(pytester: pytest.Pytester) -> None:
     assert res.ret != 0
 
 
-def test_kernel_path_says_what_is_missing(pytester: pytest.Pytester) -> None:
+def test_kernels_run_with_c_accounting_and_gates(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_k="""
         import pytest
-        from enginepools.errors import EnginepoolsError
 
-        def test_k(pool_benchmark):
-            try:
-                import enginepools.runner
-            except ImportError:
-                with pytest.raises(EnginepoolsError, match="kernels need enginepools bench support"):
-                    pool_benchmark.kernel("HashBuffer/impl=pool")
+        @pytest.mark.pool_benchmark(min_hit_rate=0.9)
+        def test_pool(pool_benchmark):
+            r = pool_benchmark.kernel("TarBuffer/impl=pool")
+            assert r.summary("hits/op").center == 1.0
+
+        def test_std(pool_benchmark):
+            pool_benchmark.kernel("TarBuffer/impl=std")
+
+        def test_retained(pool_benchmark):
+            pool_benchmark.kernel("HashBuffer/impl=pool", max_retained_bytes=4096)
+
+        def test_unknown(pool_benchmark):
+            pool_benchmark.kernel("NoSuchKernel")
     """)
-    run(pytester).assert_outcomes(passed=1)
+    res = run(pytester, "--ep-benchtime", "200x", "--ep-count", "4", "--ep-save", "k")
+    res.assert_outcomes(passed=2, failed=2)
+    out = res.stdout.str()
+    assert "BenchmarkHashBuffer/impl=pool: pool retained 65536 B, more than max_retained_bytes 4096" in out
+    assert "no such kernel (known: Empty," in out
+    recs = benchfmt.read(pytester.path / ".enginepools" / "k.txt")
+    std = [r for r in recs if r.name == "BenchmarkTarBuffer/impl=std"]
+    pool = [r for r in recs if r.name == "BenchmarkTarBuffer/impl=pool"]
+    assert len(std) == 4 and all(r.values["B/op"] == 65536 and r.values["allocs/op"] == 1 for r in std)
+    assert len(pool) == 4 and all(r.values["B/op"] == 0 for r in pool)
+    res.stdout.fnmatch_lines(["BenchmarkTarBuffer/impl=pool  *  0  *0", "BenchmarkTarBuffer/impl=std  *65,536*1"])
 
 
 def test_fail_on_parsing() -> None:
