@@ -32,7 +32,6 @@ import math
 import os
 import platform
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -477,8 +476,10 @@ def _gate_pool(entry: Entry, opts: dict[str, Any]) -> None:
 # ------------------------------------------------------------ comparing
 
 def _config() -> dict[str, str]:
-    return {"goos": sys.platform, "goarch": platform.machine().lower() or "unknown",
-            "python": platform.python_version(), "pkg": "pytest"}
+    from . import machine
+
+    return {"goos": machine.goos(), "goarch": machine.goarch(), "python": platform.python_version(),
+            "pkg": "pytest"}
 
 
 def _compare_entry(st: State, entry: Entry) -> None:
