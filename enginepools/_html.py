@@ -139,3 +139,77 @@ def _evidence_cells(e: Any) -> list[str]:
     if e is None:
         return ["—", ""]
     return [pct(e.delta_pct), pval(e.p_value)]
+
+
+# ------------------------------------------------------------------ profiles
+
+TOP_ROWS = 20
+
+
+def top_graph(g: Any, rows: int = TOP_ROWS) -> str:
+    """:class:`enginepools.pprof_graph.Graph`: the ``-top`` table (flat,
+    flat%, sum%, cum, cum%, name) with pprof's numbers, first `rows` entries."""
+    from .pprof_units import percentage
+
+    body = []
+    flat_sum = 0
+    for n in g.nodes[:rows]:
+        flat_sum += n.flat
+        name = n.name + (f" {n.inline_label}" if n.inline_label else "")
+        body.append([g.format_value(n.flat), percentage(n.flat, g.total).strip(), percentage(flat_sum, g.total).strip(),
+                     g.format_value(n.cum), percentage(n.cum, g.total).strip(), name])
+    notes = []
+    if len(g.nodes) > rows:
+        notes.append(f"{len(g.nodes) - rows} more entries (pprof_report.top_text(graph) prints all)")
+    if g.dropped_nodes:
+        notes.append(f"dropped {g.dropped_nodes} nodes below {g.format_value(g.node_cutoff)}")
+    caption = f"{g.sample_type} — total {g.format_value(g.total)}"
+    return table(["flat", "flat%", "sum%", "cum", "cum%", "function"], body, caption=caption,
+                 numeric=[True] * 5 + [False], notes=notes)
+
+
+def profile(p: Any, rows: int = TOP_ROWS) -> str:
+    """:class:`enginepools.profile.Profile`: what it holds, then the top
+    table of its default sample type (as ``go tool pprof -top`` picks it)."""
+    head = (f"<div><b>{esc(p.source)}</b>: {p.n_samples} samples · "
+            f"{esc(', '.join(f'{t}/{u}' for t, u in p.sample_types))} · {len(p.location_id)} locations · "
+            f"{len(p.function_id)} functions</div>")
+    if p.n_samples == 0:
+        return head
+    try:
+        from .pprof_graph import build_graph
+
+        return head + top_graph(build_graph(p), rows)
+    except Exception as e:  # a notebook preview must never raise
+        return head + f'<div class="ep-note">no top table: {esc(e)}</div>'
+
+
+# ------------------------------------------------------------------ benchmark runs
+
+def bench_result(res: Any) -> str:
+    """:class:`enginepools.benchresult.BenchResult`: per benchmark the
+    number of samples and, per unit, the median ± the larger side of its
+    95% interval (bare median below 6 samples)."""
+    import numpy as np
+
+    from . import stats
+    from .benchresult import STANDARD_UNITS
+
+    series = list(res.series.values())
+    present = {u for s in series for u in s.values}
+    cols = [u for u in STANDARD_UNITS if u in present] + sorted(present - set(STANDARD_UNITS))
+    body = []
+    for s in series:
+        row: list[Any] = [s.name, len(s)]
+        for u in cols:
+            a = s.values.get(u)
+            a = a[~np.isnan(a)] if a is not None else None
+            if a is None or a.size == 0:
+                row.append("")
+                continue
+            sm = stats.summarize(a)
+            row.append(median_ci(sm.center, sm.lo, sm.hi))
+        body.append(row)
+    notes = [] if res.complete else ["incomplete run (interrupted): only finished samples are shown"]
+    return table(["benchmark", "samples", *cols], body, caption=f"{len(res)} samples, median ±95% CI",
+                 numeric=[False] + [True] * (len(cols) + 1), notes=notes)

@@ -108,3 +108,42 @@ def test_number_formatting() -> None:
     assert _html.num(None) == "—"
     assert _html.pct(17.61) == "+17.6%" and _html.pval(0.0021) == "0.002"
     assert re.fullmatch(r"100\.0 ±10%", _html.median_ci(100.0, 90.0, 105.0))
+
+
+def test_bench_result_html_shows_median_and_interval() -> None:
+    from enginepools.benchresult import BenchResult
+
+    res = BenchResult()
+    for v in (100.0, 101.0, 99.0, 100.0, 102.0, 98.0):
+        res.add("HashBuffer/impl=pool", 1, 1000, {"ns/op": v, "B/op": 0.0, "hits/op": 1.0})
+    res.add("HashBuffer/impl=std", 1, 1000, {"ns/op": 50.0, "B/op": 32.0})
+    rows = cells(res._repr_html_())
+    assert rows[0] == ["benchmark", "samples", "ns/op", "B/op", "hits/op"]
+    assert rows[1] == ["BenchmarkHashBuffer/impl=pool", "6", "100.0 ±2%", "0", "1.000 ±0%"]
+    assert rows[2] == ["BenchmarkHashBuffer/impl=std", "1", "50.00", "32.00", ""]
+    res.complete = False
+    assert "incomplete run" in res._repr_html_()
+
+
+def _profile():
+    from enginepools.profile import ProfileBuilder
+
+    b = ProfileBuilder()
+    b.add_sample([1, 512, 1, 512], [("malloc", "a.c", 10), ("main", "a.c", 3)])
+    b.add_sample([3, 4096, 0, 0], [("pool_get", "p.c", 10), ("main", "a.c", 3)])
+    return b.build()
+
+
+def test_profile_and_top_graph_html_match_pprof_top() -> None:
+    from enginepools import pprof_graph, pprof_report
+
+    p = _profile()
+    rows = cells(p._repr_html_())
+    assert rows[0] == ["flat", "flat%", "sum%", "cum", "cum%", "function"]
+    assert rows[1] == ["512B", "100%", "100%", "512B", "100%", "malloc"]  # default type: inuse_space
+    g = pprof_graph.build_graph(p, pprof_graph.GraphOptions(sample_index="alloc_space"))
+    html_rows = cells(g._repr_html_())[1:]
+    text_rows = [line.split() for line in pprof_report.top_text(g).splitlines()[3:]]
+    assert html_rows == text_rows == [["4096B", "88.89%", "88.89%", "4096B", "88.89%", "pool_get"],
+                                      ["512B", "11.11%", "100%", "512B", "11.11%", "malloc"],
+                                      ["0", "0%", "100%", "4608B", "100%", "main"]]
