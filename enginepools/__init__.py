@@ -29,6 +29,8 @@ _LAZY = {
     "Profile": "profile",
     "ProfileBuilder": "profile",
     "ProfileFormatError": "profile",
+    "HeapProfiler": "profiling",
+    "CPUProfiler": "profiling",
     "BenchResult": "benchresult",
 }
 

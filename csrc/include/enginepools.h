@@ -15,5 +15,6 @@
 #include "ep_bench.h"
 #include "ep_pprof.h"
 #include "ep_tar.h"
+#include "ep_heapprof.h"
 
 #endif
