@@ -23,8 +23,7 @@ HERE = Path(__file__).resolve().parent
 #: notebook -> why it cannot run yet (parts of enginepools it needs that are
 #: not merged); the test skips these with the reason.
 PENDING: dict[str, str] = {
-    "02-heap-profiles.ipynb": "needs enginepools.profiling (prof), pprof_report/pprof_graph (pprof) and "
-                              "callgraph/flamegraph (charts), not merged yet",
+    "02-heap-profiles.ipynb": "needs enginepools.callgraph / enginepools.flamegraph (charts), not merged yet",
     "03-end-to-end-ab.ipynb": "needs enginepools.pipeline / enginepools.ab (pipeline), not merged yet",
 }
 
@@ -157,11 +156,8 @@ workload runs the TarBuffer kernels: plain allocation first, then the pool.
 from enginepools import profiling, runner
 
 def profile_kernel(pattern, path):
-    prof = profiling.HeapProfiler(rate=1).start()
-    try:
+    with profiling.HeapProfiler(rate=1) as prof:
         runner.run(pattern, benchtime="300x", count=1, cpus=[1], progress=False)
-    finally:
-        prof.stop()
     prof.write(path)
     return path
 
@@ -203,8 +199,8 @@ gives the same numbers as a table.
 fig = flamegraph.diff_flame_graph(Profile.read(std_path), Profile.read(pool_path), "alloc_space",
                                   title="pool vs std: alloc_space")"""),
     code("""
-gd = pprof_graph.build_graph(pool_path, pprof_graph.GraphOptions(sample_index="alloc_space",
-                                                                 diff_base=[str(std_path)]))
+diff = pprof_graph.load_profile([pool_path], base=[std_path], diff_base=True)
+gd = pprof_graph.build_graph(diff, pprof_graph.GraphOptions(sample_index="alloc_space"))
 print(pprof_report.top_text(gd))"""),
 ]
 
@@ -217,7 +213,7 @@ AB = [
 Micro-benchmarks say what one operation costs. This notebook runs the
 "build context" pipeline — walk a generated source tree, hash every file,
 write a tar archive, build image-tag strings — with the pools on and off,
-several times each in alternation, and compares the wall time and the
+alternating, each run in a fresh process, and compares wall time and
 memory of the whole run. That is the validation the original study
 planned and never did.
 """),
@@ -225,36 +221,49 @@ planned and never did.
     md("""
 ## 1. A build context
 
-A deterministic, seeded tree of files (cached between runs).
+A deterministic, seeded tree of files: the same bytes on every machine.
+The default tree (3000 files, tens of MB) is what `enginepools ab` uses;
+a small one keeps this notebook quick.
 """),
     code("""
 from enginepools import treegen
-import inspect
 
-print(inspect.signature(treegen.generate) if hasattr(treegen, "generate") else dir(treegen))"""),
-    md("## 2. One pipeline run"),
-    code("""
-from enginepools import pipeline
-
-root = treegen.generate(WORK / "tree", files=300, seed=1)
-one = pipeline.run_pipeline(root, pools="all")
-one"""),
+tree = treegen.generate(WORK / "ctx", treegen.TreeSpec(files=400, dirs=30, seed=1))
+tree"""),
     md("""
-## 3. A/B: pools off vs on, interleaved
+## 2. A/B: pools off vs on, interleaved
 
-Each configuration runs in its own process, alternating, `count` times.
+`run_ab` runs every configuration `count` times in rounds (A B, B A, …),
+one process per run, so each run's peak RSS is its own. `none` is the
+baseline: plain allocation everywhere; `all` turns on the hash, tar and
+string pools.
 """),
     code("""
 from enginepools import ab
 
-result = ab.run_ab(root, configs=["none", "all"], count=6)
-result"""),
+result = ab.run_ab(tree.path, configs=["none", "all"], count=6)
+print(result.table())"""),
+    md("""
+## 3. The statistics engine's view
+
+The same samples as a comparison table (median ± 95% CI, Δ, U test) for
+every unit the runs recorded, and the verdict for the configuration.
+"""),
     code("""
-print(ab.render_table(result))"""),
+cmp = result.comparison()
+cmp"""),
+    code("""
+result.verdicts()"""),
     code("""
 from enginepools import charts
 
-fig = charts.ab_chart(result.rows() if callable(getattr(result, "rows", None)) else result.rows)"""),
+fig = charts.ab_chart(cmp.rows, unit="ns/op")"""),
+    md("""
+A whole-build difference that is not significant, next to a large
+micro-benchmark difference, is the usual finding: the pooled operation is
+a small share of the build. Look at the heap profile (notebook 02) before
+deciding a pool matters to memory.
+"""),
 ]
 
 # ---------------------------------------------------------------- 04
