@@ -1795,20 +1795,20 @@ static PyObject *py_bench_close(PyObject *m, PyObject *cap) {
 static PyObject *py_bench_run(PyObject *m, PyObject *args) {
     (void)m;
     PyObject *cap;
-    unsigned long long n, chunk_ns = 20000000ull;
-    if (!PyArg_ParseTuple(args, "OK|K:bench_run", &cap, &n, &chunk_ns)) return NULL;
+    long long n, chunk_ns = 20000000ll;
+    if (!PyArg_ParseTuple(args, "OL|L:bench_run", &cap, &n, &chunk_ns)) return NULL;
     bench_handle *h = bench_get(cap);
     if (!h) return NULL;
-    if (n < 1) return ep_py_raise(EINVAL, "bench_run: n must be >= 1");
+    if (n < 1) return ep_py_raise(EINVAL, "bench_run: n must be >= 1, got %lld", n);
     if (chunk_ns < 1) chunk_ns = 1;
     ep_bench_run *r = h->r;
     ep_bench_sample s;
     int err = 0, interrupted = 0;
     h->busy = 1;
     ep_bench_begin(r, &s);
-    uint64_t remaining = n;
+    uint64_t remaining = (uint64_t)n;
     while (remaining) {
-        uint64_t c = ep_bench_chunk(r, remaining, chunk_ns);
+        uint64_t c = ep_bench_chunk(r, remaining, (uint64_t)chunk_ns);
         Py_BEGIN_ALLOW_THREADS
         err = ep_bench_step(r, c, &s);
         Py_END_ALLOW_THREADS
@@ -1842,11 +1842,52 @@ static PyObject *py_bench_run(PyObject *m, PyObject *args) {
         }
         Py_DECREF(v);
     }
-    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:N,s:O}", "n", (unsigned long long)s.n, "ns",
-                         (unsigned long long)s.ns, "alloc_bytes", (unsigned long long)s.alloc_bytes,
-                         "alloc_objects", (unsigned long long)s.alloc_objects, "bytes_per_op",
-                         (unsigned long long)s.bytes_per_op, "units", units, "complete",
-                         interrupted ? Py_False : Py_True);
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:N,s:O}",
+                         "n", (unsigned long long)s.n,
+                         "ns", (unsigned long long)s.ns,
+                         "cpu_ns", (unsigned long long)s.cpu_ns,
+                         "alloc_bytes", (unsigned long long)s.alloc_bytes,
+                         "alloc_objects", (unsigned long long)s.alloc_objects,
+                         "bytes_per_op", (unsigned long long)s.bytes_per_op,
+                         "units", units,
+                         "complete", interrupted ? Py_False : Py_True);
+}
+
+typedef struct tar_collect {
+    PyObject *files;   /* list of (name, type, bytes) */
+    PyObject *archive; /* bytes */
+} tar_collect;
+
+static int tar_collect_cb(void *ctx, const char *name, char type, const void *data, size_t size,
+                          const void *archive, size_t archive_len) {
+    tar_collect *c = ctx;
+    if (name == NULL) {
+        c->archive = PyBytes_FromStringAndSize(archive, (Py_ssize_t)archive_len);
+        return c->archive ? 0 : ENOMEM;
+    }
+    PyObject *t = Py_BuildValue("(sCy#)", name, (int)type, data ? (const char *)data : "",
+                                (Py_ssize_t)(data ? size : 0));
+    if (!t) return ENOMEM;
+    int rc = PyList_Append(c->files, t);
+    Py_DECREF(t);
+    return rc < 0 ? ENOMEM : 0;
+}
+
+/* The TarArchive kernel's files and one archive of them, for tests. */
+static PyObject *py_bench_tar_archive(PyObject *m, PyObject *args) {
+    (void)m;
+    int pooled;
+    if (!PyArg_ParseTuple(args, "p:bench_tar_archive", &pooled)) return NULL;
+    tar_collect c = {PyList_New(0), NULL};
+    if (!c.files) return NULL;
+    int err = ep_bench_tar_archive(pooled, tar_collect_cb, &c);
+    if (err) {
+        Py_DECREF(c.files);
+        Py_XDECREF(c.archive);
+        if (PyErr_Occurred()) return NULL;
+        return ep_py_raise(err, "bench_tar_archive: writing the archive failed");
+    }
+    return Py_BuildValue("(NN)", c.archive, c.files);
 }
 
 #if defined(__clang__)
@@ -1873,6 +1914,8 @@ static int bench_exec(PyObject *m) {
      "bench_open(fullname, threads) -> handle: set up a kernel (and its thread team) for runs."}, \
     {"bench_run", py_bench_run, METH_VARARGS, \
      "bench_run(handle, n, chunk_ns=20e6) -> dict: one sample of n iterations (GIL released)."}, \
+    {"bench_tar_archive", py_bench_tar_archive, METH_VARARGS, \
+     "bench_tar_archive(pooled) -> (archive, [(name, type, data)]): one TarArchive archive and its files."}, \
     {"bench_close", py_bench_close, METH_O, \
      "bench_close(handle): tear the kernel down now (else when the handle is collected)."},
 #define EP_BENCH_EXEC(m) bench_exec(m)
@@ -2131,7 +2174,203 @@ done:
 
 /* ==== section: profiler (heap sampling, CPU sampling, stack capture) ===== */
 
-#define EP_PROFILER_METHODS
+/* Stacks cross as tuples of ints (return addresses, leaf first); the Python
+ * side (enginepools.profiling) symbolizes and builds the pprof profile. */
+static PyObject *pcs_tuple(const uintptr_t *pcs, size_t n) {
+    PyObject *t = PyTuple_New((Py_ssize_t)n);
+    if (!t) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        PyObject *v = PyLong_FromUnsignedLongLong((unsigned long long)pcs[i]);
+        if (!v) { Py_DECREF(t); return NULL; }
+        PyTuple_SET_ITEM(t, (Py_ssize_t)i, v);
+    }
+    return t;
+}
+
+static PyObject *py_heapprof_start(PyObject *m, PyObject *args) {
+    (void)m;
+    unsigned long long rate, seed = 0;
+    if (!PyArg_ParseTuple(args, "K|K:heapprof_start", &rate, &seed)) return NULL;
+    int err = ep_heapprof_start(rate, seed);
+    if (err == EALREADY) return ep_py_raise(err, "heap profiler already running (rate %llu)",
+                                            (unsigned long long)ep_heapprof_rate());
+    if (err) return ep_py_raise(err, "heapprof_start(rate=%llu): rate must be >= 1", rate);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_heapprof_stop(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    ep_heapprof_stop();
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_heapprof_rate(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    return PyLong_FromUnsignedLongLong(ep_heapprof_rate());
+}
+
+static PyObject *py_heapprof_snapshot(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    ep_heapprof_snap s;
+    int err = ep_heapprof_snapshot(&s);
+    if (err) return ep_py_raise(err, "heap profile snapshot");
+    PyObject *recs = PyList_New((Py_ssize_t)s.n), *out = NULL;
+    if (!recs) goto done;
+    for (size_t i = 0; i < s.n; i++) {
+        const ep_heapprof_entry *e = &s.e[i];
+        PyObject *st = pcs_tuple(s.pcs + e->pc_off, e->npcs);
+        if (!st) goto done;
+        PyObject *r = Py_BuildValue("(NKzIKKKK)", st, (unsigned long long)e->size, e->pool,
+                                    (unsigned)e->size_class,
+                                    (unsigned long long)e->alloc_objects, (unsigned long long)e->alloc_bytes,
+                                    (unsigned long long)e->free_objects, (unsigned long long)e->free_bytes);
+        if (!r) goto done;
+        PyList_SET_ITEM(recs, (Py_ssize_t)i, r);
+    }
+    out = Py_BuildValue("{s:K,s:K,s:O}", "rate", (unsigned long long)s.rate,
+                        "dropped", (unsigned long long)s.dropped, "records", recs);
+done:
+    Py_XDECREF(recs);
+    ep_heapprof_snap_free(&s);
+    return out;
+}
+
+static PyObject *py_cpuprof_start(PyObject *m, PyObject *args) {
+    (void)m;
+    unsigned int hz;
+    if (!PyArg_ParseTuple(args, "I:cpuprof_start", &hz)) return NULL;
+    int err = ep_cpuprof_start(hz);
+    if (err == EINVAL) return ep_py_raise(err, "cpuprof_start(hz=%u): hz must be in 1..1000", hz);
+    if (err == EBUSY) return ep_py_raise(err, "CPU profiler already running at another rate");
+    if (err) return ep_py_raise(err, "cpuprof_start");
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_cpuprof_stop(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    Py_BEGIN_ALLOW_THREADS
+    ep_cpuprof_stop();
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_cpuprof_snapshot(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    ep_cpuprof_snap s;
+    int err;
+    Py_BEGIN_ALLOW_THREADS
+    err = ep_cpuprof_snapshot(&s);
+    Py_END_ALLOW_THREADS
+    if (err) return ep_py_raise(err, "CPU profile snapshot");
+    PyObject *recs = PyList_New((Py_ssize_t)s.n), *out = NULL;
+    if (!recs) goto done;
+    for (size_t i = 0; i < s.n; i++) {
+        PyObject *st = pcs_tuple(s.pcs + s.pc_off[i], s.npcs[i]);
+        if (!st) goto done;
+        PyObject *r = Py_BuildValue("(NK)", st, (unsigned long long)s.count[i]);
+        if (!r) goto done;
+        PyList_SET_ITEM(recs, (Py_ssize_t)i, r);
+    }
+    out = Py_BuildValue("{s:I,s:K,s:K,s:O}", "hz", (unsigned)s.hz, "dropped", (unsigned long long)s.dropped,
+                        "start_ns", (unsigned long long)s.start_ns, "records", recs);
+done:
+    Py_XDECREF(recs);
+    ep_cpuprof_snap_free(&s);
+    return out;
+}
+
+/* test kernels: kept blocks travel as a capsule released on collection */
+#define KEEP_CAPSULE "enginepools._core.proftest_keep"
+
+static void keep_destructor(PyObject *cap) {
+    if (PyCapsule_GetContext(cap) == NULL)
+        ep_proftest_release(PyCapsule_GetPointer(cap, KEEP_CAPSULE));
+}
+
+static PyObject *py_proftest_alloc(PyObject *m, PyObject *args) {
+    (void)m;
+    int site;
+    unsigned long long n, keep_every = 0;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "iKn|K:proftest_alloc", &site, &n, &size, &keep_every)) return NULL;
+    if (size <= 0) return ep_py_raise(EINVAL, "size must be > 0");
+    ep_proftest_keep *k = NULL;
+    int err;
+    Py_BEGIN_ALLOW_THREADS
+    err = ep_proftest_alloc(site, n, (size_t)size, keep_every, keep_every ? &k : NULL);
+    Py_END_ALLOW_THREADS
+    if (err) return ep_py_raise(err, "proftest_alloc(site=%d): site must be 0..2", site);
+    if (!k) Py_RETURN_NONE;
+    PyObject *cap = PyCapsule_New(k, KEEP_CAPSULE, keep_destructor);
+    if (!cap) ep_proftest_release(k);
+    return cap;
+}
+
+static PyObject *py_proftest_release(PyObject *m, PyObject *cap) {
+    (void)m;
+    void *k = PyCapsule_GetPointer(cap, KEEP_CAPSULE);
+    if (!k) return NULL;
+    if (PyCapsule_GetContext(cap) == NULL) {
+        ep_proftest_release(k);
+        PyCapsule_SetContext(cap, cap); /* marks it released */
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_proftest_pool(PyObject *m, PyObject *args) {
+    (void)m;
+    const char *name;
+    unsigned long long n;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "sKn:proftest_pool", &name, &n, &size)) return NULL;
+    if (size <= 0) return ep_py_raise(EINVAL, "size must be > 0");
+    int err;
+    Py_BEGIN_ALLOW_THREADS
+    err = ep_proftest_pool(name, n, (size_t)size);
+    Py_END_ALLOW_THREADS
+    if (err) return ep_py_raise(err, "proftest_pool(%s)", name);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_proftest_spin(PyObject *m, PyObject *args) {
+    (void)m;
+    double seconds;
+    if (!PyArg_ParseTuple(args, "d:proftest_spin", &seconds)) return NULL;
+    if (!(seconds >= 0 && seconds <= 60)) return ep_py_raise(EINVAL, "seconds must be in 0..60");
+    uint64_t r;
+    Py_BEGIN_ALLOW_THREADS
+    r = ep_proftest_spin(seconds);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromUnsignedLongLong(r);
+}
+
+static PyObject *py_proftest_addresses(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    uintptr_t s, l;
+    ep_proftest_addresses(&s, &l);
+    return Py_BuildValue("{s:K,s:K}", "proftest_spin_loop", (unsigned long long)s,
+                         "qsort", (unsigned long long)l);
+}
+
+#define EP_PROFILER_METHODS \
+    {"heapprof_start", py_heapprof_start, METH_VARARGS, \
+     "heapprof_start(rate, seed=0): start heap sampling, mean gap `rate` bytes (1 = every allocation)."}, \
+    {"heapprof_stop", py_heapprof_stop, METH_NOARGS, "heapprof_stop(): stop sampling (samples stay)."}, \
+    {"heapprof_rate", py_heapprof_rate, METH_NOARGS, "heapprof_rate() -> int: current rate, 0 = off."}, \
+    {"heapprof_snapshot", py_heapprof_snapshot, METH_NOARGS, \
+     "heapprof_snapshot() -> {rate, dropped, records: [(pcs, size, pool, size_class, " \
+     "alloc_objects, alloc_bytes, free_objects, free_bytes)]} (raw sampled counts)."}, \
+    {"cpuprof_start", py_cpuprof_start, METH_VARARGS, "cpuprof_start(hz): start or join the SIGPROF profiler."}, \
+    {"cpuprof_stop", py_cpuprof_stop, METH_NOARGS, "cpuprof_stop(): leave; the last user stops the timer."}, \
+    {"cpuprof_snapshot", py_cpuprof_snapshot, METH_NOARGS, \
+     "cpuprof_snapshot() -> {hz, dropped, start_ns, records: [(pcs, count)]} (cumulative)."}, \
+    {"proftest_alloc", py_proftest_alloc, METH_VARARGS, \
+     "proftest_alloc(site, n, size, keep_every=0) -> capsule|None: test allocation pattern."}, \
+    {"proftest_release", py_proftest_release, METH_O, "proftest_release(capsule): free kept blocks."}, \
+    {"proftest_pool", py_proftest_pool, METH_VARARGS, "proftest_pool(name, n, size): allocations under a pool tag."}, \
+    {"proftest_spin", py_proftest_spin, METH_VARARGS, "proftest_spin(seconds): burn CPU in a static C function."}, \
+    {"proftest_addresses", py_proftest_addresses, METH_NOARGS, \
+     "proftest_addresses() -> {name: address} of a static function of the library and of libc's qsort."},
 #define EP_PROFILER_EXEC(m) 0
 
 /* ==== section: pipeline ================================================== */
@@ -2248,12 +2487,157 @@ out:
     return res;
 }
 
+
+/* enginepools._core.pipeline_run: the build-context pipeline (ep_pipeline.h),
+ * GIL released; the check callback takes the GIL back between files (every
+ * ~20 ms) to run PyErr_CheckSignals and, at phase ends, the optional hook. */
+typedef struct {
+    PyThreadState *ts;
+    PyObject *hook;
+    int failed;
+} pl_check_ctx;
+
+static int pl_check(void *ctx, int phase) {
+    pl_check_ctx *k = ctx;
+    PyEval_RestoreThread(k->ts);
+    int stop = PyErr_CheckSignals() < 0;
+    if (!stop && k->hook && (phase == EP_PIPELINE_PHASE_WALKED || phase == EP_PIPELINE_PHASE_HASHED)) {
+        PyObject *r = PyObject_CallFunction(k->hook, "s", phase == EP_PIPELINE_PHASE_WALKED ? "walked" : "hashed");
+        if (!r) stop = 1;
+        Py_XDECREF(r);
+    }
+    k->ts = PyEval_SaveThread();
+    if (stop) k->failed = 1;
+    return stop;
+}
+
+static PyObject *pl_pool_stats_dict(const ep_pool_stats *s) {
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K}",
+                         "gets", (unsigned long long)s->gets, "hits", (unsigned long long)s->hits,
+                         "misses", (unsigned long long)s->misses, "puts", (unsigned long long)s->puts,
+                         "drops", (unsigned long long)s->drops,
+                         "retained_bytes", (unsigned long long)s->retained_bytes,
+                         "peak_retained_bytes", (unsigned long long)s->peak_retained_bytes,
+                         "clear_ns", (unsigned long long)s->clear_ns,
+                         "init_failures", (unsigned long long)s->init_failures);
+}
+
+static int dict_put(PyObject *d, const char *k, PyObject *v) {
+    if (!v) return -1;
+    int rc = PyDict_SetItemString(d, k, v);
+    Py_DECREF(v);
+    return rc;
+}
+
+static PyObject *pipeline_result_dict(const ep_pipeline_result *r, unsigned pools, int keep) {
+    PyObject *d = Py_BuildValue(
+        "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:s,s:K,s:K,s:K,s:K,s:I}",
+        "files", (unsigned long long)r->files, "dirs", (unsigned long long)r->dirs,
+        "symlinks", (unsigned long long)r->symlinks, "bytes_hashed", (unsigned long long)r->bytes_hashed,
+        "bytes_archived", (unsigned long long)r->bytes_archived, "archive_bytes", (unsigned long long)r->archive_bytes,
+        "skipped_unreadable", (unsigned long long)r->skipped_unreadable,
+        "skipped_vanished", (unsigned long long)r->skipped_vanished,
+        "skipped_special", (unsigned long long)r->skipped_special,
+        "unreadable_dirs", (unsigned long long)r->unreadable_dirs,
+        "dangling_symlinks", (unsigned long long)r->dangling_symlinks, "changed", (unsigned long long)r->changed,
+        "tag_strings", (unsigned long long)r->tag_strings, "image_tag", r->image_tag,
+        "walk_ns", (unsigned long long)r->walk_ns, "hash_ns", (unsigned long long)r->hash_ns,
+        "tar_ns", (unsigned long long)r->tar_ns, "total_ns", (unsigned long long)r->total_ns,
+        "threads", r->threads);
+    if (!d) return NULL;
+    PyObject *pd = PyDict_New();
+    if (!pd || dict_put(d, "pools", pd) < 0) goto fail;
+    /* pd borrowed from d now (dict_put dropped our reference, d holds one) */
+    if ((pools & EP_PIPELINE_STRING) && dict_put(pd, "string", pl_pool_stats_dict(&r->string_pool)) < 0) goto fail;
+    if ((pools & EP_PIPELINE_HASH) && dict_put(pd, "hash", pl_pool_stats_dict(&r->hash_pool)) < 0) goto fail;
+    if ((pools & EP_PIPELINE_TAR) && dict_put(pd, "tar", pl_pool_stats_dict(&r->tar_pool)) < 0) goto fail;
+    if (dict_put(d, "alloc", Py_BuildValue("{s:K,s:K,s:K,s:K}",
+                                           "alloc_bytes", (unsigned long long)r->alloc.alloc_bytes,
+                                           "alloc_objects", (unsigned long long)r->alloc.alloc_objects,
+                                           "free_bytes", (unsigned long long)r->alloc.free_bytes,
+                                           "free_objects", (unsigned long long)r->alloc.free_objects)) < 0)
+        goto fail;
+    if (dict_put(d, "workers", Py_BuildValue("{s:K,s:K,s:K,s:K,s:K}",
+                                             "submitted", (unsigned long long)r->workers.submitted,
+                                             "completed", (unsigned long long)r->workers.completed,
+                                             "queue_peak", (unsigned long long)r->workers.queue_peak,
+                                             "threads", (unsigned long long)r->workers.threads,
+                                             "bytes_held", (unsigned long long)r->workers.bytes_held)) < 0)
+        goto fail;
+    if (keep) {
+        PyObject *fl = PyList_New((Py_ssize_t)r->nfiles);
+        if (!fl || dict_put(d, "file_hashes", fl) < 0) goto fail;
+        for (size_t i = 0; i < r->nfiles; i++) {
+            PyObject *t = Py_BuildValue("(sKy#)", r->file_list[i].path, (unsigned long long)r->file_list[i].size,
+                                        (const char *)r->file_list[i].sha256, (Py_ssize_t)32);
+            if (!t) goto fail;
+            PyList_SET_ITEM(fl, (Py_ssize_t)i, t);
+        }
+    }
+    return d;
+fail:
+    Py_DECREF(d);
+    return NULL;
+}
+
+static PyObject *py_pipeline_run(PyObject *m, PyObject *args, PyObject *kw) {
+    (void)m;
+    static char *kwlist[] = {"root", "pools", "out_fd", "threads", "keep_files", "deterministic", "mtime",
+                             "hash_bufsize", "tar_bufsize", "hook", NULL};
+    PyObject *rootobj, *hook = Py_None;
+    unsigned pools = EP_PIPELINE_ALL, threads = 0;
+    int out_fd = -1, keep = 0, det = 1;
+    long long mtime = 0;
+    Py_ssize_t hb = 0, tb = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|IiIppLnnO:pipeline_run", kwlist, PyUnicode_FSConverter,
+                                     &rootobj, &pools, &out_fd, &threads, &keep, &det, &mtime, &hb, &tb, &hook))
+        return NULL;
+    PyObject *res = NULL;
+    if (hook != Py_None && !PyCallable_Check(hook)) {
+        PyErr_SetString(PyExc_TypeError, "pipeline_run: hook must be callable");
+        goto out;
+    }
+    if (hb < 0 || tb < 0 || threads > 1024) {
+        ep_py_raise(EINVAL, "pipeline_run: negative buffer size or too many threads");
+        goto out;
+    }
+    pl_check_ctx k = {.hook = hook == Py_None ? NULL : hook};
+    ep_pipeline_config cfg = {
+        .root = PyBytes_AS_STRING(rootobj), .pools = pools, .out_fd = out_fd, .threads = threads,
+        .hash_bufsize = (size_t)hb, .tar_bufsize = (size_t)tb, .keep_files = keep, .deterministic = det,
+        .mtime = mtime, .check = pl_check, .check_ctx = &k,
+    };
+    ep_pipeline_result r;
+    k.ts = PyEval_SaveThread();
+    int err = ep_pipeline_run(&cfg, &r);
+    PyEval_RestoreThread(k.ts);
+    if (err) {
+        if (err == EINTR && k.failed && PyErr_Occurred()) goto out;
+        if (err == EINVAL) ep_py_raise(err, "pipeline_run: invalid pools mask or buffer size");
+        else ep_py_raise(err, "%s", PyBytes_AS_STRING(rootobj));
+        goto out;
+    }
+    res = pipeline_result_dict(&r, pools, keep);
+    ep_pipeline_result_free(&r);
+out:
+    Py_DECREF(rootobj);
+    return res;
+}
+
 #define EP_PIPELINE_METHODS \
+    {"pipeline_run", (PyCFunction)(void (*)(void))py_pipeline_run, METH_VARARGS | METH_KEYWORDS, \
+     "pipeline_run(root, pools=7, out_fd=-1, threads=0, keep_files=False, deterministic=True, mtime=0,\n" \
+     "             hash_bufsize=0, tar_bufsize=0, hook=None) -> dict\n" \
+     "Walk root, hash every file on the worker pool, write a ustar archive to out_fd (-1: count only).\n" \
+     "pools: bit mask string=1, hash=2, tar=4.  hook(phase) runs at 'walked' and 'hashed'."}, \
     {"tar_write", (PyCFunction)(void (*)(void))py_tar_write, METH_VARARGS | METH_KEYWORDS, \
      "tar_write(entries, deterministic=True, mtime=0, bufsize=65536, record_size=10240, header_only=False) -> bytes\n" \
      "Archive of entries (name, type '0'|'2'|'5', mode, mtime, size, data|None, linkname|None, fd|-1)\n" \
      "written by the C ustar writer (fd: content copied from that descriptor)."},
-#define EP_PIPELINE_EXEC(m) 0
+#define EP_PIPELINE_EXEC(m) \
+    (PyModule_AddIntConstant((m), "PIPELINE_STRING", EP_PIPELINE_STRING) < 0 || \
+     PyModule_AddIntConstant((m), "PIPELINE_HASH", EP_PIPELINE_HASH) < 0 || \
+     PyModule_AddIntConstant((m), "PIPELINE_TAR", EP_PIPELINE_TAR) < 0 ? -1 : 0)
 
 /* ==== module ============================================================= */
 
