@@ -90,9 +90,12 @@ static PyObject *py_alloc_counters(PyObject *m, PyObject *unused) {
  * their pool object, so the C pool outlives every lease.
  *
  * Worker pools: waits run with the GIL released, in 50 ms slices with
- * PyErr_CheckSignals() between them.  Shutdown joins every worker before the
- * object is freed; pools.py shuts down live pools at interpreter exit, before
- * workers could be stopped in the middle of a Python job.
+ * PyErr_CheckSignals() between them.  What workers touch (queue, job-record
+ * pool, counters) is a C struct apart from the Python object; a queued Python
+ * job holds a reference to the object, so the object dies with only C jobs
+ * left, and is shut down and joined then — or, when it dies on one of its
+ * own workers, by a detached thread.  pools.py shuts down live pools at
+ * interpreter exit, before workers could be stopped inside a Python job.
  */
 
 #include <pthread.h>
@@ -917,52 +920,77 @@ static PyTypeObject StringBuilderPool_Type = {
 
 /* ---- WorkerPool ---- */
 
-enum { JOB_PY = 1, JOB_NOOP, JOB_SLEEP, JOB_SPIN, JOB_MEMSET };
+enum { JOB_PY = 1, JOB_NOOP, JOB_SLEEP, JOB_SPIN, JOB_MEMSET, JOB_SHA };
+
+/* Input of "sha" jobs: hashing zeros is as much work as hashing anything. */
+static const uint8_t sha_zeros[16384];
 
 typedef struct WorkersObject WorkersObject;
+typedef struct jobrec jobrec;
 
-typedef struct jobrec {
-    WorkersObject *owner; /* borrowed: the pool object joins its workers before it dies */
-    int kind;
-    uint64_t n;
-    PyObject *fn, *args, *kwargs; /* JOB_PY */
-    struct jobrec *next;          /* discarded list */
-} jobrec;
-
-struct WorkersObject {
-    PyObject_HEAD
+/* What the workers touch lives apart from the Python object: C jobs may
+ * still be queued when the object dies, and if it dies on one of its own
+ * workers (the last reference dropped by a job) a detached thread finishes
+ * the shutdown and frees this. */
+typedef struct wstate {
     ep_workerpool *wp;
     ep_pool *recs;                   /* pool of job records */
     _Atomic(jobrec *) discarded;     /* records dropped by shutdown, freed under the GIL */
     _Atomic int64_t in_flight;       /* records handed out, not yet back */
     _Atomic uint64_t spin_sink;
+} wstate;
+
+struct jobrec {
+    wstate *st;
+    WorkersObject *owner;         /* JOB_PY: strong, so the pool object outlives its queued Python jobs */
+    int kind;
+    uint64_t n;
+    PyObject *fn, *args, *kwargs; /* JOB_PY */
+    struct jobrec *next;          /* discarded list */
+};
+
+struct WorkersObject {
+    PyObject_HEAD
+    wstate *st;                      /* NULL before init */
+    ep_workerpool *wp;               /* = st->wp */
+    ep_pool *recs;                   /* = st->recs */
     uint64_t errors;                 /* under the GIL */
     PyObject *err_type, *err_value, *err_tb; /* first job exception not yet reported (GIL) */
     int shut;                        /* shutdown finished */
     unsigned nthreads;
     ep_workerpool_stats final;
-    ep_pool_stats final_recs;
 };
 
-static void rec_put(WorkersObject *w, jobrec *r) {
-    ep_pool_put(w->recs, r);
-    atomic_fetch_sub_explicit(&w->in_flight, 1, memory_order_relaxed);
+static void rec_put(wstate *st, jobrec *r) {
+    ep_pool_put(st->recs, r);
+    atomic_fetch_sub_explicit(&st->in_flight, 1, memory_order_relaxed);
 }
 
-static jobrec *rec_get(WorkersObject *w) {
-    jobrec *r = ep_pool_get(w->recs);
+static jobrec *rec_get(wstate *st) {
+    jobrec *r = ep_pool_get(st->recs);
     if (r) {
         memset(r, 0, sizeof *r);
-        r->owner = w;
-        atomic_fetch_add_explicit(&w->in_flight, 1, memory_order_relaxed);
+        r->st = st;
+        atomic_fetch_add_explicit(&st->in_flight, 1, memory_order_relaxed);
     }
     return r;
+}
+
+/* Drop what a Python job record holds (GIL held) and give the record back. */
+static void rec_drop_py(wstate *st, jobrec *r) {
+    WorkersObject *owner = r->owner;
+    r->owner = NULL;
+    Py_CLEAR(r->fn);
+    Py_CLEAR(r->args);
+    Py_CLEAR(r->kwargs);
+    rec_put(st, r);
+    Py_XDECREF(owner); /* may free the pool object (see workers_dealloc) */
 }
 
 /* Runs on a worker thread, without the GIL unless the job is Python. */
 static void run_job(void *arg) {
     jobrec *r = arg;
-    WorkersObject *w = r->owner;
+    wstate *st = r->st;
     switch (r->kind) {
     case JOB_NOOP: break;
     case JOB_SLEEP: {
@@ -977,7 +1005,7 @@ static void run_job(void *arg) {
             x ^= x >> 7;
             x ^= x << 17;
         }
-        atomic_fetch_add_explicit(&w->spin_sink, x, memory_order_relaxed);
+        atomic_fetch_add_explicit(&st->spin_sink, x, memory_order_relaxed);
         break;
     }
     case JOB_MEMSET: {
@@ -989,8 +1017,24 @@ static void run_job(void *arg) {
         }
         break;
     }
+    case JOB_SHA: {
+        ep_sha256_ctx ctx;
+        uint8_t d[EP_SHA256_DIGEST];
+        ep_sha256_init(&ctx);
+        for (uint64_t left = r->n; left;) {
+            size_t k = left < sizeof sha_zeros ? (size_t)left : sizeof sha_zeros;
+            ep_sha256_update(&ctx, sha_zeros, k);
+            left -= k;
+        }
+        ep_sha256_final(&ctx, d);
+        uint64_t x;
+        memcpy(&x, d, sizeof x);
+        atomic_fetch_add_explicit(&st->spin_sink, x, memory_order_relaxed);
+        break;
+    }
     case JOB_PY: {
         PyGILState_STATE g = PyGILState_Ensure();
+        WorkersObject *w = r->owner;
         PyObject *res = PyObject_Call(r->fn, r->args, r->kwargs);
         if (res) {
             Py_DECREF(res);
@@ -1004,15 +1048,13 @@ static void run_job(void *arg) {
                 PyErr_Clear();
             }
         }
-        Py_CLEAR(r->fn);
-        Py_CLEAR(r->args);
-        Py_CLEAR(r->kwargs);
+        rec_drop_py(st, r); /* the record and maybe the pool object are gone now */
         PyGILState_Release(g);
-        break;
+        return;
     }
     default: break;
     }
-    rec_put(w, r);
+    rec_put(st, r);
 }
 
 /* Called by the C pool on the shutdown caller's thread (GIL released) for
@@ -1020,36 +1062,45 @@ static void run_job(void *arg) {
 static void discard_hook(ep_job_fn fn, void *arg) {
     (void)fn;
     jobrec *r = arg;
-    WorkersObject *w = r->owner;
-    jobrec *head = atomic_load_explicit(&w->discarded, memory_order_relaxed);
+    wstate *st = r->st;
+    jobrec *head = atomic_load_explicit(&st->discarded, memory_order_relaxed);
     do {
         r->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&w->discarded, &head, r, memory_order_release,
+    } while (!atomic_compare_exchange_weak_explicit(&st->discarded, &head, r, memory_order_release,
                                                     memory_order_relaxed));
 }
 
 /* With the GIL: release what discarded jobs hold. */
-static void workers_reap_discarded(WorkersObject *w) {
-    jobrec *r = atomic_exchange_explicit(&w->discarded, NULL, memory_order_acquire);
+static void workers_reap_discarded(wstate *st) {
+    jobrec *r = atomic_exchange_explicit(&st->discarded, NULL, memory_order_acquire);
     while (r) {
         jobrec *next = r->next;
-        Py_CLEAR(r->fn);
-        Py_CLEAR(r->args);
-        Py_CLEAR(r->kwargs);
-        rec_put(w, r);
+        if (r->kind == JOB_PY) rec_drop_py(st, r); else rec_put(st, r);
         r = next;
     }
 }
 
+/* Shut down (running what is queued), join and free.  No Python. */
+static void wstate_free(wstate *st) {
+    ep_workerpool_destroy(st->wp);
+    ep_pool_destroy(st->recs);
+    ep_free(st, sizeof *st);
+}
+
+static void *wstate_reaper(void *arg) {
+    wstate_free(arg);
+    return NULL;
+}
+
 static int workers_init(PyObject *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"threads", "queue_size", "max_objects", NULL};
+    static char *kwlist[] = {"threads", "queue_size", "max_objects", "max_bytes", NULL};
     WorkersObject *w = (WorkersObject *)self;
-    Py_ssize_t threads = 2, queue = 64, max_objects = -1;
-    if (w->wp) {
+    Py_ssize_t threads = 2, queue = 64, max_objects = -1, max_bytes = 0;
+    if (w->st) {
         PyErr_SetString(PyExc_RuntimeError, "WorkerPool is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|n$nn:WorkerPool", kwlist, &threads, &queue, &max_objects))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|n$nnn:WorkerPool", kwlist, &threads, &queue, &max_objects, &max_bytes))
         return -1;
     if (threads < 1 || threads > 1024) {
         PyErr_Format(PyExc_ValueError, "threads must be between 1 and 1024, got %zd", threads);
@@ -1063,6 +1114,12 @@ static int workers_init(PyObject *self, PyObject *args, PyObject *kw) {
         PyErr_Format(PyExc_ValueError, "max_objects must be >= 0, got %zd", max_objects);
         return -1;
     }
+    if (size_arg(max_bytes, "max_bytes") < 0) return -1;
+    if (max_bytes > 0 && (size_t)max_bytes < sizeof(jobrec)) {
+        PyErr_Format(PyExc_ValueError, "max_bytes=%zd is smaller than one job record (%zu bytes)", max_bytes,
+                     sizeof(jobrec));
+        return -1;
+    }
     /* Records are got by submitters and put by workers: small magazines let
      * full ones reach the depot (and the submitter) soon.  By default retain
      * what can be in flight at once plus two magazines per thread. */
@@ -1072,9 +1129,16 @@ static int workers_init(PyObject *self, PyObject *args, PyObject *kw) {
         .obj_size = sizeof(jobrec),
         .magazine_size = REC_MAG,
         .max_objects = max_objects < 0 ? (size_t)(queue + threads + 2 * REC_MAG * (threads + 1)) : (size_t)max_objects,
+        .max_bytes = (size_t)max_bytes,
     };
-    int err = ep_pool_create(&cfg, &w->recs);
+    wstate *st = ep_calloc(sizeof *st);
+    if (!st) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int err = ep_pool_create(&cfg, &st->recs);
     if (err) {
+        ep_free(st, sizeof *st);
         ep_py_raise(err, "cannot create the job-record pool");
         return -1;
     }
@@ -1083,19 +1147,22 @@ static int workers_init(PyObject *self, PyObject *args, PyObject *kw) {
     err = ep_workerpool_create((unsigned)threads, (size_t)queue, &wp);
     Py_END_ALLOW_THREADS
     if (err) {
-        ep_pool_destroy(w->recs);
-        w->recs = NULL;
+        ep_pool_destroy(st->recs);
+        ep_free(st, sizeof *st);
         ep_py_raise(err, "cannot start a worker pool of %zd threads", threads);
         return -1;
     }
     ep_workerpool_set_discard_hook(wp, discard_hook);
+    st->wp = wp;
+    w->st = st;
     w->wp = wp;
+    w->recs = st->recs;
     w->nthreads = (unsigned)threads;
     return 0;
 }
 
 static int workers_check(WorkersObject *w) {
-    if (!w->wp) {
+    if (!w->st) {
         PyErr_SetString(PyExc_RuntimeError, "WorkerPool is not initialised");
         return -1;
     }
@@ -1121,10 +1188,7 @@ static int workers_submit_rec(WorkersObject *w, jobrec *r) {
         } else {
             ep_py_raise(err, "cannot submit a job");
         }
-        Py_CLEAR(r->fn);
-        Py_CLEAR(r->args);
-        Py_CLEAR(r->kwargs);
-        rec_put(w, r);
+        rec_drop_py(w->st, r);
         return -1;
     }
 }
@@ -1144,19 +1208,18 @@ static PyObject *workers_submit(PyObject *self, PyObject *args, PyObject *kw) {
     }
     PyObject *rest = PyTuple_GetSlice(args, 1, na);
     if (!rest) return NULL;
-    jobrec *r = rec_get(w);
+    jobrec *r = rec_get(w->st);
     if (!r) {
         Py_DECREF(rest);
         return PyErr_NoMemory();
     }
     r->kind = JOB_PY;
+    r->owner = (WorkersObject *)Py_NewRef(self);
     r->fn = Py_NewRef(fn);
     r->args = rest;
     r->kwargs = kw && PyDict_GET_SIZE(kw) ? PyDict_Copy(kw) : NULL;
     if (kw && PyDict_GET_SIZE(kw) && !r->kwargs) {
-        Py_CLEAR(r->fn);
-        Py_CLEAR(r->args);
-        rec_put(w, r);
+        rec_drop_py(w->st, r);
         return NULL;
     }
     if (workers_submit_rec(w, r) < 0) return NULL;
@@ -1175,8 +1238,9 @@ static PyObject *workers_submit_c(PyObject *self, PyObject *args, PyObject *kw) 
     else if (strcmp(kind, "sleep") == 0) k = JOB_SLEEP;
     else if (strcmp(kind, "spin") == 0) k = JOB_SPIN;
     else if (strcmp(kind, "memset") == 0) k = JOB_MEMSET;
+    else if (strcmp(kind, "sha") == 0) k = JOB_SHA;
     else {
-        PyErr_Format(PyExc_ValueError, "unknown C job kind %R (known: 'noop', 'sleep', 'spin', 'memset')",
+        PyErr_Format(PyExc_ValueError, "unknown C job kind %R (known: 'noop', 'sleep', 'spin', 'memset', 'sha')",
                      PyTuple_Size(args) ? PyTuple_GET_ITEM(args, 0) : Py_None);
         return NULL;
     }
@@ -1188,8 +1252,8 @@ static PyObject *workers_submit_c(PyObject *self, PyObject *args, PyObject *kw) 
         PyErr_Format(PyExc_ValueError, "sleep arg is in microseconds and at most 10 s (10000000), got %lld", n);
         return NULL;
     }
-    if (k == JOB_MEMSET && n > ((long long)1 << 30)) {
-        PyErr_Format(PyExc_ValueError, "memset arg is a byte count of at most 1 GiB, got %lld", n);
+    if ((k == JOB_MEMSET || k == JOB_SHA) && n > ((long long)1 << 30)) {
+        PyErr_Format(PyExc_ValueError, "%s arg is a byte count of at most 1 GiB, got %lld", kind, n);
         return NULL;
     }
     if (count < 0) {
@@ -1202,7 +1266,7 @@ static PyObject *workers_submit_c(PyObject *self, PyObject *args, PyObject *kw) 
         Py_BEGIN_ALLOW_THREADS
         uint64_t t_end = ep_now_ns() + EP_PY_SLICE_NS;
         while (i < count) {
-            jobrec *r = rec_get(w);
+            jobrec *r = rec_get(w->st);
             if (!r) {
                 err = ENOMEM;
                 break;
@@ -1211,7 +1275,7 @@ static PyObject *workers_submit_c(PyObject *self, PyObject *args, PyObject *kw) 
             r->n = (uint64_t)n;
             err = ep_workerpool_submit_timed(w->wp, run_job, r, EP_PY_SLICE_NS);
             if (err) {
-                rec_put(w, r);
+                rec_put(w->st, r);
                 break;
             }
             i++;
@@ -1306,7 +1370,7 @@ static PyObject *workers_shutdown(PyObject *self, PyObject *args, PyObject *kw) 
         Py_BEGIN_ALLOW_THREADS
         err = ep_workerpool_shutdown_timed(w->wp, !cancel, EP_PY_SLICE_NS);
         Py_END_ALLOW_THREADS
-        workers_reap_discarded(w);
+        workers_reap_discarded(w->st);
         if (err == 0) break;
         if (err == EDEADLK) {
             PyErr_SetString(PyExc_RuntimeError, "shutdown() called from inside one of the pool's own jobs would never return");
@@ -1327,8 +1391,8 @@ static PyObject *workers_stats(PyObject *self, PyObject *unused) {
     ep_workerpool_stats s;
     ep_pool_stats r;
     if (w->shut) s = w->final; else ep_workerpool_stats_read(w->wp, &s);
-    if (w->recs) ep_pool_stats_read(w->recs, &r); else r = w->final_recs;
-    int64_t inflight = atomic_load_explicit(&w->in_flight, memory_order_relaxed);
+    ep_pool_stats_read(w->recs, &r);
+    int64_t inflight = atomic_load_explicit(&w->st->in_flight, memory_order_relaxed);
     uint64_t held = s.bytes_held + r.retained_bytes + (uint64_t)(inflight > 0 ? inflight : 0) * sizeof(jobrec);
     PyObject *d = pool_stats_dict(&r);
     if (!d) return NULL;
@@ -1356,7 +1420,7 @@ static PyObject *workers_stats(PyObject *self, PyObject *unused) {
 static PyObject *workers_trim(PyObject *self, PyObject *unused) {
     (void)unused;
     WorkersObject *w = (WorkersObject *)self;
-    if (w->recs) ep_pool_trim(w->recs);
+    if (w->st) ep_pool_trim(w->recs);
     Py_RETURN_NONE;
 }
 
@@ -1365,26 +1429,35 @@ static PyObject *workers_get_shut(PyObject *s, void *c) { (void)c; return PyBool
 static PyObject *workers_get_in_worker(PyObject *s, void *c) {
     (void)c;
     WorkersObject *w = (WorkersObject *)s;
-    return PyBool_FromLong(w->wp && ep_workerpool_is_worker(w->wp));
+    return PyBool_FromLong(w->st && ep_workerpool_is_worker(w->wp));
 }
 
 static void workers_dealloc(PyObject *self) {
     WorkersObject *w = (WorkersObject *)self;
-    if (w->wp) {
-        if (!w->shut && !ep_workerpool_is_worker(w->wp)) {
-            /* run what is queued, GIL released (Python jobs need it); not
-             * interruptible: the object is going away */
+    /* Queued Python jobs hold a reference to us, so only C jobs can be left. */
+    wstate *st = w->st;
+    w->st = NULL;
+    if (st && ep_workerpool_is_worker(st->wp)) {
+        /* The last reference went in one of our own jobs: a worker cannot
+         * join itself, so a detached thread shuts down and frees the C state
+         * (the job's epilogue touches only that state, never this object). */
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &at, wstate_reaper, st) != 0) {
+            /* cannot: leak the C state rather than deadlock */
+        }
+        pthread_attr_destroy(&at);
+    } else if (st) {
+        if (!w->shut) {
+            /* run the queued C jobs, not interruptible: the object is going away */
             Py_BEGIN_ALLOW_THREADS
-            ep_workerpool_shutdown(w->wp, 1);
+            ep_workerpool_shutdown(st->wp, 1);
             Py_END_ALLOW_THREADS
-            workers_reap_discarded(w);
-            workers_finish(w);
+            workers_reap_discarded(st);
         }
-        if (w->shut) {
-            ep_workerpool_destroy(w->wp);
-            ep_pool_destroy(w->recs);
-        }
-        /* else: freed from inside its own job; leak rather than join ourselves */
+        wstate_free(st);
     }
     Py_XDECREF(w->err_type);
     Py_XDECREF(w->err_value);
@@ -1404,7 +1477,8 @@ static PyMethodDef workers_methods[] = {
      "submit(fn, /, *args, **kwargs): run fn(*args, **kwargs) on a worker (blocks while the queue is full)"},
     {"submit_c", (PyCFunction)(void (*)(void))workers_submit_c, METH_VARARGS | METH_KEYWORDS,
      "submit_c(kind, arg=0, count=1): queue `count` built-in C jobs that run without the GIL:\n"
-     "'noop'; 'sleep' (arg microseconds); 'spin' (arg xorshift rounds); 'memset' (ep_alloc arg bytes, fill, free)"},
+     "'noop'; 'sleep' (arg microseconds); 'spin' (arg xorshift rounds); 'memset' (ep_alloc arg bytes, fill, free);\n"
+     "'sha' (SHA-256 of arg bytes)"},
     {"wait_all", (PyCFunction)(void (*)(void))workers_wait, METH_VARARGS | METH_KEYWORDS,
      "wait_all(timeout=None) -> bool: wait until every job submitted so far has finished (False on timeout);\n"
      "raises the first exception a Python job raised since the last report"},
@@ -1422,7 +1496,7 @@ static PyTypeObject WorkerPool_Type = {
     .tp_basicsize = sizeof(WorkersObject),
     .tp_dealloc = workers_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "WorkerPool(threads=2, *, queue_size=64, max_objects=None)\n"
+    .tp_doc = "WorkerPool(threads=2, *, queue_size=64, max_objects=-1, max_bytes=0)\n"
               "Fixed pthreads serving a bounded job queue.",
     .tp_methods = workers_methods,
     .tp_getset = workers_getset,
@@ -1982,7 +2056,203 @@ done:
 
 /* ==== section: profiler (heap sampling, CPU sampling, stack capture) ===== */
 
-#define EP_PROFILER_METHODS
+/* Stacks cross as tuples of ints (return addresses, leaf first); the Python
+ * side (enginepools.profiling) symbolizes and builds the pprof profile. */
+static PyObject *pcs_tuple(const uintptr_t *pcs, size_t n) {
+    PyObject *t = PyTuple_New((Py_ssize_t)n);
+    if (!t) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        PyObject *v = PyLong_FromUnsignedLongLong((unsigned long long)pcs[i]);
+        if (!v) { Py_DECREF(t); return NULL; }
+        PyTuple_SET_ITEM(t, (Py_ssize_t)i, v);
+    }
+    return t;
+}
+
+static PyObject *py_heapprof_start(PyObject *m, PyObject *args) {
+    (void)m;
+    unsigned long long rate, seed = 0;
+    if (!PyArg_ParseTuple(args, "K|K:heapprof_start", &rate, &seed)) return NULL;
+    int err = ep_heapprof_start(rate, seed);
+    if (err == EALREADY) return ep_py_raise(err, "heap profiler already running (rate %llu)",
+                                            (unsigned long long)ep_heapprof_rate());
+    if (err) return ep_py_raise(err, "heapprof_start(rate=%llu): rate must be >= 1", rate);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_heapprof_stop(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    ep_heapprof_stop();
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_heapprof_rate(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    return PyLong_FromUnsignedLongLong(ep_heapprof_rate());
+}
+
+static PyObject *py_heapprof_snapshot(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    ep_heapprof_snap s;
+    int err = ep_heapprof_snapshot(&s);
+    if (err) return ep_py_raise(err, "heap profile snapshot");
+    PyObject *recs = PyList_New((Py_ssize_t)s.n), *out = NULL;
+    if (!recs) goto done;
+    for (size_t i = 0; i < s.n; i++) {
+        const ep_heapprof_entry *e = &s.e[i];
+        PyObject *st = pcs_tuple(s.pcs + e->pc_off, e->npcs);
+        if (!st) goto done;
+        PyObject *r = Py_BuildValue("(NKzIKKKK)", st, (unsigned long long)e->size, e->pool,
+                                    (unsigned)e->size_class,
+                                    (unsigned long long)e->alloc_objects, (unsigned long long)e->alloc_bytes,
+                                    (unsigned long long)e->free_objects, (unsigned long long)e->free_bytes);
+        if (!r) goto done;
+        PyList_SET_ITEM(recs, (Py_ssize_t)i, r);
+    }
+    out = Py_BuildValue("{s:K,s:K,s:O}", "rate", (unsigned long long)s.rate,
+                        "dropped", (unsigned long long)s.dropped, "records", recs);
+done:
+    Py_XDECREF(recs);
+    ep_heapprof_snap_free(&s);
+    return out;
+}
+
+static PyObject *py_cpuprof_start(PyObject *m, PyObject *args) {
+    (void)m;
+    unsigned int hz;
+    if (!PyArg_ParseTuple(args, "I:cpuprof_start", &hz)) return NULL;
+    int err = ep_cpuprof_start(hz);
+    if (err == EINVAL) return ep_py_raise(err, "cpuprof_start(hz=%u): hz must be in 1..1000", hz);
+    if (err == EBUSY) return ep_py_raise(err, "CPU profiler already running at another rate");
+    if (err) return ep_py_raise(err, "cpuprof_start");
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_cpuprof_stop(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    Py_BEGIN_ALLOW_THREADS
+    ep_cpuprof_stop();
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_cpuprof_snapshot(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    ep_cpuprof_snap s;
+    int err;
+    Py_BEGIN_ALLOW_THREADS
+    err = ep_cpuprof_snapshot(&s);
+    Py_END_ALLOW_THREADS
+    if (err) return ep_py_raise(err, "CPU profile snapshot");
+    PyObject *recs = PyList_New((Py_ssize_t)s.n), *out = NULL;
+    if (!recs) goto done;
+    for (size_t i = 0; i < s.n; i++) {
+        PyObject *st = pcs_tuple(s.pcs + s.pc_off[i], s.npcs[i]);
+        if (!st) goto done;
+        PyObject *r = Py_BuildValue("(NK)", st, (unsigned long long)s.count[i]);
+        if (!r) goto done;
+        PyList_SET_ITEM(recs, (Py_ssize_t)i, r);
+    }
+    out = Py_BuildValue("{s:I,s:K,s:K,s:O}", "hz", (unsigned)s.hz, "dropped", (unsigned long long)s.dropped,
+                        "start_ns", (unsigned long long)s.start_ns, "records", recs);
+done:
+    Py_XDECREF(recs);
+    ep_cpuprof_snap_free(&s);
+    return out;
+}
+
+/* test kernels: kept blocks travel as a capsule released on collection */
+#define KEEP_CAPSULE "enginepools._core.proftest_keep"
+
+static void keep_destructor(PyObject *cap) {
+    if (PyCapsule_GetContext(cap) == NULL)
+        ep_proftest_release(PyCapsule_GetPointer(cap, KEEP_CAPSULE));
+}
+
+static PyObject *py_proftest_alloc(PyObject *m, PyObject *args) {
+    (void)m;
+    int site;
+    unsigned long long n, keep_every = 0;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "iKn|K:proftest_alloc", &site, &n, &size, &keep_every)) return NULL;
+    if (size <= 0) return ep_py_raise(EINVAL, "size must be > 0");
+    ep_proftest_keep *k = NULL;
+    int err;
+    Py_BEGIN_ALLOW_THREADS
+    err = ep_proftest_alloc(site, n, (size_t)size, keep_every, keep_every ? &k : NULL);
+    Py_END_ALLOW_THREADS
+    if (err) return ep_py_raise(err, "proftest_alloc(site=%d): site must be 0..2", site);
+    if (!k) Py_RETURN_NONE;
+    PyObject *cap = PyCapsule_New(k, KEEP_CAPSULE, keep_destructor);
+    if (!cap) ep_proftest_release(k);
+    return cap;
+}
+
+static PyObject *py_proftest_release(PyObject *m, PyObject *cap) {
+    (void)m;
+    void *k = PyCapsule_GetPointer(cap, KEEP_CAPSULE);
+    if (!k) return NULL;
+    if (PyCapsule_GetContext(cap) == NULL) {
+        ep_proftest_release(k);
+        PyCapsule_SetContext(cap, cap); /* marks it released */
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_proftest_pool(PyObject *m, PyObject *args) {
+    (void)m;
+    const char *name;
+    unsigned long long n;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "sKn:proftest_pool", &name, &n, &size)) return NULL;
+    if (size <= 0) return ep_py_raise(EINVAL, "size must be > 0");
+    int err;
+    Py_BEGIN_ALLOW_THREADS
+    err = ep_proftest_pool(name, n, (size_t)size);
+    Py_END_ALLOW_THREADS
+    if (err) return ep_py_raise(err, "proftest_pool(%s)", name);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_proftest_spin(PyObject *m, PyObject *args) {
+    (void)m;
+    double seconds;
+    if (!PyArg_ParseTuple(args, "d:proftest_spin", &seconds)) return NULL;
+    if (!(seconds >= 0 && seconds <= 60)) return ep_py_raise(EINVAL, "seconds must be in 0..60");
+    uint64_t r;
+    Py_BEGIN_ALLOW_THREADS
+    r = ep_proftest_spin(seconds);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromUnsignedLongLong(r);
+}
+
+static PyObject *py_proftest_addresses(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    uintptr_t s, l;
+    ep_proftest_addresses(&s, &l);
+    return Py_BuildValue("{s:K,s:K}", "proftest_spin_loop", (unsigned long long)s,
+                         "qsort", (unsigned long long)l);
+}
+
+#define EP_PROFILER_METHODS \
+    {"heapprof_start", py_heapprof_start, METH_VARARGS, \
+     "heapprof_start(rate, seed=0): start heap sampling, mean gap `rate` bytes (1 = every allocation)."}, \
+    {"heapprof_stop", py_heapprof_stop, METH_NOARGS, "heapprof_stop(): stop sampling (samples stay)."}, \
+    {"heapprof_rate", py_heapprof_rate, METH_NOARGS, "heapprof_rate() -> int: current rate, 0 = off."}, \
+    {"heapprof_snapshot", py_heapprof_snapshot, METH_NOARGS, \
+     "heapprof_snapshot() -> {rate, dropped, records: [(pcs, size, pool, size_class, " \
+     "alloc_objects, alloc_bytes, free_objects, free_bytes)]} (raw sampled counts)."}, \
+    {"cpuprof_start", py_cpuprof_start, METH_VARARGS, "cpuprof_start(hz): start or join the SIGPROF profiler."}, \
+    {"cpuprof_stop", py_cpuprof_stop, METH_NOARGS, "cpuprof_stop(): leave; the last user stops the timer."}, \
+    {"cpuprof_snapshot", py_cpuprof_snapshot, METH_NOARGS, \
+     "cpuprof_snapshot() -> {hz, dropped, start_ns, records: [(pcs, count)]} (cumulative)."}, \
+    {"proftest_alloc", py_proftest_alloc, METH_VARARGS, \
+     "proftest_alloc(site, n, size, keep_every=0) -> capsule|None: test allocation pattern."}, \
+    {"proftest_release", py_proftest_release, METH_O, "proftest_release(capsule): free kept blocks."}, \
+    {"proftest_pool", py_proftest_pool, METH_VARARGS, "proftest_pool(name, n, size): allocations under a pool tag."}, \
+    {"proftest_spin", py_proftest_spin, METH_VARARGS, "proftest_spin(seconds): burn CPU in a static C function."}, \
+    {"proftest_addresses", py_proftest_addresses, METH_NOARGS, \
+     "proftest_addresses() -> {name: address} of a static function of the library and of libc's qsort."},
 #define EP_PROFILER_EXEC(m) 0
 
 /* ==== section: pipeline ================================================== */
@@ -2099,12 +2369,157 @@ out:
     return res;
 }
 
+
+/* enginepools._core.pipeline_run: the build-context pipeline (ep_pipeline.h),
+ * GIL released; the check callback takes the GIL back between files (every
+ * ~20 ms) to run PyErr_CheckSignals and, at phase ends, the optional hook. */
+typedef struct {
+    PyThreadState *ts;
+    PyObject *hook;
+    int failed;
+} pl_check_ctx;
+
+static int pl_check(void *ctx, int phase) {
+    pl_check_ctx *k = ctx;
+    PyEval_RestoreThread(k->ts);
+    int stop = PyErr_CheckSignals() < 0;
+    if (!stop && k->hook && (phase == EP_PIPELINE_PHASE_WALKED || phase == EP_PIPELINE_PHASE_HASHED)) {
+        PyObject *r = PyObject_CallFunction(k->hook, "s", phase == EP_PIPELINE_PHASE_WALKED ? "walked" : "hashed");
+        if (!r) stop = 1;
+        Py_XDECREF(r);
+    }
+    k->ts = PyEval_SaveThread();
+    if (stop) k->failed = 1;
+    return stop;
+}
+
+static PyObject *pl_pool_stats_dict(const ep_pool_stats *s) {
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K}",
+                         "gets", (unsigned long long)s->gets, "hits", (unsigned long long)s->hits,
+                         "misses", (unsigned long long)s->misses, "puts", (unsigned long long)s->puts,
+                         "drops", (unsigned long long)s->drops,
+                         "retained_bytes", (unsigned long long)s->retained_bytes,
+                         "peak_retained_bytes", (unsigned long long)s->peak_retained_bytes,
+                         "clear_ns", (unsigned long long)s->clear_ns,
+                         "init_failures", (unsigned long long)s->init_failures);
+}
+
+static int dict_put(PyObject *d, const char *k, PyObject *v) {
+    if (!v) return -1;
+    int rc = PyDict_SetItemString(d, k, v);
+    Py_DECREF(v);
+    return rc;
+}
+
+static PyObject *pipeline_result_dict(const ep_pipeline_result *r, unsigned pools, int keep) {
+    PyObject *d = Py_BuildValue(
+        "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:s,s:K,s:K,s:K,s:K,s:I}",
+        "files", (unsigned long long)r->files, "dirs", (unsigned long long)r->dirs,
+        "symlinks", (unsigned long long)r->symlinks, "bytes_hashed", (unsigned long long)r->bytes_hashed,
+        "bytes_archived", (unsigned long long)r->bytes_archived, "archive_bytes", (unsigned long long)r->archive_bytes,
+        "skipped_unreadable", (unsigned long long)r->skipped_unreadable,
+        "skipped_vanished", (unsigned long long)r->skipped_vanished,
+        "skipped_special", (unsigned long long)r->skipped_special,
+        "unreadable_dirs", (unsigned long long)r->unreadable_dirs,
+        "dangling_symlinks", (unsigned long long)r->dangling_symlinks, "changed", (unsigned long long)r->changed,
+        "tag_strings", (unsigned long long)r->tag_strings, "image_tag", r->image_tag,
+        "walk_ns", (unsigned long long)r->walk_ns, "hash_ns", (unsigned long long)r->hash_ns,
+        "tar_ns", (unsigned long long)r->tar_ns, "total_ns", (unsigned long long)r->total_ns,
+        "threads", r->threads);
+    if (!d) return NULL;
+    PyObject *pd = PyDict_New();
+    if (!pd || dict_put(d, "pools", pd) < 0) goto fail;
+    /* pd borrowed from d now (dict_put dropped our reference, d holds one) */
+    if ((pools & EP_PIPELINE_STRING) && dict_put(pd, "string", pl_pool_stats_dict(&r->string_pool)) < 0) goto fail;
+    if ((pools & EP_PIPELINE_HASH) && dict_put(pd, "hash", pl_pool_stats_dict(&r->hash_pool)) < 0) goto fail;
+    if ((pools & EP_PIPELINE_TAR) && dict_put(pd, "tar", pl_pool_stats_dict(&r->tar_pool)) < 0) goto fail;
+    if (dict_put(d, "alloc", Py_BuildValue("{s:K,s:K,s:K,s:K}",
+                                           "alloc_bytes", (unsigned long long)r->alloc.alloc_bytes,
+                                           "alloc_objects", (unsigned long long)r->alloc.alloc_objects,
+                                           "free_bytes", (unsigned long long)r->alloc.free_bytes,
+                                           "free_objects", (unsigned long long)r->alloc.free_objects)) < 0)
+        goto fail;
+    if (dict_put(d, "workers", Py_BuildValue("{s:K,s:K,s:K,s:K,s:K}",
+                                             "submitted", (unsigned long long)r->workers.submitted,
+                                             "completed", (unsigned long long)r->workers.completed,
+                                             "queue_peak", (unsigned long long)r->workers.queue_peak,
+                                             "threads", (unsigned long long)r->workers.threads,
+                                             "bytes_held", (unsigned long long)r->workers.bytes_held)) < 0)
+        goto fail;
+    if (keep) {
+        PyObject *fl = PyList_New((Py_ssize_t)r->nfiles);
+        if (!fl || dict_put(d, "file_hashes", fl) < 0) goto fail;
+        for (size_t i = 0; i < r->nfiles; i++) {
+            PyObject *t = Py_BuildValue("(sKy#)", r->file_list[i].path, (unsigned long long)r->file_list[i].size,
+                                        (const char *)r->file_list[i].sha256, (Py_ssize_t)32);
+            if (!t) goto fail;
+            PyList_SET_ITEM(fl, (Py_ssize_t)i, t);
+        }
+    }
+    return d;
+fail:
+    Py_DECREF(d);
+    return NULL;
+}
+
+static PyObject *py_pipeline_run(PyObject *m, PyObject *args, PyObject *kw) {
+    (void)m;
+    static char *kwlist[] = {"root", "pools", "out_fd", "threads", "keep_files", "deterministic", "mtime",
+                             "hash_bufsize", "tar_bufsize", "hook", NULL};
+    PyObject *rootobj, *hook = Py_None;
+    unsigned pools = EP_PIPELINE_ALL, threads = 0;
+    int out_fd = -1, keep = 0, det = 1;
+    long long mtime = 0;
+    Py_ssize_t hb = 0, tb = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|IiIppLnnO:pipeline_run", kwlist, PyUnicode_FSConverter,
+                                     &rootobj, &pools, &out_fd, &threads, &keep, &det, &mtime, &hb, &tb, &hook))
+        return NULL;
+    PyObject *res = NULL;
+    if (hook != Py_None && !PyCallable_Check(hook)) {
+        PyErr_SetString(PyExc_TypeError, "pipeline_run: hook must be callable");
+        goto out;
+    }
+    if (hb < 0 || tb < 0 || threads > 1024) {
+        ep_py_raise(EINVAL, "pipeline_run: negative buffer size or too many threads");
+        goto out;
+    }
+    pl_check_ctx k = {.hook = hook == Py_None ? NULL : hook};
+    ep_pipeline_config cfg = {
+        .root = PyBytes_AS_STRING(rootobj), .pools = pools, .out_fd = out_fd, .threads = threads,
+        .hash_bufsize = (size_t)hb, .tar_bufsize = (size_t)tb, .keep_files = keep, .deterministic = det,
+        .mtime = mtime, .check = pl_check, .check_ctx = &k,
+    };
+    ep_pipeline_result r;
+    k.ts = PyEval_SaveThread();
+    int err = ep_pipeline_run(&cfg, &r);
+    PyEval_RestoreThread(k.ts);
+    if (err) {
+        if (err == EINTR && k.failed && PyErr_Occurred()) goto out;
+        if (err == EINVAL) ep_py_raise(err, "pipeline_run: invalid pools mask or buffer size");
+        else ep_py_raise(err, "%s", PyBytes_AS_STRING(rootobj));
+        goto out;
+    }
+    res = pipeline_result_dict(&r, pools, keep);
+    ep_pipeline_result_free(&r);
+out:
+    Py_DECREF(rootobj);
+    return res;
+}
+
 #define EP_PIPELINE_METHODS \
+    {"pipeline_run", (PyCFunction)(void (*)(void))py_pipeline_run, METH_VARARGS | METH_KEYWORDS, \
+     "pipeline_run(root, pools=7, out_fd=-1, threads=0, keep_files=False, deterministic=True, mtime=0,\n" \
+     "             hash_bufsize=0, tar_bufsize=0, hook=None) -> dict\n" \
+     "Walk root, hash every file on the worker pool, write a ustar archive to out_fd (-1: count only).\n" \
+     "pools: bit mask string=1, hash=2, tar=4.  hook(phase) runs at 'walked' and 'hashed'."}, \
     {"tar_write", (PyCFunction)(void (*)(void))py_tar_write, METH_VARARGS | METH_KEYWORDS, \
      "tar_write(entries, deterministic=True, mtime=0, bufsize=65536, record_size=10240, header_only=False) -> bytes\n" \
      "Archive of entries (name, type '0'|'2'|'5', mode, mtime, size, data|None, linkname|None, fd|-1)\n" \
      "written by the C ustar writer (fd: content copied from that descriptor)."},
-#define EP_PIPELINE_EXEC(m) 0
+#define EP_PIPELINE_EXEC(m) \
+    (PyModule_AddIntConstant((m), "PIPELINE_STRING", EP_PIPELINE_STRING) < 0 || \
+     PyModule_AddIntConstant((m), "PIPELINE_HASH", EP_PIPELINE_HASH) < 0 || \
+     PyModule_AddIntConstant((m), "PIPELINE_TAR", EP_PIPELINE_TAR) < 0 ? -1 : 0)
 
 /* ==== module ============================================================= */
 

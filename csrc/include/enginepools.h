@@ -15,5 +15,7 @@
 #include "ep_bench.h"
 #include "ep_pprof.h"
 #include "ep_tar.h"
+#include "ep_heapprof.h"
+#include "ep_pipeline.h"
 
 #endif
