@@ -145,5 +145,5 @@ def test_go_reads_our_cpu_profile(go_env: dict[str, str], tmp_path: Path) -> Non
     for si in ("", "samples", "cpu"):
         args = (f"-sample_index={si}", "cpu.prof")
         want = go_top(go_env, tmp_path, *args)
-        assert "Duration: 2.50s, Total samples = " in want and "(60.00%)" in want
+        assert "Duration: 2.50s, Total samples = " in want and ("(60.00%)" in want or si == "samples")
         assert our_top(tmp_path, *args) == want
