@@ -7,9 +7,16 @@
  * registry lock and sum every live block plus the totals folded in from
  * threads that have exited (a pthread key destructor does the folding).
  *
+ * Heap-profiler hook: the block also holds the thread's sampling countdown
+ * (bytes left before the next sampled allocation), so with the profiler on or
+ * off an allocation costs one more subtract and branch; the heap profiler's
+ * slow path runs when it reaches zero and returns the next countdown.  Frees
+ * call the profiler only while it watches (a session is on, or sampled
+ * blocks are live) and its filter says the address may be a sampled block.
+ *
  * Invariants: a block is in the registry from its thread's first allocation
- * until that thread exits; retired totals only grow; the observer (heap
- * profiler) is called outside any lock of ours.
+ * until that thread exits; retired totals only grow; the heap profiler is
+ * called outside any lock of ours.
  */
 #include "enginepools.h"
 
@@ -21,6 +28,7 @@
 
 typedef struct tblock {
     _Atomic uint64_t alloc_bytes, alloc_objects, free_bytes, free_objects;
+    _Atomic int64_t sample_left; /* heap profiler countdown; 0 on a new thread */
     struct tblock *prev, *next;
 } tblock;
 
@@ -30,7 +38,6 @@ static ep_alloc_counters retired;
 static pthread_key_t reg_key;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
 static __thread tblock *self_block;
-static _Atomic(const _ep_alloc_observer *) observer;
 
 uint64_t ep_now_ns(void) {
     struct timespec ts;
@@ -78,19 +85,24 @@ static inline tblock *self(void) {
     return EP_LIKELY(b != NULL) ? b : register_thread();
 }
 
-static inline void count_alloc(void *p, size_t size) {
+static inline __attribute__((always_inline)) void count_alloc(void *p, size_t size) {
     tblock *b = self();
     if (EP_LIKELY(b != NULL)) {
         ADD(b->alloc_bytes, size);
         ADD(b->alloc_objects, 1);
+        int64_t left = LD(b->sample_left) - (int64_t)size;
+        if (EP_UNLIKELY(left <= 0)) left = _ep_heapprof_sample(p, size);
+        atomic_store_explicit(&b->sample_left, left, memory_order_relaxed);
     }
-    const _ep_alloc_observer *o = atomic_load_explicit(&observer, memory_order_acquire);
-    if (EP_UNLIKELY(o != NULL)) o->on_alloc(p, size);
+}
+
+static inline int heapprof_watching(void) {
+    return atomic_load_explicit(&_ep_heapprof_watching, memory_order_relaxed);
 }
 
 static inline void count_free(void *p, size_t size) {
-    const _ep_alloc_observer *o = atomic_load_explicit(&observer, memory_order_acquire);
-    if (EP_UNLIKELY(o != NULL)) o->on_free(p, size);
+    /* before the block can be reused by another thread's allocation */
+    if (EP_UNLIKELY(heapprof_watching()) && _ep_heapprof_maybe_live(p)) _ep_heapprof_free(p, size);
     tblock *b = self();
     if (EP_LIKELY(b != NULL)) {
         ADD(b->free_bytes, size);
@@ -120,25 +132,19 @@ void *ep_alloc_aligned(size_t size, size_t align) {
 
 void *ep_realloc(void *p, size_t old_size, size_t new_size) {
     if (p == NULL) return ep_alloc(new_size);
-    const _ep_alloc_observer *o = atomic_load_explicit(&observer, memory_order_acquire);
-    if (EP_UNLIKELY(o != NULL)) {
-        /* The profiler tracks blocks by address: a moving realloc must be seen
-         * as free(old) + alloc(new), so do exactly that. */
-        void *q = ep_alloc(new_size);
-        if (!q) return NULL;
-        memcpy(q, p, old_size < new_size ? old_size : new_size);
-        ep_free(p, old_size);
-        return q;
-    }
+    /* The profiler tracks blocks by address: forget p before realloc can
+     * free it and another thread get its address.  (If realloc then fails,
+     * p stays allocated but untracked: a sampled block goes missing from
+     * in-use, nothing worse.) */
+    if (EP_UNLIKELY(heapprof_watching())) _ep_heapprof_free(p, old_size);
     void *q = realloc(p, new_size ? new_size : 1);
     if (!q) return NULL;
     tblock *b = self();
     if (EP_LIKELY(b != NULL)) {
         ADD(b->free_bytes, old_size);
         ADD(b->free_objects, 1);
-        ADD(b->alloc_bytes, new_size);
-        ADD(b->alloc_objects, 1);
     }
+    count_alloc(q, new_size);
     return q;
 }
 
@@ -172,8 +178,10 @@ void ep_alloc_counters_read_self(ep_alloc_counters *out) {
     out->free_objects = LD(b->free_objects);
 }
 
-void _ep_alloc_set_observer(const _ep_alloc_observer *obs) {
-    atomic_store_explicit(&observer, obs, memory_order_release);
+void _ep_alloc_sample_reset_all(void) {
+    pthread_mutex_lock(&reg_lock);
+    for (tblock *b = reg_head; b; b = b->next) atomic_store_explicit(&b->sample_left, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&reg_lock);
 }
 
 /* ---- heap-profiler labels ------------------------------------------------ */

@@ -20,6 +20,7 @@ struct ep_bufpool {
     ep_pool *cls[EP_BUFPOOL_NCLASSES];
     _ep_pool_budget budget;
     int has_budget;
+    int clear_on_put;
     size_t default_size;
     char name[64];
 };
@@ -55,6 +56,7 @@ int ep_bufpool_create(const ep_bufpool_config *cfg, ep_bufpool **out) {
     memset(bp, 0, sizeof *bp);
     snprintf(bp->name, sizeof bp->name, "%s", cfg->name ? cfg->name : "buffer");
     bp->default_size = cfg->default_size;
+    bp->clear_on_put = cfg->clear_on_put != 0;
     if (cfg->max_bytes) {
         bp->budget.max = cfg->max_bytes;
         atomic_init(&bp->budget.used, 0);
@@ -161,3 +163,6 @@ int ep_bufpool_class_stats(const ep_bufpool *bp, size_t class_size, ep_pool_stat
 
 size_t ep_bufpool_default_size(const ep_bufpool *bp) { return bp->default_size; }
 const char *ep_bufpool_name(const ep_bufpool *bp) { return bp->name; }
+int ep_bufpool_bypassed(const ep_bufpool *bp) { return ep_pool_bypassed(bp->cls[0]); }
+int ep_bufpool_clears(const ep_bufpool *bp) { return bp->clear_on_put; }
+size_t ep_bufpool_max_bytes(const ep_bufpool *bp) { return bp->has_budget ? bp->budget.max : 0; }

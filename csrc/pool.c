@@ -662,11 +662,21 @@ static void *__attribute__((noinline)) get_general(ep_pool *p) {
     return get_slow(p, c);
 }
 
+#ifdef EP_TEST_FAULT_DOUBLE_HANDOUT
+/* Fault injection for the stress test's own test (make stress-broken): now
+ * and then hand out the top object without popping it, so it is handed out
+ * twice.  Never compiled into the library. */
+static __thread unsigned fault_tick;
+#endif
+
 void *ep_pool_get(ep_pool *p) {
     /* fast path: the last cache used is p's and its magazine is not empty */
     tcache *c = tl_last;
     if (EP_LIKELY(RLD(c->pool) == p)) {
         unsigned n = RLD(c->n);
+#ifdef EP_TEST_FAULT_DOUBLE_HANDOUT
+        if (n > 0 && ++fault_tick % 997 == 0) return hand_out(p, c->objs[n - 1]);
+#endif
         if (EP_LIKELY(n > 0)) {
             void *obj = c->objs[--n];
             RST(c->n, n);

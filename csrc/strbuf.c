@@ -8,7 +8,8 @@
  * The pool keeps whole ep_strbuf structs in an ep_pool: init gives a new one
  * its initial capacity, reset empties it and shrinks one that grew past
  * max_retained_cap (so one huge string does not stay pinned by the pool),
- * fini frees its data.
+ * fini frees its data.  clear_on_put zeroes the text in reset (the struct
+ * must not be cleared: it owns the text), timed into the pool's clear_ns.
  */
 #include "ep_pool_internal.h"
 
@@ -66,6 +67,10 @@ struct ep_strbuf_pool {
     ep_pool *pool;
     size_t initial_cap;
     size_t max_retained_cap; /* 0 = never shrink */
+    int clear_on_put;
+    /* clearing happens in reset, outside ep_pool's own clear timer; a relaxed
+     * add on the (already slow) clearing path is cheap next to the memset */
+    _Atomic uint64_t clear_ns;
 };
 
 static int sb_init(void *obj, void *ctx) {
@@ -76,6 +81,11 @@ static int sb_init(void *obj, void *ctx) {
 static void sb_reset(void *obj, void *ctx) {
     ep_strbuf_pool *sp = ctx;
     ep_strbuf *sb = obj;
+    if (sp->clear_on_put && sb->data && sb->len) {
+        uint64_t t0 = ep_now_ns();
+        memset(sb->data, 0, sb->len);
+        atomic_fetch_add_explicit(&sp->clear_ns, ep_now_ns() - t0, memory_order_relaxed);
+    }
     if (sp->max_retained_cap && sb->cap > sp->max_retained_cap) {
         ep_strbuf_free(sb);
         /* on ENOMEM the builder stays empty (data NULL, cap 0): append copes */
@@ -90,20 +100,23 @@ static void sb_fini(void *obj, void *ctx) {
     ep_strbuf_free(obj);
 }
 
-int ep_strbuf_pool_create(size_t initial_cap, size_t max_retained_cap, ep_strbuf_pool **out) {
-    if (!out || initial_cap >= SIZE_MAX / 2) return EINVAL;
-    if (max_retained_cap && max_retained_cap < initial_cap) return EINVAL;
+int ep_strbuf_pool_create_cfg(const ep_strbuf_pool_config *c, ep_strbuf_pool **out) {
+    if (!c || !out || c->initial_cap >= SIZE_MAX / 2) return EINVAL;
+    if (c->max_retained_cap && c->max_retained_cap < c->initial_cap) return EINVAL;
     ep_strbuf_pool *sp = ep_alloc(sizeof *sp);
     if (!sp) return ENOMEM;
-    sp->initial_cap = initial_cap;
-    sp->max_retained_cap = max_retained_cap;
+    sp->initial_cap = c->initial_cap;
+    sp->max_retained_cap = c->max_retained_cap;
+    sp->clear_on_put = c->clear_on_put != 0;
+    atomic_init(&sp->clear_ns, 0);
     ep_pool_config cfg = {
-        .name = "strbuf",
+        .name = c->name ? c->name : "strbuf",
         .obj_size = sizeof(ep_strbuf),
         .init = sb_init,
         .reset = sb_reset,
         .fini = sb_fini,
         .ctx = sp,
+        .max_objects = c->max_objects,
     };
     int err = ep_pool_create(&cfg, &sp->pool);
     if (err) {
@@ -113,6 +126,13 @@ int ep_strbuf_pool_create(size_t initial_cap, size_t max_retained_cap, ep_strbuf
     *out = sp;
     return 0;
 }
+
+int ep_strbuf_pool_create(size_t initial_cap, size_t max_retained_cap, ep_strbuf_pool **out) {
+    ep_strbuf_pool_config c = {.initial_cap = initial_cap, .max_retained_cap = max_retained_cap};
+    return ep_strbuf_pool_create_cfg(&c, out);
+}
+
+int ep_strbuf_pool_bypassed(const ep_strbuf_pool *sp) { return ep_pool_bypassed(sp->pool); }
 
 void ep_strbuf_pool_destroy(ep_strbuf_pool *sp) {
     if (!sp) return;
@@ -136,4 +156,5 @@ void ep_strbuf_pool_trim(ep_strbuf_pool *sp) { ep_pool_trim(sp->pool); }
 
 void ep_strbuf_pool_stats_read(const ep_strbuf_pool *sp, ep_pool_stats *out) {
     ep_pool_stats_read(sp->pool, out);
+    out->clear_ns += atomic_load_explicit(&sp->clear_ns, memory_order_relaxed);
 }

@@ -29,7 +29,11 @@ _LAZY = {
     "Profile": "profile",
     "ProfileBuilder": "profile",
     "ProfileFormatError": "profile",
+    "HeapProfiler": "profiling",
+    "CPUProfiler": "profiling",
     "BenchResult": "benchresult",
+    "run_pipeline": "pipeline",
+    "run_ab": "ab",
 }
 
 

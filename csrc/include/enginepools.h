@@ -11,6 +11,11 @@
 #include "ep_bufpool.h"
 #include "ep_strbuf.h"
 #include "ep_workerpool.h"
+#include "ep_sha256.h"
+#include "ep_bench.h"
 #include "ep_pprof.h"
+#include "ep_tar.h"
+#include "ep_heapprof.h"
+#include "ep_pipeline.h"
 
 #endif

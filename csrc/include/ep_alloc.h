@@ -33,14 +33,10 @@ void ep_alloc_counters_read(ep_alloc_counters *out);
 /* The calling thread's own counters (cheap; no lock). */
 void ep_alloc_counters_read_self(ep_alloc_counters *out);
 
-/* Observer for the heap profiler: called after a successful allocation and
- * before a free, on the allocating/freeing thread.  At most one observer;
- * NULL removes it.  Installing costs one relaxed load on every allocation. */
-typedef struct _ep_alloc_observer {
-    void (*on_alloc)(void *p, size_t size);
-    void (*on_free)(void *p, size_t size);
-} _ep_alloc_observer;
-void _ep_alloc_set_observer(const _ep_alloc_observer *obs);
+/* Heap profiler: make every thread's sampling countdown run out on its next
+ * allocation, so a session just started applies at once everywhere (the
+ * sampling itself is in ep_heapprof.h). */
+void _ep_alloc_sample_reset_all(void);
 
 /* Heap-profiler labels: a thread-local (pool name, size class) tag that pools
  * set around the ep_alloc of a miss, so the observer can label the sample.

@@ -50,5 +50,8 @@ int ep_bufpool_class_stats(const ep_bufpool *bp, size_t class_size, ep_pool_stat
 size_t ep_bufpool_default_size(const ep_bufpool *bp);
 size_t ep_bufpool_class_for(size_t size); /* class serving `size`, 0 if none */
 const char *ep_bufpool_name(const ep_bufpool *bp);
+int ep_bufpool_bypassed(const ep_bufpool *bp); /* EP_POOL_BYPASS was set at creation */
+int ep_bufpool_clears(const ep_bufpool *bp);   /* clear_on_put */
+size_t ep_bufpool_max_bytes(const ep_bufpool *bp); /* retained cap, 0 = unlimited */
 
 #endif

@@ -30,6 +30,19 @@ void ep_strbuf_reset(ep_strbuf *sb);             /* len = 0, capacity kept */
 typedef struct ep_strbuf_pool ep_strbuf_pool;
 /* EINVAL when max_retained_cap < initial_cap (0 = no shrink). */
 int ep_strbuf_pool_create(size_t initial_cap, size_t max_retained_cap, ep_strbuf_pool **out);
+
+/* Full configuration.  clear_on_put zeroes a builder's text (len bytes) when
+ * it is put back, timed into the stats' clear_ns; the builder struct itself
+ * is never cleared (it owns the text).  max_objects caps retained builders. */
+typedef struct ep_strbuf_pool_config {
+    const char *name;        /* NULL = "strbuf" */
+    size_t initial_cap;
+    size_t max_retained_cap; /* 0 = never shrink */
+    size_t max_objects;      /* 0 = unlimited */
+    int clear_on_put;
+} ep_strbuf_pool_config;
+int ep_strbuf_pool_create_cfg(const ep_strbuf_pool_config *cfg, ep_strbuf_pool **out);
+int ep_strbuf_pool_bypassed(const ep_strbuf_pool *sp);
 void ep_strbuf_pool_destroy(ep_strbuf_pool *sp);
 ep_strbuf *ep_strbuf_pool_get(ep_strbuf_pool *sp); /* empty builder, NULL on ENOMEM */
 void ep_strbuf_pool_put(ep_strbuf_pool *sp, ep_strbuf *sb);

@@ -1,0 +1,336 @@
+/* heapprof.c — sampling heap profiler over ep_alloc/ep_free.
+ *
+ * Design (Go's runtime.MemProfile): alloc.c keeps a per-thread byte countdown;
+ * when an allocation takes it to zero or below, _ep_heapprof_sample records
+ * that allocation and draws the next gap from an exponential distribution of
+ * mean `rate`, so each byte is equally likely to be sampled and a block of
+ * size s is sampled with probability 1 - exp(-s/rate) (the writer unbiases
+ * with that).  rate 1 samples every allocation (gap 0).  A sample stores the
+ * caller's stack, the size and the thread's pool tag in a stack table keyed
+ * by (stack, size, pool, size class), and the block's address in a live
+ * table, so a later free of the block moves it from in-use to freed.
+ *
+ * Cost: only the sampled slow path takes the lock.  Frees check a counting
+ * filter (a hashed array of counters of live sampled addresses) without the
+ * lock, and only look up the live table when their counter is non-zero; alloc.c
+ * calls in at all only while _ep_heapprof_watching is set.
+ *
+ * Invariants: every address in the live table has its filter counter
+ * incremented once; a session (start..stop) has one epoch, and a sample
+ * taken under an older epoch is dropped; the profiler never allocates through
+ * ep_alloc (it runs inside it).
+ */
+#include "enginepools.h"
+#include "ep_stacktab.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__clang__)
+#define EP_NOIPA __attribute__((noinline))
+#else
+#define EP_NOIPA __attribute__((noinline, noipa))
+#endif
+
+/* Countdown handed back while no session is on: the thread looks again for a
+ * started session after this many bytes (the thread that starts a session,
+ * and every registered thread, are reset at once by alloc.c). */
+#define RECHECK_BYTES 8192
+/* Return addresses between ep_stack_capture and the caller of ep_alloc:
+ * record, _ep_heapprof_sample, ep_alloc (or ep_calloc, ...). */
+#define CAPTURE_SKIP 3
+
+enum { T_SIZE, T_POOL, T_CLASS };                       /* stack-table tag */
+enum { V_AOBJ, V_ABYTES, V_FOBJ, V_FBYTES };            /* stack-table values */
+
+_Atomic int _ep_heapprof_watching;
+static _Atomic uint64_t hp_rate;   /* 0 = not sampling */
+static _Atomic uint32_t hp_epoch;
+static _Atomic uint32_t hp_thread_seq;
+#define filter _ep_heapprof_filter
+#define FILTER_BITS _EP_HEAPPROF_FILTER_BITS
+_Atomic uint32_t _ep_heapprof_filter[1u << _EP_HEAPPROF_FILTER_BITS];
+
+static pthread_mutex_t hp_lock = PTHREAD_MUTEX_INITIALIZER;
+/* under hp_lock: */
+static _Atomic uint64_t hp_seed; /* read unlocked by _ep_heapprof_sample */
+static uint64_t hp_session_rate, hp_dropped;
+static ep_stacktab stacks;
+static struct { uintptr_t addr; uint32_t id; } *live; /* addr 0 = empty */
+static size_t live_n, live_cap;
+static const char **pools; /* interned pool names; never freed, so entries can point at them */
+static uint32_t npools, pools_cap;
+
+static __thread struct {
+    uint64_t rng;
+    uint32_t epoch;
+} tl __attribute__((tls_model("initial-exec")));
+
+/* The entry this thread recorded last: a loop allocating at one site
+ * compares its key with that entry instead of hashing it.  Valid while `gen`
+ * is the table's. */
+static uint64_t hp_gen; /* under hp_lock: bumped whenever the table is cleared */
+static __thread struct {
+    uint64_t gen;
+    uint32_t id;
+} last __attribute__((tls_model("initial-exec")));
+
+/* ---- random gaps -------------------------------------------------------- */
+
+static uint64_t splitmix(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t rng_next(void) { /* xorshift64* */
+    uint64_t x = tl.rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    tl.rng = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
+/* -ln(u) for u in (0, 1], without libm: exponent times ln 2 plus an atanh
+ * series for the mantissa (error < 1e-7, far below the sampling noise). */
+static double neg_log(double u) {
+    union { double d; uint64_t i; } v = {u};
+    int e = (int)((v.i >> 52) & 0x7ff) - 1023;
+    v.i = (v.i & ((1ull << 52) - 1)) | (1023ull << 52);
+    double s = (v.d - 1) / (v.d + 1), s2 = s * s;
+    double ln_m = 2 * s * (1 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 + s2 / 11)))));
+    return -(e * 0.69314718055994531 + ln_m);
+}
+
+static int64_t next_gap(uint64_t rate) {
+    if (rate <= 1) return 0;
+    double u = (double)((rng_next() >> 11) + 1) * (1.0 / 9007199254740992.0);
+    double g = neg_log(u) * (double)rate;
+    return g > 4e18 ? (int64_t)4e18 : (int64_t)g;
+}
+
+/* ---- live table and filter (under hp_lock) ------------------------------ */
+
+#define filter_slot _ep_heapprof_filter_slot
+
+static inline size_t live_slot(uintptr_t a, size_t cap) {
+    return (size_t)((a * 0xff51afd7ed558ccdull) >> 20) & (cap - 1);
+}
+
+static int live_grow(void) {
+    size_t cap = live_cap ? live_cap * 2 : 1024;
+    __typeof__(live) t = calloc(cap, sizeof *t);
+    if (!t) return ENOMEM;
+    for (size_t i = 0; i < live_cap; i++) {
+        if (!live[i].addr) continue;
+        size_t s = live_slot(live[i].addr, cap);
+        while (t[s].addr) s = (s + 1) & (cap - 1);
+        t[s] = live[i];
+    }
+    free(live);
+    live = t;
+    live_cap = cap;
+    return 0;
+}
+
+static int live_put(uintptr_t a, uint32_t id) {
+    if ((live_n + 1) * 2 > live_cap && live_grow()) return ENOMEM;
+    size_t s = live_slot(a, live_cap);
+    while (live[s].addr && live[s].addr != a) s = (s + 1) & (live_cap - 1);
+    if (!live[s].addr) {
+        live_n++;
+        uint32_t f = filter_slot((void *)a);
+        atomic_store_explicit(&filter[f], atomic_load_explicit(&filter[f], memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
+    live[s].addr = a; /* an address seen live again: its old block was freed untracked */
+    live[s].id = id;
+    return 0;
+}
+
+/* Remove `a`; its entry id in *id.  Backward-shift deletion keeps linear
+ * probing correct without tombstones. */
+static int live_take(uintptr_t a, uint32_t *id) {
+    if (!live_cap) return 0;
+    size_t s = live_slot(a, live_cap);
+    while (live[s].addr != a) {
+        if (!live[s].addr) return 0;
+        s = (s + 1) & (live_cap - 1);
+    }
+    *id = live[s].id;
+    size_t hole = s;
+    for (size_t j = (s + 1) & (live_cap - 1); live[j].addr; j = (j + 1) & (live_cap - 1)) {
+        size_t home = live_slot(live[j].addr, live_cap);
+        /* move j into the hole unless its home lies cyclically in (hole, j] */
+        int stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!stays) {
+            live[hole] = live[j];
+            hole = j;
+        }
+    }
+    live[hole].addr = 0;
+    live_n--;
+    uint32_t f = filter_slot((void *)a);
+    atomic_store_explicit(&filter[f], atomic_load_explicit(&filter[f], memory_order_relaxed) - 1,
+                          memory_order_relaxed);
+    return 1;
+}
+
+static uint64_t pool_id(const char *name) { /* 0 = none, else index + 1 */
+    if (!name) return 0;
+    for (uint32_t i = 0; i < npools; i++)
+        if (strcmp(pools[i], name) == 0) return i + 1;
+    if (npools == pools_cap) {
+        uint32_t cap = pools_cap ? pools_cap * 2 : 16;
+        const char **v = realloc(pools, cap * sizeof *v);
+        if (!v) return 0;
+        pools = v;
+        pools_cap = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy) return 0;
+    pools[npools++] = copy;
+    return npools;
+}
+
+static void clear_locked(void) {
+    ep_stacktab_clear(&stacks);
+    hp_gen++;
+    free(live);
+    live = NULL;
+    live_n = live_cap = 0;
+    for (size_t i = 0; i < (1u << FILTER_BITS); i++) atomic_store_explicit(&filter[i], 0, memory_order_relaxed);
+    hp_dropped = 0;
+}
+
+/* ---- sampling ----------------------------------------------------------- */
+
+static EP_NOIPA void record(void *p, size_t size, uint32_t epoch) {
+    uintptr_t pcs[EP_STACK_MAX];
+    size_t n = ep_stack_capture(pcs, EP_STACK_MAX, CAPTURE_SKIP);
+    const char *pool;
+    uint32_t cls;
+    _ep_alloc_tag_get(&pool, &cls);
+    pthread_mutex_lock(&hp_lock);
+    if (epoch == atomic_load(&hp_epoch)) {
+        uint64_t tag[EP_STACKTAB_NTAG] = {size, pool_id(pool), pool ? cls : 0};
+        uint32_t id;
+        int err = 0;
+        const ep_stackent *e = last.gen == hp_gen && last.id < stacks.n ? &stacks.e[last.id] : NULL;
+        if (e && e->npcs == n && memcmp(e->tag, tag, sizeof tag) == 0 &&
+            memcmp(stacks.pcs + e->pc_off, pcs, n * sizeof *pcs) == 0) {
+            id = last.id;
+        } else if ((err = ep_stacktab_find(&stacks, pcs, (uint32_t)n, tag, &id)) == 0) {
+            last.gen = hp_gen;
+            last.id = id;
+        }
+        if (!err && live_put((uintptr_t)p, id) == 0) {
+            stacks.e[id].val[V_AOBJ] += 1;
+            stacks.e[id].val[V_ABYTES] += size;
+        } else {
+            hp_dropped++;
+        }
+    }
+    pthread_mutex_unlock(&hp_lock);
+}
+
+EP_NOIPA int64_t _ep_heapprof_sample(void *p, size_t size) {
+    uint64_t rate = atomic_load_explicit(&hp_rate, memory_order_acquire);
+    if (rate == 0) return RECHECK_BYTES;
+    uint32_t epoch = atomic_load_explicit(&hp_epoch, memory_order_acquire);
+    if (tl.epoch != epoch) {
+        /* first allocation of this thread in this session: the countdown it
+         * carries is stale, so start one here (memoryless: no bias) */
+        tl.epoch = epoch;
+        uint64_t seed = hp_seed ? hp_seed + atomic_fetch_add(&hp_thread_seq, 1)
+                                : ep_now_ns() ^ (uintptr_t)&tl;
+        tl.rng = splitmix(seed) | 1;
+        int64_t left = next_gap(rate) - (int64_t)size;
+        if (left > 0) return left;
+    }
+    record(p, size, epoch);
+    return next_gap(rate);
+}
+
+void _ep_heapprof_free(void *p, size_t size) {
+    (void)size; /* the sampled size is in the entry */
+    if (!_ep_heapprof_maybe_live(p)) return;
+    pthread_mutex_lock(&hp_lock);
+    uint32_t id;
+    if (live_take((uintptr_t)p, &id)) {
+        stacks.e[id].val[V_FOBJ] += 1;
+        stacks.e[id].val[V_FBYTES] += stacks.e[id].tag[T_SIZE];
+        if (live_n == 0 && atomic_load(&hp_rate) == 0) atomic_store(&_ep_heapprof_watching, 0);
+    }
+    pthread_mutex_unlock(&hp_lock);
+}
+
+/* ---- control ------------------------------------------------------------ */
+
+int ep_heapprof_start(uint64_t rate, uint64_t seed) {
+    if (rate == 0) return EINVAL;
+    int err = ep_stack_probe_init();
+    if (err) return err;
+    pthread_mutex_lock(&hp_lock);
+    if (atomic_load(&hp_rate) != 0) {
+        pthread_mutex_unlock(&hp_lock);
+        return EALREADY;
+    }
+    clear_locked();
+    hp_seed = seed;
+    hp_session_rate = rate;
+    atomic_store(&hp_thread_seq, 0);
+    atomic_fetch_add(&hp_epoch, 1);
+    atomic_store(&_ep_heapprof_watching, 1);
+    atomic_store_explicit(&hp_rate, rate, memory_order_release);
+    pthread_mutex_unlock(&hp_lock);
+    _ep_alloc_sample_reset_all();
+    return 0;
+}
+
+void ep_heapprof_stop(void) {
+    pthread_mutex_lock(&hp_lock);
+    atomic_store(&hp_rate, 0);
+    atomic_fetch_add(&hp_epoch, 1);
+    atomic_store(&_ep_heapprof_watching, live_n > 0);
+    pthread_mutex_unlock(&hp_lock);
+}
+
+uint64_t ep_heapprof_rate(void) { return atomic_load(&hp_rate); }
+
+int ep_heapprof_snapshot(ep_heapprof_snap *out) {
+    pthread_mutex_lock(&hp_lock);
+    size_t n = stacks.n, np = stacks.npcs;
+    ep_heapprof_entry *e = malloc((n ? n : 1) * sizeof *e);
+    uintptr_t *pcs = malloc((np ? np : 1) * sizeof *pcs);
+    if (!e || !pcs) {
+        pthread_mutex_unlock(&hp_lock);
+        free(e);
+        free(pcs);
+        return ENOMEM;
+    }
+    if (np) memcpy(pcs, stacks.pcs, np * sizeof *pcs);
+    for (size_t i = 0; i < n; i++) {
+        const ep_stackent *s = &stacks.e[i];
+        e[i] = (ep_heapprof_entry){
+            .pc_off = s->pc_off, .npcs = s->npcs, .size = s->tag[T_SIZE],
+            .pool = s->tag[T_POOL] ? pools[s->tag[T_POOL] - 1] : NULL,
+            .size_class = (uint32_t)s->tag[T_CLASS],
+            .alloc_objects = s->val[V_AOBJ], .alloc_bytes = s->val[V_ABYTES],
+            .free_objects = s->val[V_FOBJ], .free_bytes = s->val[V_FBYTES],
+        };
+    }
+    *out = (ep_heapprof_snap){.rate = hp_session_rate, .dropped = hp_dropped, .n = n, .e = e, .pcs = pcs};
+    pthread_mutex_unlock(&hp_lock);
+    return 0;
+}
+
+void ep_heapprof_snap_free(ep_heapprof_snap *s) {
+    free(s->e);
+    free(s->pcs);
+    memset(s, 0, sizeof *s);
+}

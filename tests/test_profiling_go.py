@@ -1,0 +1,72 @@
+"""Peer tests: the real `go tool pprof` reads the profiles we write and the
+live endpoint we serve."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from enginepools import _core
+from enginepools.pprof_http import PprofServer
+from enginepools.profiling import CPUProfiler, HeapProfiler
+
+pytestmark = [pytest.mark.go, pytest.mark.skipif(shutil.which("go") is None, reason="needs the go toolchain")]
+
+
+def pprof(tmp_path, *args: str) -> str:
+    env = dict(os.environ, PPROF_TMPDIR=str(tmp_path), HOME=str(tmp_path))
+    r = subprocess.run(["go", "tool", "pprof", *args], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def rows(out: str) -> dict[str, list[str]]:
+    """pprof -top rows by function name: [flat, flat%, sum%, cum, cum%]."""
+    got = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 6 and parts[1].endswith("%") and parts[4].endswith("%"):
+            got[" ".join(parts[5:])] = parts[:5]
+    return got
+
+
+def test_go_pprof_reads_our_heap_profile_with_labels(tmp_path) -> None:
+    with HeapProfiler(rate=1) as hp:
+        _core.proftest_alloc(0, 1000, 100)
+        _core.proftest_pool("peer-pool", 30, 60000)
+    path = tmp_path / "mem.pprof"
+    hp.write(path)
+    top = rows(pprof(tmp_path, "-top", "-sample_index=alloc_space", "-nodefraction=0", str(path)))
+    assert top["proftest_site_a"][0] == "97.66kB"  # 100000 B, exact at rate 1
+    focused = rows(pprof(tmp_path, "-top", "-sample_index=alloc_objects", "-tagfocus=pool=peer-pool",
+                         "-nodefraction=0", str(path)))
+    assert "proftest_site_a" not in focused
+    assert int(focused["ep_bufpool_get"][3]) >= 30
+    by_class = rows(pprof(tmp_path, "-top", "-sample_index=alloc_objects", "-tagfocus=size_class=64kb",
+                          "-nodefraction=0", str(path)))
+    assert int(by_class["ep_bufpool_get"][3]) == 30  # the 64 KiB buffers only: no magazines, no pool structs
+
+
+def test_go_pprof_reads_our_cpu_profile(tmp_path) -> None:
+    with CPUProfiler(hz=200) as cp:
+        _core.proftest_spin(0.4)
+    path = tmp_path / "cpu.pprof"
+    cp.write(path)
+    out = pprof(tmp_path, "-top", str(path))
+    assert "Type: cpu" in out
+    assert "proftest_spin_loop" in rows(out)
+
+
+def test_go_pprof_fetches_the_live_heap_endpoint(tmp_path) -> None:
+    hp = HeapProfiler(rate=1).start()
+    try:
+        _core.proftest_alloc(1, 100, 10000)
+        with PprofServer("127.0.0.1:0") as srv:
+            out = pprof(tmp_path, "-top", "-sample_index=alloc_space", f"http://127.0.0.1:{srv.port}/debug/pprof/heap")
+    finally:
+        hp.stop()
+    assert "proftest_site_b" in rows(out)
+    assert any(n.startswith("pprof.") for n in os.listdir(tmp_path))  # pprof saved what it fetched
