@@ -5,6 +5,7 @@ fuzz target when atheris is installed."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import random
 import subprocess
 import sys
@@ -70,7 +71,8 @@ def test_random_mutations_decode_or_fail_cleanly() -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("atheris") is None, reason="atheris not installed")
 def test_atheris_short_run() -> None:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     r = subprocess.run([sys.executable, str(FUZZ), "-runs=3000", "-max_len=2048", str(CORPUS)],
-                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+                       capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "Done 3000 runs" in r.stderr
