@@ -7,7 +7,9 @@
  * finished — Go's RunParallel timing.  Each member reads its own ep_alloc
  * counters before and after its share (no lock, no shared cache line), and
  * the caller sums them; EP_BENCH_ALLOC_GLOBAL kernels use the all-thread
- * totals read outside the timed region instead.
+ * totals read outside the timed region instead.  Members also read their
+ * thread CPU clock, so a sample says how much of its wall time the measuring
+ * threads actually ran (on a shared machine, the rest is preemption).
  *
  * Invariants: at most one step of a run is in flight (the caller holds the
  * GIL-free section); team members only touch their own slot of `slots`
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- registry ------------------------------------------------------------ */
 
@@ -111,10 +114,16 @@ void ep_bench_add_unit(ep_bench_sample *s, const char *name, double value) {
 /* ---- runs and the thread team ------------------------------------------- */
 
 typedef struct slot {
-    uint64_t alloc_bytes, alloc_objects;
+    uint64_t alloc_bytes, alloc_objects, cpu_ns;
     int err;
-    char pad[EP_CACHELINE - 2 * sizeof(uint64_t) - sizeof(int)];
+    char pad[EP_CACHELINE - 3 * sizeof(uint64_t) - sizeof(int)];
 } slot;
+
+static uint64_t thread_cpu_ns(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 struct ep_bench_run {
     const ep_bench_kernel *k;
@@ -139,9 +148,11 @@ struct ep_bench_run {
 static void member(ep_bench_run *r, unsigned tid) {
     ep_alloc_counters a0, a1;
     ep_alloc_counters_read_self(&a0);
+    uint64_t c0 = thread_cpu_ns();
     ep_bench_pb pb = {.next = &r->next, .n = r->step_n, .grain = r->grain, .tid = tid,
                       .nthreads = r->threads};
     int err = r->k->run_parallel(r->state, &pb);
+    r->slots[tid].cpu_ns = thread_cpu_ns() - c0;
     ep_alloc_counters_read_self(&a1);
     r->slots[tid].alloc_bytes = a1.alloc_bytes - a0.alloc_bytes;
     r->slots[tid].alloc_objects = a1.alloc_objects - a0.alloc_objects;
@@ -293,6 +304,7 @@ int ep_bench_step(ep_bench_run *r, uint64_t n, ep_bench_sample *s) {
         }
         t1 = ep_now_ns();
         for (unsigned i = 0; i <= r->nworkers; i++) {
+            s->cpu_ns += r->slots[i].cpu_ns;
             if (!global) {
                 s->alloc_bytes += r->slots[i].alloc_bytes;
                 s->alloc_objects += r->slots[i].alloc_objects;
@@ -302,9 +314,11 @@ int ep_bench_step(ep_bench_run *r, uint64_t n, ep_bench_sample *s) {
     } else {
         ep_alloc_counters a0, a1;
         ep_alloc_counters_read_self(&a0);
+        uint64_t c0 = thread_cpu_ns();
         t0 = ep_now_ns();
         err = k->run(r->state, n);
         t1 = ep_now_ns();
+        s->cpu_ns += thread_cpu_ns() - c0;
         ep_alloc_counters_read_self(&a1);
         if (!global) {
             s->alloc_bytes += a1.alloc_bytes - a0.alloc_bytes;

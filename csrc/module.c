@@ -90,9 +90,12 @@ static PyObject *py_alloc_counters(PyObject *m, PyObject *unused) {
  * their pool object, so the C pool outlives every lease.
  *
  * Worker pools: waits run with the GIL released, in 50 ms slices with
- * PyErr_CheckSignals() between them.  Shutdown joins every worker before the
- * object is freed; pools.py shuts down live pools at interpreter exit, before
- * workers could be stopped in the middle of a Python job.
+ * PyErr_CheckSignals() between them.  What workers touch (queue, job-record
+ * pool, counters) is a C struct apart from the Python object; a queued Python
+ * job holds a reference to the object, so the object dies with only C jobs
+ * left, and is shut down and joined then — or, when it dies on one of its
+ * own workers, by a detached thread.  pools.py shuts down live pools at
+ * interpreter exit, before workers could be stopped inside a Python job.
  */
 
 #include <pthread.h>
@@ -917,52 +920,77 @@ static PyTypeObject StringBuilderPool_Type = {
 
 /* ---- WorkerPool ---- */
 
-enum { JOB_PY = 1, JOB_NOOP, JOB_SLEEP, JOB_SPIN, JOB_MEMSET };
+enum { JOB_PY = 1, JOB_NOOP, JOB_SLEEP, JOB_SPIN, JOB_MEMSET, JOB_SHA };
+
+/* Input of "sha" jobs: hashing zeros is as much work as hashing anything. */
+static const uint8_t sha_zeros[16384];
 
 typedef struct WorkersObject WorkersObject;
+typedef struct jobrec jobrec;
 
-typedef struct jobrec {
-    WorkersObject *owner; /* borrowed: the pool object joins its workers before it dies */
-    int kind;
-    uint64_t n;
-    PyObject *fn, *args, *kwargs; /* JOB_PY */
-    struct jobrec *next;          /* discarded list */
-} jobrec;
-
-struct WorkersObject {
-    PyObject_HEAD
+/* What the workers touch lives apart from the Python object: C jobs may
+ * still be queued when the object dies, and if it dies on one of its own
+ * workers (the last reference dropped by a job) a detached thread finishes
+ * the shutdown and frees this. */
+typedef struct wstate {
     ep_workerpool *wp;
     ep_pool *recs;                   /* pool of job records */
     _Atomic(jobrec *) discarded;     /* records dropped by shutdown, freed under the GIL */
     _Atomic int64_t in_flight;       /* records handed out, not yet back */
     _Atomic uint64_t spin_sink;
+} wstate;
+
+struct jobrec {
+    wstate *st;
+    WorkersObject *owner;         /* JOB_PY: strong, so the pool object outlives its queued Python jobs */
+    int kind;
+    uint64_t n;
+    PyObject *fn, *args, *kwargs; /* JOB_PY */
+    struct jobrec *next;          /* discarded list */
+};
+
+struct WorkersObject {
+    PyObject_HEAD
+    wstate *st;                      /* NULL before init */
+    ep_workerpool *wp;               /* = st->wp */
+    ep_pool *recs;                   /* = st->recs */
     uint64_t errors;                 /* under the GIL */
     PyObject *err_type, *err_value, *err_tb; /* first job exception not yet reported (GIL) */
     int shut;                        /* shutdown finished */
     unsigned nthreads;
     ep_workerpool_stats final;
-    ep_pool_stats final_recs;
 };
 
-static void rec_put(WorkersObject *w, jobrec *r) {
-    ep_pool_put(w->recs, r);
-    atomic_fetch_sub_explicit(&w->in_flight, 1, memory_order_relaxed);
+static void rec_put(wstate *st, jobrec *r) {
+    ep_pool_put(st->recs, r);
+    atomic_fetch_sub_explicit(&st->in_flight, 1, memory_order_relaxed);
 }
 
-static jobrec *rec_get(WorkersObject *w) {
-    jobrec *r = ep_pool_get(w->recs);
+static jobrec *rec_get(wstate *st) {
+    jobrec *r = ep_pool_get(st->recs);
     if (r) {
         memset(r, 0, sizeof *r);
-        r->owner = w;
-        atomic_fetch_add_explicit(&w->in_flight, 1, memory_order_relaxed);
+        r->st = st;
+        atomic_fetch_add_explicit(&st->in_flight, 1, memory_order_relaxed);
     }
     return r;
+}
+
+/* Drop what a Python job record holds (GIL held) and give the record back. */
+static void rec_drop_py(wstate *st, jobrec *r) {
+    WorkersObject *owner = r->owner;
+    r->owner = NULL;
+    Py_CLEAR(r->fn);
+    Py_CLEAR(r->args);
+    Py_CLEAR(r->kwargs);
+    rec_put(st, r);
+    Py_XDECREF(owner); /* may free the pool object (see workers_dealloc) */
 }
 
 /* Runs on a worker thread, without the GIL unless the job is Python. */
 static void run_job(void *arg) {
     jobrec *r = arg;
-    WorkersObject *w = r->owner;
+    wstate *st = r->st;
     switch (r->kind) {
     case JOB_NOOP: break;
     case JOB_SLEEP: {
@@ -977,7 +1005,7 @@ static void run_job(void *arg) {
             x ^= x >> 7;
             x ^= x << 17;
         }
-        atomic_fetch_add_explicit(&w->spin_sink, x, memory_order_relaxed);
+        atomic_fetch_add_explicit(&st->spin_sink, x, memory_order_relaxed);
         break;
     }
     case JOB_MEMSET: {
@@ -989,8 +1017,24 @@ static void run_job(void *arg) {
         }
         break;
     }
+    case JOB_SHA: {
+        ep_sha256_ctx ctx;
+        uint8_t d[EP_SHA256_DIGEST];
+        ep_sha256_init(&ctx);
+        for (uint64_t left = r->n; left;) {
+            size_t k = left < sizeof sha_zeros ? (size_t)left : sizeof sha_zeros;
+            ep_sha256_update(&ctx, sha_zeros, k);
+            left -= k;
+        }
+        ep_sha256_final(&ctx, d);
+        uint64_t x;
+        memcpy(&x, d, sizeof x);
+        atomic_fetch_add_explicit(&st->spin_sink, x, memory_order_relaxed);
+        break;
+    }
     case JOB_PY: {
         PyGILState_STATE g = PyGILState_Ensure();
+        WorkersObject *w = r->owner;
         PyObject *res = PyObject_Call(r->fn, r->args, r->kwargs);
         if (res) {
             Py_DECREF(res);
@@ -1004,15 +1048,13 @@ static void run_job(void *arg) {
                 PyErr_Clear();
             }
         }
-        Py_CLEAR(r->fn);
-        Py_CLEAR(r->args);
-        Py_CLEAR(r->kwargs);
+        rec_drop_py(st, r); /* the record and maybe the pool object are gone now */
         PyGILState_Release(g);
-        break;
+        return;
     }
     default: break;
     }
-    rec_put(w, r);
+    rec_put(st, r);
 }
 
 /* Called by the C pool on the shutdown caller's thread (GIL released) for
@@ -1020,36 +1062,45 @@ static void run_job(void *arg) {
 static void discard_hook(ep_job_fn fn, void *arg) {
     (void)fn;
     jobrec *r = arg;
-    WorkersObject *w = r->owner;
-    jobrec *head = atomic_load_explicit(&w->discarded, memory_order_relaxed);
+    wstate *st = r->st;
+    jobrec *head = atomic_load_explicit(&st->discarded, memory_order_relaxed);
     do {
         r->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&w->discarded, &head, r, memory_order_release,
+    } while (!atomic_compare_exchange_weak_explicit(&st->discarded, &head, r, memory_order_release,
                                                     memory_order_relaxed));
 }
 
 /* With the GIL: release what discarded jobs hold. */
-static void workers_reap_discarded(WorkersObject *w) {
-    jobrec *r = atomic_exchange_explicit(&w->discarded, NULL, memory_order_acquire);
+static void workers_reap_discarded(wstate *st) {
+    jobrec *r = atomic_exchange_explicit(&st->discarded, NULL, memory_order_acquire);
     while (r) {
         jobrec *next = r->next;
-        Py_CLEAR(r->fn);
-        Py_CLEAR(r->args);
-        Py_CLEAR(r->kwargs);
-        rec_put(w, r);
+        if (r->kind == JOB_PY) rec_drop_py(st, r); else rec_put(st, r);
         r = next;
     }
 }
 
+/* Shut down (running what is queued), join and free.  No Python. */
+static void wstate_free(wstate *st) {
+    ep_workerpool_destroy(st->wp);
+    ep_pool_destroy(st->recs);
+    ep_free(st, sizeof *st);
+}
+
+static void *wstate_reaper(void *arg) {
+    wstate_free(arg);
+    return NULL;
+}
+
 static int workers_init(PyObject *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"threads", "queue_size", "max_objects", NULL};
+    static char *kwlist[] = {"threads", "queue_size", "max_objects", "max_bytes", NULL};
     WorkersObject *w = (WorkersObject *)self;
-    Py_ssize_t threads = 2, queue = 64, max_objects = -1;
-    if (w->wp) {
+    Py_ssize_t threads = 2, queue = 64, max_objects = -1, max_bytes = 0;
+    if (w->st) {
         PyErr_SetString(PyExc_RuntimeError, "WorkerPool is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|n$nn:WorkerPool", kwlist, &threads, &queue, &max_objects))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|n$nnn:WorkerPool", kwlist, &threads, &queue, &max_objects, &max_bytes))
         return -1;
     if (threads < 1 || threads > 1024) {
         PyErr_Format(PyExc_ValueError, "threads must be between 1 and 1024, got %zd", threads);
@@ -1063,6 +1114,12 @@ static int workers_init(PyObject *self, PyObject *args, PyObject *kw) {
         PyErr_Format(PyExc_ValueError, "max_objects must be >= 0, got %zd", max_objects);
         return -1;
     }
+    if (size_arg(max_bytes, "max_bytes") < 0) return -1;
+    if (max_bytes > 0 && (size_t)max_bytes < sizeof(jobrec)) {
+        PyErr_Format(PyExc_ValueError, "max_bytes=%zd is smaller than one job record (%zu bytes)", max_bytes,
+                     sizeof(jobrec));
+        return -1;
+    }
     /* Records are got by submitters and put by workers: small magazines let
      * full ones reach the depot (and the submitter) soon.  By default retain
      * what can be in flight at once plus two magazines per thread. */
@@ -1072,9 +1129,16 @@ static int workers_init(PyObject *self, PyObject *args, PyObject *kw) {
         .obj_size = sizeof(jobrec),
         .magazine_size = REC_MAG,
         .max_objects = max_objects < 0 ? (size_t)(queue + threads + 2 * REC_MAG * (threads + 1)) : (size_t)max_objects,
+        .max_bytes = (size_t)max_bytes,
     };
-    int err = ep_pool_create(&cfg, &w->recs);
+    wstate *st = ep_calloc(sizeof *st);
+    if (!st) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int err = ep_pool_create(&cfg, &st->recs);
     if (err) {
+        ep_free(st, sizeof *st);
         ep_py_raise(err, "cannot create the job-record pool");
         return -1;
     }
@@ -1083,19 +1147,22 @@ static int workers_init(PyObject *self, PyObject *args, PyObject *kw) {
     err = ep_workerpool_create((unsigned)threads, (size_t)queue, &wp);
     Py_END_ALLOW_THREADS
     if (err) {
-        ep_pool_destroy(w->recs);
-        w->recs = NULL;
+        ep_pool_destroy(st->recs);
+        ep_free(st, sizeof *st);
         ep_py_raise(err, "cannot start a worker pool of %zd threads", threads);
         return -1;
     }
     ep_workerpool_set_discard_hook(wp, discard_hook);
+    st->wp = wp;
+    w->st = st;
     w->wp = wp;
+    w->recs = st->recs;
     w->nthreads = (unsigned)threads;
     return 0;
 }
 
 static int workers_check(WorkersObject *w) {
-    if (!w->wp) {
+    if (!w->st) {
         PyErr_SetString(PyExc_RuntimeError, "WorkerPool is not initialised");
         return -1;
     }
@@ -1121,10 +1188,7 @@ static int workers_submit_rec(WorkersObject *w, jobrec *r) {
         } else {
             ep_py_raise(err, "cannot submit a job");
         }
-        Py_CLEAR(r->fn);
-        Py_CLEAR(r->args);
-        Py_CLEAR(r->kwargs);
-        rec_put(w, r);
+        rec_drop_py(w->st, r);
         return -1;
     }
 }
@@ -1144,19 +1208,18 @@ static PyObject *workers_submit(PyObject *self, PyObject *args, PyObject *kw) {
     }
     PyObject *rest = PyTuple_GetSlice(args, 1, na);
     if (!rest) return NULL;
-    jobrec *r = rec_get(w);
+    jobrec *r = rec_get(w->st);
     if (!r) {
         Py_DECREF(rest);
         return PyErr_NoMemory();
     }
     r->kind = JOB_PY;
+    r->owner = (WorkersObject *)Py_NewRef(self);
     r->fn = Py_NewRef(fn);
     r->args = rest;
     r->kwargs = kw && PyDict_GET_SIZE(kw) ? PyDict_Copy(kw) : NULL;
     if (kw && PyDict_GET_SIZE(kw) && !r->kwargs) {
-        Py_CLEAR(r->fn);
-        Py_CLEAR(r->args);
-        rec_put(w, r);
+        rec_drop_py(w->st, r);
         return NULL;
     }
     if (workers_submit_rec(w, r) < 0) return NULL;
@@ -1175,8 +1238,9 @@ static PyObject *workers_submit_c(PyObject *self, PyObject *args, PyObject *kw) 
     else if (strcmp(kind, "sleep") == 0) k = JOB_SLEEP;
     else if (strcmp(kind, "spin") == 0) k = JOB_SPIN;
     else if (strcmp(kind, "memset") == 0) k = JOB_MEMSET;
+    else if (strcmp(kind, "sha") == 0) k = JOB_SHA;
     else {
-        PyErr_Format(PyExc_ValueError, "unknown C job kind %R (known: 'noop', 'sleep', 'spin', 'memset')",
+        PyErr_Format(PyExc_ValueError, "unknown C job kind %R (known: 'noop', 'sleep', 'spin', 'memset', 'sha')",
                      PyTuple_Size(args) ? PyTuple_GET_ITEM(args, 0) : Py_None);
         return NULL;
     }
@@ -1188,8 +1252,8 @@ static PyObject *workers_submit_c(PyObject *self, PyObject *args, PyObject *kw) 
         PyErr_Format(PyExc_ValueError, "sleep arg is in microseconds and at most 10 s (10000000), got %lld", n);
         return NULL;
     }
-    if (k == JOB_MEMSET && n > ((long long)1 << 30)) {
-        PyErr_Format(PyExc_ValueError, "memset arg is a byte count of at most 1 GiB, got %lld", n);
+    if ((k == JOB_MEMSET || k == JOB_SHA) && n > ((long long)1 << 30)) {
+        PyErr_Format(PyExc_ValueError, "%s arg is a byte count of at most 1 GiB, got %lld", kind, n);
         return NULL;
     }
     if (count < 0) {
@@ -1202,7 +1266,7 @@ static PyObject *workers_submit_c(PyObject *self, PyObject *args, PyObject *kw) 
         Py_BEGIN_ALLOW_THREADS
         uint64_t t_end = ep_now_ns() + EP_PY_SLICE_NS;
         while (i < count) {
-            jobrec *r = rec_get(w);
+            jobrec *r = rec_get(w->st);
             if (!r) {
                 err = ENOMEM;
                 break;
@@ -1211,7 +1275,7 @@ static PyObject *workers_submit_c(PyObject *self, PyObject *args, PyObject *kw) 
             r->n = (uint64_t)n;
             err = ep_workerpool_submit_timed(w->wp, run_job, r, EP_PY_SLICE_NS);
             if (err) {
-                rec_put(w, r);
+                rec_put(w->st, r);
                 break;
             }
             i++;
@@ -1306,7 +1370,7 @@ static PyObject *workers_shutdown(PyObject *self, PyObject *args, PyObject *kw) 
         Py_BEGIN_ALLOW_THREADS
         err = ep_workerpool_shutdown_timed(w->wp, !cancel, EP_PY_SLICE_NS);
         Py_END_ALLOW_THREADS
-        workers_reap_discarded(w);
+        workers_reap_discarded(w->st);
         if (err == 0) break;
         if (err == EDEADLK) {
             PyErr_SetString(PyExc_RuntimeError, "shutdown() called from inside one of the pool's own jobs would never return");
@@ -1327,8 +1391,8 @@ static PyObject *workers_stats(PyObject *self, PyObject *unused) {
     ep_workerpool_stats s;
     ep_pool_stats r;
     if (w->shut) s = w->final; else ep_workerpool_stats_read(w->wp, &s);
-    if (w->recs) ep_pool_stats_read(w->recs, &r); else r = w->final_recs;
-    int64_t inflight = atomic_load_explicit(&w->in_flight, memory_order_relaxed);
+    ep_pool_stats_read(w->recs, &r);
+    int64_t inflight = atomic_load_explicit(&w->st->in_flight, memory_order_relaxed);
     uint64_t held = s.bytes_held + r.retained_bytes + (uint64_t)(inflight > 0 ? inflight : 0) * sizeof(jobrec);
     PyObject *d = pool_stats_dict(&r);
     if (!d) return NULL;
@@ -1356,7 +1420,7 @@ static PyObject *workers_stats(PyObject *self, PyObject *unused) {
 static PyObject *workers_trim(PyObject *self, PyObject *unused) {
     (void)unused;
     WorkersObject *w = (WorkersObject *)self;
-    if (w->recs) ep_pool_trim(w->recs);
+    if (w->st) ep_pool_trim(w->recs);
     Py_RETURN_NONE;
 }
 
@@ -1365,26 +1429,35 @@ static PyObject *workers_get_shut(PyObject *s, void *c) { (void)c; return PyBool
 static PyObject *workers_get_in_worker(PyObject *s, void *c) {
     (void)c;
     WorkersObject *w = (WorkersObject *)s;
-    return PyBool_FromLong(w->wp && ep_workerpool_is_worker(w->wp));
+    return PyBool_FromLong(w->st && ep_workerpool_is_worker(w->wp));
 }
 
 static void workers_dealloc(PyObject *self) {
     WorkersObject *w = (WorkersObject *)self;
-    if (w->wp) {
-        if (!w->shut && !ep_workerpool_is_worker(w->wp)) {
-            /* run what is queued, GIL released (Python jobs need it); not
-             * interruptible: the object is going away */
+    /* Queued Python jobs hold a reference to us, so only C jobs can be left. */
+    wstate *st = w->st;
+    w->st = NULL;
+    if (st && ep_workerpool_is_worker(st->wp)) {
+        /* The last reference went in one of our own jobs: a worker cannot
+         * join itself, so a detached thread shuts down and frees the C state
+         * (the job's epilogue touches only that state, never this object). */
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &at, wstate_reaper, st) != 0) {
+            /* cannot: leak the C state rather than deadlock */
+        }
+        pthread_attr_destroy(&at);
+    } else if (st) {
+        if (!w->shut) {
+            /* run the queued C jobs, not interruptible: the object is going away */
             Py_BEGIN_ALLOW_THREADS
-            ep_workerpool_shutdown(w->wp, 1);
+            ep_workerpool_shutdown(st->wp, 1);
             Py_END_ALLOW_THREADS
-            workers_reap_discarded(w);
-            workers_finish(w);
+            workers_reap_discarded(st);
         }
-        if (w->shut) {
-            ep_workerpool_destroy(w->wp);
-            ep_pool_destroy(w->recs);
-        }
-        /* else: freed from inside its own job; leak rather than join ourselves */
+        wstate_free(st);
     }
     Py_XDECREF(w->err_type);
     Py_XDECREF(w->err_value);
@@ -1404,7 +1477,8 @@ static PyMethodDef workers_methods[] = {
      "submit(fn, /, *args, **kwargs): run fn(*args, **kwargs) on a worker (blocks while the queue is full)"},
     {"submit_c", (PyCFunction)(void (*)(void))workers_submit_c, METH_VARARGS | METH_KEYWORDS,
      "submit_c(kind, arg=0, count=1): queue `count` built-in C jobs that run without the GIL:\n"
-     "'noop'; 'sleep' (arg microseconds); 'spin' (arg xorshift rounds); 'memset' (ep_alloc arg bytes, fill, free)"},
+     "'noop'; 'sleep' (arg microseconds); 'spin' (arg xorshift rounds); 'memset' (ep_alloc arg bytes, fill, free);\n"
+     "'sha' (SHA-256 of arg bytes)"},
     {"wait_all", (PyCFunction)(void (*)(void))workers_wait, METH_VARARGS | METH_KEYWORDS,
      "wait_all(timeout=None) -> bool: wait until every job submitted so far has finished (False on timeout);\n"
      "raises the first exception a Python job raised since the last report"},
@@ -1422,7 +1496,7 @@ static PyTypeObject WorkerPool_Type = {
     .tp_basicsize = sizeof(WorkersObject),
     .tp_dealloc = workers_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "WorkerPool(threads=2, *, queue_size=64, max_objects=None)\n"
+    .tp_doc = "WorkerPool(threads=2, *, queue_size=64, max_objects=-1, max_bytes=0)\n"
               "Fixed pthreads serving a bounded job queue.",
     .tp_methods = workers_methods,
     .tp_getset = workers_getset,
@@ -1603,20 +1677,20 @@ static PyObject *py_bench_close(PyObject *m, PyObject *cap) {
 static PyObject *py_bench_run(PyObject *m, PyObject *args) {
     (void)m;
     PyObject *cap;
-    unsigned long long n, chunk_ns = 20000000ull;
-    if (!PyArg_ParseTuple(args, "OK|K:bench_run", &cap, &n, &chunk_ns)) return NULL;
+    long long n, chunk_ns = 20000000ll;
+    if (!PyArg_ParseTuple(args, "OL|L:bench_run", &cap, &n, &chunk_ns)) return NULL;
     bench_handle *h = bench_get(cap);
     if (!h) return NULL;
-    if (n < 1) return ep_py_raise(EINVAL, "bench_run: n must be >= 1");
+    if (n < 1) return ep_py_raise(EINVAL, "bench_run: n must be >= 1, got %lld", n);
     if (chunk_ns < 1) chunk_ns = 1;
     ep_bench_run *r = h->r;
     ep_bench_sample s;
     int err = 0, interrupted = 0;
     h->busy = 1;
     ep_bench_begin(r, &s);
-    uint64_t remaining = n;
+    uint64_t remaining = (uint64_t)n;
     while (remaining) {
-        uint64_t c = ep_bench_chunk(r, remaining, chunk_ns);
+        uint64_t c = ep_bench_chunk(r, remaining, (uint64_t)chunk_ns);
         Py_BEGIN_ALLOW_THREADS
         err = ep_bench_step(r, c, &s);
         Py_END_ALLOW_THREADS
@@ -1650,11 +1724,52 @@ static PyObject *py_bench_run(PyObject *m, PyObject *args) {
         }
         Py_DECREF(v);
     }
-    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:N,s:O}", "n", (unsigned long long)s.n, "ns",
-                         (unsigned long long)s.ns, "alloc_bytes", (unsigned long long)s.alloc_bytes,
-                         "alloc_objects", (unsigned long long)s.alloc_objects, "bytes_per_op",
-                         (unsigned long long)s.bytes_per_op, "units", units, "complete",
-                         interrupted ? Py_False : Py_True);
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:N,s:O}",
+                         "n", (unsigned long long)s.n,
+                         "ns", (unsigned long long)s.ns,
+                         "cpu_ns", (unsigned long long)s.cpu_ns,
+                         "alloc_bytes", (unsigned long long)s.alloc_bytes,
+                         "alloc_objects", (unsigned long long)s.alloc_objects,
+                         "bytes_per_op", (unsigned long long)s.bytes_per_op,
+                         "units", units,
+                         "complete", interrupted ? Py_False : Py_True);
+}
+
+typedef struct tar_collect {
+    PyObject *files;   /* list of (name, type, bytes) */
+    PyObject *archive; /* bytes */
+} tar_collect;
+
+static int tar_collect_cb(void *ctx, const char *name, char type, const void *data, size_t size,
+                          const void *archive, size_t archive_len) {
+    tar_collect *c = ctx;
+    if (name == NULL) {
+        c->archive = PyBytes_FromStringAndSize(archive, (Py_ssize_t)archive_len);
+        return c->archive ? 0 : ENOMEM;
+    }
+    PyObject *t = Py_BuildValue("(sCy#)", name, (int)type, data ? (const char *)data : "",
+                                (Py_ssize_t)(data ? size : 0));
+    if (!t) return ENOMEM;
+    int rc = PyList_Append(c->files, t);
+    Py_DECREF(t);
+    return rc < 0 ? ENOMEM : 0;
+}
+
+/* The TarArchive kernel's files and one archive of them, for tests. */
+static PyObject *py_bench_tar_archive(PyObject *m, PyObject *args) {
+    (void)m;
+    int pooled;
+    if (!PyArg_ParseTuple(args, "p:bench_tar_archive", &pooled)) return NULL;
+    tar_collect c = {PyList_New(0), NULL};
+    if (!c.files) return NULL;
+    int err = ep_bench_tar_archive(pooled, tar_collect_cb, &c);
+    if (err) {
+        Py_DECREF(c.files);
+        Py_XDECREF(c.archive);
+        if (PyErr_Occurred()) return NULL;
+        return ep_py_raise(err, "bench_tar_archive: writing the archive failed");
+    }
+    return Py_BuildValue("(NN)", c.archive, c.files);
 }
 
 #if defined(__clang__)
@@ -1681,6 +1796,8 @@ static int bench_exec(PyObject *m) {
      "bench_open(fullname, threads) -> handle: set up a kernel (and its thread team) for runs."}, \
     {"bench_run", py_bench_run, METH_VARARGS, \
      "bench_run(handle, n, chunk_ns=20e6) -> dict: one sample of n iterations (GIL released)."}, \
+    {"bench_tar_archive", py_bench_tar_archive, METH_VARARGS, \
+     "bench_tar_archive(pooled) -> (archive, [(name, type, data)]): one TarArchive archive and its files."}, \
     {"bench_close", py_bench_close, METH_O, \
      "bench_close(handle): tear the kernel down now (else when the handle is collected)."},
 #define EP_BENCH_EXEC(m) bench_exec(m)

@@ -15,7 +15,8 @@ Writers:
   MB/s, extra units sorted by name, B/op, allocs/op).  B/op and allocs/op
   are Go's integer quotients; the exact totals are in the JSON.
 * :meth:`BenchResult.write_json` — ``enginepools.bench/1``: every sample
-  with raw totals, the run's settings and the machine's metadata.
+  with raw totals (wall ``ns``, ``cpu_ns`` of the measuring threads,
+  allocation totals), the run's settings and the machine's metadata.
 
 Both are read back by :mod:`enginepools.benchfmt` (and the text by
 benchstat) unchanged.
@@ -108,6 +109,8 @@ class Series:
     procs: int
     iterations: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: CPU time of the measuring threads (−1 unknown); ns·threads ≫ cpu_ns means preempted
+    cpu_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     alloc_bytes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     alloc_objects: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     values: dict[str, np.ndarray] = field(default_factory=dict)
@@ -116,7 +119,7 @@ class Series:
         return len(self.iterations)
 
     def append(self, iterations: int, values: Mapping[str, float], ns: int = -1, alloc_bytes: int = -1,
-               alloc_objects: int = -1) -> int:
+               alloc_objects: int = -1, cpu_ns: int = -1) -> int:
         """Add one sample (raw totals −1 when unknown); returns its index."""
         i = len(self)
         for unit in values:
@@ -126,6 +129,7 @@ class Series:
             self.values[unit] = np.append(arr, values.get(unit, np.nan))
         self.iterations = np.append(self.iterations, np.int64(iterations))
         self.ns = np.append(self.ns, np.int64(ns))
+        self.cpu_ns = np.append(self.cpu_ns, np.int64(cpu_ns))
         self.alloc_bytes = np.append(self.alloc_bytes, np.int64(alloc_bytes))
         self.alloc_objects = np.append(self.alloc_objects, np.int64(alloc_objects))
         return i
@@ -156,22 +160,23 @@ class BenchResult:
 
     # ---- building
     def add(self, kernel: str, procs: int, iterations: int, values: Mapping[str, float], *, ns: int = -1,
-            alloc_bytes: int = -1, alloc_objects: int = -1) -> str:
+            alloc_bytes: int = -1, alloc_objects: int = -1, cpu_ns: int = -1) -> str:
         """Record one sample of `kernel` (``HashBuffer/impl=pool``) at `procs`;
         returns the full Go name it was filed under."""
         name = go_name(kernel, procs)
         s = self.series.get(name)
         if s is None:
             s = self.series[name] = Series(name, kernel, procs)
-        i = s.append(iterations, values, ns, alloc_bytes, alloc_objects)
+        i = s.append(iterations, values, ns, alloc_bytes, alloc_objects, cpu_ns)
         self.order.append((name, i))
         return name
 
     def add_raw(self, kernel: str, procs: int, n: int, ns: int, alloc_bytes: int, alloc_objects: int,
-                bytes_per_op: int = 0, extra: Mapping[str, float] | None = None) -> str:
+                bytes_per_op: int = 0, extra: Mapping[str, float] | None = None, cpu_ns: int = -1) -> str:
         """Record a sample from the harness's raw totals (units as Go computes them)."""
         values = sample_values(n, ns, alloc_bytes, alloc_objects, bytes_per_op, extra)
-        return self.add(kernel, procs, n, values, ns=ns, alloc_bytes=alloc_bytes, alloc_objects=alloc_objects)
+        return self.add(kernel, procs, n, values, ns=ns, alloc_bytes=alloc_bytes, alloc_objects=alloc_objects,
+                        cpu_ns=cpu_ns)
 
     @classmethod
     def from_records(cls, records: Iterable[benchfmt.Record]) -> "BenchResult":
@@ -232,7 +237,8 @@ class BenchResult:
             rep[name] = rep.get(name, 0) + 1
             d: dict[str, Any] = {"name": name, "kernel": s.kernel, "procs": s.procs, "rep": rep[name],
                                  "iterations": int(s.iterations[i])}
-            for key, arr in (("ns", s.ns), ("alloc_bytes", s.alloc_bytes), ("alloc_objects", s.alloc_objects)):
+            for key, arr in (("ns", s.ns), ("cpu_ns", s.cpu_ns), ("alloc_bytes", s.alloc_bytes),
+                             ("alloc_objects", s.alloc_objects)):
                 if arr[i] >= 0:
                     d[key] = int(arr[i])
             d["values"] = s.sample(i)

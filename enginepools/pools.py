@@ -67,7 +67,9 @@ def size_classes() -> list[int]:
 
 def _count(value: Any, what: str, *, minimum: int = 0, maximum: int | None = None) -> int:
     """An integer argument in [minimum, maximum], or a clear error naming it."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an int, not bool")
+    if not isinstance(value, int):
         try:
             value = operator.index(value)
         except TypeError:
@@ -385,7 +387,7 @@ class WorkerPool:
     worker takes the GIL to run it); ``submit_c(kind, arg, count)`` queues
     built-in C jobs that run without the GIL: ``"noop"``, ``"sleep"`` (arg
     µs), ``"spin"`` (arg xorshift rounds), ``"memset"`` (allocate arg bytes
-    through ep_alloc, fill, free).  Both block while the queue is full.
+    through ep_alloc, fill, free), ``"sha"`` (SHA-256 of arg bytes).  Both block while the queue is full.
     ``wait_all()`` waits for every job so far and re-raises the first
     exception a Python job raised; ``shutdown()`` runs (or with
     ``cancel_pending=True`` drops) the queued jobs and joins the threads;
@@ -394,14 +396,24 @@ class WorkerPool:
     ``stats()``: submitted, completed, discarded, queued, queue_size,
     queue_peak, threads (alive), errors, in_flight, bytes_held (queue, thread
     table and job records: the pool's own memory), and the counters of the
-    pool of job records (gets, hits, misses, …, hit_rate).
+    pool of job records (gets, hits, misses, …, hit_rate).  ``max_objects``
+    and ``max_bytes`` cap the job records retained (default: what can be in
+    flight at once plus two magazines of 8 per thread).
     """
 
-    def __init__(self, threads: int = 2, *, queue_size: int = 64, max_objects: int | None = None) -> None:
+    def __init__(
+        self,
+        threads: int = 2,
+        *,
+        queue_size: int = 64,
+        max_objects: int | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
         threads = _count(threads, "threads", minimum=1, maximum=1024)
         queue_size = _count(queue_size, "queue_size", minimum=1, maximum=1 << 30)
         max_objects = -1 if max_objects is None else _count(max_objects, "max_objects")
-        self._c = _core.WorkerPool(threads, queue_size=queue_size, max_objects=max_objects)
+        self._c = _core.WorkerPool(threads, queue_size=queue_size, max_objects=max_objects,
+                                   max_bytes=_cap(max_bytes, "max_bytes"))
         with _live_lock:
             _live_workers.add(self)
 

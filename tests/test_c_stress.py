@@ -57,3 +57,26 @@ def test_stress_under_asan_and_ubsan(tmp_path):
         pytest.skip("libasan is not installed")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "stress_pool: ok (0 failures)" in r.stdout
+
+
+@needs_toolchain
+def test_pool_speed_script_reports_ratios(tmp_path):
+    # a smoke run of benchmarks/pool_speed.py: it builds, runs and reports
+    # every ratio (speed itself is judged by running the script, not here)
+    import json
+    import sys
+
+    out = tmp_path / "bench.txt"
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "pool_speed.py"), "-iters", "1000",
+                        "-rounds", "2", "-json", "-o", str(out)],
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr
+    figs = json.loads(r.stdout)
+    labels = {f["label"] for f in figs["ratios"]}
+    assert any("64 B: pool get+put vs malloc+free" in x for x in labels)
+    assert any("2-thread vs 1-thread" in x for x in labels)
+    assert all(f["median"] > 0 for f in figs["ratios"])
+    from enginepools import benchfmt
+
+    names = {rec.name for rec in benchfmt.read(str(out))}
+    assert any("PoolGetPut" in n for n in names) and any("MallocFree" in n for n in names)

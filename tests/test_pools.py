@@ -59,6 +59,8 @@ def test_gets_equal_hits_plus_misses_over_random_use():
             else:
                 held.append(p.get())
             peak_held_max[0] = max(peak_held_max[0], len(held))
+        mid = p.stats()
+        assert mid["retained_objects"] == mid["misses"] - mid["drops"] - mid["trimmed"] - p.outstanding
         for lease in held:
             lease.release()
         s = p.stats()
@@ -551,3 +553,23 @@ def test_pool_without_default_size_needs_one():
     with BufferPool() as p:
         with pytest.raises(ValueError, match="no default size"):
             p.get()
+
+
+def test_numpy_array_over_a_lease_pins_the_buffer():
+    np = pytest.importorskip("numpy")
+    with BufferPool("tar") as p:
+        lease = p.get(4096)
+        arr = np.frombuffer(lease, dtype=np.uint32)
+        arr[:] = 7
+        with pytest.raises(BufferError):
+            lease.release()
+        assert int(arr.sum()) == 7 * 1024
+        del arr
+        lease.release()
+        assert p.outstanding == 0
+
+
+def test_bool_is_not_a_size():
+    with BufferPool("tar") as p:
+        with pytest.raises(TypeError, match="not bool"):
+            p.get(True)

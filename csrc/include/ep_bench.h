@@ -40,6 +40,7 @@ typedef struct ep_bench_unit {
 typedef struct ep_bench_sample {
     uint64_t n;             /* iterations completed */
     uint64_t ns;            /* timed nanoseconds (sum over steps) */
+    uint64_t cpu_ns;        /* CPU time of the measuring threads in those steps: ≪ ns·threads = preempted */
     uint64_t alloc_bytes;   /* through ep_alloc, during the timed steps */
     uint64_t alloc_objects;
     uint64_t bytes_per_op;  /* the kernel's SetBytes (0 = none): MB/s = bytes_per_op·n/ns·1e3 */
@@ -117,5 +118,13 @@ uint64_t ep_bench_chunk(const ep_bench_run *r, uint64_t remaining, uint64_t targ
 
 /* Append a unit to a sample (ignored beyond EP_BENCH_MAX_UNITS). */
 void ep_bench_add_unit(ep_bench_sample *s, const char *name, double value);
+
+/* For tests: build TarArchive's file set and one archive (pooled or not), and
+ * report them: fn is called once per entry (name, type, data, size; archive
+ * NULL), then once with name NULL and the archive bytes.  A nonzero return
+ * from fn stops and is returned. */
+typedef int (*ep_bench_tar_archive_fn)(void *ctx, const char *name, char type, const void *data, size_t size,
+                                       const void *archive, size_t archive_len);
+int ep_bench_tar_archive(int pooled, ep_bench_tar_archive_fn fn, void *ctx);
 
 #endif

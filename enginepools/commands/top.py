@@ -1,0 +1,132 @@
+"""``enginepools top``: the ``go tool pprof -top`` report of a pprof profile.
+
+    enginepools top heap.prof -sample_index=inuse_space
+    enginepools top new.prof -diff_base old.prof -cum -nodecount 20
+    enginepools top heap.prof -tagfocus pool=hash
+
+Flags are pprof's and mean what they mean there; the output is what
+``go tool pprof -top`` prints for the same file and flags.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .._flags import flag
+from ..errors import UsageError
+
+NAME = "top"
+HELP = "print the top functions of a pprof profile (go tool pprof -top)"
+DESCRIPTION = (
+    "Print the functions of a pprof profile (Go's or ours) ordered by flat or cumulative value, "
+    "exactly as `go tool pprof -top` does: header, 'Showing nodes accounting for …', and rows "
+    "flat flat% sum% cum cum% name. Several FILEs are merged."
+)
+
+_GRANULARITIES = ("functions", "filefunctions", "files", "lines", "addresses")
+_LEGACY_INDEXES = ("inuse_space", "inuse_objects", "alloc_space", "alloc_objects")
+
+
+_TRUE = ("1", "t", "T", "true", "TRUE", "True")
+_FALSE = ("0", "f", "F", "false", "FALSE", "False")
+
+
+class _GoBool(argparse.Action):
+    """A Go bool flag: ``-cum`` or ``-cum=true``/``-cum=false`` (never a separate value)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kw: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kw)  # type: ignore[arg-type]
+
+    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        value = True
+        if option_string and "=" in option_string:
+            value = option_string.split("=", 1)[1] in _TRUE
+        setattr(ns, self.dest, value)
+
+
+def _bool_flag(p: argparse.ArgumentParser, name: str, help: str, default: bool = False) -> None:
+    p.add_argument(f"-{name}", f"--{name}", dest=name, action=_GoBool, default=default, help=help)
+    p.add_argument(*[f"{dash}{name}={v}" for dash in ("-", "--") for v in _TRUE + _FALSE],
+                   dest=name, action=_GoBool, help=argparse.SUPPRESS)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sources", nargs="+", metavar="FILE", help="pprof profile (profile.proto, gzip'd or not)")
+    flag(p, "sample_index", metavar="S", default=None,
+         help="sample value to report: index or type name, e.g. inuse_space (default: the profile's default, "
+              "else the last)")
+    for name in _LEGACY_INDEXES:
+        _bool_flag(p, name, f"same as -sample_index={name}")
+    _bool_flag(p, "mean", "average sample value over the first sample value (count)")
+    _bool_flag(p, "cum", "sort by cumulative value")
+    _bool_flag(p, "flat", "sort by flat value (default)")
+    flag(p, "nodecount", type=int, default=-1, metavar="N", help="show at most N nodes (default: all)")
+    flag(p, "nodefraction", type=float, default=0.005, metavar="F",
+         help="hide nodes below F*total (default 0.005)")
+    flag(p, "edgefraction", type=float, default=0.001, metavar="F",
+         help="hide edges below F*total (default 0.001)")
+    _bool_flag(p, "trim", "honour nodecount/nodefraction/edgefraction (default true; -trim=false)", True)
+    for name, what in (("focus", "only samples with a function matching REGEX"),
+                       ("ignore", "drop samples with a function matching REGEX"),
+                       ("hide", "hide functions matching REGEX"),
+                       ("show", "only show functions matching REGEX"),
+                       ("show_from", "drop frames above the highest one matching REGEX"),
+                       ("prune_from", "drop frames below the lowest one matching REGEX"),
+                       ("tagfocus", "only samples with labels matching [KEY=]REGEX or a numeric range (32kb:1mb)"),
+                       ("tagignore", "drop samples with labels matching [KEY=]REGEX or a numeric range")):
+        flag(p, name, default="", metavar="REGEX", help=what)
+    flag(p, "diff_base", action="append", default=[], metavar="FILE",
+         help="subtract FILE and show the difference, percentages relative to FILE")
+    flag(p, "base", action="append", default=[], metavar="FILE", help="subtract FILE")
+    flag(p, "granularity", choices=_GRANULARITIES, default=None, help="aggregate by (default functions)")
+    for g in _GRANULARITIES:
+        _bool_flag(p, g, f"same as -granularity={g}")
+    _bool_flag(p, "noinlines", "attribute inlined functions to their callers")
+    _bool_flag(p, "relative_percentages", "percentages relative to the focused samples")
+    _bool_flag(p, "drop_negative", "drop nodes with negative values")
+    flag(p, "divide_by", type=float, default=1.0, metavar="X", help="divide all values by X")
+
+
+def options_from_args(args: argparse.Namespace):
+    from ..pprof_graph import GraphOptions
+
+    si = args.sample_index
+    for name in _LEGACY_INDEXES:
+        if getattr(args, name):
+            if si:
+                print(f"Multiple value selections, ignoring -{name}", file=sys.stderr)
+            else:
+                si = name
+    chosen = [g for g in _GRANULARITIES if getattr(args, g)]
+    if args.granularity:
+        chosen.append(args.granularity)
+    if len(set(chosen)) > 1:
+        raise UsageError(f"conflicting options set: {sorted(set(chosen))}")
+    if args.cum and args.flat:
+        raise UsageError("conflicting options set: [cum flat]")
+    if args.base and args.diff_base:
+        raise UsageError("-base and -diff_base flags cannot both be specified")
+    if args.divide_by == 0:
+        raise UsageError("zero divisor specified")
+    return GraphOptions(
+        sample_index=si, mean=args.mean, cum=args.cum, nodecount=args.nodecount,
+        nodefraction=args.nodefraction, edgefraction=args.edgefraction, trim=args.trim,
+        focus=args.focus, ignore=args.ignore, hide=args.hide, show=args.show, show_from=args.show_from,
+        tagfocus=args.tagfocus, tagignore=args.tagignore, prune_from=args.prune_from,
+        granularity=chosen[0] if chosen else "functions", noinlines=args.noinlines,
+        relative_percentages=args.relative_percentages, drop_negative=args.drop_negative,
+        divide_by=args.divide_by,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..pprof_graph import build_graph, load_profile
+    from ..pprof_report import top_text
+
+    opts = options_from_args(args)
+    base = args.diff_base or args.base
+    prof = load_profile(args.sources, base=base, diff_base=bool(args.diff_base))
+    g = build_graph(prof, opts, warn=lambda msg: print(msg, file=sys.stderr))
+    sys.stdout.write(top_text(g))
+    return 0

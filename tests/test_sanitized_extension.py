@@ -1,0 +1,83 @@
+"""The Python extension built with ASan+UBSan (EP_SANITIZE=address) in a
+temporary copy of the tree: the pool tests pass under it, and a use of a
+buffer after it went back to its pool is reported (pooled memory is
+poisoned), as is a use after free when EP_POOL_BYPASS=1."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+def _libasan() -> str | None:
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        return None
+    out = subprocess.run([gcc, "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+    return out if os.path.isabs(out) and os.path.exists(out) else None
+
+
+@pytest.fixture(scope="module")
+def asan_tree(tmp_path_factory):
+    lib = _libasan()
+    if lib is None:
+        pytest.skip("needs gcc with libasan")
+    tree = tmp_path_factory.mktemp("asan-tree")
+    ignore = shutil.ignore_patterns("*.so", "__pycache__", "build", "*.egg-info")
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, tree / name)
+    for name in ("csrc", "enginepools"):
+        shutil.copytree(ROOT / name, tree / name, ignore=ignore)
+    (tree / "tests").mkdir()
+    for name in ("test_pools.py", "test_workerpool.py"):
+        shutil.copy2(ROOT / "tests" / name, tree / "tests" / name)
+    env = dict(os.environ, EP_SANITIZE="address")
+    r = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace", "--build-temp", str(tree / "build")],
+                       cwd=tree, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    env = dict(os.environ, LD_PRELOAD=lib, ASAN_OPTIONS="detect_leaks=0", PYTHONPATH=str(tree))
+    env.pop("EP_POOL_BYPASS", None)
+    return tree, env
+
+
+def test_pool_tests_pass_under_asan(asan_tree):
+    tree, env = asan_tree
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                        "tests/test_pools.py", "tests/test_workerpool.py"],
+                       cwd=tree, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    assert "ERROR: AddressSanitizer" not in r.stderr
+
+
+USE_AFTER_PUT = textwrap.dedent("""
+    import ctypes
+    from enginepools import BufferPool
+    pool = BufferPool("tar")
+    lease = pool.get(4096)
+    addr = lease.address
+    memoryview(lease)[:4] = b"data"
+    lease.release()
+    print("bypassed", pool.bypassed, flush=True)
+    ctypes.string_at(addr, 4)     # read the buffer after it went back
+    print("NOT CAUGHT", flush=True)
+""")
+
+
+@pytest.mark.parametrize("bypass, report", [("0", "use-after-poison"), ("1", "heap-use-after-free")])
+def test_use_after_put_is_reported(asan_tree, bypass, report):
+    tree, env = asan_tree
+    r = subprocess.run([sys.executable, "-c", USE_AFTER_PUT], cwd=tree, env=dict(env, EP_POOL_BYPASS=bypass),
+                       capture_output=True, text=True, timeout=120)
+    assert f"bypassed {bypass == '1'}" in r.stdout
+    assert "NOT CAUGHT" not in r.stdout
+    assert r.returncode != 0
+    assert report in r.stderr, r.stderr[-2000:]
