@@ -61,16 +61,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 # after the last sample (also on Ctrl-C).  Both are no-ops until then.
 
 def add_profile_arguments(p: argparse.ArgumentParser) -> None:
-    """Profiling flags go here."""
+    """-memprofile, -memprofilerate, -cpuprofile, --pprof-http."""
+    from ..profile_flags import add_profile_flags
+
+    add_profile_flags(p)
 
 
 def check_profile_arguments(args: argparse.Namespace) -> None:
     """Validate profiling flags (e.g. output paths) before any run starts."""
+    from ..profile_flags import check_profile_flags
+
+    check_profile_flags(args)
 
 
 @contextlib.contextmanager
 def profile_session(args: argparse.Namespace) -> Iterator[None]:
-    yield
+    from ..profile_flags import profiling_session
+
+    with profiling_session(args):
+        yield
 
 
 # ---------------------------------------------------------------------------
