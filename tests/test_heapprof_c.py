@@ -177,9 +177,14 @@ def test_symbolizes_static_function_in_extension_and_libc_function() -> None:
     assert fr[-1].filename.endswith("proftest.c") and fr[-1].line > 0
     m = sym.mapping(addrs["proftest_spin_loop"])
     assert m is not None and os.path.samefile(m.path, _core.__file__)
-    fr = sym.frames(addrs["qsort"], exact=True)
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    qsort = ctypes.cast(libc.qsort, ctypes.c_void_p).value  # libc's own, even under a sanitizer
+    fr = sym.frames(qsort, exact=True)
     assert fr and fr[-1].function == "qsort"
-    assert "libc" in os.path.basename(sym.mapping(addrs["qsort"]).path)
+    assert "libc" in os.path.basename(sym.mapping(qsort).path)
 
 
 def test_unknown_addresses_symbolize_to_nothing() -> None:
