@@ -1,0 +1,531 @@
+"""pprof-style call graphs, laid out without graphviz.
+
+Input is a graph already pruned the way pprof prunes it (node and edge
+fractions, node count — :func:`enginepools.pprof_graph.build_graph` does
+that); this module only draws.  The graph is duck-typed:
+
+* ``graph.nodes``: objects with ``name``, ``flat``, ``cum``;
+* ``graph.edges``: objects with ``src``, ``dst`` (nodes or node names),
+  ``weight``, ``residual``, ``inline``;
+* ``graph.total`` (the percentages' denominator) and ``graph.unit``
+  (``bytes``, ``count``, ``nanoseconds``…), optionally ``graph.title`` and
+  ``graph.labels`` (legend lines).
+
+:class:`CallGraph`, :class:`CallNode` and :class:`CallEdge` are a minimal
+implementation of that protocol.
+
+Drawing follows pprof's ``dot`` output: a box per function whose font grows
+with its flat value (8 + 16·√(flat/max flat) pt), labelled with the short
+name split at dots, ``flat (flat%)`` and ``of cum (cum%)`` when they
+differ; box and edge colours from pprof's ``dotColor`` (grey → red as the
+share of the total grows); edges wider with their weight (1 + 5·w/total,
+at most 6), dotted when residual (a path through pruned nodes), dashed and
+labelled ``(inline)`` when inlined.  Layout is grandalf's Sugiyama layered
+layout, callers above callees; cycles (recursion) are broken by grandalf's
+feedback-edge inversion and drawn as ordinary edges, self-calls as loops.
+
+:func:`to_dot` writes the same graph as pprof's DOT for graphviz users;
+:func:`parse_dot` reads node labels and edges back (for tests and tools).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.path import Path as MplPath
+
+from . import _plotstyle as ps
+
+__all__ = ["CallGraph", "CallNode", "CallEdge", "node_label", "layout", "draw", "to_dot", "parse_dot",
+           "dot_color", "shorten_function_name", "Layout"]
+
+
+# ----------------------------------------------------------------- model
+
+@dataclass
+class CallNode:
+    name: str
+    flat: float
+    cum: float
+
+
+@dataclass
+class CallEdge:
+    src: Any
+    dst: Any
+    weight: float
+    residual: bool = False
+    inline: bool = False
+
+
+@dataclass
+class CallGraph:
+    nodes: list[Any]
+    edges: list[Any]
+    total: float
+    unit: str = "bytes"
+    title: str = ""
+    labels: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _G:
+    names: list[str]
+    flat: np.ndarray
+    cum: np.ndarray
+    edges: list[tuple[int, int, float, bool, bool]]
+    total: float
+    unit: str
+    title: str
+    labels: list[str]
+
+
+def _normalize(graph: Any) -> _G:
+    nodes = list(getattr(graph, "nodes", None) or [])
+    if not nodes:
+        raise ValueError("call graph has no nodes (everything pruned, or an empty profile)")
+    names = [str(getattr(n, "name")) for n in nodes]
+    index: dict[Any, int] = {}
+    for i, n in enumerate(nodes):
+        index[id(n)] = i
+    by_name = {nm: i for i, nm in enumerate(names)}
+
+    def ix(x: Any) -> int:
+        if id(x) in index:
+            return index[id(x)]
+        key = x if isinstance(x, str) else getattr(x, "name", None)
+        if key in by_name:
+            return by_name[key]
+        raise ValueError(f"call graph edge refers to a node that is not in the graph: {key!r}")
+
+    edges = []
+    for e in getattr(graph, "edges", None) or []:
+        edges.append((ix(e.src), ix(e.dst), float(e.weight), bool(getattr(e, "residual", False)),
+                      bool(getattr(e, "inline", False))))
+    total = float(getattr(graph, "total", 0) or 0)
+    if total == 0:
+        total = float(sum(abs(float(n.flat)) for n in nodes)) or 1.0
+    return _G(names, np.array([float(n.flat) for n in nodes]), np.array([float(n.cum) for n in nodes]), edges,
+              total, str(getattr(graph, "unit", "") or ""), str(getattr(graph, "title", "") or ""),
+              [str(s) for s in (getattr(graph, "labels", None) or [])])
+
+
+# -------------------------------------------------------------- labelling
+
+_GO_VER = re.compile(r"^(.*?)/v(?:[2-9]|[1-9][0-9]+)([./].*)$")
+_GO = re.compile(r"^(?:[\w\-\.]+\/)+(.+)")
+_JAVA = re.compile(r"^(?:[a-z]\w*\.)*([A-Z][\w\$]*\.(?:<init>|[a-z][\w\$]*(?:\$\d+)?))(?:(?:\()|$)")
+_CPP = re.compile(r"^(?:[_a-zA-Z]\w*::)+(_*[A-Z]\w*::~?[_a-zA-Z]\w*(?:<.*>)?)")
+_CPP_ANON = re.compile(r"^\(anonymous namespace\)::")
+
+
+def shorten_function_name(f: str) -> str:
+    """pprof's ShortenFunctionName: drop the Go package path / Java package /
+    C++ namespaces, keep ``pkg.Type.Method``."""
+    f = _CPP_ANON.sub("", f)
+    f = _GO_VER.sub(r"\1\2", f)
+    for rx in (_GO, _JAVA, _CPP):
+        m = rx.match(f)
+        if m:
+            return "".join(g for g in m.groups() if g)
+    return f
+
+
+def _name_lines(name: str) -> list[str]:
+    short = shorten_function_name(name).replace("[...]", "[…]")
+    return [s for s in re.split(r"::|\.", short) if s] or [short]
+
+
+def node_label(name: str, flat: float, cum: float, total: float, unit: str) -> str:
+    """The box text pprof writes: name lines, ``flat (pct)``, ``of cum (pct)``."""
+    lines = _name_lines(name)
+    if flat != 0:
+        value = f"{ps.pprof_label(flat, unit)} ({ps.pprof_percentage(flat, total)})"
+    else:
+        value = "0"
+    if cum != flat:
+        of = f"of {ps.pprof_label(cum, unit)} ({ps.pprof_percentage(cum, total)})"
+        if flat != 0:
+            lines += [value, of]
+        else:
+            lines.append(f"{value} {of}")
+    else:
+        lines.append(value)
+    return "\n".join(lines)
+
+
+def _font_size(flat: float, max_flat: float) -> int:
+    size = 8
+    if max_flat != 0 and flat != 0 and abs(flat) <= max_flat:
+        size += int(math.ceil(16.0 * math.sqrt(abs(flat) / max_flat)))
+    return size
+
+
+def dot_color(score: float, background: bool = False) -> str:
+    """pprof's dotColor: grey near 0, red towards +1, green towards −1."""
+    shift = 0.7
+    sat, val = (0.1, 0.93) if background else (1.0, 0.7)
+    score = max(-1.0, min(1.0, score))
+    if abs(score) < 0.2:
+        sat *= abs(score) / 0.2
+    if score > 0:
+        score = score ** (1.0 - shift)
+    elif score < 0:
+        score = -((-score) ** (1.0 - shift))
+    if score < 0:
+        g = val
+        r = val * (1 + sat * score)
+    else:
+        r = val
+        g = val * (1 - sat * score)
+    b = val * (1 - sat)
+    return "#%02x%02x%02x" % (int(r * 255.0) & 0xFF, int(g * 255.0) & 0xFF, int(b * 255.0) & 0xFF)
+
+
+def _edge_width(weight: float, total: float) -> int:
+    return 1 + int(min(abs(weight * 5 / total), 5)) if total else 1
+
+
+# ----------------------------------------------------------------- layout
+
+@dataclass
+class Layout:
+    """Where everything goes, in points (y grows downward: callers on top)."""
+
+    names: list[str]
+    labels: list[str]
+    font_sizes: list[int]
+    centers: list[tuple[float, float]]
+    sizes: list[tuple[float, float]]  # (w, h)
+    edges: list[tuple[int, int, float, bool, bool]]
+    paths: list[list[tuple[float, float]]]
+    extent: tuple[float, float, float, float]  # x0, y0, x1, y1
+
+
+class _View:
+    def __init__(self, w: float, h: float) -> None:
+        self.w, self.h = w, h
+        self.xy = (0.0, 0.0)
+
+
+class _EdgeView:
+    def __init__(self) -> None:
+        self.path: list[tuple[float, float]] = []
+
+    def setpath(self, pts: Sequence[tuple[float, float]]) -> None:
+        self.path = [(float(x), float(y)) for x, y in pts]
+
+
+_LINE = 1.18  # line height / font size
+
+
+def _text_size(text: str, size: float) -> tuple[float, float]:
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    r = _text_size.renderer  # type: ignore[attr-defined]
+    prop = FontProperties(family=ps.RC["font.family"], size=size)
+    lines = text.split("\n")
+    w = max(r.get_text_width_height_descent(s or " ", prop, ismath=False)[0] for s in lines)
+    return w, len(lines) * size * _LINE
+
+
+def _init_renderer() -> None:
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    _text_size.renderer = RendererAgg(10, 10, 72)  # type: ignore[attr-defined]
+
+
+def layout(graph: Any) -> Layout:
+    """Sugiyama layout (grandalf) of `graph`, node boxes sized to their labels."""
+    from grandalf.graphs import Edge, Graph, Vertex
+    from grandalf.layouts import SugiyamaLayout
+
+    g = _normalize(graph)
+    if not hasattr(_text_size, "renderer"):
+        _init_renderer()
+    max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
+    labels, fonts, sizes = [], [], []
+    for name, f, c in zip(g.names, g.flat, g.cum):
+        lab = node_label(name, f, c, g.total, g.unit)
+        fs = _font_size(f, max_flat)
+        w, h = _text_size(lab, fs)
+        labels.append(lab)
+        fonts.append(fs)
+        sizes.append((w + 0.9 * fs + 6, h + 0.5 * fs + 4))
+    verts = [Vertex(i) for i in range(len(g.names))]
+    for v, (w, h) in zip(verts, sizes):
+        v.view = _View(w, h)
+    gedges = []
+    seen: set[tuple[int, int]] = set()
+    for s, d, *_ in g.edges:
+        if s == d or (s, d) in seen:
+            continue
+        seen.add((s, d))
+        e = Edge(verts[s], verts[d])
+        e.view = _EdgeView()
+        gedges.append(e)
+    G = Graph(verts, gedges)
+    centers: dict[int, tuple[float, float]] = {}
+    paths: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    x_off = 0.0
+    comps = sorted(G.C, key=lambda c: -max(g.cum[v.data] for v in c.sV))
+    for comp in comps:
+        sug = SugiyamaLayout(comp)
+        sug.xspace = 18
+        sug.yspace = 46
+        roots = [v for v in comp.sV if not [e for e in v.e_in() if e.v[0] is not v]]
+        if not roots:  # all in cycles: start from the largest cum
+            roots = [max(comp.sV, key=lambda v: g.cum[v.data])]
+        sug.init_all(roots=roots, optimize=True)
+        sug.draw(3)
+        _separate_layers(sug)
+        xs0 = min(v.view.xy[0] - v.view.w / 2 for v in comp.sV)
+        xs1 = max(v.view.xy[0] + v.view.w / 2 for v in comp.sV)
+        dx = x_off - xs0
+        for v in comp.sV:
+            centers[v.data] = (v.view.xy[0] + dx, v.view.xy[1])
+        for e in comp.sE:
+            paths[(e.v[0].data, e.v[1].data)] = [(x + dx, y) for x, y in e.view.path]
+        x_off += (xs1 - xs0) + 40
+    center_list = [centers[i] for i in range(len(g.names))]
+    edge_paths = []
+    pairs = {(s, d) for s, d, *_ in g.edges}
+    for s, d, *_ in g.edges:
+        if s == d:
+            edge_paths.append(_self_loop(center_list[s], sizes[s]))
+            continue
+        pts = paths.get((s, d))
+        if pts is None:  # the antiparallel twin was laid out: reuse its route, reversed
+            pts = list(reversed(paths.get((d, s)) or [center_list[d], center_list[s]]))
+        cs, cd = center_list[s], center_list[d]
+        if (d, s) in pairs:  # a <-> b: draw the two directions side by side
+            off = 7.0 if s < d else -7.0
+            pts = [(x + off, y) for x, y in pts]
+            cs, cd = (cs[0] + off, cs[1]), (cd[0] + off, cd[1])
+        edge_paths.append(_clip_path(pts, cs, sizes[s], cd, sizes[d]))
+    x0 = min(c[0] - w / 2 for c, (w, _) in zip(center_list, sizes))
+    x1 = max(c[0] + w / 2 for c, (w, _) in zip(center_list, sizes))
+    y0 = min(c[1] - h / 2 for c, (_, h) in zip(center_list, sizes))
+    y1 = max(c[1] + h / 2 for c, (_, h) in zip(center_list, sizes))
+    for p in edge_paths:
+        x0, x1 = min([x0] + [x for x, _ in p]), max([x1] + [x for x, _ in p])
+        y0, y1 = min([y0] + [y for _, y in p]), max([y1] + [y for _, y in p])
+    return Layout(g.names, labels, fonts, center_list, sizes, g.edges, edge_paths, (x0, y0, x1, y1))
+
+
+def _separate_layers(sug: Any, gap: float = 18.0) -> None:
+    """grandalf averages four alignments, which can make wide boxes of one
+    layer overlap; push them apart (keeping their order and the layer's
+    centre) and re-route the edges."""
+    for layer in sug.layers:
+        vs = sorted(layer, key=lambda v: v.view.xy[0])
+        if len(vs) < 2:
+            continue
+        xs = [v.view.xy[0] for v in vs]
+        ws = [getattr(v.view, "w", 0.0) for v in vs]
+        new = [xs[0]]
+        for i in range(1, len(vs)):
+            new.append(max(xs[i], new[-1] + (ws[i - 1] + ws[i]) / 2 + gap))
+        shift = (sum(xs) - sum(new)) / len(new)
+        for v, x in zip(vs, new):
+            v.view.xy = (x + shift, v.view.xy[1])
+    sug.draw_edges()
+
+
+def _border(c: tuple[float, float], size: tuple[float, float], toward: tuple[float, float]) -> tuple[float, float]:
+    """Point where the segment from box centre `c` toward `toward` leaves the box."""
+    (cx, cy), (w, h) = c, size
+    dx, dy = toward[0] - cx, toward[1] - cy
+    if dx == 0 and dy == 0:
+        return c
+    tx = (w / 2) / abs(dx) if dx else math.inf
+    ty = (h / 2) / abs(dy) if dy else math.inf
+    t = min(tx, ty, 1.0)
+    return cx + dx * t, cy + dy * t
+
+
+def _clip_path(pts: list[tuple[float, float]], cs: tuple[float, float], ss: tuple[float, float],
+               cd: tuple[float, float], sd: tuple[float, float]) -> list[tuple[float, float]]:
+    pts = list(pts)
+    if len(pts) < 2:
+        pts = [cs, cd]
+    # grandalf gives the path from the edge's first to second vertex
+    if math.dist(pts[0], cd) < math.dist(pts[0], cs):
+        pts.reverse()
+    mid = pts[1:-1]
+    start = _border(cs, ss, pts[1] if len(pts) > 2 else cd)
+    end = _border(cd, sd, pts[-2] if len(pts) > 2 else cs)
+    return [start, *mid, end]
+
+
+def _self_loop(c: tuple[float, float], size: tuple[float, float]) -> list[tuple[float, float]]:
+    (cx, cy), (w, h) = c, size
+    r = min(h / 2, 18)
+    x = cx + w / 2
+    return [(x, cy - r / 2), (x + r, cy - r), (x + r * 1.4, cy), (x + r, cy + r), (x, cy + r / 2)]
+
+
+# ------------------------------------------------------------------ drawing
+
+_MAX_INCHES = 40.0
+
+
+@ps.styled
+def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) -> Figure:
+    """The call graph as a matplotlib Figure (PNG/SVG with
+    :func:`enginepools.charts.save`).  Text artists carry
+    ``gid="node:<name>"``, edge arrows ``gid="edge:<src>-><dst>"``."""
+    g = _normalize(graph)
+    lay = layout(graph)
+    x0, y0, x1, y1 = lay.extent
+    legend = _legend_lines(g, title)
+    pairs = {(s, d) for s, d, *_ in g.edges}
+    lw, lh = _text_size("\n".join(legend), 11)
+    margin = 24.0
+    width_pt = max(x1 - x0, lw) + 2 * margin
+    height_pt = (y1 - y0) + lh + 3 * margin
+    # Shrink very large graphs to fit, but never below 3/4 size: pprof's
+    # smallest font (8 pt) must stay readable at 6 pt.
+    scale = max(0.75, min(1.0, max_inches * 72 / max(width_pt, height_pt)))
+    fig = ps.new_figure(width_pt * scale / 72, height_pt * scale / 72, layout=None)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    # data units = points; y downward
+    ax.set_xlim(x0 - margin, x0 - margin + width_pt)
+    ax.set_ylim(y1 + margin, y1 + margin - height_pt)
+    ax.text(x0, y1 + margin - height_pt + margin, "\n".join(legend), fontsize=11 * scale, va="top", ha="left",
+            linespacing=1.25, bbox=dict(boxstyle="square,pad=0.5", fc="white", ec="#999999"), gid="legend")
+    for (s, d, w, residual, inline), path in zip(lay.edges, lay.paths):
+        color = dot_color(w / g.total if g.total else 0.0)
+        width = _edge_width(w, g.total)
+        style = "dotted" if residual else ("dashed" if inline else "solid")
+        codes = [MplPath.MOVETO] + [MplPath.LINETO] * (len(path) - 1)
+        arrow = FancyArrowPatch(path=MplPath(path, codes), arrowstyle="-|>", mutation_scale=(9 + 2 * width) * scale,
+                                color=color, linewidth=width * scale, linestyle=style, zorder=1,
+                                gid=f"edge:{g.names[s]}->{g.names[d]}", shrinkA=0, shrinkB=0)
+        ax.add_patch(arrow)
+        mx, my = _midpoint(path)
+        text = ps.pprof_label(w, g.unit) + ("\n(inline)" if inline else "")
+        left = (d, s) in pairs and s > d  # the second of a pair: label on the left
+        ax.text(mx + (-3 if left else 3), my, text, fontsize=8 * scale, color="#333333", va="center",
+                ha="right" if left else "left", zorder=2, gid=f"edgelabel:{g.names[s]}->{g.names[d]}",
+                bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.7))
+    for i, name in enumerate(lay.names):
+        (cx, cy), (w, h) = lay.centers[i], lay.sizes[i]
+        score = g.cum[i] / g.total if g.total else 0.0
+        box = FancyBboxPatch((cx - w / 2, cy - h / 2), w, h, boxstyle="square,pad=0",
+                             fc=dot_color(score, True), ec=dot_color(score, False), linewidth=1.0 * scale,
+                             zorder=3, gid=f"box:{name}")
+        ax.add_patch(box)
+        ax.text(cx, cy, lay.labels[i], fontsize=lay.font_sizes[i] * scale, ha="center", va="center",
+                linespacing=_LINE, zorder=4, gid=f"node:{name}")
+    return fig
+
+
+def _midpoint(path: list[tuple[float, float]]) -> tuple[float, float]:
+    seg = [math.dist(a, b) for a, b in zip(path, path[1:])]
+    half = sum(seg) / 2
+    for (a, b), L in zip(zip(path, path[1:]), seg):
+        if half <= L and L > 0:
+            t = half / L
+            return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
+        half -= L
+    return path[len(path) // 2]
+
+
+def _legend_lines(g: _G, title: str | None) -> list[str]:
+    lines = list(g.labels) if g.labels else []
+    head = title if title is not None else g.title
+    if head:
+        lines.insert(0, head)
+    if not g.labels:
+        shown = float(np.sum(g.flat))
+        lines.append(f"Showing nodes accounting for {ps.pprof_label(shown, g.unit)}, "
+                     f"{ps.pprof_percentage(shown, g.total)} of {ps.pprof_label(g.total, g.unit)} total")
+        lines.append("box: flat (flat%) of cum (cum%); edge width: weight; "
+                     "dotted: through pruned nodes; dashed: inlined")
+    return lines
+
+
+# ---------------------------------------------------------------------- DOT
+
+def _esc(s: str) -> str:
+    return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\l")
+
+
+def to_dot(graph: Any, title: str | None = None) -> str:
+    """pprof-like DOT text (``go tool pprof -dot`` layout): legend cluster,
+    ``N<i>`` nodes with label/fontsize/colours, weighted edges, dotted
+    residual edges, ``(inline)`` labels."""
+    g = _normalize(graph)
+    name = _esc(title or g.title or "unnamed")
+    out = [f'digraph "{name}" {{', 'node [style=filled fillcolor="#f8f8f8"]']
+    legend = _legend_lines(g, title)[:-1] if not g.labels else _legend_lines(g, title)
+    if legend:
+        body = "\\l".join(_esc(s) for s in legend) + "\\l"
+        out.append(f'subgraph cluster_L {{ "{_esc(legend[0])}" [shape=box fontsize=16 '
+                   f'label="{body}" tooltip="{_esc(legend[0])}"] }}')
+    max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
+    for i, (n, f, c) in enumerate(zip(g.names, g.flat, g.cum), start=1):
+        label = "\\n".join(_esc(s) for s in node_label(n, f, c, g.total, g.unit).split("\n"))
+        score = c / g.total if g.total else 0.0
+        out.append(f'N{i} [label="{label}" id="node{i}" fontsize={_font_size(f, max_flat)} shape=box '
+                   f'tooltip="{_esc(n)} ({ps.pprof_label(c, g.unit)})" color="{dot_color(score)}" '
+                   f'fillcolor="{dot_color(score, True)}"]')
+    for s, d, w, residual, inline in sorted(g.edges, key=lambda e: -abs(e[2])):
+        wl = ps.pprof_label(w, g.unit)
+        inl = "\\n (inline)" if inline else ""
+        attr = f'label=" {wl}{inl}"'
+        weight = 1 + int(min(abs(w * 100 / g.total), 100))
+        if weight > 1:
+            attr += f" weight={weight}"
+        width = _edge_width(w, g.total)
+        if width > 1:
+            attr += f" penwidth={width}"
+        attr += f' color="{dot_color(w / g.total)}"'
+        arrow = "..." if residual else "->"
+        tip = f'"{_esc(g.names[s])} {arrow} {_esc(g.names[d])} ({wl})"'
+        attr += f" tooltip={tip} labeltooltip={tip}"
+        if residual:
+            attr += ' style="dotted"'
+        elif inline:
+            attr += ' style="dashed"'
+        out.append(f"N{s + 1} -> N{d + 1} [{attr}]")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+_DOT_NODE = re.compile(r'^(N\d+) \[label="((?:[^"\\]|\\.)*)"')
+_DOT_EDGE = re.compile(r"^(N\d+) -> (N\d+) \[(.*)\]$")
+
+
+def parse_dot(text: str) -> tuple[dict[str, str], list[tuple[str, str, dict[str, str]]]]:
+    """Read back what :func:`to_dot` writes: ({node id: label}, [(src id,
+    dst id, attributes)]).  Labels have ``\\n`` turned into newlines."""
+    nodes: dict[str, str] = {}
+    edges: list[tuple[str, str, dict[str, str]]] = []
+    attr_rx = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+    for line in text.splitlines():
+        m = _DOT_NODE.match(line)
+        if m:
+            nodes[m.group(1)] = m.group(2).replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+            continue
+        m = _DOT_EDGE.match(line)
+        if m:
+            attrs = {k: v.strip('"') for k, v in attr_rx.findall(m.group(3))}
+            edges.append((m.group(1), m.group(2), attrs))
+    return nodes, edges
+
+
+def from_items(nodes: Iterable[tuple[str, float, float]], edges: Iterable[tuple[str, str, float]],
+               total: float, unit: str = "bytes") -> CallGraph:
+    """A :class:`CallGraph` from plain tuples (name, flat, cum) and (src, dst, weight)."""
+    ns = [CallNode(n, f, c) for n, f, c in nodes]
+    es = [CallEdge(s, d, w) for s, d, w in edges]
+    return CallGraph(ns, es, total, unit)
