@@ -275,10 +275,18 @@ void _ep_heapprof_free(void *p, size_t size) {
 
 /* ---- control ------------------------------------------------------------ */
 
+/* fork() while another thread holds hp_lock would leave the child's copy
+ * locked for ever: hold it across fork, release it on both sides. */
+static void fork_prepare(void) { pthread_mutex_lock(&hp_lock); }
+static void fork_release(void) { pthread_mutex_unlock(&hp_lock); }
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void register_atfork(void) { pthread_atfork(fork_prepare, fork_release, fork_release); }
+
 int ep_heapprof_start(uint64_t rate, uint64_t seed) {
     if (rate == 0) return EINVAL;
     int err = ep_stack_probe_init();
     if (err) return err;
+    pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&hp_lock);
     if (atomic_load(&hp_rate) != 0) {
         pthread_mutex_unlock(&hp_lock);

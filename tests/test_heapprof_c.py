@@ -189,3 +189,29 @@ def test_symbolizes_static_function_in_extension_and_libc_function() -> None:
 
 def test_unknown_addresses_symbolize_to_nothing() -> None:
     assert Symbolizer().frames(16) == []
+
+
+def test_fork_while_sampling_in_other_threads_does_not_deadlock_the_child() -> None:
+    import multiprocessing as mp
+
+    _core.heapprof_start(1)
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            _core.proftest_alloc(0, 2000, 32)
+
+    t = threading.Thread(target=churn)
+    t.start()
+    try:
+        ctx = mp.get_context("fork")
+        for _ in range(5):
+            p = ctx.Process(target=_core.proftest_alloc, args=(1, 1000, 64))
+            p.start()
+            p.join(20)
+            if p.exitcode is None:  # deadlocked in the child
+                p.kill()
+            assert p.exitcode == 0
+    finally:
+        stop.set()
+        t.join()
