@@ -84,6 +84,10 @@ class _G:
     unit: str
     title: str
     labels: list[str]
+    fmt: Any = None  # value -> text; pprof's FormatValue when the graph has one
+
+    def format(self, v: float) -> str:
+        return self.fmt(v) if self.fmt is not None else ps.pprof_label(v, self.unit)
 
 
 def _normalize(graph: Any) -> _G:
@@ -106,14 +110,23 @@ def _normalize(graph: Any) -> _G:
 
     edges = []
     for e in getattr(graph, "edges", None) or []:
-        edges.append((ix(e.src), ix(e.dst), float(e.weight), bool(getattr(e, "residual", False)),
+        w = getattr(e, "value", None)  # pprof_graph.Edge: weight / weight_div
+        w = e.weight if w is None or callable(w) else w
+        edges.append((ix(e.src), ix(e.dst), float(w), bool(getattr(e, "residual", False)),
                       bool(getattr(e, "inline", False))))
     total = float(getattr(graph, "total", 0) or 0)
     if total == 0:
         total = float(sum(abs(float(n.flat)) for n in nodes)) or 1.0
+    fmt = getattr(graph, "format_value", None)
+    unit = str(getattr(graph, "sample_unit", None) or getattr(graph, "unit", "") or "")
+    labels = [str(s) for s in (getattr(graph, "labels", None) or [])]
+    title = str(getattr(graph, "title", "") or "")
+    if not labels and hasattr(graph, "sample_type") and hasattr(graph, "dropped_nodes"):
+        from .pprof_report import report_labels  # a pprof_graph.Graph: pprof's own legend
+
+        labels = report_labels(graph)
     return _G(names, np.array([float(n.flat) for n in nodes]), np.array([float(n.cum) for n in nodes]), edges,
-              total, str(getattr(graph, "unit", "") or ""), str(getattr(graph, "title", "") or ""),
-              [str(s) for s in (getattr(graph, "labels", None) or [])])
+              total, unit, title, labels, fmt if callable(fmt) else None)
 
 
 # -------------------------------------------------------------- labelling
@@ -142,15 +155,17 @@ def _name_lines(name: str) -> list[str]:
     return [s for s in re.split(r"::|\.", short) if s] or [short]
 
 
-def node_label(name: str, flat: float, cum: float, total: float, unit: str) -> str:
-    """The box text pprof writes: name lines, ``flat (pct)``, ``of cum (pct)``."""
+def node_label(name: str, flat: float, cum: float, total: float, unit: str, fmt: Any = None) -> str:
+    """The box text pprof writes: name lines, ``flat (pct)``, ``of cum (pct)``.
+    `fmt` formats values (default: pprof's auto-scaled label in `unit`)."""
+    f_ = fmt or (lambda v: ps.pprof_label(v, unit))
     lines = _name_lines(name)
     if flat != 0:
-        value = f"{ps.pprof_label(flat, unit)} ({ps.pprof_percentage(flat, total)})"
+        value = f"{f_(flat)} ({ps.pprof_percentage(flat, total)})"
     else:
         value = "0"
     if cum != flat:
-        of = f"of {ps.pprof_label(cum, unit)} ({ps.pprof_percentage(cum, total)})"
+        of = f"of {f_(cum)} ({ps.pprof_percentage(cum, total)})"
         if flat != 0:
             lines += [value, of]
         else:
@@ -158,6 +173,11 @@ def node_label(name: str, flat: float, cum: float, total: float, unit: str) -> s
     else:
         lines.append(value)
     return "\n".join(lines)
+
+
+def _int(v: float) -> Any:
+    """Integral floats as ints (pprof's values are int64; formatters may insist)."""
+    return int(v) if float(v).is_integer() else v
 
 
 def _font_size(flat: float, max_flat: float) -> int:
@@ -252,7 +272,7 @@ def layout(graph: Any) -> Layout:
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
     labels, fonts, sizes = [], [], []
     for name, f, c in zip(g.names, g.flat, g.cum):
-        lab = node_label(name, f, c, g.total, g.unit)
+        lab = node_label(name, _int(f), _int(c), g.total, g.unit, g.fmt)
         fs = _font_size(f, max_flat)
         w, h = _text_size(lab, fs)
         labels.append(lab)
@@ -411,7 +431,7 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
                                 gid=f"edge:{g.names[s]}->{g.names[d]}", shrinkA=0, shrinkB=0)
         ax.add_patch(arrow)
         mx, my = _midpoint(path)
-        text = ps.pprof_label(w, g.unit) + ("\n(inline)" if inline else "")
+        text = g.format(_int(w)) + ("\n(inline)" if inline else "")
         left = (d, s) in pairs and s > d  # the second of a pair: label on the left
         ax.text(mx + (-3 if left else 3), my, text, fontsize=8 * scale, color="#333333", va="center",
                 ha="right" if left else "left", zorder=2, gid=f"edgelabel:{g.names[s]}->{g.names[d]}",
@@ -439,15 +459,18 @@ def _midpoint(path: list[tuple[float, float]]) -> tuple[float, float]:
     return path[len(path) // 2]
 
 
-def _legend_lines(g: _G, title: str | None) -> list[str]:
-    lines = list(g.labels) if g.labels else []
+def _legend_lines(g: _G, title: str | None, key: bool = True) -> list[str]:
+    """pprof's legend (its labels when the graph has them), plus a key to
+    the drawing when `key`."""
+    lines = list(g.labels)
     head = title if title is not None else g.title
     if head:
         lines.insert(0, head)
     if not g.labels:
         shown = float(np.sum(g.flat))
-        lines.append(f"Showing nodes accounting for {ps.pprof_label(shown, g.unit)}, "
-                     f"{ps.pprof_percentage(shown, g.total)} of {ps.pprof_label(g.total, g.unit)} total")
+        lines.append(f"Showing nodes accounting for {g.format(_int(shown))}, "
+                     f"{ps.pprof_percentage(shown, g.total)} of {g.format(_int(g.total))} total")
+    if key:
         lines.append("box: flat (flat%) of cum (cum%); edge width: weight; "
                      "dotted: through pruned nodes; dashed: inlined")
     return lines
@@ -466,20 +489,20 @@ def to_dot(graph: Any, title: str | None = None) -> str:
     g = _normalize(graph)
     name = _esc(title or g.title or "unnamed")
     out = [f'digraph "{name}" {{', 'node [style=filled fillcolor="#f8f8f8"]']
-    legend = _legend_lines(g, title)[:-1] if not g.labels else _legend_lines(g, title)
+    legend = _legend_lines(g, title, key=False)
     if legend:
         body = "\\l".join(_esc(s) for s in legend) + "\\l"
         out.append(f'subgraph cluster_L {{ "{_esc(legend[0])}" [shape=box fontsize=16 '
                    f'label="{body}" tooltip="{_esc(legend[0])}"] }}')
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
     for i, (n, f, c) in enumerate(zip(g.names, g.flat, g.cum), start=1):
-        label = "\\n".join(_esc(s) for s in node_label(n, f, c, g.total, g.unit).split("\n"))
+        label = "\\n".join(_esc(s) for s in node_label(n, _int(f), _int(c), g.total, g.unit, g.fmt).split("\n"))
         score = c / g.total if g.total else 0.0
         out.append(f'N{i} [label="{label}" id="node{i}" fontsize={_font_size(f, max_flat)} shape=box '
-                   f'tooltip="{_esc(n)} ({ps.pprof_label(c, g.unit)})" color="{dot_color(score)}" '
+                   f'tooltip="{_esc(n)} ({g.format(_int(c))})" color="{dot_color(score)}" '
                    f'fillcolor="{dot_color(score, True)}"]')
     for s, d, w, residual, inline in sorted(g.edges, key=lambda e: -abs(e[2])):
-        wl = ps.pprof_label(w, g.unit)
+        wl = g.format(_int(w))
         inl = "\\n (inline)" if inline else ""
         attr = f'label=" {wl}{inl}"'
         weight = 1 + int(min(abs(w * 100 / g.total), 100))

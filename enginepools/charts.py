@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -42,7 +42,7 @@ from ._plotstyle import save, styled
 
 __all__ = ["Estimate", "Pair", "PoolStat", "ScalingPoint", "QuadrantPoint", "pairs_from_rows", "delta_ci",
            "time_chart", "memory_chart", "throughput_chart", "paired_chart", "impact_chart", "heap_top_chart",
-           "pool_stats_chart", "scaling_chart", "scaling_from_records", "quadrant_chart", "quadrant_points",
+           "heap_top_from_graph", "pool_stats_chart", "scaling_chart", "scaling_from_records", "quadrant_chart", "quadrant_points",
            "ab_chart", "format_value", "save"]
 
 
@@ -427,11 +427,14 @@ def ab_chart(rows: Iterable[Any], unit: str | None = None, title: str = "End-to-
 
 @styled
 def heap_top_chart(items: Iterable[tuple[str, float]], total: float, unit: str = "bytes",
-                   title: str = "Heap profile: top consumers", *, n: int = 10, sample: str = "") -> Figure:
+                   title: str = "Heap profile: top consumers", *, n: int = 10, sample: str = "",
+                   fmt: Callable[[Any], str] | None = None) -> Figure:
     """Horizontal bars: each function's share (flat value / `total`, %) of
     the profile, largest on top; the rest in one grey "other" bar.  Values
     and percentages are written as ``go tool pprof -top`` writes them
-    (``48.10%``, ``5580.08kB``-style units via :func:`pprof_label`)."""
+    (``48.10%``; values with `fmt`, e.g. a pprof graph's ``format_value``,
+    else pprof's auto-scaled label)."""
+    label = fmt or (lambda v: ps.pprof_label(v, unit))
     pairs = [(str(k), float(v)) for k, v in items]
     _require(pairs, "no functions in the profile")
     if not total or total <= 0:
@@ -454,13 +457,35 @@ def heap_top_chart(items: Iterable[tuple[str, float]], total: float, unit: str =
     ax.set_yticks(y, labels)
     ax.set_xlim(0, max(pct) * 1.35 if max(pct) > 0 else 1)
     for yi, p, v in zip(y, pct, values):
-        ax.annotate(f"{ps.pprof_percentage(v, total)}  ({ps.pprof_label(v, unit)})", (p, yi), xytext=(4, 0), textcoords="offset points",
+        ax.annotate(f"{ps.pprof_percentage(v, total)}  ({label(_intish(v))})", (p, yi), xytext=(4, 0), textcoords="offset points",
                     va="center", fontsize=8.5)
     ax.xaxis.grid(True)
     what = f"{sample}, " if sample else ""
-    ax.set_xlabel(f"share of total {ps.pprof_label(total, unit)} ({what}flat, %)")
+    ax.set_xlabel(f"share of total {label(_intish(total))} ({what}flat, %)")
     ax.set_title(title)
     return fig
+
+
+def _intish(v: float) -> Any:
+    return int(v) if float(v).is_integer() else v
+
+
+def heap_top_from_graph(graph: Any, n: int = 10, title: str | None = None) -> Figure:
+    """:func:`heap_top_chart` of a :class:`enginepools.pprof_graph.Graph`
+    (``build_graph(profile, GraphOptions(sample_index=...))``): the same
+    functions, values and percentages as ``go tool pprof -top``."""
+    nodes = list(getattr(graph, "nodes", []) or [])
+    _require(nodes, "no functions in the profile graph")
+    stype = str(getattr(graph, "sample_type", "") or "")
+    fmt = getattr(graph, "format_value", None)
+    def name(nd: Any) -> str:
+        inl = getattr(nd, "inline_label", "")
+        return f"{nd.name} {inl}" if inl else nd.name
+
+    return heap_top_chart([(name(nd), nd.flat) for nd in nodes], graph.total,
+                          str(getattr(graph, "sample_unit", "") or getattr(graph, "unit", "")),
+                          title or (f"Top consumers: {stype}" if stype else "Top consumers"), n=n, sample=stype,
+                          fmt=fmt if callable(fmt) else None)
 
 
 # ------------------------------------------------------------ pool stats
