@@ -211,7 +211,7 @@ def diff_colors(deltas: Iterable[float]) -> list[tuple[float, float, float]]:
     out = []
     for x in d:
         if m == 0 or x == 0:
-            out.append((1.0, 1.0, 1.0) if m else (0.92, 0.92, 0.92))
+            out.append((1.0, 1.0, 1.0))
             continue
         s = abs(x) / m
         base = to_rgb(_INCREASE if x > 0 else _DECREASE)
