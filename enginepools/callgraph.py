@@ -421,6 +421,9 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
     ax.set_ylim(y1 + margin, y1 + margin - height_pt)
     ax.text(x0, y1 + margin - height_pt + margin, "\n".join(legend), fontsize=11 * scale, va="top", ha="left",
             linespacing=1.25, bbox=dict(boxstyle="square,pad=0.5", fc="white", ec="#999999"), gid="legend")
+    # Edge labels go where they collide with no box and no other label:
+    # candidates along the edge, the middle of its last leg first.
+    obstacles = [(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2) for (cx, cy), (w, h) in zip(lay.centers, lay.sizes)]
     for (s, d, w, residual, inline), path in zip(lay.edges, lay.paths):
         color = dot_color(w / g.total if g.total else 0.0)
         width = _edge_width(w, g.total)
@@ -430,9 +433,21 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
                                 color=color, linewidth=width * scale, linestyle=style, zorder=1,
                                 gid=f"edge:{g.names[s]}->{g.names[d]}", shrinkA=0, shrinkB=0)
         ax.add_patch(arrow)
-        mx, my = _midpoint(path)
         text = g.format(_int(w)) + ("\n(inline)" if inline else "")
         left = (d, s) in pairs and s > d  # the second of a pair: label on the left
+        tw, th = _text_size(text, 8)
+        best = None
+        for mx, my in _label_candidates(path):
+            x0 = mx - 3 - tw if left else mx + 3
+            box = (x0, my - th / 2, x0 + tw, my + th / 2)
+            cost = sum(_overlap(box, o) for o in obstacles)
+            if best is None or cost < best[0]:
+                best = (cost, mx, my, box)
+            if cost == 0:
+                break
+        assert best is not None
+        _, mx, my, box = best
+        obstacles.append(box)
         ax.text(mx + (-3 if left else 3), my, text, fontsize=8 * scale, color="#333333", va="center",
                 ha="right" if left else "left", zorder=2, gid=f"edgelabel:{g.names[s]}->{g.names[d]}",
                 bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.7))
@@ -446,6 +461,31 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
         ax.text(cx, cy, lay.labels[i], fontsize=lay.font_sizes[i] * scale, ha="center", va="center",
                 linespacing=_LINE, zorder=4, gid=f"node:{name}")
     return fig
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _point_at(path: list[tuple[float, float]], frac: float) -> tuple[float, float]:
+    seg = [math.dist(a, b) for a, b in zip(path, path[1:])]
+    want = sum(seg) * frac
+    for (a, b), L in zip(zip(path, path[1:]), seg):
+        if want <= L and L > 0:
+            t = want / L
+            return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
+        want -= L
+    return path[-1]
+
+
+def _label_candidates(path: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out = []
+    if len(path) > 2:
+        out.append(_point_at(path[-2:], 0.5))
+    out += [_point_at(path, f) for f in (0.5, 0.62, 0.38, 0.74, 0.26, 0.85, 0.15)]
+    return out
 
 
 def _midpoint(path: list[tuple[float, float]]) -> tuple[float, float]:
