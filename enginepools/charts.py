@@ -354,7 +354,7 @@ def _delta_bars(ax: Axes, labels: Sequence[str], deltas: Sequence[float], cis: S
     for yi, d, e_hi, s, p, c in zip(y, deltas, errs[1], significant, p_values, cis):
         mark = "*" if s else "n.s."
         ptxt = "" if p is None else (f", p={p:.3f}" if p >= 0.001 else ", p<0.001")
-        ci_txt = "" if c else " (no CI: n<6)"
+        ci_txt = "" if c else " (too few samples for a CI)"
         x_text = max(d + e_hi, 0.0)
         ax.annotate(f"{d:+.1f}% {mark}{ptxt}{ci_txt}", (x_text, yi), xytext=(4, 0), textcoords="offset points",
                     va="center", ha="left", fontsize=8.5, fontweight="bold" if s else "normal")
