@@ -36,6 +36,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from . import _plotstyle as ps
 from ._plotstyle import save, styled
@@ -171,6 +172,15 @@ def format_value(v: float, unit: str) -> str:
     return f"{_sig(v)} {base}" if base else _sig(v)
 
 
+def _pct(d: float) -> str:
+    """``+25.4%``; one more decimal where rounding would say ±100% or 0%
+    for a value that is neither."""
+    text = f"{d:+.1f}%"
+    if d != 0 and (text in ("+0.0%", "-0.0%") or (abs(d) != 100 and text in ("+100.0%", "-100.0%"))):
+        text = f"{d:+.2f}%"
+    return text
+
+
 def _sig(x: float) -> str:
     if x == 0 or not math.isfinite(x):
         return f"{x:g}"
@@ -267,12 +277,14 @@ def _pair_panel(ax: Axes, p: Pair, unit: str, higher_is_better: bool) -> None:
     if p.delta_pct is not None:
         better = (p.delta_pct > 0) if higher_is_better else (p.delta_pct < 0)
         sig = "" if p.significant else " (n.s.)"
-        word = "better" if better else "worse"
         if p.delta_pct == 0:
-            word = "same"
-        title += f"\nΔ {p.delta_pct:+.1f}% {word}{sig}"
+            title += f"\nΔ 0%: no change{sig}"
+        else:
+            title += f"\nΔ {_pct(p.delta_pct)} {'better' if better else 'worse'}{sig}"
     ax.set_title(title, fontsize=10)
     ax.yaxis.grid(True)
+    if unit.startswith("allocs"):
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 @styled
@@ -356,7 +368,7 @@ def _delta_bars(ax: Axes, labels: Sequence[str], deltas: Sequence[float], cis: S
         ptxt = "" if p is None else (f", p={p:.3f}" if p >= 0.001 else ", p<0.001")
         ci_txt = "" if c else " (too few samples for a CI)"
         x_text = max(d + e_hi, 0.0)
-        ax.annotate(f"{d:+.1f}% {mark}{ptxt}{ci_txt}", (x_text, yi), xytext=(4, 0), textcoords="offset points",
+        ax.annotate(f"{_pct(d)} {mark}{ptxt}{ci_txt}", (x_text, yi), xytext=(4, 0), textcoords="offset points",
                     va="center", ha="left", fontsize=8.5, fontweight="bold" if s else "normal")
 
 
