@@ -372,11 +372,12 @@ def _delta_bars(ax: Axes, labels: Sequence[str], deltas: Sequence[float], cis: S
                     va="center", ha="left", fontsize=8.5, fontweight="bold" if s else "normal")
 
 
-def _impact_legend(ax: Axes, better: str, worse: str) -> None:
+def _impact_legend(ax: Axes, better: str, worse: str, extra: Sequence[Any] = ()) -> None:
     handles = [Patch(color=ps.FASTER, label=f"significantly {better}"),
                Patch(color=ps.SLOWER, label=f"significantly {worse}"),
-               Patch(color=ps.NOT_SIGNIFICANT, label="not significant (n.s.)")]
-    ax.figure.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8.5)
+               Patch(color=ps.NOT_SIGNIFICANT, label="not significant (n.s.)"), *extra]
+    ax.figure.legend(handles=handles, loc="outside lower center", ncol=3 if len(handles) <= 3 else 3,
+                     fontsize=8.5)
 
 
 @styled
@@ -393,17 +394,21 @@ def impact_chart(rows: Iterable[Any], unit: str = "ns/op", title: str = "Perform
            for p in pairs]
     fig = ps.new_figure(8.0, 0.55 * len(pairs) + 1.9)
     ax = fig.add_subplot()
+    extra: list[Any] = []
     if thresholds is not None:
         keep, within = thresholds
-        ax.axvspan(-within, within, color=ps.LIGHT_GREY, alpha=0.5, linewidth=0, label=f"±{within:g}%: no benefit")
+        ax.axvspan(-within, within, color=ps.LIGHT_GREY, alpha=0.5, linewidth=0)
         ax.axvline(-keep if not higher else keep, color=ps.KEEP, linestyle="--", linewidth=1)
+        extra = [Patch(color=ps.LIGHT_GREY, alpha=0.5, label=f"within ±{within:g}%: no benefit (remove)"),
+                 Line2D([], [], color=ps.KEEP, linestyle="--", label=f"{'-' if not higher else '+'}{keep:g}%: "
+                                                                        f"keep threshold")]
     _delta_bars(ax, [f"{p.name} ({p.pooled_label} vs {p.plain_label})" for p in pairs],
                 [float(p.delta_pct) for p in pairs], cis, [p.significant for p in pairs],
                 [p.p_value for p in pairs], higher)
     better = "faster" if unit in ("ns/op", "sec/op") else "better"
     worse = "slower" if unit in ("ns/op", "sec/op") else "worse"
     ax.set_xlabel(f"Δ {unit} of pooled vs plain median (%)  —  negative = {'worse' if higher else better}")
-    _impact_legend(ax, better, worse)
+    _impact_legend(ax, better, worse, extra)
     ax.set_title(f"{title}: Δ {unit} with {confidence:.0%} CI")
     return fig
 
