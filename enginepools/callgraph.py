@@ -246,8 +246,6 @@ _LINE = 1.18  # line height / font size
 
 
 def _text_size(text: str, size: float) -> tuple[float, float]:
-    from matplotlib.backends.backend_agg import RendererAgg
-
     r = _text_size.renderer  # type: ignore[attr-defined]
     prop = FontProperties(family=ps.RC["font.family"], size=size)
     lines = text.split("\n")
@@ -486,17 +484,6 @@ def _label_candidates(path: list[tuple[float, float]]) -> list[tuple[float, floa
         out.append(_point_at(path[-2:], 0.5))
     out += [_point_at(path, f) for f in (0.5, 0.62, 0.38, 0.74, 0.26, 0.85, 0.15)]
     return out
-
-
-def _midpoint(path: list[tuple[float, float]]) -> tuple[float, float]:
-    seg = [math.dist(a, b) for a, b in zip(path, path[1:])]
-    half = sum(seg) / 2
-    for (a, b), L in zip(zip(path, path[1:]), seg):
-        if half <= L and L > 0:
-            t = half / L
-            return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
-        half -= L
-    return path[len(path) // 2]
 
 
 def _legend_lines(g: _G, title: str | None, key: bool = True) -> list[str]:
