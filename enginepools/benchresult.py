@@ -254,29 +254,13 @@ class BenchResult:
 
     # ---- notebooks
     def _repr_html_(self) -> str:
-        import html
+        from . import _html
 
-        units = [u for u in ("ns/op", "MB/s", "B/op", "allocs/op") if any(u in s.values for s in self.series.values())]
-        extra = sorted({u for s in self.series.values() for u in s.values} - set(STANDARD_UNITS))
-        cols = units + extra
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in ["benchmark", "samples", *cols])
-        rows = []
-        for name, s in self.series.items():
-            cells = [f"<td style='text-align:left'>{html.escape(name)}</td>", f"<td>{len(s)}</td>"]
-            for u in cols:
-                cells.append(f"<td>{_g(s.median(u)) if u in s.values else ''}</td>")
-            rows.append("<tr>" + "".join(cells) + "</tr>")
-        note = "" if self.complete else "<p><b>incomplete run</b> (interrupted)</p>"
-        return (f"{note}<table><caption>medians of {len(self)} samples</caption><thead><tr>{head}</tr></thead>"
-                f"<tbody>{''.join(rows)}</tbody></table>")
+        return _html.bench_result(self)
 
     def __repr__(self) -> str:
         state = "" if self.complete else ", incomplete"
         return f"<BenchResult {len(self.series)} benchmarks, {len(self)} samples{state}>"
-
-
-def _g(x: float) -> str:
-    return "" if math.isnan(x) else f"{x:.4g}"
 
 
 def _write(dest: str | os.PathLike[str] | IO[str], text: str) -> None:

@@ -125,6 +125,11 @@ class Result:
     def rows(self) -> list[Row]:
         return [r for t in self.tables for r in t.rows]
 
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        return _html.compare_result(self)
+
     def to_json_rows(self) -> list[dict[str, Any]]:
         if self.mode == "single":
             return [

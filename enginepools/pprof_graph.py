@@ -610,6 +610,11 @@ class Graph:
     active_filters: list[str] = field(default_factory=list)
     profile: WorkProfile | None = field(default=None, repr=False)
 
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        return _html.top_graph(self)
+
     def format_value(self, v: int) -> str:
         """A value as pprof prints it (``5713.92kB``)."""
         r = 1 / self.options.divide_by if self.options.divide_by else 1.0

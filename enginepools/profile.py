@@ -154,6 +154,11 @@ class Profile:
                 f"{', '.join(f'{t}/{u}' for t, u in self.sample_types)}, "
                 f"{len(self.location_id)} locations, {len(self.function_id)} functions)")
 
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        return _html.profile(self)
+
     # ---- I/O --------------------------------------------------------------
     def to_bytes(self, compress: bool = True) -> bytes:
         """The profile as profile.proto, gzip'd unless ``compress=False``."""

@@ -66,7 +66,7 @@ class ProfilingSession:
     server: PprofServer | None = None
 
 
-def _validate(args: argparse.Namespace) -> None:
+def check_profile_flags(args: argparse.Namespace) -> None:
     for name in ("memprofile", "cpuprofile"):
         path = getattr(args, name, None)
         if path is not None:
@@ -81,7 +81,7 @@ def _validate(args: argparse.Namespace) -> None:
 def profiling_session(args: argparse.Namespace) -> Iterator[ProfilingSession]:
     """Start the profilers the flags ask for; stop them and write the files
     when the block ends, however it ends."""
-    _validate(args)
+    check_profile_flags(args)
     memprofile = getattr(args, "memprofile", None)
     cpuprofile = getattr(args, "cpuprofile", None)
     addr = getattr(args, "pprof_http", None)

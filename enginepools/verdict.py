@@ -102,6 +102,20 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        return _html.verdicts([self])
+
+
+class Verdicts(list):
+    """The list :func:`decide` returns; renders as a table in Jupyter."""
+
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        return _html.verdicts(self)
+
 
 # ------------------------------------------------------------------ rules
 
@@ -175,7 +189,7 @@ def _evidence(row: Any, alpha: float) -> Evidence:
     return Evidence(_get(row, "unit"), om, nm, no, nn, delta_pct, p, p is not None and p <= alpha)
 
 
-def decide(rows: Iterable[Any], rules: Rules | None = None) -> list[Verdict]:
+def decide(rows: Iterable[Any], rules: Rules | None = None) -> "Verdicts":
     """One verdict per (benchmark, candidate column) found in `rows`.
 
     `rows` are :class:`~enginepools.compare.Row` objects or their JSON
@@ -201,7 +215,7 @@ def decide(rows: Iterable[Any], rules: Rules | None = None) -> list[Verdict]:
         a = _evidence(by_unit[rules.allocs_unit], rules.alpha) if rules.allocs_unit in by_unit else None
         decision, why = _rule(t, m, rules)
         verdicts.append(Verdict(name, cand, base, decision, why, t, m, a, pkg))
-    return verdicts
+    return Verdicts(verdicts)
 
 
 def _rule(t: Evidence | None, m: Evidence | None, r: Rules) -> tuple[str, str]:
@@ -288,5 +302,5 @@ def _cells(e: Evidence | None) -> list[str]:
     return [d, p]
 
 
-__all__ = ["KEEP", "REMOVE", "INCONCLUSIVE", "Rules", "Evidence", "Verdict", "decide", "load_rules",
+__all__ = ["KEEP", "REMOVE", "INCONCLUSIVE", "Rules", "Evidence", "Verdict", "Verdicts", "decide", "load_rules",
            "rules_from_mapping", "render"]

@@ -1,0 +1,117 @@
+"""enginepools.pybench: Go-style calibration and -benchmem for Python callables."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from enginepools import benchfmt, compare, pybench, stats
+from enginepools.errors import UsageError
+
+
+def test_next_n_follows_go_launch() -> None:
+    # 1 run of 1 call took 1 µs: predict 1e9/1e3 = 1e6, +20%, capped at 100x growth.
+    assert pybench.next_n(1_000_000_000, 1, 1_000, 1) == 100
+    # prediction within the growth cap: goal*prev/prevns + 20%
+    assert pybench.next_n(1_000_000_000, 100, 100_000_000, 100) == 1_200
+    assert pybench.next_n(1_000_000_000, 100, 10_000_000, 100) == 10_000  # 12000 capped at 100x
+    # never fewer than last+1, never past 1e9
+    assert pybench.next_n(1_000_000_000, 10, 10_000_000_000, 10) == 11
+    assert pybench.next_n(10**12, 10**8, 1, 10**8) == pybench.MAX_N
+    # multiply before dividing: a 0.5 ns/op kernel is not rounded to 0 or 1 ns
+    assert pybench.next_n(1_000, 1_000, 500, 1_000) == 2_400
+
+
+def test_calibration_reaches_benchtime_and_grows_like_go() -> None:
+    n, runs = pybench.calibrate(time.sleep, (0.0005,), benchtime="20ms")
+    assert runs[0][0] == 1
+    assert runs[-1][1] >= 20_000_000  # the last run lasted benchtime
+    assert all(b[0] > a[0] and b[0] <= 100 * a[0] for a, b in zip(runs, runs[1:]))
+    assert n == runs[-1][0]
+    assert 5 <= n <= 60  # ~0.5 ms a call (plus sleep overshoot) in 20 ms
+
+
+def test_fixed_iterations() -> None:
+    calls = []
+    r = pybench.run(lambda: calls.append(1), benchtime="7x", count=3, memory=False)
+    assert r.iterations.tolist() == [7, 7, 7]
+    assert len(calls) == 1 + 3 * 7  # one probe run, then the samples
+    assert r.bytes_per_op is None and r.units() == ["ns/op"]
+
+
+def test_ns_per_op_tracks_real_cost() -> None:
+    fast = pybench.run(lambda: None, benchtime="5ms", count=3, memory=False)
+    slow = pybench.run(time.sleep, 0.001, benchtime="20ms", count=3, memory=False)
+    assert np.all(slow.ns_per_op >= 1_000_000)
+    assert np.median(slow.ns_per_op) > 100 * np.median(fast.ns_per_op)
+
+
+def test_memory_pass_counts_buffers_and_leaks() -> None:
+    buf = pybench.run(bytearray, 65536, benchtime="10x", count=2)
+    assert np.all(buf.bytes_per_op >= 65536)
+    assert np.all(buf.bytes_per_op < 65536 + 512)
+    assert np.all(buf.allocs_per_op == 0)  # freed again: no block left behind
+
+    kept: list[object] = []
+    leak = pybench.run(lambda: kept.append(bytearray(1000)), benchtime="10x", count=2, memory_ops=50)
+    assert np.all(leak.allocs_per_op >= 1)
+    assert np.all(leak.bytes_per_op >= 1000)
+
+    noop = pybench.run(lambda: None, benchtime="10x", count=2)
+    assert noop.bytes_per_op.tolist() == [0.0, 0.0] and noop.allocs_per_op.tolist() == [0.0, 0.0]
+
+
+def test_memory_pass_leaves_user_tracing_alone() -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        pybench.run(bytearray, 100, benchtime="5x", count=1)
+        assert tracemalloc.is_tracing()
+    finally:
+        tracemalloc.stop()
+    pybench.run(bytearray, 100, benchtime="5x", count=1)
+    assert not tracemalloc.is_tracing()
+
+
+def test_results_feed_the_stats_engine_and_go_format() -> None:
+    a = pybench.run(bytearray, 64, name="Alloc/impl=std", benchtime="2ms", count=6)
+    b = pybench.run(lambda: None, name="Alloc/impl=pool", benchtime="2ms", count=6)
+    s = a.summary()
+    assert s.n == 6 and s.has_ci
+    recs = a.records({"goos": "linux"}) + b.records({"goos": "linux"})
+    assert recs[0].name == "BenchmarkAlloc/impl=std"
+    assert set(recs[0].values) == {"ns/op", "B/op", "allocs/op"}
+    text = benchfmt.format_text(recs)
+    back = benchfmt.parse_text(text)
+    assert [r.values for r in back] == [r.values for r in recs]
+    res = compare.compare_columns(back, "impl", "std")
+    b_row = next(r for r in res.rows if r.unit == "B/op")
+    assert b_row.delta_pct == -100.0
+    assert stats.compare_samples(a.values("ns/op"), b.values("ns/op")).p is not None
+
+
+@pytest.mark.parametrize("bad", ["", "fast", "0s", "-1s", "0x", "1.5x", "x", 0, -2.0, True])
+def test_bad_benchtime_is_a_usage_error(bad: object) -> None:
+    with pytest.raises(UsageError, match="benchtime"):
+        pybench.parse_benchtime(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text, ns, n", [("1s", 10**9, None), ("250ms", 250 * 10**6, None), ("0.5", 5 * 10**8, None),
+                                         ("100x", 10**9, 100), ("1.5s", 15 * 10**8, None), ("3us", 3000, None)])
+def test_benchtime_forms(text: str, ns: int, n: int | None) -> None:
+    bt = pybench.parse_benchtime(text)
+    assert (bt.ns, bt.n) == (ns, n)
+    assert pybench.parse_benchtime(str(bt)) == bt
+
+
+@pytest.mark.parametrize("bad", [0, -1, "x", 1.5, None])
+def test_bad_count(bad: object) -> None:
+    with pytest.raises(UsageError, match="count"):
+        pybench.run(lambda: None, count=bad)  # type: ignore[arg-type]
+
+
+def test_not_callable() -> None:
+    with pytest.raises(UsageError, match="not callable"):
+        pybench.run(42)  # type: ignore[arg-type]
