@@ -317,3 +317,15 @@ def test_paths_too_long_to_archive_are_skipped(tmp_path: Path) -> None:
     assert r.skipped["unreadable"] == 1 and r.files == 1 and r.dirs == 16
     with tarfile.open(out) as t:
         assert max(len(n) for n in t.getnames()) < 4096
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_write_error_is_reported_with_the_output_name(tree: Path) -> None:
+    from enginepools import pipeline as pl
+
+    fd = os.open("/dev/full", os.O_WRONLY)
+    try:
+        with pytest.raises(InputError, match=r"out\.tar: writing the archive: No space left on device"):
+            pl._run_core(str(tree), fd, {"pools": pl.pools_mask({"tar"})}, "out.tar")
+    finally:
+        os.close(fd)
