@@ -112,7 +112,9 @@ def _normalize(graph: Any) -> _G:
     if total == 0:
         total = float(sum(abs(float(n.flat)) for n in nodes)) or 1.0
     return _G(names, np.array([float(n.flat) for n in nodes]), np.array([float(n.cum) for n in nodes]), edges,
-              total, str(getattr(graph, "unit", "") or ""), str(getattr(graph, "title", "") or ""),
+              # a pprof_graph.Graph keeps the sample unit in sample_unit (its unit is pprof's display unit)
+              total, str(getattr(graph, "sample_unit", None) or getattr(graph, "unit", "") or ""),
+              str(getattr(graph, "title", "") or ""),
               [str(s) for s in (getattr(graph, "labels", None) or [])])
 
 
