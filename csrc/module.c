@@ -2369,12 +2369,157 @@ out:
     return res;
 }
 
+
+/* enginepools._core.pipeline_run: the build-context pipeline (ep_pipeline.h),
+ * GIL released; the check callback takes the GIL back between files (every
+ * ~20 ms) to run PyErr_CheckSignals and, at phase ends, the optional hook. */
+typedef struct {
+    PyThreadState *ts;
+    PyObject *hook;
+    int failed;
+} pl_check_ctx;
+
+static int pl_check(void *ctx, int phase) {
+    pl_check_ctx *k = ctx;
+    PyEval_RestoreThread(k->ts);
+    int stop = PyErr_CheckSignals() < 0;
+    if (!stop && k->hook && (phase == EP_PIPELINE_PHASE_WALKED || phase == EP_PIPELINE_PHASE_HASHED)) {
+        PyObject *r = PyObject_CallFunction(k->hook, "s", phase == EP_PIPELINE_PHASE_WALKED ? "walked" : "hashed");
+        if (!r) stop = 1;
+        Py_XDECREF(r);
+    }
+    k->ts = PyEval_SaveThread();
+    if (stop) k->failed = 1;
+    return stop;
+}
+
+static PyObject *pl_pool_stats_dict(const ep_pool_stats *s) {
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K}",
+                         "gets", (unsigned long long)s->gets, "hits", (unsigned long long)s->hits,
+                         "misses", (unsigned long long)s->misses, "puts", (unsigned long long)s->puts,
+                         "drops", (unsigned long long)s->drops,
+                         "retained_bytes", (unsigned long long)s->retained_bytes,
+                         "peak_retained_bytes", (unsigned long long)s->peak_retained_bytes,
+                         "clear_ns", (unsigned long long)s->clear_ns,
+                         "init_failures", (unsigned long long)s->init_failures);
+}
+
+static int dict_put(PyObject *d, const char *k, PyObject *v) {
+    if (!v) return -1;
+    int rc = PyDict_SetItemString(d, k, v);
+    Py_DECREF(v);
+    return rc;
+}
+
+static PyObject *pipeline_result_dict(const ep_pipeline_result *r, unsigned pools, int keep) {
+    PyObject *d = Py_BuildValue(
+        "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:s,s:K,s:K,s:K,s:K,s:I}",
+        "files", (unsigned long long)r->files, "dirs", (unsigned long long)r->dirs,
+        "symlinks", (unsigned long long)r->symlinks, "bytes_hashed", (unsigned long long)r->bytes_hashed,
+        "bytes_archived", (unsigned long long)r->bytes_archived, "archive_bytes", (unsigned long long)r->archive_bytes,
+        "skipped_unreadable", (unsigned long long)r->skipped_unreadable,
+        "skipped_vanished", (unsigned long long)r->skipped_vanished,
+        "skipped_special", (unsigned long long)r->skipped_special,
+        "unreadable_dirs", (unsigned long long)r->unreadable_dirs,
+        "dangling_symlinks", (unsigned long long)r->dangling_symlinks, "changed", (unsigned long long)r->changed,
+        "tag_strings", (unsigned long long)r->tag_strings, "image_tag", r->image_tag,
+        "walk_ns", (unsigned long long)r->walk_ns, "hash_ns", (unsigned long long)r->hash_ns,
+        "tar_ns", (unsigned long long)r->tar_ns, "total_ns", (unsigned long long)r->total_ns,
+        "threads", r->threads);
+    if (!d) return NULL;
+    PyObject *pd = PyDict_New();
+    if (!pd || dict_put(d, "pools", pd) < 0) goto fail;
+    /* pd borrowed from d now (dict_put dropped our reference, d holds one) */
+    if ((pools & EP_PIPELINE_STRING) && dict_put(pd, "string", pl_pool_stats_dict(&r->string_pool)) < 0) goto fail;
+    if ((pools & EP_PIPELINE_HASH) && dict_put(pd, "hash", pl_pool_stats_dict(&r->hash_pool)) < 0) goto fail;
+    if ((pools & EP_PIPELINE_TAR) && dict_put(pd, "tar", pl_pool_stats_dict(&r->tar_pool)) < 0) goto fail;
+    if (dict_put(d, "alloc", Py_BuildValue("{s:K,s:K,s:K,s:K}",
+                                           "alloc_bytes", (unsigned long long)r->alloc.alloc_bytes,
+                                           "alloc_objects", (unsigned long long)r->alloc.alloc_objects,
+                                           "free_bytes", (unsigned long long)r->alloc.free_bytes,
+                                           "free_objects", (unsigned long long)r->alloc.free_objects)) < 0)
+        goto fail;
+    if (dict_put(d, "workers", Py_BuildValue("{s:K,s:K,s:K,s:K,s:K}",
+                                             "submitted", (unsigned long long)r->workers.submitted,
+                                             "completed", (unsigned long long)r->workers.completed,
+                                             "queue_peak", (unsigned long long)r->workers.queue_peak,
+                                             "threads", (unsigned long long)r->workers.threads,
+                                             "bytes_held", (unsigned long long)r->workers.bytes_held)) < 0)
+        goto fail;
+    if (keep) {
+        PyObject *fl = PyList_New((Py_ssize_t)r->nfiles);
+        if (!fl || dict_put(d, "file_hashes", fl) < 0) goto fail;
+        for (size_t i = 0; i < r->nfiles; i++) {
+            PyObject *t = Py_BuildValue("(sKy#)", r->file_list[i].path, (unsigned long long)r->file_list[i].size,
+                                        (const char *)r->file_list[i].sha256, (Py_ssize_t)32);
+            if (!t) goto fail;
+            PyList_SET_ITEM(fl, (Py_ssize_t)i, t);
+        }
+    }
+    return d;
+fail:
+    Py_DECREF(d);
+    return NULL;
+}
+
+static PyObject *py_pipeline_run(PyObject *m, PyObject *args, PyObject *kw) {
+    (void)m;
+    static char *kwlist[] = {"root", "pools", "out_fd", "threads", "keep_files", "deterministic", "mtime",
+                             "hash_bufsize", "tar_bufsize", "hook", NULL};
+    PyObject *rootobj, *hook = Py_None;
+    unsigned pools = EP_PIPELINE_ALL, threads = 0;
+    int out_fd = -1, keep = 0, det = 1;
+    long long mtime = 0;
+    Py_ssize_t hb = 0, tb = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|IiIppLnnO:pipeline_run", kwlist, PyUnicode_FSConverter,
+                                     &rootobj, &pools, &out_fd, &threads, &keep, &det, &mtime, &hb, &tb, &hook))
+        return NULL;
+    PyObject *res = NULL;
+    if (hook != Py_None && !PyCallable_Check(hook)) {
+        PyErr_SetString(PyExc_TypeError, "pipeline_run: hook must be callable");
+        goto out;
+    }
+    if (hb < 0 || tb < 0 || threads > 1024) {
+        ep_py_raise(EINVAL, "pipeline_run: negative buffer size or too many threads");
+        goto out;
+    }
+    pl_check_ctx k = {.hook = hook == Py_None ? NULL : hook};
+    ep_pipeline_config cfg = {
+        .root = PyBytes_AS_STRING(rootobj), .pools = pools, .out_fd = out_fd, .threads = threads,
+        .hash_bufsize = (size_t)hb, .tar_bufsize = (size_t)tb, .keep_files = keep, .deterministic = det,
+        .mtime = mtime, .check = pl_check, .check_ctx = &k,
+    };
+    ep_pipeline_result r;
+    k.ts = PyEval_SaveThread();
+    int err = ep_pipeline_run(&cfg, &r);
+    PyEval_RestoreThread(k.ts);
+    if (err) {
+        if (err == EINTR && k.failed && PyErr_Occurred()) goto out;
+        if (err == EINVAL) ep_py_raise(err, "pipeline_run: invalid pools mask or buffer size");
+        else ep_py_raise(err, "%s", PyBytes_AS_STRING(rootobj));
+        goto out;
+    }
+    res = pipeline_result_dict(&r, pools, keep);
+    ep_pipeline_result_free(&r);
+out:
+    Py_DECREF(rootobj);
+    return res;
+}
+
 #define EP_PIPELINE_METHODS \
+    {"pipeline_run", (PyCFunction)(void (*)(void))py_pipeline_run, METH_VARARGS | METH_KEYWORDS, \
+     "pipeline_run(root, pools=7, out_fd=-1, threads=0, keep_files=False, deterministic=True, mtime=0,\n" \
+     "             hash_bufsize=0, tar_bufsize=0, hook=None) -> dict\n" \
+     "Walk root, hash every file on the worker pool, write a ustar archive to out_fd (-1: count only).\n" \
+     "pools: bit mask string=1, hash=2, tar=4.  hook(phase) runs at 'walked' and 'hashed'."}, \
     {"tar_write", (PyCFunction)(void (*)(void))py_tar_write, METH_VARARGS | METH_KEYWORDS, \
      "tar_write(entries, deterministic=True, mtime=0, bufsize=65536, record_size=10240, header_only=False) -> bytes\n" \
      "Archive of entries (name, type '0'|'2'|'5', mode, mtime, size, data|None, linkname|None, fd|-1)\n" \
      "written by the C ustar writer (fd: content copied from that descriptor)."},
-#define EP_PIPELINE_EXEC(m) 0
+#define EP_PIPELINE_EXEC(m) \
+    (PyModule_AddIntConstant((m), "PIPELINE_STRING", EP_PIPELINE_STRING) < 0 || \
+     PyModule_AddIntConstant((m), "PIPELINE_HASH", EP_PIPELINE_HASH) < 0 || \
+     PyModule_AddIntConstant((m), "PIPELINE_TAR", EP_PIPELINE_TAR) < 0 ? -1 : 0)
 
 /* ==== module ============================================================= */
 

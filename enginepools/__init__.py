@@ -32,6 +32,8 @@ _LAZY = {
     "HeapProfiler": "profiling",
     "CPUProfiler": "profiling",
     "BenchResult": "benchresult",
+    "run_pipeline": "pipeline",
+    "run_ab": "ab",
 }
 
 

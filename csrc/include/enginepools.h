@@ -16,5 +16,6 @@
 #include "ep_pprof.h"
 #include "ep_tar.h"
 #include "ep_heapprof.h"
+#include "ep_pipeline.h"
 
 #endif

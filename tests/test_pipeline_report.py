@@ -1,0 +1,105 @@
+"""The report's end-to-end section: numbers recomputed from the A/B samples,
+and the heap breakdown of a pipeline profile by stage and function."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from enginepools import ab as abmod
+from enginepools.benchresult import BenchResult
+from enginepools.pipeline_report import heap_breakdown, pipeline_section
+from enginepools.profile import ProfileBuilder
+
+
+def synthetic_ab(n: int = 10) -> abmod.ABResult:
+    rng = np.random.default_rng(3)
+    res = BenchResult(config={"pkg": "enginepools/pipeline"})
+    base = {"none": 100e6, "hash": 90e6, "tar": 100.5e6}
+    for i in range(n):
+        for c, mu in base.items():
+            res.add(f"Pipeline/pools={c}", 2, 1, {
+                "ns/op": mu * (1 + 0.01 * rng.standard_normal()),
+                "peak-RSS-B": 50e6 + (1e6 if c == "hash" else 0) + 1e4 * i,
+                "B/op": 400e6 if c == "none" else 200e6 + i,
+            })
+    return abmod.ABResult("tree", ["none", "hash", "tar"], n, 2, res)
+
+
+def test_section_reports_measured_delta_ci_p_and_verdict(tmp_path: Path) -> None:
+    ab = synthetic_ab()
+    sec = pipeline_section(ab)
+    md = str(sec)
+    assert md == sec.markdown and "pipeline_ab" in sec.figures
+    none, hash_ = ab.values("none", "ns/op"), ab.values("hash", "ns/op")
+    delta = 100 * (np.median(hash_) / np.median(none) - 1)
+    row = next(line for line in md.splitlines() if line.startswith("| `hash`"))
+    assert f"{delta:+.1f}%" in row
+    lo, hi = ab.delta_ci("hash")
+    assert lo * 100 <= delta <= hi * 100 and f"[{100 * lo:+.1f}%, {100 * hi:+.1f}%]" in row
+    assert "keep" in row  # -10%, significant: below the 15% keep threshold, but B/op -50% keeps it
+    tar_row = next(line for line in md.splitlines() if line.startswith("| `tar`"))
+    assert "~" in tar_row or "+" in tar_row
+    # and the same from the JSON file the ab command writes
+    path = tmp_path / "ab.json"
+    ab.write_json(path)
+    again = pipeline_section(str(path), figures=False)
+    assert re.sub(r"on `[^`]*`", "", again.markdown) == re.sub(r"on `[^`]*`", "", md)
+
+
+def test_too_few_runs_give_no_ci() -> None:
+    md = str(pipeline_section(synthetic_ab(n=3), figures=False))
+    row = next(line for line in md.splitlines() if line.startswith("| `hash`"))
+    assert "| — |" in row  # no CI below 4 samples
+
+
+def heap_profile() -> object:
+    b = ProfileBuilder(period=1)
+    f = "csrc/pipeline.c"
+
+    def add(nbytes: int, stack: list[str], pool: str | None = None) -> None:
+        b.add_sample([1, nbytes, 0, 0], [(name, f, 1) for name in stack], labels={"pool": pool} if pool else None)
+
+    add(600, ["ep_alloc", "hash_job", "worker_main"])
+    add(200, ["ep_alloc", "pool_refill", "ep_bufpool_get", "buf_get", "tar_all", "ep_pipeline_run"], pool="tar")
+    add(100, ["ep_alloc", "ep_workerpool_create", "ep_pipeline_run"])
+    add(60, ["ep_realloc", "ep_strbuf_append", "walk_name", "walk_dir", "ep_pipeline_run"])
+    add(40, ["ep_alloc", "ep_strbuf_init", "sb_get", "tag_entry", "tar_all", "ep_pipeline_run"])
+    return b.build()
+
+
+def test_heap_breakdown_by_stage_function_and_pool() -> None:
+    hb = heap_breakdown(heap_profile())
+    assert hb.total == 1000
+    stages = dict(hb.stages)
+    assert stages == {"hash read buffers": 600, "tar copy buffers": 200, "worker pool": 100,
+                      "walk (paths, names, entry table)": 60, "image tags": 40}
+    assert hb.stages[0][0] == "hash read buffers"
+    funcs = dict(hb.functions)
+    assert funcs["hash_job"] == 600 and funcs["ep_bufpool_get"] == 200 and funcs["ep_strbuf_append"] == 60
+    assert dict(hb.pools) == {"direct (no pool)": 800, "tar": 200}
+
+
+def test_section_with_heap_profile_gives_percentages() -> None:
+    sec = pipeline_section(synthetic_ab(), heap_profile())
+    md = sec.markdown
+    assert "| hash read buffers | 600 B | 60.0% |" in md
+    assert "| worker pool | 100 B | 10.0% |" in md
+    assert "every allocation (rate 1)" in md
+    assert "pipeline_heap" in sec.figures
+
+
+def test_profile_without_alloc_space_is_reported_not_raised() -> None:
+    b = ProfileBuilder(sample_types=[("samples", "count"), ("cpu", "nanoseconds")], period_type=("cpu", "nanoseconds"))
+    b.add_sample([1, 10], [("f", "x.c", 1)])
+    md = str(pipeline_section(synthetic_ab(), b.build(), figures=False))
+    assert "cannot be read as one" in md and "alloc_space" in md
+
+
+def test_missing_ab_file_is_input_error(tmp_path: Path) -> None:
+    from enginepools.errors import InputError
+
+    with pytest.raises(InputError):
+        pipeline_section(str(tmp_path / "nope.json"))
