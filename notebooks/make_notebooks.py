@@ -23,7 +23,6 @@ HERE = Path(__file__).resolve().parent
 #: notebook -> why it cannot run yet (parts of enginepools it needs that are
 #: not merged); the test skips these with the reason.
 PENDING: dict[str, str] = {
-    "03-end-to-end-ab.ipynb": "needs enginepools.pipeline / enginepools.ab (pipeline), not merged yet",
 }
 
 SETUP = """\
