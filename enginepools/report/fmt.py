@@ -55,13 +55,14 @@ def num(v: float, sig: int = MIN_SIG) -> str:
     a = abs(v)
     mag = int(math.floor(math.log10(a)))
     decimals = max(0, sig - 1 - mag)
-    if float(v).is_integer() and mag + 1 >= sig:
-        return str(int(v))
+    if float(v).is_integer() and a < 1e15:
+        return f"{int(v):,}" if a >= 10000 else str(int(v))
     text = f"{v:.{decimals}f}"
     return text
 
 
-def _parse(text: str) -> float:
+def parse(text: str) -> float:
+    """A number as :func:`num` prints it."""
     return float(text.replace(",", ""))
 
 
@@ -71,7 +72,7 @@ def pair(old: float, new: float, sig: int = MIN_SIG) -> tuple[str, str]:
     want = pct(delta(old, new))
     for s in range(sig, MAX_SIG + 1):
         a, b = num(old, s), num(new, s)
-        if pct(delta(_parse(a), _parse(b))) == want:
+        if pct(delta(parse(a), parse(b))) == want:
             return a, b
     return repr(float(old)), repr(float(new))
 
@@ -82,7 +83,7 @@ def share_pair(part: float, whole: float, sig: int = MIN_SIG) -> tuple[str, str]
     want = share(part, whole)
     for s in range(sig, MAX_SIG + 1):
         a, b = num(part, s), num(whole, s)
-        if share(_parse(a), _parse(b)) == want:
+        if share(parse(a), parse(b)) == want:
             return a, b
     return repr(float(part)), repr(float(whole))
 
@@ -105,7 +106,7 @@ def ratio_pair(a: float, b: float, sig: int = MIN_SIG) -> tuple[str, str]:
     want = ratio(a, b)
     for s in range(sig, MAX_SIG + 1):
         x, y = num(a, s), num(b, s)
-        if ratio(_parse(x), _parse(y)) == want:
+        if ratio(parse(x), parse(y)) == want:
             return x, y
     return repr(float(a)), repr(float(b))
 
