@@ -132,12 +132,14 @@ def _scaling(records: Sequence[Record]) -> str:
     """ns/op of benchmarks run at several thread counts (``-cpu 1,2``)."""
     groups: dict[str, dict[int, list[float]]] = {}
     for r in records:
-        if r.procs is None or "ns/op" not in r.values:
+        if "ns/op" not in r.values:
             continue
-        key = r.label()
-        m = _PROCS_NAME.match(key)
-        base = m.group(1) if m else key
-        groups.setdefault(base, {}).setdefault(r.procs, []).append(r.values["ns/op"])
+        base = r.label()
+        if r.procs is not None:
+            m = _PROCS_NAME.match(base)
+            base = m.group(1) if m else base
+        # Go omits the suffix at GOMAXPROCS=1
+        groups.setdefault(base, {}).setdefault(r.procs or 1, []).append(r.values["ns/op"])
     groups = {k: v for k, v in groups.items() if len(v) > 1}
     if not groups:
         return ""
