@@ -82,12 +82,21 @@ def _compare(data: ReportData, pairs: Sequence[tuple[str, str]], base: str | Non
             result = cmp.compare_columns(records, IMPL, chosen, alpha=alpha, holm=holm)
     if result is not None and result.rows:
         data.comparison = result
-        data.verdicts = vd.decide(result.rows, data.rules)
+        data.verdicts = vd.decide(_pool_rows(result.rows), data.rules)
         data.notes.extend(n for n in result.notes if not n.startswith("not compared"))
     compared = _compared_names(result) if result is not None else set()
     rest = [o for o, r in zip(original, records) if (r.label(drop=[IMPL]), r.parts.get(IMPL)) not in compared]
     if rest:
         data.others = cmp.summarize_records(rest, label="median")
+
+
+def _pool_rows(rows: Sequence[cmp.Row]) -> list[cmp.Row]:
+    """The rows that compare a *pool* with plain allocation: when some
+    candidate is named like a pool (``pool``, ``WithPool``, ``pool-noclear``),
+    other candidates (``memcpy``, …) are reference points, not pools, and
+    get no verdict."""
+    pooled = [r for r in rows if "pool" in r.new_label.lower()]
+    return pooled or list(rows)
 
 
 def _compared_names(result: cmp.Result) -> set[tuple[str, str | None]]:

@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from .._atomic import write_text
 from ..errors import InputError
@@ -60,13 +60,21 @@ def render(data: ReportData, workdir: Path, progress: Progress | None = None) ->
     return sorted(set(names))
 
 
-def write_report(data: ReportData, out: str | os.PathLike[str], progress: Progress | None = None) -> list[Path]:
-    """Render into a temporary directory, then move the files into `out`."""
+def write_report(data: ReportData, out: str | os.PathLike[str], progress: Progress | None = None,
+                 attachments: Sequence[Path] = ()) -> list[Path]:
+    """Render into a temporary directory, then move the files into `out`.
+    `attachments` (result files the report was built from) are copied in
+    beside the documents."""
     target = check_out_dir(out)
     parent = target.resolve().parent
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
     try:
         names = render(data, tmp, progress)
+        for a in attachments:
+            if a.name in names:
+                raise InputError(f"{a}: its name clashes with a report file")
+            shutil.copyfile(a, tmp / a.name)
+            names.append(a.name)
         (tmp / MANIFEST).write_text(json.dumps({"files": names}, indent=1) + "\n", encoding="utf-8")
         target.mkdir(exist_ok=True)
         old = _previous_files(target)
