@@ -47,6 +47,7 @@ class Context:
     figures: dict[str, Figure] = field(default_factory=dict)
     figure_notes: dict[str, str] = field(default_factory=dict)  # key -> why it is missing
     profiles: list[Any] = field(default_factory=list)  # profile analyses (see doc_pprof)
+    diff: tuple[str, str, str] | None = None  # (base label, new label, sample index) of the diff flame graph
     extra_files: list[str] = field(default_factory=list)  # other files written (e.g. .dot graphs)
 
     def figure(self, key: str, alt: str | None = None) -> str:

@@ -18,9 +18,9 @@ SECTIONS = (
     ("throughput", "Throughput", "Operations per second (10⁹ / median ns/op). Higher is better."),
     ("quadrant", "Speed vs memory", "Each pool placed by its Δ time (x) and Δ B/op (y) and coloured by "
      "verdict: bottom-left pools are faster and smaller, top-right slower and larger."),
-    ("pool_counters", "Pool behaviour", "Hit rate (hits / (hits + misses)) and bytes retained by each pool."),
+    ("pool-counters", "Pool behaviour", "Hit rate (hits / (hits + misses)) and bytes retained by each pool."),
     ("scaling", "Thread scaling", "ns/op of the contention kernel at each thread count."),
-    ("heap_top", "Heap: top consumers", "Share of in-use heap space held by the top functions of the heap "
+    ("heap-top", "Heap: top consumers", "Share of in-use heap space held by the top functions of the heap "
      "profile (flat)."),
 )
 
