@@ -29,7 +29,6 @@ def render(ctx: Context) -> str:
         out.append(f"Tables and graphs: {md.link(TITLES[PPROF], PPROF)}.")
     ab = _ab_section(ctx)
     if ab:
-        out.append(md.heading(2, "End-to-end A/B"))
         out.append(ab)
     out.append(md.heading(2, "Risks"))
     out.append(md.bullets(risks(ctx)))
@@ -52,15 +51,11 @@ def _pool_section(ctx: Context, v: Verdict) -> str:
 
 
 def _ab_section(ctx: Context) -> str:
-    d = ctx.data
-    if d.ab is None:
+    if ctx.data.ab is None or not ctx.pipeline_md:
         return ""
-    try:
-        from ..pipeline_report import pipeline_section
-    except ImportError:  # pragma: no cover - only before the pipeline report exists
-        return f"An A/B result was given (`{d.ab.path}`) but this build cannot render it."
-    heap = d.heap_profiles()[0].profile if d.heap_profiles() else None
-    return str(pipeline_section(d.ab.data, heap))
+    # pipeline_report writes its own "## End to end" heading; keep it one level down here
+    text = "\n".join(("#" + line) if line.startswith("#") else line for line in ctx.pipeline_md.splitlines())
+    return md.join(text, *(ctx.figure(k) for k in ctx.pipeline_figures))
 
 
 def risks(ctx: Context) -> list[str]:

@@ -23,8 +23,6 @@ def render_all(ctx: Context, outdir: Path, progress: Progress | None = None) -> 
 
     ctx.profiles = profiles.analyse_all(ctx.data)
     specs = bench_specs(ctx) + profile_specs(ctx)
-    if not specs:
-        return
     from .. import charts
 
     for key, title, caption, draw in specs:
@@ -40,11 +38,35 @@ def render_all(ctx: Context, outdir: Path, progress: Progress | None = None) -> 
         _close(fig)
         names = {p.suffix: p.name for p in map(Path, written)}
         ctx.figures[key] = Figure(key, title, caption, names[".png"], names.get(".svg"))
+    _pipeline(ctx, outdir, progress)
     for pa in ctx.profiles:
         for ix in pa.dot:
             name = f"{pa.dot_stem(ix)}.dot"
             (outdir / name).write_text(pa.dot[ix], encoding="utf-8")
             ctx.extra_files.append(name)
+
+
+def _pipeline(ctx: Context, outdir: Path, progress: Progress | None) -> None:
+    """The end-to-end section (markdown and figures) from pipeline_report."""
+    d = ctx.data
+    if d.ab is None:
+        return
+    from .. import charts
+    from ..pipeline_report import pipeline_section
+
+    if progress:
+        progress("drawing the pipeline A/B")
+    heaps = {p.label: p.profile for p in d.heap_profiles()}
+    section = pipeline_section(d.ab.data, heaps or None)
+    ctx.pipeline_md = str(section)
+    for key, fig in section.figures.items():
+        fkey = key.replace("_", "-")
+        fkey = fkey if fkey.startswith("pipeline") else "pipeline-" + fkey
+        written = charts.save(fig, outdir / fkey)
+        _close(fig)
+        names = {p.suffix: p.name for p in map(Path, written)}
+        ctx.figures[fkey] = Figure(fkey, key.replace("_", " "), "", names[".png"], names.get(".svg"))
+        ctx.pipeline_figures.append(fkey)
 
 
 def _close(fig: Any) -> None:
@@ -154,7 +176,7 @@ def profile_specs(ctx: Context) -> list[Spec]:
     out: list[Spec] = []
     heap = [pa for pa in ctx.profiles if pa.source.kind == "heap"]
     first_heap = heap[0] if heap else None
-    if first_heap is not None and "inuse_space" in first_heap.tops:
+    if first_heap is not None and "inuse_space" in first_heap.tops and first_heap.tops["inuse_space"].nodes:
         g = first_heap.tops["inuse_space"]
         out.append(("heap-top", "Heap: top consumers", f"Share of the in-use heap of `{first_heap.label}` per "
                     "function (flat), as `go tool pprof -top` reports it.",
@@ -171,6 +193,10 @@ def profile_specs(ctx: Context) -> list[Spec]:
                 continue
             key = stem if single else f"{stem}-{p.label}"
             cg = build_graph(p.profile, GraphOptions(sample_index=ix, nodecount=GRAPH_NODES))
+            if not cg.nodes or cg.total == 0:
+                ctx.figure_notes[key] = f"no call graph: `{p.label}` has no `{ix}` left (nothing in use, or empty)"
+                pa.graph_keys[ix] = key
+                continue
             pa.graph_keys[ix] = key
             pa.dot[ix] = callgraph.to_dot(cg, title=f"{p.label}: {ix}")
             out.append((key, f"{title}: {p.label}", f"pprof call graph of `{p.label}`, sample index `{ix}`: a box "
