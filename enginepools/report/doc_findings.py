@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..verdict import INCONCLUSIVE, KEEP, REMOVE, Verdict
 from . import findings, fmt, md
-from .common import FINDINGS, PPROF, TITLES, Context, absent_block, header, verdict_table
+from .common import FINDINGS, PPROF, TITLES, Context, absent_block, comparison_table, header, verdict_table
 
 FILE = FINDINGS
 
@@ -51,11 +51,34 @@ def _pool_section(ctx: Context, v: Verdict) -> str:
 
 
 def _ab_section(ctx: Context) -> str:
+    """pipeline_report's section, with the medians its Δs come from."""
     if ctx.data.ab is None or not ctx.pipeline_md:
         return ""
-    # pipeline_report writes its own "## End to end" heading; keep it one level down here
-    text = "\n".join(("#" + line) if line.startswith("#") else line for line in ctx.pipeline_md.splitlines())
-    return md.join(text, *(ctx.figure(k) for k in ctx.pipeline_figures))
+    text = ctx.pipeline_md.rstrip("\n")
+    medians = _ab_medians(ctx)
+    cut = text.find("\n### ")
+    head, tail = (text, "") if cut < 0 else (text[:cut], text[cut:])
+    return md.join(head, medians, *(ctx.figure(k) for k in ctx.pipeline_figures), tail)
+
+
+AB_UNITS = ("ns/op", "peak-RSS-B", "B/op", "allocs/op")
+
+
+def _ab_medians(ctx: Context) -> str:
+    ab = ctx.data.ab.data if ctx.data.ab else None
+    comparison = getattr(ab, "comparison", None)
+    if not callable(comparison):
+        return ""
+    rows = [r for r in comparison().rows if r.unit in AB_UNITS]
+    if not rows:
+        return ""
+    out = ["Medians behind these Δs (*plain* = `pools=none`, *pooled* = the configuration; ns/op is the "
+           "pipeline's wall time per run):"]
+    for unit in AB_UNITS:
+        urows = [r for r in rows if r.unit == unit]
+        if urows:
+            out.append(comparison_table(urows))
+    return md.join(*out)
 
 
 def risks(ctx: Context) -> list[str]:

@@ -57,8 +57,7 @@ def num(v: float, sig: int = MIN_SIG) -> str:
     decimals = max(0, sig - 1 - mag)
     if float(v).is_integer() and a < 1e15:
         return f"{int(v):,}" if a >= 10000 else str(int(v))
-    text = f"{v:.{decimals}f}"
-    return text
+    return f"{v:,.{decimals}f}" if a >= 10000 else f"{v:.{decimals}f}"
 
 
 def parse(text: str) -> float:

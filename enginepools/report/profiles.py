@@ -49,7 +49,16 @@ class ProfileAnalysis:
 
     @property
     def main_index(self) -> str | None:
-        return next(iter(self.tops), None)
+        """The index the findings speak of: in-use space, unless (as at the end
+        of a run that freed everything) it is empty or tiny beside what was
+        allocated; then allocated space."""
+        nonempty = [ix for ix, g in self.tops.items() if g.nodes and g.total > 0]
+        if not nonempty:
+            return next(iter(self.tops), None)
+        inuse, alloc = self.tops.get("inuse_space"), self.tops.get("alloc_space")
+        if "inuse_space" in nonempty and alloc is not None and inuse is not None and inuse.total < 0.01 * alloc.total:
+            return "alloc_space"
+        return nonempty[0]
 
     def findings(self) -> list[str]:
         out: list[str] = []
@@ -106,4 +115,6 @@ def analyse(p: ProfileInput, focus_pkg: str | None = None) -> ProfileAnalysis:
 
 def analyse_all(data: ReportData) -> list[ProfileAnalysis]:
     pkg = data.machine.get("pkg")
-    return [analyse(p, pkg if pkg and "/" in pkg else None) for p in data.profiles]
+    # only a Go import path (its first element is a domain) names code a profile can contain
+    go_pkg = pkg if pkg and "." in pkg.split("/")[0] else None
+    return [analyse(p, go_pkg) for p in data.profiles]
