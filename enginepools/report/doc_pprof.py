@@ -31,9 +31,9 @@ def render(ctx: Context) -> str:
     if ctx.diff is not None:
         base, new, ix = ctx.diff
         out.append(md.heading(2, f"{new} vs {base}: differential flame graph"))
-        out.append(f"The frames of `{new}`, coloured by how each one's share of `{ix}` changed against `{base}` "
-                   "(red: a larger share, blue: a smaller one). pprof has no such view; `-diff_base` gives the "
-                   "same numbers as a table.")
+        out.append(f"The frames of `{new}` (`{ix}`), coloured by how each one changed against `{base}` (red: "
+                   "grew, blue: shrank). pprof has no such view; `go tool pprof -top -diff_base` gives the numbers "
+                   "as a table.")
         out.append(ctx.figure("flame-diff"))
     return md.join(*out)
 

@@ -103,7 +103,7 @@ def bench_specs(ctx: Context) -> list[Spec]:
         out.append(("throughput", "Throughput", "Median MB/s, plain vs pooled (higher is better).",
                     lambda: charts.throughput_chart([r for r in rows if r.unit == "MB/s"], unit="MB/s")))
     if d.verdicts and any(v.time and v.memory for v in d.verdicts):
-        vs: list[Verdict] = list(d.verdicts)
+        vs: list[Verdict] = _distinct_names(d.verdicts)
         out.append(("quadrant", "Speed vs memory", "Δ time against Δ B/op per pool, coloured by verdict.",
                     lambda: charts.quadrant_chart(vs)))
     stats = pool_stats(ctx)
@@ -116,6 +116,16 @@ def bench_specs(ctx: Context) -> list[Spec]:
         out.append(("scaling", "Thread scaling", f"{name}: median ns/op at each thread count, 95% CI.",
                     lambda: charts.scaling_chart(ser, title=f"{name}: time per operation vs threads")))
     return out
+
+
+def _distinct_names(verdicts: list[Verdict]) -> list[Verdict]:
+    """Verdicts whose pool names tell variants of one benchmark apart
+    (``HashBuffer (pool-noclear)``), for labels on a chart."""
+    import dataclasses
+    from collections import Counter
+
+    n = Counter(v.pool for v in verdicts)
+    return [dataclasses.replace(v, pool=f"{v.pool} ({v.candidate})") if n[v.pool] > 1 else v for v in verdicts]
 
 
 def _is_pool(label: str, rows: Any) -> bool:
@@ -214,10 +224,15 @@ def profile_specs(ctx: Context) -> list[Spec]:
     if len(heap) >= 2:
         base, new = heap[0], heap[1]
         ix = "alloc_space" if "alloc_space" in base.tops and "alloc_space" in new.tops else base.main_index
+        # the study profiles the same work twice: compare amounts; arbitrary files: compare shares
+        normalize = ctx.data.study is None
         ctx.diff = (base.label, new.label, ix)
+        how = ("the change of its share of the total" if normalize else
+               f"the change of its value, as a fraction of `{base.label}`'s total (both runs did the same work)")
         out.append(("flame-diff", f"Differential flame graph: {new.label} vs {base.label}",
-                    f"`{new.label}`'s frames coloured by the change of their share of `{ix}` against "
-                    f"`{base.label}`: red grew, blue shrank.",
+                    f"`{new.label}`'s frames (`{ix}`), each coloured by {how} against `{base.label}`: "
+                    "red grew, blue shrank.",
                     lambda: flamegraph.diff_flame_graph(base.source.profile, new.source.profile, ix,
-                                                        base_label=base.label, new_label=new.label)))
+                                                        base_label=base.label, new_label=new.label,
+                                                        normalize=normalize)))
     return out
