@@ -49,6 +49,12 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×"
 
 
+def _delta_text(a: float, b: float) -> str:
+    if a == 0:
+        return "+0.0%" if b == 0 else "n/a"
+    return pct((b - a) / a)
+
+
 def split_row(line: str) -> list[str]:
     cells = re.split(r"(?<!\\)\|", line.strip())
     return [c.strip().replace("\\|", "|") for c in cells[1:-1]]
@@ -163,7 +169,7 @@ def check_text(name: str, text: str, thresholds: set[str] | None = None) -> list
                     a, b, d = r[idx[f"plain {unit}"]], r[idx[f"pooled {unit}"]], r[i]
                     if d in ("n/a", "—"):
                         continue
-                    want = "n/a" if num(a) == 0 else pct((num(b) - num(a)) / num(a))
+                    want = _delta_text(num(a), num(b))
                     if d != want:
                         problems.append(f"{name}:{ln}: {h} is {d}, but ({b} − {a}) / {a} = {want}")
                     verified_deltas.setdefault(ln, set()).add(d.lstrip("+-"))
@@ -186,11 +192,11 @@ def check_text(name: str, text: str, thresholds: set[str] | None = None) -> list
                     problems.append(f"{name}:{ln}: ratio {q}, but {b} / {a} = {ratio(num(b), num(a))}")
                 cover(ln, lines[ln - 1], f"| {q} |")
     # prose shapes (also inside table cells)
-    for rx, calc in ((DELTA, lambda a, b: pct((b - a) / a)), (SHARE, share), (RATIO, ratio)):
+    for rx, calc in ((DELTA, _delta_text), (SHARE, share), (RATIO, ratio)):
         for m in rx.finditer(text):
             a, b = num(m.group(2)), num(m.group(3))
             shown = m.group(1) + ("%" if rx is not RATIO else "×")
-            if b == 0 and rx is not DELTA or (rx is DELTA and a == 0):
+            if b == 0 and rx is not DELTA or (rx is DELTA and a == 0 and b != 0):
                 problems.append(f"{name}: {m.group(0)!r} divides by zero")
                 continue
             want = calc(a, b)

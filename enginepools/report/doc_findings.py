@@ -24,8 +24,7 @@ def render(ctx: Context) -> str:
             out.append(_pool_section(ctx, v))
     if ctx.profiles:
         out.append(md.heading(2, "What the profiles show"))
-        for pa in ctx.profiles:
-            out.append(md.bullets(pa.findings()) if pa.findings() else "")
+        out.append(md.bullets(f for pa in ctx.profiles for f in pa.findings()))
         out.append(f"Tables and graphs: {md.link(TITLES[PPROF], PPROF)}.")
     ab = _ab_section(ctx)
     if ab:
@@ -47,7 +46,9 @@ def _pool_section(ctx: Context, v: Verdict) -> str:
     warns = [w for r in ctx.data.rows if r.name == v.pool and r.new_label == v.candidate for w in r.warnings]
     for w in dict.fromkeys(warns):
         items.append(f"Warning: {w}.")
-    return md.join(md.heading(3, f"{v.pool}: {v.decision}"), md.bullets(items))
+    several = sum(1 for w in ctx.data.verdicts if w.pool == v.pool) > 1
+    name = f"{v.pool} ({v.candidate})" if several else v.pool
+    return md.join(md.heading(3, f"{name}: {v.decision}"), md.bullets(items))
 
 
 def _ab_section(ctx: Context) -> str:

@@ -65,7 +65,12 @@ def _pipeline(ctx: Context, outdir: Path, progress: Progress | None) -> None:
         written = charts.save(fig, outdir / fkey)
         _close(fig)
         names = {p.suffix: p.name for p in map(Path, written)}
-        ctx.figures[fkey] = Figure(fkey, key.replace("_", " "), "", names[".png"], names.get(".svg"))
+        if "ab" in key:
+            title = "End-to-end A/B: Δ of the pipeline's wall time per configuration against pools=none"
+        else:
+            title = "Where the pipeline's bytes go, by stage" + (f" ({key.split('heap_', 1)[-1]})"
+                                                                   if "heap_" in key else "")
+        ctx.figures[fkey] = Figure(fkey, title, title + ".", names[".png"], names.get(".svg"))
         ctx.pipeline_figures.append(fkey)
 
 

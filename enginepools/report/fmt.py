@@ -29,7 +29,9 @@ MIN_SIG, MAX_SIG = 4, 12
 
 
 def delta(old: float, new: float) -> float | None:
-    """Δ = (new − old) / old, or None when the baseline is 0."""
+    """Δ = (new − old) / old; 0 when both are 0; None when only the baseline is 0."""
+    if old == 0 and new == 0:
+        return 0.0
     if old == 0 or not (math.isfinite(old) and math.isfinite(new)):
         return None
     return (new - old) / old
