@@ -191,10 +191,11 @@ def profile_specs(ctx: Context) -> list[Spec]:
     out: list[Spec] = []
     heap = [pa for pa in ctx.profiles if pa.source.kind == "heap"]
     first_heap = heap[0] if heap else None
-    if first_heap is not None and "inuse_space" in first_heap.tops and first_heap.tops["inuse_space"].nodes:
-        g = first_heap.tops["inuse_space"]
-        out.append(("heap-top", "Heap: top consumers", f"Share of the in-use heap of `{first_heap.label}` per "
-                    "function (flat), as `go tool pprof -top` reports it.",
+    hix = first_heap.main_index if first_heap is not None else None
+    if first_heap is not None and hix is not None and first_heap.tops[hix].nodes:
+        g = first_heap.tops[hix]
+        out.append(("heap-top", "Heap: top consumers", f"Share of `{hix}` in `{first_heap.label}` per function "
+                    "(flat), as `go tool pprof -top` reports it.",
                     lambda: charts.heap_top_from_graph(g, n=10)))
     single = len(ctx.profiles) == 1
     for pa in ctx.profiles:
