@@ -15,7 +15,9 @@ SECTIONS = (
     ("impact", "Performance impact", "Δ = (pooled − plain) / plain of the median ns/op, per pool, with its "
      "95% interval; left of zero the pool is faster. Green and vermillion bars are significant (faster, "
      "slower), grey ones are not; the p-value is beside each bar."),
-    ("memory", "Memory per operation", "Median B/op and allocs/op, pooled beside plain. Lower is better."),
+    ("memory", "Bytes per operation", "Median B/op (bytes allocated per operation), pooled beside plain. "
+     "Lower is better."),
+    ("allocs", "Allocations per operation", "Median allocs/op, pooled beside plain. Lower is better."),
     ("throughput", "Throughput", "Median MB/s of the kernels that process data, pooled beside plain. Higher "
      "is better."),
     ("quadrant", "Speed vs memory", "Each pool placed by its Δ time (x) and Δ B/op (y) and coloured by "

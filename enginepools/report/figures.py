@@ -99,11 +99,14 @@ def bench_specs(ctx: Context) -> list[Spec]:
         out.append(("impact", "Performance impact", f"Δ {t} = (pooled − plain) / plain per pool, 95% interval; "
                     "* marks significant differences; shaded: the verdict bands.",
                     lambda: charts.impact_chart(trows, unit=t, thresholds=thresholds)))
-    mem_units = tuple(u for u in ("B/op", "allocs/op") if u in units)
-    if mem_units:
-        mrows = [r for r in rows if r.unit in mem_units and _is_pool(r.new_label, rows)]
-        out.append(("memory", "Memory per operation", f"Median {' and '.join(mem_units)}, plain vs pooled.",
-                    lambda: charts.memory_chart(mrows, units=mem_units)))
+    # one grid of panels per unit (a combined B/op + allocs/op figure is one panel per pool in a row)
+    for unit, key, title in (("B/op", "memory", "Bytes allocated per operation"),
+                             ("allocs/op", "allocs", "Allocations per operation")):
+        if unit in units:
+            urows = [r for r in rows if r.unit == unit and _is_pool(r.new_label, rows)]
+            out.append((key, title, f"Median {unit}, plain vs pooled, with 95% confidence intervals.",
+                        lambda urows=urows, unit=unit, title=title: charts.paired_chart(
+                            urows, unit, f"{title}, plain vs pooled")))
     if "MB/s" in units:
         out.append(("throughput", "Throughput", "Median MB/s, plain vs pooled (higher is better).",
                     lambda: charts.throughput_chart([r for r in rows if r.unit == "MB/s"], unit="MB/s")))
