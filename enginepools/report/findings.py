@@ -56,9 +56,27 @@ def key_findings(ctx: Context) -> list[str]:
         out += [verdict_sentence(v) for v in d.verdicts]
     for pa in ctx.profiles:
         out += pa.findings()
+    out += diff_findings(ctx)
     if d.ab is not None:
         out += ab_findings(d.ab.data)
     return out
+
+
+def diff_findings(ctx: Context) -> list[str]:
+    """The totals of the two profiles of the differential flame graph."""
+    if ctx.diff is None:
+        return []
+    base_label, new_label, ix = ctx.diff
+    tops = {pa.label: pa.tops for pa in ctx.profiles}
+    b, n = tops.get(base_label, {}).get(ix), tops.get(new_label, {}).get(ix)
+    if b is None or n is None or b.total == 0:
+        return []
+    if b.sample_unit == "bytes":
+        div, unit = fmt.byte_scale([b.total, n.total])
+    else:
+        div, unit = 1.0, b.sample_unit
+    return [f"`{ix}` of `{new_label}` against `{base_label}`: "
+            f"{fmt.delta_phrase(b.total / div, n.total / div, unit)}."]
 
 
 def ab_findings(ab: Any) -> list[str]:
