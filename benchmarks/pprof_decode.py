@@ -81,8 +81,7 @@ def synthetic(target_mb: float, seed: int = 7) -> Profile:
     line_off = np.zeros(n_loc + 1, dtype=np.int64)
     np.cumsum(lines_per, out=line_off[1:])
     n_lines = int(line_off[-1])
-    # bytes per sample ~ 3*frames + 4*4 values + labels ~ 100 B
-    n_samples = int(target_mb * 1e6 / 100) + 1
+    n_samples = int(target_mb * 1e6 / 62) + 1  # ~62 bytes per sample as encoded
     frames = rng.integers(10, 31, size=n_samples)
     loc_off = np.zeros(n_samples + 1, dtype=np.int64)
     np.cumsum(frames, out=loc_off[1:])
