@@ -190,9 +190,18 @@ static inline int want_bytes(dec *d, const fld *f) {
 static int rd_packed(dec *d, const uint8_t *p, const uint8_t *end, vec *out) {
     size_t room = (size_t)(end - p);
     if (out->cap - out->n < room) {
-        size_t want = out->n + room;
-        if (want < 2 * out->cap) want = 2 * out->cap;
-        if (vec_reserve(out, want)) return ENOMEM;
+        /* the byte count overestimates; count the varints before growing, so
+         * an exactly pre-sized array (values) is never copied to a bigger one */
+        size_t cnt = 0;
+        for (const uint8_t *q = p; q < end; q++) cnt += *q < 0x80;
+        /* every value written ends in a byte < 0x80, so cnt bounds the writes */
+        if (out->cap - out->n < cnt) {
+            size_t want = out->n + room;
+            if (want < 2 * out->cap) want = 2 * out->cap;
+            if (vec_reserve(out, want)) return ENOMEM;
+        } else {
+            room = cnt;
+        }
     }
     uint64_t *w = out->p + out->n;
     while (p < end) {
