@@ -11,8 +11,8 @@
  * (bytes left before the next sampled allocation), so with the profiler on or
  * off an allocation costs one more subtract and branch; the heap profiler's
  * slow path runs when it reaches zero and returns the next countdown.  Frees
- * call the profiler only while it watches (a session is on, or sampled
- * blocks are live) and its filter says the address may be a sampled block.
+ * call the profiler only while it watches (sampled blocks are live) and
+ * its filter says the address may be a sampled block.
  *
  * Invariants: a block is in the registry from its thread's first allocation
  * until that thread exits; retired totals only grow; the heap profiler is
@@ -37,7 +37,7 @@ static tblock *reg_head;
 static ep_alloc_counters retired;
 static pthread_key_t reg_key;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
-static __thread tblock *self_block;
+static __thread tblock *self_block __attribute__((tls_model("initial-exec")));
 
 uint64_t ep_now_ns(void) {
     struct timespec ts;
