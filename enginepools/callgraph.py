@@ -291,26 +291,38 @@ def layout(graph: Any) -> Layout:
     G = Graph(verts, gedges)
     centers: dict[int, tuple[float, float]] = {}
     paths: dict[tuple[int, int], list[tuple[float, float]]] = {}
-    x_off = 0.0
-    comps = sorted(G.C, key=lambda c: -max(g.cum[v.data] for v in c.sV))
+    comps = sorted(G.C, key=lambda c: -max(abs(g.cum[v.data]) for v in c.sV))
+    placed = []  # (component, x0, y0, x1, y1) in the component's own coordinates
     for comp in comps:
         sug = SugiyamaLayout(comp)
         sug.xspace = 18
         sug.yspace = 46
         roots = [v for v in comp.sV if not [e for e in v.e_in() if e.v[0] is not v]]
         if not roots:  # all in cycles: start from the largest cum
-            roots = [max(comp.sV, key=lambda v: g.cum[v.data])]
+            roots = [max(comp.sV, key=lambda v: abs(g.cum[v.data]))]
         sug.init_all(roots=roots, optimize=True)
         sug.draw(3)
         _separate_layers(sug)
-        xs0 = min(v.view.xy[0] - v.view.w / 2 for v in comp.sV)
-        xs1 = max(v.view.xy[0] + v.view.w / 2 for v in comp.sV)
-        dx = x_off - xs0
+        pts = [(v.view.xy[0] - v.view.w / 2, v.view.xy[1] - v.view.h / 2, v.view.xy[0] + v.view.w / 2,
+                v.view.xy[1] + v.view.h / 2) for v in comp.sV]
+        placed.append((comp, min(p[0] for p in pts), min(p[1] for p in pts), max(p[2] for p in pts),
+                       max(p[3] for p in pts)))
+    # Shelf packing: components left to right, largest first, wrapping into
+    # rows so that many small disconnected pieces do not make one long strip.
+    gap = 40.0
+    area = sum((x1 - x0 + gap) * (y1 - y0 + gap) for _, x0, y0, x1, y1 in placed)
+    row_width = max(max(x1 - x0 for _, x0, _, x1, _ in placed), math.sqrt(area * 1.6))
+    x_off = y_off = row_h = 0.0
+    for comp, x0, y0, x1, y1 in placed:
+        if x_off > 0 and x_off + (x1 - x0) > row_width:
+            x_off, y_off, row_h = 0.0, y_off + row_h + gap, 0.0
+        dx, dy = x_off - x0, y_off - y0
         for v in comp.sV:
-            centers[v.data] = (v.view.xy[0] + dx, v.view.xy[1])
+            centers[v.data] = (v.view.xy[0] + dx, v.view.xy[1] + dy)
         for e in comp.sE:
-            paths[(e.v[0].data, e.v[1].data)] = [(x + dx, y) for x, y in e.view.path]
-        x_off += (xs1 - xs0) + 40
+            paths[(e.v[0].data, e.v[1].data)] = [(x + dx, y + dy) for x, y in e.view.path]
+        x_off += (x1 - x0) + gap
+        row_h = max(row_h, y1 - y0)
     center_list = [centers[i] for i in range(len(g.names))]
     edge_paths = []
     pairs = {(s, d) for s, d, *_ in g.edges}

@@ -460,25 +460,36 @@ def heap_top_chart(items: Iterable[tuple[str, float]], total: float, unit: str =
     top, rest = pairs[:n], pairs[n:]
     labels = [ps.shorten(k, 48) for k, _ in top]
     values = [v for _, v in top]
-    rest_v = total - sum(values)
-    if rest and rest_v > 0:
+    diff = any(v < 0 for _, v in pairs)  # a -diff_base profile: values are changes
+    # "other": what the rest adds up to (for a diff, the signed sum of the rest)
+    rest_v = sum(v for _, v in rest) if diff else total - sum(values)
+    if rest and rest_v != 0:
         labels.append(f"other ({len(rest)} functions)")
         values.append(rest_v)
     pct = [100.0 * v / total for v in values]
-    colors = [ps.OKABE_ITO["vermillion"] if i == 0 else ps.OKABE_ITO["blue"] for i in range(len(top))]
+    if diff:
+        colors = [ps.SLOWER if v > 0 else ps.FASTER for v in values[:len(top)]]
+    else:
+        colors = [ps.OKABE_ITO["vermillion"] if i == 0 else ps.OKABE_ITO["blue"] for i in range(len(top))]
     colors += [ps.GREY] * (len(values) - len(top))
     y = np.arange(len(values))[::-1]
     fig = ps.new_figure(8.5, 0.42 * len(values) + 1.6)
     ax = fig.add_subplot()
     ax.barh(y, pct, height=0.65, color=colors)
     ax.set_yticks(y, labels)
-    ax.set_xlim(0, max(pct) * 1.35 if max(pct) > 0 else 1)
+    lo, hi = min(0.0, min(pct)), max(0.0, max(pct))
+    span = (hi - lo) or 1.0
+    ax.set_xlim(lo - (0.05 * span if lo < 0 else 0), hi + 0.4 * span)
     for yi, p, v in zip(y, pct, values):
-        ax.annotate(f"{ps.pprof_percentage(v, total)}  ({label(_intish(v))})", (p, yi), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize=8.5)
+        # a shrinking function's label sits right of 0, beside the end of its bar
+        ax.annotate(f"{ps.pprof_percentage(v, total)}  ({label(_intish(v))})", (max(p, 0.0), yi),
+                    xytext=(4, 0), textcoords="offset points", va="center", ha="left", fontsize=8.5)
+    if diff:
+        ax.axvline(0, color="#333333", linewidth=0.9)
     ax.xaxis.grid(True)
     what = f"{sample}, " if sample else ""
-    ax.set_xlabel(f"share of total {label(_intish(total))} ({what}flat, %)")
+    ax.set_xlabel(f"share of total {label(_intish(total))} ({what}flat, %)"
+                  + ("\ndifference of two profiles: red grew, green shrank" if diff else ""))
     ax.set_title(title)
     return fig
 
