@@ -404,6 +404,7 @@ def _self_loop(c: tuple[float, float], size: tuple[float, float]) -> list[tuple[
 # ------------------------------------------------------------------ drawing
 
 _MAX_INCHES = 40.0
+_MAX_PIXELS = 16e6
 
 
 @ps.styled
@@ -424,6 +425,10 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
     # smallest font (8 pt) must stay readable at 6 pt.
     scale = max(0.75, min(1.0, max_inches * 72 / max(width_pt, height_pt)))
     fig = ps.new_figure(width_pt * scale / 72, height_pt * scale / 72, layout=None)
+    # Huge graphs: fewer dots per inch rather than a 50-megapixel PNG
+    # (still ≥ 100 dpi; the SVG is unaffected).
+    w_in, h_in = fig.get_size_inches()
+    fig.set_dpi(max(100.0, min(float(ps.DPI), math.sqrt(_MAX_PIXELS / (w_in * h_in)))))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
     # data units = points; y downward

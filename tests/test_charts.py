@@ -286,3 +286,18 @@ def test_format_value_units() -> None:
     assert _plotstyle.pprof_label(0, "bytes") == "0"
     assert _plotstyle.pprof_percentage(5714.03, 11880.06) == "48.10%"
     assert _plotstyle.pprof_percentage(0.05, 100) == "0.05%"
+
+
+def test_heap_top_chart_of_a_diff_profile_has_signed_bars() -> None:
+    items = [("grew", 3000.0), ("shrank", -1000.0), ("small", 10.0), ("tiny", -5.0)]
+    fig = charts.heap_top_chart(items, 4015.0, "bytes", n=2)
+    ax = fig.axes[0]
+    [bars] = bars_of(ax)
+    widths = [p.get_width() for p in bars.patches]
+    assert widths[0] > 0 and widths[1] < 0
+    assert widths[2] == pytest.approx(100 * 5 / 4015)  # "other": the signed sum of the rest
+    assert bars.patches[0].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb(_plotstyle.SLOWER))
+    assert bars.patches[1].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb(_plotstyle.FASTER))
+    assert ax.get_xlim()[0] < widths[1]  # the shrinking bar is inside the axes
+    assert "-1000B" in ax.texts[1].get_text()
+    assert "red grew, green shrank" in ax.get_xlabel()
