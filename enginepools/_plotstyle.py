@@ -133,8 +133,15 @@ def save(fig: Figure, path_stem: str | os.PathLike[str], formats: Iterable[str] 
             path = stem.parent / f"{stem.name}.{fmt}"
             with atomic_write(path, "wb") as f:
                 fig.savefig(f, format=fmt, dpi="figure", metadata=_metadata(fmt))
+            os.chmod(path, 0o666 & ~_umask())  # temp files are 0600; images are for sharing
             out.append(path)
     return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _metadata(fmt: str) -> dict[str, Any]:

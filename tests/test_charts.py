@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import matplotlib
@@ -269,6 +270,9 @@ def test_save_writes_png_and_svg_atomically_without_touching_rcparams(rows, tmp_
     svg = paths[1].read_text()
     assert "<svg" in svg and "Time per operation" in svg  # text kept as text
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+    mask = os.umask(0)
+    os.umask(mask)
+    assert paths[0].stat().st_mode & 0o777 == 0o666 & ~mask  # like any file the user creates, not 0600
     after = dict(matplotlib.rcParams)
     assert {k: v for k, v in after.items() if before.get(k) != v and not (
         isinstance(v, float) and math.isnan(v))} == {}
