@@ -162,7 +162,7 @@ _SCALES = {
 def format_value(v: float, unit: str) -> str:
     """``1500, "ns/op"`` → ``1.50 µs``; ``65536, "B/op"`` → ``64.0 KiB``;
     other units: three significant digits and the unit's first part."""
-    base = unit.split("/")[0]
+    base = unit[: -len("/op")] if unit.endswith("/op") else unit
     if base in _SCALES and v != 0 and math.isfinite(v):
         for factor, name in _SCALES[base]:
             if abs(v) >= factor:
@@ -254,8 +254,12 @@ def _err(e: Estimate) -> tuple[float, float]:
 
 
 def _grid(count: int, max_cols: int = 4) -> tuple[int, int]:
-    cols = min(count, max_cols)
-    return int(math.ceil(count / cols)), cols
+    """Rows and columns for `count` panels: one row up to max_cols + 1,
+    else rows as full as possible (6 → 2×3, not 4 + 2)."""
+    if count <= max_cols + 1:
+        return 1, count
+    rows = int(math.ceil(count / max_cols))
+    return rows, int(math.ceil(count / rows))
 
 
 def _pair_panel(ax: Axes, p: Pair, unit: str, higher_is_better: bool) -> None:
@@ -295,14 +299,14 @@ def paired_chart(rows: Iterable[Any], unit: str, title: str, *, higher_is_better
     pairs = pairs_from_rows(rows, unit)
     _require(pairs, f"no comparison rows in {unit}")
     nrows, ncols = _grid(len(pairs), max_cols)
-    fig = ps.new_figure(2.6 * ncols + 0.4, 2.7 * nrows + 0.7)
+    fig = ps.new_figure(max(6.5, 2.6 * ncols + 0.4), 2.7 * nrows + 0.9)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, p in zip(axes.flat, pairs):
         _pair_panel(ax, p, unit, higher_is_better)
     for ax in list(axes.flat)[len(pairs):]:
         ax.set_visible(False)
     hint = "higher is better" if higher_is_better else "lower is better"
-    fig.suptitle(f"{title} ({unit}, {hint}; bars: median, whiskers: 95% CI)")
+    fig.suptitle(f"{title}\n{unit}, {hint}; bars: median, whiskers: 95% CI")
     return fig
 
 
@@ -325,7 +329,7 @@ def memory_chart(rows: Iterable[Any], units: Sequence[str] = ("B/op", "allocs/op
     present = [(u, ps_) for u, ps_ in zip(units, by_unit) if ps_]
     _require(present, f"no comparison rows in {' or '.join(units)}")
     names = list(dict.fromkeys(p.name for _, pl in present for p in pl))
-    fig = ps.new_figure(2.5 * len(names) + 0.4, 2.7 * len(present) + 0.7)
+    fig = ps.new_figure(max(6.5, 2.5 * len(names) + 0.4), 2.7 * len(present) + 0.9)
     axes = fig.subplots(len(present), len(names), squeeze=False)
     for i, (u, pl) in enumerate(present):
         by_name = {p.name: p for p in pl}
@@ -335,7 +339,7 @@ def memory_chart(rows: Iterable[Any], units: Sequence[str] = ("B/op", "allocs/op
                 _pair_panel(ax, by_name[name], u, False)
             else:
                 ax.set_visible(False)
-    fig.suptitle(f"{title} (lower is better; bars: median, whiskers: 95% CI)")
+    fig.suptitle(f"{title}\nlower is better; bars: median, whiskers: 95% CI")
     return fig
 
 
