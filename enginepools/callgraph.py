@@ -277,8 +277,10 @@ def layout(graph: Any) -> Layout:
         fonts.append(fs)
         sizes.append((w + 0.9 * fs + 6, h + 0.5 * fs + 4))
     verts = [Vertex(i) for i in range(len(g.names))]
-    for v, (w, h) in zip(verts, sizes):
-        v.view = _View(w, h)
+    loops = {s for s, d, *_ in g.edges if s == d}
+    for i, (v, (w, h)) in enumerate(zip(verts, sizes)):
+        # room for a self-loop and its label beside the box
+        v.view = _View(w + (2 * 90 if i in loops else 0), h)
     gedges = []
     seen: set[tuple[int, int]] = set()
     for s, d, *_ in g.edges:
@@ -497,7 +499,7 @@ def _point_at(path: list[tuple[float, float]], frac: float) -> tuple[float, floa
 
 def _label_candidates(path: list[tuple[float, float]]) -> list[tuple[float, float]]:
     out = []
-    if len(path) > 2:
+    if len(path) > 2 and math.dist(path[0], path[-1]) > 40:  # a routed edge, not a self-loop
         out.append(_point_at(path[-2:], 0.5))
     out += [_point_at(path, f) for f in (0.5, 0.62, 0.38, 0.74, 0.26, 0.85, 0.15)]
     return out
