@@ -125,8 +125,48 @@ def _normalize(graph: Any) -> _G:
         from .pprof_report import report_labels  # a pprof_graph.Graph: pprof's own legend
 
         labels = report_labels(graph)
-    return _G(names, np.array([float(n.flat) for n in nodes]), np.array([float(n.cum) for n in nodes]), edges,
-              total, unit, title, labels, fmt if callable(fmt) else None)
+    return _G(names, np.array([float(n.flat) for n in nodes]), np.array([float(n.cum) for n in nodes]),
+              remove_redundant_edges(names, edges), total, unit, title, labels, fmt if callable(fmt) else None)
+
+
+def remove_redundant_edges(names: Sequence[str], edges: list[tuple[int, int, float, bool, bool]]
+                           ) -> list[tuple[int, int, float, bool, bool]]:
+    """pprof's Graph.RemoveRedundantEdges (done for every picture it draws):
+    drop a residual edge when its destination can still be reached from its
+    source through other edges; lightest first, and never past a non-residual
+    edge into the same node."""
+    alive = list(range(len(edges)))
+    ins: dict[int, list[int]] = {}
+    for k, (s, d, *_rest) in enumerate(edges):
+        ins.setdefault(d, []).append(k)
+    removed: set[int] = set()
+
+    def order(k: int) -> tuple[float, str, str]:
+        s, d, w, *_ = edges[k]
+        return (-abs(w), names[s], names[d])
+
+    def redundant(k: int) -> bool:
+        src, dst = edges[k][0], edges[k][1]
+        seen = {dst}
+        queue = [dst]
+        while queue:
+            n = queue.pop(0)
+            for ie in ins.get(n, []):
+                if ie == k or ie in removed or edges[ie][0] in seen:
+                    continue
+                if edges[ie][0] == src:
+                    return True
+                seen.add(edges[ie][0])
+                queue.append(edges[ie][0])
+        return False
+
+    for node in range(len(names) - 1, -1, -1):
+        for k in sorted(ins.get(node, []), key=order)[::-1]:
+            if not edges[k][3]:
+                break
+            if redundant(k):
+                removed.add(k)
+    return [edges[k] for k in alive if k not in removed]
 
 
 # -------------------------------------------------------------- labelling
@@ -529,17 +569,20 @@ def _esc(s: str) -> str:
 
 
 def to_dot(graph: Any, title: str | None = None) -> str:
-    """pprof-like DOT text (``go tool pprof -dot`` layout): legend cluster,
-    ``N<i>`` nodes with label/fontsize/colours, weighted edges, dotted
-    residual edges, ``(inline)`` labels."""
+    """DOT text as ``go tool pprof -dot`` writes it: legend cluster,
+    ``N<i>`` nodes with label/fontsize/colours/tooltip, edges sorted by
+    weight with weight/penwidth/colour, dotted residual edges, ``(inline)``
+    in the label of inlined calls.  `title` names the digraph (pprof:
+    ``unnamed``)."""
     g = _normalize(graph)
     name = _esc(title or g.title or "unnamed")
     out = [f'digraph "{name}" {{', 'node [style=filled fillcolor="#f8f8f8"]']
-    legend = _legend_lines(g, title, key=False)
+    legend = _legend_lines(g, None, key=False)
     if legend:
-        body = "\\l".join(_esc(s) for s in legend) + "\\l"
+        body = "\\l".join(_esc(s) for s in legend + ["", "See https://git.io/JfYMW for how to read the graph"])
+        tip = f' tooltip="{_esc(title or g.title)}"' if (title or g.title) else ""
         out.append(f'subgraph cluster_L {{ "{_esc(legend[0])}" [shape=box fontsize=16 '
-                   f'label="{body}" tooltip="{_esc(legend[0])}"] }}')
+                   f'label="{body}\\l"{tip}] }}')
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
     for i, (n, f, c) in enumerate(zip(g.names, g.flat, g.cum), start=1):
         label = "\\n".join(_esc(s) for s in node_label(n, _int(f), _int(c), g.total, g.unit, g.fmt).split("\n"))
@@ -561,10 +604,8 @@ def to_dot(graph: Any, title: str | None = None) -> str:
         arrow = "..." if residual else "->"
         tip = f'"{_esc(g.names[s])} {arrow} {_esc(g.names[d])} ({wl})"'
         attr += f" tooltip={tip} labeltooltip={tip}"
-        if residual:
+        if residual:  # pprof marks inlined calls by their label only
             attr += ' style="dotted"'
-        elif inline:
-            attr += ' style="dashed"'
         out.append(f"N{s + 1} -> N{d + 1} [{attr}]")
     out.append("}")
     return "\n".join(out) + "\n"

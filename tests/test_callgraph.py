@@ -181,3 +181,12 @@ def test_negative_values_of_a_diff_graph() -> None:
     box = next(p for p in fig.axes[0].patches if p.get_gid() == "box:a")
     r, g_, b_ = box.get_edgecolor()[:3]
     assert g_ > r  # pprof colours decreases green
+
+
+def test_redundant_residual_edges_are_dropped_like_pprof() -> None:
+    names = ["main", "run", "pool", "malg"]
+    edges = [(0, 1, 10.0, False, False), (1, 2, 8.0, False, False),
+             (0, 2, 1.0, True, False),   # main ⋯> pool: also reachable via run -> dropped
+             (0, 3, 2.0, True, False)]   # main ⋯> malg: the only way -> kept
+    kept = callgraph.remove_redundant_edges(names, edges)
+    assert (0, 2, 1.0, True, False) not in kept and (0, 3, 2.0, True, False) in kept and len(kept) == 3
