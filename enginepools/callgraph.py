@@ -43,7 +43,7 @@ from matplotlib.path import Path as MplPath
 from . import _plotstyle as ps
 
 __all__ = ["CallGraph", "CallNode", "CallEdge", "node_label", "layout", "draw", "to_dot", "parse_dot",
-           "dot_color", "shorten_function_name", "Layout"]
+           "dot_color", "shorten_function_name", "Layout", "remove_redundant_edges", "from_items"]
 
 
 # ----------------------------------------------------------------- model
