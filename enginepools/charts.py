@@ -346,7 +346,8 @@ def memory_chart(rows: Iterable[Any], units: Sequence[str] = ("B/op", "allocs/op
 # ---------------------------------------------------------- Δ bar charts
 
 def _delta_bars(ax: Axes, labels: Sequence[str], deltas: Sequence[float], cis: Sequence[tuple[float, float] | None],
-                significant: Sequence[bool], p_values: Sequence[float | None], higher_is_better: bool) -> None:
+                significant: Sequence[bool], p_values: Sequence[float | None], higher_is_better: bool,
+                sizes: Sequence[tuple[int, int]] = ()) -> None:
     y = np.arange(len(labels))[::-1]
     colors = []
     for d, s in zip(deltas, significant):
@@ -356,30 +357,52 @@ def _delta_bars(ax: Axes, labels: Sequence[str], deltas: Sequence[float], cis: S
             colors.append(ps.FASTER)
         else:
             colors.append(ps.SLOWER)
-    lo_err = [d - c[0] if c else 0.0 for d, c in zip(deltas, cis)]
-    hi_err = [c[1] - d if c else 0.0 for d, c in zip(deltas, cis)]
-    errs = np.clip(np.array([lo_err, hi_err]), 0, None)
-    ax.barh(y, deltas, height=0.6, color=colors, xerr=errs, error_kw={"ecolor": "#333333", "elinewidth": 1.2})
+    ax.barh(y, deltas, height=0.6, color=colors)
+    with_ci = [i for i, c in enumerate(cis) if c]
+    if with_ci:  # whiskers only where there is an interval (no zero-length caps)
+        lo_err = [max(0.0, deltas[i] - cis[i][0]) for i in with_ci]  # type: ignore[index]
+        hi_err = [max(0.0, cis[i][1] - deltas[i]) for i in with_ci]  # type: ignore[index]
+        ax.errorbar([deltas[i] for i in with_ci], [y[i] for i in with_ci], xerr=[lo_err, hi_err], fmt="none",
+                    ecolor="#333333", elinewidth=1.2, capsize=3)
     ax.axvline(0, color="#333333", linewidth=0.9)
     ax.set_yticks(y, [ps.shorten(s, 40) for s in labels])
     ax.xaxis.grid(True)
-    span_lo = min([0.0] + [d - e for d, e in zip(deltas, errs[0])])
-    span_hi = max([0.0] + [d + e for d, e in zip(deltas, errs[1])])
+    ends_lo = [c[0] if c else d for d, c in zip(deltas, cis)]
+    ends_hi = [c[1] if c else d for d, c in zip(deltas, cis)]
+    span_lo, span_hi = min([0.0] + ends_lo), max([0.0] + ends_hi)
     width = (span_hi - span_lo) or 10.0
-    ax.set_xlim(span_lo - 0.08 * width, span_hi + 0.42 * width)
-    for yi, d, e_hi, s, p, c in zip(y, deltas, errs[1], significant, p_values, cis):
-        mark = "*" if s else "n.s."
-        ptxt = "" if p is None else (f", p={p:.3f}" if p >= 0.001 else ", p<0.001")
-        ci_txt = "" if c else " (too few samples for a CI)"
-        x_text = max(d + e_hi, 0.0)
-        ax.annotate(f"{_pct(d)} {mark}{ptxt}{ci_txt}", (x_text, yi), xytext=(4, 0), textcoords="offset points",
+    ax.set_xlim(span_lo - 0.08 * width, span_hi + 0.3 * width)
+    sizes = list(sizes) or [(0, 0)] * len(deltas)
+    for yi, d, hi_end, s, p, c, (n1, n2) in zip(y, deltas, ends_hi, significant, p_values, cis, sizes):
+        n = f"n={n1}+{n2}" if n1 or n2 else "too few samples"
+        if p is None:
+            mark = f"untested ({n})"
+        else:
+            mark = ("*" if s else "n.s.") + (f", p={p:.3f}" if p >= 0.001 else ", p<0.001")
+            if not c:
+                mark += f", no CI ({n})"
+        ax.annotate(f"{_pct(d)} {mark}", (max(hi_end, 0.0), yi), xytext=(4, 0), textcoords="offset points",
                     va="center", ha="left", fontsize=8.5, fontweight="bold" if s else "normal")
+
+
+def _fit_annotations(fig: Figure, ax: Axes, rounds: int = 4) -> None:
+    """Widen the x range until every annotation ends inside the axes."""
+    for _ in range(rounds):
+        fig.draw_without_rendering()
+        r = ps.renderer(fig)
+        box = ax.get_window_extent(r)
+        right = max((t.get_window_extent(r).x1 for t in ax.texts), default=box.x1)
+        over = right - (box.x1 - 4)
+        if over <= 0:
+            return
+        x0, x1 = ax.get_xlim()
+        ax.set_xlim(x0, x1 + over * (x1 - x0) / max(box.width - over, box.width * 0.2))
 
 
 def _impact_legend(ax: Axes, better: str, worse: str, extra: Sequence[Any] = ()) -> None:
     handles = [Patch(color=ps.FASTER, label=f"significantly {better}"),
                Patch(color=ps.SLOWER, label=f"significantly {worse}"),
-               Patch(color=ps.NOT_SIGNIFICANT, label="not significant (n.s.)"), *extra]
+               Patch(color=ps.NOT_SIGNIFICANT, label="not significant (n.s.) or untested"), *extra]
     ax.figure.legend(handles=handles, loc="outside lower center", ncol=3 if len(handles) <= 3 else 3,
                      fontsize=8.5)
 
@@ -408,12 +431,13 @@ def impact_chart(rows: Iterable[Any], unit: str = "ns/op", title: str = "Perform
                                                                         f"keep threshold")]
     _delta_bars(ax, [f"{p.name} ({p.pooled_label} vs {p.plain_label})" for p in pairs],
                 [float(p.delta_pct) for p in pairs], cis, [p.significant for p in pairs],
-                [p.p_value for p in pairs], higher)
+                [p.p_value for p in pairs], higher, [(p.plain.n, p.pooled.n) for p in pairs])
     better = "faster" if unit in ("ns/op", "sec/op") else "better"
     worse = "slower" if unit in ("ns/op", "sec/op") else "worse"
     ax.set_xlabel(f"Δ {unit} of pooled vs plain median (%)  —  negative = {'worse' if higher else better}")
     _impact_legend(ax, better, worse, extra)
     ax.set_title(f"{title}: Δ {unit} with {confidence:.0%} CI")
+    _fit_annotations(fig, ax)
     return fig
 
 
@@ -436,11 +460,12 @@ def ab_chart(rows: Iterable[Any], unit: str | None = None, title: str = "End-to-
     labels = [f"{p.pooled_label} vs {p.plain_label}" + (f" · {p.name}" if len({q.name for q in pairs}) > 1 else "")
               for p in pairs]
     _delta_bars(ax, labels, [float(p.delta_pct) for p in pairs], cis, [p.significant for p in pairs],
-                [p.p_value for p in pairs], False)
+                [p.p_value for p in pairs], False, [(p.plain.n, p.pooled.n) for p in pairs])
     base = pairs[0].plain_label
     ax.set_xlabel(f"Δ wall time vs {base} (%, median {unit})  —  negative = faster")
     _impact_legend(ax, "faster", "slower")
     ax.set_title(f"{title} ({confidence:.0%} CI)")
+    _fit_annotations(fig, ax)
     return fig
 
 
