@@ -266,9 +266,12 @@ def _pair_panel(ax: Axes, p: Pair, unit: str, higher_is_better: bool) -> None:
     vals = [p.plain.median, p.pooled.median]
     errs = np.array([_err(p.plain), _err(p.pooled)]).T
     labels = [p.plain_label, p.pooled_label]
-    bars = ax.bar([0, 1], vals, width=0.6, color=[ps.PLAIN, ps.POOLED], yerr=errs,
-                  error_kw={"ecolor": "#333333", "elinewidth": 1.2}, label=unit)
+    bars = ax.bar([0, 1], vals, width=0.6, color=[ps.PLAIN, ps.POOLED])
     bars.set_label(f"{p.name} {unit}")
+    with_ci = [i for i, e in enumerate((p.plain, p.pooled)) if e.has_ci]
+    if with_ci:  # whiskers only where there is an interval (no zero-length caps)
+        ax.errorbar(with_ci, [vals[i] for i in with_ci], yerr=errs[:, with_ci], fmt="none", ecolor="#333333",
+                    elinewidth=1.2, capsize=3)
     ax.set_xticks([0, 1], labels)
     ax.set_ylabel(unit)
     top = max(v + e for v, e in zip(vals, errs[1])) or 1.0
@@ -280,7 +283,10 @@ def _pair_panel(ax: Axes, p: Pair, unit: str, higher_is_better: bool) -> None:
     title = ps.shorten(p.name, 34)
     if p.delta_pct is not None:
         better = (p.delta_pct > 0) if higher_is_better else (p.delta_pct < 0)
-        sig = "" if p.significant else " (n.s.)"
+        if p.p_value is None:
+            sig = f" (untested, n={p.plain.n}+{p.pooled.n})"
+        else:
+            sig = "" if p.significant else " (n.s.)"
         if p.delta_pct == 0:
             title += f"\nΔ 0%: no change{sig}"
         else:

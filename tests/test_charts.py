@@ -305,3 +305,20 @@ def test_heap_top_chart_of_a_diff_profile_has_signed_bars() -> None:
     assert ax.get_xlim()[0] < widths[1]  # the shrinking bar is inside the axes
     assert "-1000B" in ax.texts[1].get_text()
     assert "red grew, green shrank" in ax.get_xlabel()
+
+
+def test_single_samples_draw_no_whiskers_and_say_untested() -> None:
+    recs = [make_record("BenchmarkX/impl=std-2", 1, {"ns/op": 100.0}),
+            make_record("BenchmarkX/impl=pool-2", 1, {"ns/op": 80.0})]
+    rows = compare.compare_columns(recs, "/impl").rows
+    ax = charts.time_chart(rows).axes[0]
+    assert not [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert "untested, n=1+1" in ax.get_title()
+    ax = charts.impact_chart(rows).axes[0]
+    assert not [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    note = ax.texts[0]
+    assert note.get_text() == "-20.0% untested (n=1+1)"
+    fig = ax.figure
+    r = _plotstyle.renderer(fig)
+    fig.draw_without_rendering()
+    assert note.get_window_extent(r).x1 <= ax.get_window_extent(r).x1  # fits inside the axes
