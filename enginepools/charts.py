@@ -283,8 +283,8 @@ def _pair_panel(ax: Axes, p: Pair, unit: str, higher_is_better: bool) -> None:
     title = ps.shorten(p.name, 34)
     if p.delta_pct is not None:
         better = (p.delta_pct > 0) if higher_is_better else (p.delta_pct < 0)
-        if p.p_value is None:
-            sig = f" (untested, n={p.plain.n}+{p.pooled.n})"
+        if p.p_value is None:  # own line: panels are narrow
+            sig = f"\nuntested: n={p.plain.n}+{p.pooled.n}"
         else:
             sig = "" if p.significant else " (n.s.)"
         if p.delta_pct == 0:
@@ -313,6 +313,7 @@ def paired_chart(rows: Iterable[Any], unit: str, title: str, *, higher_is_better
         ax.set_visible(False)
     hint = "higher is better" if higher_is_better else "lower is better"
     fig.suptitle(f"{title}\n{unit}, {hint}; bars: median, whiskers: 95% CI")
+    _fit_titles(fig)
     return fig
 
 
@@ -346,6 +347,7 @@ def memory_chart(rows: Iterable[Any], units: Sequence[str] = ("B/op", "allocs/op
             else:
                 ax.set_visible(False)
     fig.suptitle(f"{title}\nlower is better; bars: median, whiskers: 95% CI")
+    _fit_titles(fig)
     return fig
 
 
@@ -389,6 +391,26 @@ def _delta_bars(ax: Axes, labels: Sequence[str], deltas: Sequence[float], cis: S
                 mark += f", no CI ({n})"
         ax.annotate(f"{_pct(d)} {mark}", (max(hi_end, 0.0), yi), xytext=(4, 0), textcoords="offset points",
                     va="center", ha="left", fontsize=8.5, fontweight="bold" if s else "normal")
+
+
+def _fit_titles(fig: Figure, smallest: float = 7.0) -> None:
+    """Shrink panel titles that are wider than their panel plus the gap."""
+    fig.draw_without_rendering()
+    r = ps.renderer(fig)
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        title = ax.title
+        limit = ax.get_window_extent(r).width * 1.15
+        size = title.get_fontsize()
+        while title.get_window_extent(r).width > limit and size > smallest:
+            size -= 0.5
+            title.set_fontsize(size)
+        first, *rest = title.get_text().split("\n")
+        keep = len(first)
+        while title.get_window_extent(r).width > limit and keep > 12:  # still too wide: cut the name
+            keep -= 2
+            title.set_text("\n".join([ps.shorten(first, keep), *rest]))
 
 
 def _fit_annotations(fig: Figure, ax: Axes, rounds: int = 4) -> None:

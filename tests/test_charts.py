@@ -313,7 +313,7 @@ def test_single_samples_draw_no_whiskers_and_say_untested() -> None:
     rows = compare.compare_columns(recs, "/impl").rows
     ax = charts.time_chart(rows).axes[0]
     assert not [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
-    assert "untested, n=1+1" in ax.get_title()
+    assert "untested: n=1+1" in ax.get_title()
     ax = charts.impact_chart(rows).axes[0]
     assert not [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     note = ax.texts[0]
@@ -322,3 +322,14 @@ def test_single_samples_draw_no_whiskers_and_say_untested() -> None:
     r = _plotstyle.renderer(fig)
     fig.draw_without_rendering()
     assert note.get_window_extent(r).x1 <= ax.get_window_extent(r).x1  # fits inside the axes
+
+
+def test_long_panel_titles_are_shrunk_to_fit() -> None:
+    name = "BenchmarkAVeryLongBenchmarkName{}Indeed/impl={}/size=65536-2"
+    recs = [make_record(name.format(k, impl), 1, {"ns/op": v}) for k in "ABCDE"
+            for impl, v in (("std", 1e5), ("pool", 9.9e4))] * 6
+    fig = charts.time_chart(compare.compare_columns(recs, "/impl").rows)
+    r = _plotstyle.renderer(fig)
+    fig.draw_without_rendering()
+    for ax in fig.axes:
+        assert ax.title.get_window_extent(r).width <= ax.get_window_extent(r).width * 1.15
