@@ -280,7 +280,7 @@ def _pair_panel(ax: Axes, p: Pair, unit: str, higher_is_better: bool) -> None:
                     ha="center", va="bottom", fontsize=8.5)
     ax.set_ylim(0, top * 1.22)
     ax.set_xlim(-0.6, 1.6)
-    title = ps.shorten(p.name, 34)
+    title = _wrap_name(p.name, 26)
     if p.delta_pct is not None:
         better = (p.delta_pct > 0) if higher_is_better else (p.delta_pct < 0)
         if p.p_value is None:  # own line: panels are narrow
@@ -393,6 +393,22 @@ def _delta_bars(ax: Axes, labels: Sequence[str], deltas: Sequence[float], cis: S
                     va="center", ha="left", fontsize=8.5, fontweight="bold" if s else "normal")
 
 
+def _wrap_name(name: str, width: int) -> str:
+    """A benchmark name over lines of about `width` characters, broken
+    after ``/`` (parts are kept whole; at most three lines)."""
+    parts = name.split("/")
+    lines: list[str] = []
+    for i, part in enumerate(parts):
+        piece = part + ("/" if i < len(parts) - 1 else "")
+        if lines and len(lines[-1]) + len(piece) <= width:
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    if len(lines) > 3:
+        lines = lines[:2] + ["".join(lines[2:])]
+    return "\n".join(lines)
+
+
 def _fit_titles(fig: Figure, smallest: float = 7.0) -> None:
     """Shrink panel titles that are wider than their panel plus the gap."""
     fig.draw_without_rendering()
@@ -401,16 +417,19 @@ def _fit_titles(fig: Figure, smallest: float = 7.0) -> None:
         if not ax.get_visible():
             continue
         title = ax.title
-        limit = ax.get_window_extent(r).width * 1.15
+        limit = ax.get_window_extent(r).width
         size = title.get_fontsize()
         while title.get_window_extent(r).width > limit and size > smallest:
             size -= 0.5
             title.set_fontsize(size)
-        first, *rest = title.get_text().split("\n")
-        keep = len(first)
-        while title.get_window_extent(r).width > limit and keep > 12:  # still too wide: cut the name
-            keep -= 2
-            title.set_text("\n".join([ps.shorten(first, keep), *rest]))
+        lines = title.get_text().split("\n")
+        names = [i for i, line in enumerate(lines) if not line.startswith(("Δ", "untested"))]
+        while title.get_window_extent(r).width > limit and names:  # still too wide: cut the longest name line
+            i = max(names, key=lambda k: len(lines[k]))
+            if len(lines[i]) <= 12:
+                break
+            lines[i] = ps.shorten(lines[i], len(lines[i]) - 2)
+            title.set_text("\n".join(lines))
 
 
 def _fit_annotations(fig: Figure, ax: Axes, rounds: int = 4) -> None:

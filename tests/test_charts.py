@@ -332,4 +332,4 @@ def test_long_panel_titles_are_shrunk_to_fit() -> None:
     r = _plotstyle.renderer(fig)
     fig.draw_without_rendering()
     for ax in fig.axes:
-        assert ax.title.get_window_extent(r).width <= ax.get_window_extent(r).width * 1.15
+        assert ax.title.get_window_extent(r).width <= ax.get_window_extent(r).width * 1.02
