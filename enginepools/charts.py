@@ -617,7 +617,7 @@ def pool_stats_chart(stats: Iterable[Any], title: str = "Pool effectiveness") ->
     ax1.set_xlabel("hit rate (% of gets)")
     ax1.set_title("Hit rate")
     for yi, p, r in zip(y, pools, rates):
-        txt = "no gets" if p.hit_rate is None else f"{r:.1f}%"
+        txt = "no gets" if p.hit_rate is None else _pct(r).lstrip("+")
         ax1.annotate(txt, (r, yi), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8.5)
     ret = [p.retained_bytes for p in pools]
     scale, name = _byte_scale(max(ret))
