@@ -329,3 +329,22 @@ def test_output_write_error_is_reported_with_the_output_name(tree: Path) -> None
             pl._run_core(str(tree), fd, {"pools": pl.pools_mask({"tar"})}, "out.tar")
     finally:
         os.close(fd)
+
+
+def test_paths_vanishing_during_the_walk_are_counted(bad_tree: Path, tmp_path: Path) -> None:
+    (bad_tree / "zdir").mkdir()
+    (bad_tree / "zdir" / "f").write_bytes(b"x")
+    calls = []
+
+    def hook(phase: str) -> None:
+        calls.append(phase)
+        if calls.count("walk") == 1:  # the root is listed; its entries are not looked at yet
+            (bad_tree / "late.txt").unlink()
+            shutil.rmtree(bad_tree / "zdir")
+
+    out = tmp_path / "o.tar"
+    r = run_pipeline(bad_tree, "all", out, _hook=hook)
+    assert r.skipped["vanished"] == 2 and r.files == 3
+    assert calls.count("walked") == 1 and calls.count("hashed") == 1
+    with tarfile.open(out) as t:
+        assert not {"late.txt", "zdir", "zdir/f"} & set(t.getnames())
