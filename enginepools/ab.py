@@ -32,7 +32,8 @@ scipy loaded, is bigger than the child).  ``ru_maxrss`` is kept in the JSON.
 Each configuration is compared with ``none`` by the statistics engine
 (:func:`enginepools.compare.compare_columns`: medians with 95% CIs,
 Mann–Whitney U), Δ gets a bootstrap 95% CI, and each gets a verdict
-(:mod:`enginepools.verdict`).
+(:mod:`enginepools.verdict`) with the study's thresholds, "memory" being the
+peak RSS (:data:`END_TO_END_RULES`; B/op is reported beside it).
 """
 from __future__ import annotations
 
@@ -58,6 +59,10 @@ from .pipeline import POOLS, check_root, parse_pools, pools_label
 
 BENCH = "Pipeline"
 DEFAULT_CONFIGS = ("none", "all", "hash", "tar", "string")
+#: Verdict rules end to end: the study's thresholds, with the process's peak
+#: RSS as "memory" — allocation volume (B/op) is reported, but what a whole
+#: program costs in memory is what the OS gives it.
+END_TO_END_RULES = vd.Rules(memory_unit="peak-RSS-B")
 #: units compared in the table (others are kept in the results)
 TABLE_UNITS = ("ns/op", "walk-ns/op", "hash-ns/op", "tar-ns/op", "cpu-ns/op", "peak-RSS-B", "B/op", "allocs/op",
                "minor-faults/op")
@@ -104,6 +109,7 @@ class ABResult:
     alpha: float = stats.ALPHA
     complete: bool = True
     note: str = ""
+    rules: vd.Rules | None = None  # None: END_TO_END_RULES
 
     # ---- analysis
     def records(self) -> list[benchfmt.Record]:
@@ -117,7 +123,7 @@ class ABResult:
         return {r.new_label: r for r in self.comparison().rows if r.unit == unit}
 
     def verdicts(self, rules: vd.Rules | None = None) -> list[vd.Verdict]:
-        return vd.decide(self.comparison().rows, rules)
+        return vd.decide(self.comparison().rows, rules or self.rules or END_TO_END_RULES)
 
     def values(self, config: str, unit: str) -> np.ndarray:
         for name, s in self.result.series.items():
@@ -380,7 +386,8 @@ def render_table(ab: ABResult, units: Iterable[str] = TABLE_UNITS) -> str:
             lines.append("  " + "  ".join(x.ljust(w) for x, w in zip(r, widths)).rstrip())
     if verdicts:
         lines.append("")
-        lines.append("verdicts (time ns/op, memory B/op; rules of docs/methodology.md)")
+        r = ab.rules or END_TO_END_RULES
+        lines.append(f"verdicts (time {r.time_units[0]}, memory {r.memory_unit}; thresholds of docs/methodology.md)")
         for c in ab.configs[1:]:
             v = verdicts.get(c)
             if v is not None:
@@ -388,5 +395,5 @@ def render_table(ab: ABResult, units: Iterable[str] = TABLE_UNITS) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["ABResult", "RunSample", "run_ab", "run_one", "load", "parse_configs", "render_table", "delta_ci",
+__all__ = ["END_TO_END_RULES", "ABResult", "RunSample", "run_ab", "run_one", "load", "parse_configs", "render_table", "delta_ci",
            "DEFAULT_CONFIGS", "TABLE_UNITS", "POOLS"]
