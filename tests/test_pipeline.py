@@ -296,6 +296,21 @@ def test_ab_count_2_writes_go_format_and_json(tree: Path, tmp_path: Path) -> Non
     assert "ns/op" in r.stdout and "hash" in r.stdout
 
 
+@pytest.mark.slow
+def test_ab_heap_profiles_feed_the_report(tree: Path, tmp_path: Path) -> None:
+    from enginepools.pipeline_report import pipeline_section
+
+    js = tmp_path / "ab.json"
+    r = cli("ab", str(tree), "-count", "1", "-configs", "none,hash", "-warmup", "0", "-json", str(js), "-q",
+            "-heapprofiles", str(tmp_path / "heap"))
+    assert r.returncode == 0, r.stderr
+    # one heap profile per configuration, named in the JSON, used by the report section
+    assert sorted(os.listdir(tmp_path / "heap")) == ["heap-hash.pb.gz", "heap-none.pb.gz"]
+    md = pipeline_section(str(js), figures=False).markdown
+    assert "### Where the pipeline's memory goes (pools=none)" in md
+    assert "| hash read buffers | 5.00 MiB |" in md  # 80 files x 64 KiB read buffers without the pool
+
+
 def test_paths_too_long_to_archive_are_skipped(tmp_path: Path) -> None:
     root = tmp_path / "deep"
     root.mkdir()
