@@ -122,3 +122,10 @@ def test_real_heap_profile_of_the_pipeline(tmp_path: Path) -> None:
     labels = dict(pooled.pools)
     assert labels["hash"] >= 65536 and labels["tar"] >= 65536
     assert pooled.total < none.total / 4
+
+
+def test_heap_profile_of_another_workload_is_named_as_such() -> None:
+    b = ProfileBuilder(period=1)
+    b.add_sample([1, 4096, 0, 0], [("ep_alloc", "alloc.c", 1), ("kernel_hash_std", "kernels_hash.c", 1)])
+    md = str(pipeline_section(synthetic_ab(), b.build(), figures=False))
+    assert "no allocation made by the pipeline" in md and "| stage |" not in md
