@@ -31,7 +31,7 @@ from .errors import UsageError
 from .pprof_http import DEFAULT_ADDR, PprofServer, parse_addr
 from .profiling import DEFAULT_RATE, CPUProfiler, HeapProfiler
 
-__all__ = ["add_profile_flags", "profiling_session", "ProfilingSession"]
+__all__ = ["add_profile_flags", "check_profile_flags", "profiling_session", "ProfilingSession"]
 
 
 def add_profile_flags(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +67,8 @@ class ProfilingSession:
 
 
 def check_profile_flags(args: argparse.Namespace) -> None:
+    """Fail before any run when an output path cannot be written or the
+    --pprof-http address is malformed (profiling_session checks again)."""
     for name in ("memprofile", "cpuprofile"):
         path = getattr(args, name, None)
         if path is not None:

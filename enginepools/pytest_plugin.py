@@ -589,7 +589,13 @@ def summary_rows(st: State) -> tuple[list[str], list[list[str]]]:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     st = config.stash.get(_STATE, None)
-    if st is None or not st.entries:
+    if st is None:
+        return
+    if not st.entries:
+        if st.save and getattr(config.option, "numprocesses", None):
+            terminalreporter.write_line(f"enginepools: --ep-save {st.save}: nothing saved — benchmarks ran in "
+                                        f"pytest-xdist workers; run them without -n (they are noisy in parallel "
+                                        f"anyway)")
         return
     tr = terminalreporter
     head, rows = summary_rows(st)

@@ -23,11 +23,10 @@ HERE = Path(__file__).resolve().parent
 #: notebook -> why it cannot run yet (parts of enginepools it needs that are
 #: not merged); the test skips these with the reason.
 PENDING: dict[str, str] = {
-    "02-heap-profiles.ipynb": "needs enginepools.callgraph / enginepools.flamegraph (charts), not merged yet",
-    "03-end-to-end-ab.ipynb": "needs enginepools.pipeline / enginepools.ab (pipeline), not merged yet",
 }
 
 SETUP = """\
+%matplotlib inline
 import tempfile
 from pathlib import Path
 
@@ -130,6 +129,17 @@ ax.set_xlabel("ns/op (each dot one sample, bar = median)")
 ax.set_xlim(left=0)
 ax.grid(axis="x", alpha=0.3)
 fig.tight_layout()"""),
+    md("""
+The report's charts take the comparison rows directly: Δ per pool with its
+interval, ~ when not significant. [docs/reading-the-charts.md](../docs/reading-the-charts.md)
+explains how to read them.
+"""),
+    code("""
+from enginepools import charts
+
+charts.time_chart(cmp.rows)"""),
+    code("""
+charts.memory_chart(cmp.rows)"""),
 ]
 
 # ---------------------------------------------------------------- 02
@@ -183,12 +193,14 @@ print(pprof_report.top_text(g))"""),
     code("""
 from enginepools import callgraph
 
-fig = callgraph.draw(g, title="TarBuffer/impl=std: alloc_space")"""),
+fig = callgraph.draw(g, title="TarBuffer/impl=std: alloc_space")
+fig"""),
     md("## 4. Flame graph"),
     code("""
 from enginepools import flamegraph
 
-fig = flamegraph.flame_graph(Profile.read(std_path), "alloc_space", title="TarBuffer/impl=std")"""),
+fig = flamegraph.flame_graph(Profile.read(std_path), "alloc_space", title="TarBuffer/impl=std")
+fig"""),
     md("""
 ## 5. Diff: what did the pool change?
 
@@ -197,7 +209,8 @@ gives the same numbers as a table.
 """),
     code("""
 fig = flamegraph.diff_flame_graph(Profile.read(std_path), Profile.read(pool_path), "alloc_space",
-                                  title="pool vs std: alloc_space")"""),
+                                  title="pool vs std: alloc_space")
+fig"""),
     code("""
 diff = pprof_graph.load_profile([pool_path], base=[std_path], diff_base=True)
 gd = pprof_graph.build_graph(diff, pprof_graph.GraphOptions(sample_index="alloc_space"))
@@ -257,7 +270,8 @@ result.verdicts()"""),
     code("""
 from enginepools import charts
 
-fig = charts.ab_chart(cmp.rows, unit="ns/op")"""),
+fig = charts.ab_chart(cmp.rows, unit="ns/op")
+fig"""),
     md("""
 A whole-build difference that is not significant, next to a large
 micro-benchmark difference, is the usual finding: the pooled operation is

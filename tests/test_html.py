@@ -147,3 +147,16 @@ def test_profile_and_top_graph_html_match_pprof_top() -> None:
     assert html_rows == text_rows == [["4096B", "88.89%", "88.89%", "4096B", "88.89%", "pool_get"],
                                       ["512B", "11.11%", "100%", "512B", "11.11%", "malloc"],
                                       ["0", "0%", "100%", "4608B", "100%", "main"]]
+
+
+def test_pprof_graph_draws_as_a_call_graph_in_its_sample_unit() -> None:
+    # pprof_graph.Graph.unit is pprof's display unit ("MB"); the call graph must scale the
+    # byte values itself, or 37.5 MB shows as "39321600MB"
+    from enginepools import callgraph, pprof_graph
+    from enginepools.profile import ProfileBuilder
+
+    b = ProfileBuilder()
+    b.add_sample([600, 39321600, 0, 0], [("tb_std_run", "k.c", 10), ("main", "a.c", 3)])
+    g = pprof_graph.build_graph(b.build(), pprof_graph.GraphOptions(sample_index="alloc_space"))
+    dot = callgraph.to_dot(g)
+    assert "37.50MB" in dot and "39321600MB" not in dot

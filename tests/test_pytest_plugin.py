@@ -189,6 +189,26 @@ def test_pool_gates_fire(pytester: pytest.Pytester) -> None:
     res.stdout.fnmatch_lines(["*BenchmarkRetained: pool retained 2048 B, more than max_retained_bytes 1024*"])
 
 
+def test_gates_read_a_real_buffer_pool(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_real="""
+        import enginepools
+
+        def churn(pool):
+            pool.put(pool.get())
+
+        def test_hits(pool_benchmark):
+            pool = enginepools.BufferPool("tar")
+            pool_benchmark(churn, pool, pool=pool, min_hit_rate=0.99)
+
+        def test_retained(pool_benchmark):
+            pool = enginepools.BufferPool("tar")
+            pool_benchmark(churn, pool, pool=pool, max_retained_bytes=1024)
+    """)
+    res = run(pytester, "--ep-benchtime", "200x", "--ep-count", "4")
+    res.assert_outcomes(passed=1, failed=1)
+    res.stdout.fnmatch_lines(["*BenchmarkRetained: pool retained 65536 B, more than max_retained_bytes 1024*"])
+
+
 def test_gate_without_pool_is_reported(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_g="""
         def test_g(pool_benchmark):
