@@ -16,7 +16,8 @@ from the data given:
   pool set-up) and by function, as percentages of ``alloc_space``; give a
   dict ``{"none": profile, "all": profile}`` for one breakdown per
   configuration (an A/B run with ``-heapprofiles DIR`` names its profiles
-  in its JSON, and they are used when no profile is given).
+  in its JSON; they are used when no profile is given or when the one given
+  is not of a pipeline run).
   :func:`profile_pipeline` makes such a profile in this process.
 """
 from __future__ import annotations
@@ -299,14 +300,24 @@ def pipeline_section(ab_results: Any, heap_profile: Any = None, *, figures: bool
             else:
                 if fig is not None:
                     figs["pipeline_ab"] = fig
-    if heap_profile is None and ab is not None and getattr(ab, "heap_profiles", None):
-        heap_profile = {c: p for c, p in ab.heap_profiles.items() if os.path.exists(p)} or None
+    own = {c: p for c, p in (getattr(ab, "heap_profiles", None) or {}).items() if os.path.exists(p)}
+    if own and (heap_profile is None or not _is_pipeline_profile(heap_profile)):
+        heap_profile = own  # the A/B's own profiles are of pipeline runs for sure
     if heap_profile is not None:
         profiles = heap_profile if isinstance(heap_profile, dict) else {"": heap_profile}
         for label, prof in profiles.items():
             out.append("")
             out.append(_heap_markdown(prof, figs if figures else None, label))
     return PipelineSection("\n".join(out).rstrip() + "\n", figs)
+
+
+def _is_pipeline_profile(p: Any) -> bool:
+    if isinstance(p, dict):
+        return all(_is_pipeline_profile(x) for x in p.values())
+    try:
+        return any(k != "outside the pipeline" for k, _ in heap_breakdown(p).stages)
+    except (ValueError, KeyError, OSError):
+        return False
 
 
 def _heap_markdown(heap_profile: Any, figs: dict[str, Any] | None, label: str = "") -> str:
