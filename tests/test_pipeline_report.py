@@ -129,3 +129,13 @@ def test_heap_profile_of_another_workload_is_named_as_such() -> None:
     b.add_sample([1, 4096, 0, 0], [("ep_alloc", "alloc.c", 1), ("kernel_hash_std", "kernels_hash.c", 1)])
     md = str(pipeline_section(synthetic_ab(), b.build(), figures=False))
     assert "no allocation made by the pipeline" in md and "| stage |" not in md
+
+
+def test_ab_heap_profiles_used_when_the_given_one_is_not_of_the_pipeline(tmp_path: Path) -> None:
+    ab = synthetic_ab()
+    heap_profile().write(tmp_path / "heap-none.pb.gz")
+    ab.heap_profiles = {"none": str(tmp_path / "heap-none.pb.gz")}
+    b = ProfileBuilder(period=1)
+    b.add_sample([1, 4096, 0, 0], [("ep_alloc", "alloc.c", 1), ("kernel_hash_std", "kernels_hash.c", 1)])
+    md = str(pipeline_section(ab, b.build(), figures=False))
+    assert "### Where the pipeline's memory goes (pools=none)" in md and "| hash read buffers | 600 B | 60.0% |" in md
