@@ -9,7 +9,10 @@ alike) and prints, per round and as the median over rounds:
 * 64 KiB buffer: "tar" buffer pool get+put vs malloc+free, and the "hash"
   pool, whose put zeroes the buffer;
 * 2 threads vs 1 thread on one pool: aggregate throughput ratio (malloc
-  beside it for reference).
+  beside it for reference);
+* from Python, through the seam: ``with pool.buffer() as mv`` (64 KiB, "tar")
+  vs ``bytearray(65536)``, and ``with pool.object() as mv`` (64 B) vs
+  ``bytearray(64)`` — whether a pool pays for Python code.
 
 Two clocks: wall time (aggregate ns/op, what a user waits for) and each
 thread's own CPU time (leaves out time spent descheduled).  On a machine
@@ -106,6 +109,42 @@ def ratios(samples: Samples) -> list[dict]:
     return out
 
 
+def python_seam(rounds: int, number: int) -> dict[str, list[float]]:
+    """ns per lend through the Python seam vs a fresh bytearray, interleaved."""
+    import timeit
+
+    from enginepools import BufferPool, ObjectPool
+
+    tar, obj = BufferPool("tar"), ObjectPool(64)
+
+    def lend64k() -> None:
+        with tar.buffer() as mv:
+            mv[0] = 1
+
+    def bytearray64k() -> None:
+        b = bytearray(65536)
+        b[0] = 1
+
+    def lend64() -> None:
+        with obj.object() as mv:
+            mv[0] = 1
+
+    def bytearray64() -> None:
+        b = bytearray(64)
+        b[0] = 1
+
+    variants = {"py_lend64k": lend64k, "py_bytearray64k": bytearray64k,
+                "py_lend64": lend64, "py_bytearray64": bytearray64}
+    out: dict[str, list[float]] = defaultdict(list)
+    for _ in range(rounds):
+        for name, fn in variants.items():
+            fn()
+            out[name].append(timeit.timeit(fn, number=number) / number * 1e9)
+    tar.close()
+    obj.close()
+    return out
+
+
 def go_format(samples: Samples, iters: int) -> str:
     """Wall-clock samples (what `go test -bench` reports) in the Go format."""
     lines = ["goos: linux", "goarch: amd64", "pkg: enginepools/csrc/tests/bench_pool"]
@@ -130,12 +169,22 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"-rounds must be at least 1, got {a.rounds}")
     samples = run(build(), a.iters, a.rounds)
     figs = ratios(samples)
+    py = python_seam(a.rounds, max(1000, min(a.iters // 500, 50_000)))
+    for label, num, den in (("Python: with pool.buffer() 64 KiB vs bytearray(65536) (x faster)",
+                             "py_bytearray64k", "py_lend64k"),
+                            ("Python: with pool.object() 64 B vs bytearray(64) (x faster)",
+                             "py_bytearray64", "py_lend64")):
+        per_round = [x / y for x, y in zip(py[num], py[den])]
+        figs.append({"clock": "python", "label": label, "median": statistics.median(per_round),
+                     "min": min(per_round), "max": max(per_round), "per_round": per_round,
+                     "target": None, "met": None})
     if a.o:
         tmp = f"{a.o}.tmp{os.getpid()}"
         Path(tmp).write_text(go_format(samples, a.iters))
         os.replace(tmp, a.o)
     if a.json:
         med = {c: {k: statistics.median(v) for k, v in s.items()} for c, s in samples.items()}
+        med["python"] = {k: statistics.median(v) for k, v in py.items()}
         print(json.dumps({"iters": a.iters, "rounds": a.rounds, "median_ns_per_op": med, "ratios": figs}, indent=2))
         return 0
     print(f"bench_pool: {a.rounds} interleaved rounds, {a.iters} iterations per 64 B variant, "
@@ -144,8 +193,16 @@ def main(argv: list[str] | None = None) -> int:
     for v, vals in samples["wall"].items():
         print(f"{v:<14} {statistics.median(vals):>10.2f} {statistics.median(samples['cpu'][v]):>10.2f}  "
               + " ".join(f"{x:.2f}" for x in vals))
-    for clock in ("wall", "cpu"):
-        print(f"\nratios from {'wall-clock' if clock == 'wall' else 'per-thread CPU'} time:")
+    load = os.getloadavg()[0]
+    if load > (os.cpu_count() or 1) - 1:
+        print(f"\nnote: load average {load:.2f} on {os.cpu_count()} cpus: two threads rarely get two cores, "
+              "so read 2-thread scaling from the CPU-time ratios")
+    print()
+    for v, vals in py.items():
+        print(f"{v:<16} {statistics.median(vals):>9.1f} ns per op (Python, median of rounds)")
+    titles = {"wall": "wall-clock time", "cpu": "per-thread CPU time", "python": "Python wall-clock time"}
+    for clock in ("wall", "cpu", "python"):
+        print(f"\nratios from {titles[clock]}:")
         for f in figs:
             if f["clock"] != clock:
                 continue

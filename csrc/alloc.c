@@ -11,8 +11,8 @@
  * (bytes left before the next sampled allocation), so with the profiler on or
  * off an allocation costs one more subtract and branch; the heap profiler's
  * slow path runs when it reaches zero and returns the next countdown.  Frees
- * call the profiler only while it watches (a session is on, or sampled
- * blocks are live) and its filter says the address may be a sampled block.
+ * call the profiler only while it watches (sampled blocks are live) and
+ * its filter says the address may be a sampled block.
  *
  * Invariants: a block is in the registry from its thread's first allocation
  * until that thread exits; retired totals only grow; the heap profiler is

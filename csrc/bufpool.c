@@ -6,7 +6,10 @@
  * fragmentation is below 2×, and a buffer's class is recovered from the
  * capacity the caller hands back.  The total retained cap is a byte budget
  * shared by the classes (see ep_pool_internal.h), so the study's "retain at
- * most 1 MiB" holds across sizes, exactly when single-threaded.
+ * most 1 MiB" holds across sizes.  Classes reserve budget one buffer at a
+ * time, so one class cannot starve another: single-threaded, a put drops
+ * only when what is retained plus what its reservations cover for buffers
+ * handed out would pass the cap.
  *
  * Invariant: a buffer put back with capacity c came from class c of this
  * buffer pool (checked in EP_DEBUG builds by the class pool's header).

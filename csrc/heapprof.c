@@ -13,7 +13,9 @@
  * Cost: only the sampled slow path takes the lock.  Frees check a counting
  * filter (a hashed array of counters of live sampled addresses) without the
  * lock, and only look up the live table when their counter is non-zero; alloc.c
- * calls in at all only while _ep_heapprof_watching is set.
+ * looks at the filter at all only while _ep_heapprof_watching is set, which is
+ * exactly while sampled blocks are live (a loop that frees what it allocates
+ * pays nothing on its frees most of the time).
  *
  * Invariants: every address in the live table has its filter counter
  * incremented once; a session (start..stop) has one epoch, and a sample
@@ -229,6 +231,8 @@ static EP_NOIPA void record(void *p, size_t size, uint32_t epoch) {
             last.id = id;
         }
         if (!err && live_put((uintptr_t)p, id) == 0) {
+            /* frees must look from now on; published before p is returned */
+            atomic_store_explicit(&_ep_heapprof_watching, 1, memory_order_relaxed);
             stacks.e[id].val[V_AOBJ] += 1;
             stacks.e[id].val[V_ABYTES] += size;
         } else {
@@ -264,17 +268,25 @@ void _ep_heapprof_free(void *p, size_t size) {
     if (live_take((uintptr_t)p, &id)) {
         stacks.e[id].val[V_FOBJ] += 1;
         stacks.e[id].val[V_FBYTES] += stacks.e[id].tag[T_SIZE];
-        if (live_n == 0 && atomic_load(&hp_rate) == 0) atomic_store(&_ep_heapprof_watching, 0);
+        if (live_n == 0) atomic_store_explicit(&_ep_heapprof_watching, 0, memory_order_relaxed);
     }
     pthread_mutex_unlock(&hp_lock);
 }
 
 /* ---- control ------------------------------------------------------------ */
 
+/* fork() while another thread holds hp_lock would leave the child's copy
+ * locked for ever: hold it across fork, release it on both sides. */
+static void fork_prepare(void) { pthread_mutex_lock(&hp_lock); }
+static void fork_release(void) { pthread_mutex_unlock(&hp_lock); }
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void register_atfork(void) { pthread_atfork(fork_prepare, fork_release, fork_release); }
+
 int ep_heapprof_start(uint64_t rate, uint64_t seed) {
     if (rate == 0) return EINVAL;
     int err = ep_stack_probe_init();
     if (err) return err;
+    pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&hp_lock);
     if (atomic_load(&hp_rate) != 0) {
         pthread_mutex_unlock(&hp_lock);
@@ -285,7 +297,7 @@ int ep_heapprof_start(uint64_t rate, uint64_t seed) {
     hp_session_rate = rate;
     atomic_store(&hp_thread_seq, 0);
     atomic_fetch_add(&hp_epoch, 1);
-    atomic_store(&_ep_heapprof_watching, 1);
+    atomic_store(&_ep_heapprof_watching, 0); /* nothing live after clear */
     atomic_store_explicit(&hp_rate, rate, memory_order_release);
     pthread_mutex_unlock(&hp_lock);
     _ep_alloc_sample_reset_all();

@@ -131,6 +131,7 @@ typedef struct {
     Py_ssize_t size;         /* length of the exported view */
     size_t cap;              /* block size (buffer pools: class size) */
     Py_ssize_t exports;      /* live Py_buffers */
+    PyObject *view;          /* memoryview lent by __enter__, released by __exit__ */
 } LeaseObject;
 
 typedef struct {
@@ -277,15 +278,20 @@ static int size_arg(Py_ssize_t v, const char *what) {
 
 /* ---- Lease ---- */
 
+/* Leases are GC-tracked: a lease entered (`with`) holds its memoryview,
+ * which holds the lease; if __exit__ never runs, the collector breaks that
+ * cycle and the block goes back. */
 static PyObject *lease_new(PoolObject *owner, void *ptr, Py_ssize_t size, size_t cap) {
-    LeaseObject *l = PyObject_New(LeaseObject, &Lease_Type);
+    LeaseObject *l = PyObject_GC_New(LeaseObject, &Lease_Type);
     if (!l) return NULL;
     l->owner = (PoolObject *)Py_NewRef((PyObject *)owner);
     l->ptr = ptr;
     l->size = size;
     l->cap = cap;
     l->exports = 0;
+    l->view = NULL;
     owner->outstanding++;
+    PyObject_GC_Track(l);
     return (PyObject *)l;
 }
 
@@ -324,8 +330,21 @@ static PyObject *lease_release(PyObject *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+static int lease_traverse(PyObject *self, visitproc visit, void *arg) {
+    Py_VISIT(((LeaseObject *)self)->view);
+    Py_VISIT((PyObject *)((LeaseObject *)self)->owner);
+    return 0;
+}
+
+static int lease_clear(PyObject *self) {
+    Py_CLEAR(((LeaseObject *)self)->view);
+    return 0;
+}
+
 static void lease_dealloc(PyObject *self) {
     LeaseObject *l = (LeaseObject *)self;
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(l->view);
     /* exports is 0 here: every view holds a reference to us */
     if (l->ptr) {
         PyObject *et, *ev, *tb;
@@ -334,7 +353,66 @@ static void lease_dealloc(PyObject *self) {
         PyErr_Restore(et, ev, tb);
     }
     Py_XDECREF(l->owner);
-    PyObject_Free(self);
+    PyObject_GC_Del(self);
+}
+
+/* with lease as mv: lend the block as a writable memoryview. */
+static PyObject *lease_enter(PyObject *self, PyObject *unused) {
+    (void)unused;
+    LeaseObject *l = (LeaseObject *)self;
+    if (l->view) {
+        PyErr_SetString(PyExc_RuntimeError, "this buffer is already lent by a with block");
+        return NULL;
+    }
+    PyObject *mv = PyMemoryView_FromObject(self);
+    if (!mv) return NULL;
+    l->view = Py_NewRef(mv);
+    return mv;
+}
+
+/* End of the with block: release the lent view, give the block back.  While
+ * views derived from it are alive the block stays with them (it goes back
+ * when the last one dies) and BufferError is raised — unless the block is
+ * already raising, whose exception is not masked. */
+static PyObject *lease_exit(PyObject *self, PyObject *args) {
+    LeaseObject *l = (LeaseObject *)self;
+    PyObject *et = Py_None, *ev = Py_None, *tb = Py_None;
+    if (!PyArg_UnpackTuple(args, "__exit__", 0, 3, &et, &ev, &tb)) return NULL;
+    int raising = et != Py_None;
+    PyObject *view = l->view;
+    l->view = NULL;
+    int pinned = 0;
+    if (view) {
+        /* release() the view, so a name kept after the block can no longer
+         * touch the block (the method name is interned once: building it
+         * from a C string on every exit cost more than the rest together) */
+        static PyObject *release_name;
+        if (!release_name && !(release_name = PyUnicode_InternFromString("release"))) {
+            Py_DECREF(view);
+            return NULL;
+        }
+        PyObject *r = PyObject_CallMethodNoArgs(view, release_name);
+        if (r) {
+            Py_DECREF(r);
+        } else if (PyErr_ExceptionMatches(PyExc_BufferError)) {
+            PyErr_Clear(); /* something holds a buffer of the view itself */
+            pinned = 1;
+        } else {
+            Py_DECREF(view);
+            return NULL;
+        }
+        Py_DECREF(view);
+    }
+    if (!l->ptr) Py_RETURN_FALSE; /* released inside the block */
+    if (pinned || l->exports > 0) {
+        if (raising) Py_RETURN_FALSE;
+        PyErr_Format(PyExc_BufferError,
+                     "buffer from pool %R returned while views derived from it are still alive; it stays "
+                     "with them and goes back to the pool when they are gone", l->owner->name);
+        return NULL;
+    }
+    if (lease_give_back(l) < 0) return NULL;
+    Py_RETURN_FALSE;
 }
 
 static int lease_getbuffer(PyObject *self, Py_buffer *view, int flags) {
@@ -381,6 +459,8 @@ static PyGetSetDef lease_getset[] = {
 static PyMethodDef lease_methods[] = {
     {"release", lease_release, METH_NOARGS,
      "release(): give the block back to its pool.  BufferError while views are exported; ValueError if already returned."},
+    {"__enter__", lease_enter, METH_NOARGS, "lend the block as a writable memoryview"},
+    {"__exit__", lease_exit, METH_VARARGS, "release the lent view and give the block back"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -390,7 +470,9 @@ static PyTypeObject Lease_Type = {
     .tp_basicsize = sizeof(LeaseObject),
     .tp_dealloc = lease_dealloc,
     .tp_as_buffer = &lease_as_buffer,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = lease_traverse,
+    .tp_clear = lease_clear,
     .tp_doc = "One pooled block lent to Python: a writable buffer (memoryview(lease)); release() gives it back.",
     .tp_methods = lease_methods,
     .tp_getset = lease_getset,
@@ -598,12 +680,14 @@ static PyObject *bufpool_get(PyObject *self, PyObject *args) {
         }
         size = (Py_ssize_t)p->obj_size;
     } else {
-        if (!PyLong_Check(osize)) {
+        PyObject *iv = PyBool_Check(osize) ? NULL : PyNumber_Index(osize);
+        if (!iv) {
             PyErr_Format(PyExc_TypeError, "size must be an int, not %.100s", Py_TYPE(osize)->tp_name);
             return NULL;
         }
         int overflow;
-        long long v = PyLong_AsLongLongAndOverflow(osize, &overflow);
+        long long v = PyLong_AsLongLongAndOverflow(iv, &overflow);
+        Py_DECREF(iv);
         if (v == -1 && PyErr_Occurred()) return NULL;
         if (overflow || v <= 0 || (unsigned long long)v > EP_BUFPOOL_MAX_CLASS) {
             PyErr_Format(PyExc_ValueError, "size must be between 1 and %zu bytes (the largest size class), got %S",
@@ -774,6 +858,20 @@ static PyObject *builder_release(PyObject *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+static PyObject *builder_enter(PyObject *self, PyObject *unused) {
+    (void)unused;
+    if (builder_check((BuilderObject *)self) < 0) return NULL;
+    return Py_NewRef(self);
+}
+
+/* End of `with pool.builder() as b`: the builder goes back (if it has not). */
+static PyObject *builder_exit(PyObject *self, PyObject *args) {
+    (void)args;
+    BuilderObject *b = (BuilderObject *)self;
+    if (b->sb) builder_give_back(b);
+    Py_RETURN_FALSE;
+}
+
 static PyObject *strpool_put(PyObject *self, PyObject *arg) {
     if (!PyObject_TypeCheck(arg, &Builder_Type)) {
         PyErr_Format(PyExc_TypeError, "put() takes a Builder from this pool's get(), not %.100s", Py_TYPE(arg)->tp_name);
@@ -874,6 +972,8 @@ static PyMethodDef builder_methods[] = {
     {"bytes", builder_bytes, METH_NOARGS, "bytes() -> the bytes so far"},
     {"reset", builder_reset, METH_NOARGS, "reset(): empty the builder, keeping its capacity"},
     {"release", builder_release, METH_NOARGS, "release(): give the builder back to its pool"},
+    {"__enter__", builder_enter, METH_NOARGS, "lend the builder to a with block"},
+    {"__exit__", builder_exit, METH_VARARGS, "give the builder back"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -957,6 +1057,7 @@ struct WorkersObject {
     uint64_t errors;                 /* under the GIL */
     PyObject *err_type, *err_value, *err_tb; /* first job exception not yet reported (GIL) */
     int shut;                        /* shutdown finished */
+    int forked;                      /* we are a fork() child: the threads are the parent's */
     unsigned nthreads;
     ep_workerpool_stats final;
 };
@@ -1166,7 +1267,21 @@ static int workers_check(WorkersObject *w) {
         PyErr_SetString(PyExc_RuntimeError, "WorkerPool is not initialised");
         return -1;
     }
+    if (w->forked) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "this worker pool belongs to the parent process: its threads do not survive fork()");
+        return -1;
+    }
     return 0;
+}
+
+/* Called in a fork() child (pools.py registers it): the workers do not exist
+ * here and the pool's locks may be held by them, so the pool is never
+ * touched again (its memory is the parent's copy; leaking it is harmless). */
+static PyObject *workers_after_fork(PyObject *self, PyObject *unused) {
+    (void)unused;
+    ((WorkersObject *)self)->forked = 1;
+    Py_RETURN_NONE;
 }
 
 /* Submit with the GIL released, in slices; on failure the record is freed
@@ -1420,7 +1535,8 @@ static PyObject *workers_stats(PyObject *self, PyObject *unused) {
 static PyObject *workers_trim(PyObject *self, PyObject *unused) {
     (void)unused;
     WorkersObject *w = (WorkersObject *)self;
-    if (w->st) ep_pool_trim(w->recs);
+    if (workers_check(w) < 0) return NULL;
+    ep_pool_trim(w->recs);
     Py_RETURN_NONE;
 }
 
@@ -1437,6 +1553,7 @@ static void workers_dealloc(PyObject *self) {
     /* Queued Python jobs hold a reference to us, so only C jobs can be left. */
     wstate *st = w->st;
     w->st = NULL;
+    if (w->forked) st = NULL; /* see workers_after_fork */
     if (st && ep_workerpool_is_worker(st->wp)) {
         /* The last reference went in one of our own jobs: a worker cannot
          * join itself, so a detached thread shuts down and frees the C state
@@ -1487,6 +1604,7 @@ static PyMethodDef workers_methods[] = {
      "returns the number of jobs dropped"},
     {"stats", workers_stats, METH_NOARGS, "stats() -> dict: job counters, memory held, and the job-record pool's counters"},
     {"trim", workers_trim, METH_NOARGS, "trim(): free the retained job records"},
+    {"_after_fork_in_child", workers_after_fork, METH_NOARGS, "mark the pool as the parent's (pools.py calls it in fork children)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -30,7 +30,9 @@
  * drops the object when the cap is reached.  Single-threaded, reservations
  * only grow when the thread's rounds have caught up with them, so a drop
  * happens exactly when depot + magazines hold the cap.  A thread's unused
- * reservation (after gets) is given back on its next depot visit.
+ * reservation (after gets) is given back on its next depot visit.  A shared
+ * budget (buffer-pool classes) is reserved one object at a time, so the room
+ * a class holds beyond what it retains is at most what it has handed out.
  *
  * Peak: each thread keeps the high-water mark `hw` of its rounds (n + prev_n)
  * since its last depot visit; under the lock, peak = max(peak, depot_objs +
@@ -752,8 +754,14 @@ static void __attribute__((noinline)) put_slow(ep_pool *p, tcache *c, void *obj)
             peak_update(p, c);
         }
     }
-    if (p->capped && n < p->mag_cap && n + RLD(c->prev_n) >= c->reserved)
-        c->reserved += (unsigned)budget_reserve(p, p->mag_cap - n);
+    if (p->capped && n < p->mag_cap && n + RLD(c->prev_n) >= c->reserved) {
+        /* A shared budget is reserved one object at a time: room one class
+         * held unused would be room no other class could retain in.  Only a
+         * put that grows what the thread retains comes here; get/put cycles
+         * reuse the reservation on the fast path. */
+        size_t want = p->budget ? 1 : p->mag_cap - n;
+        c->reserved += (unsigned)budget_reserve(p, want);
+    }
     set_lim(p, c);
     pthread_mutex_unlock(&p->lock);
     if (n < c->lim) push(p, c, obj); else drop(p, c, obj);

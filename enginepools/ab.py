@@ -14,13 +14,14 @@ alike.  Each sample records, as units of ``BenchmarkPipeline/pools=X-T``
 
 =====================  ==========================================================
 ``ns/op``              pipeline wall time (walk + hash + tar), measured in C
+``walk-ns/op`` …       the same per phase (walk, hash, tar)
 ``cpu-ns/op``          user + system CPU of the process during the pipeline
 ``proc-wall-ns/op``    the whole process, interpreter start-up included
 ``proc-cpu-ns/op``     the whole process's user + system CPU (``wait4``)
 ``peak-RSS-B``         the process's peak resident set (VmHWM; see below)
 ``minor-faults/op``    minor page faults during the pipeline
 ``B/op``, ``allocs/op``  bytes / allocations through ``ep_alloc`` (all threads)
-``<pool>-hits/op`` …   pool counters (gets, hits, misses) for the pools on
+``<pool>-hits/op`` …   pool counters (gets, hits, misses; clear-ns: time clearing on put)
 =====================  ==========================================================
 
 Peak RSS is the child's own ``VmHWM`` (Linux): ``ru_maxrss`` from
@@ -58,7 +59,8 @@ from .pipeline import POOLS, check_root, parse_pools, pools_label
 BENCH = "Pipeline"
 DEFAULT_CONFIGS = ("none", "all", "hash", "tar", "string")
 #: units compared in the table (others are kept in the results)
-TABLE_UNITS = ("ns/op", "cpu-ns/op", "peak-RSS-B", "B/op", "allocs/op", "minor-faults/op")
+TABLE_UNITS = ("ns/op", "walk-ns/op", "hash-ns/op", "tar-ns/op", "cpu-ns/op", "peak-RSS-B", "B/op", "allocs/op",
+               "minor-faults/op")
 
 
 def parse_configs(spec: str | Sequence[str]) -> list[str]:
@@ -244,6 +246,9 @@ def run_one(root: str, config: str, threads: int = 0, out: str | None = None) ->
     ru_cpu = int(round((ru.ru_utime + ru.ru_stime) * 1e9))
     values: dict[str, float] = {
         "ns/op": child["seconds"]["total"] * 1e9,
+        "walk-ns/op": child["seconds"]["walk"] * 1e9,
+        "hash-ns/op": child["seconds"]["hash"] * 1e9,
+        "tar-ns/op": child["seconds"]["tar"] * 1e9,
         "cpu-ns/op": child["rusage"]["cpu_ns"],
         "proc-wall-ns/op": wall,
         "proc-cpu-ns/op": ru_cpu,
@@ -256,6 +261,8 @@ def run_one(root: str, config: str, threads: int = 0, out: str | None = None) ->
     for pool, s in child["pool_stats"].items():
         for k in ("gets", "hits", "misses"):
             values[f"{pool}-{k}/op"] = s[k]
+        if s.get("clear_ns"):
+            values[f"{pool}-clear-ns/op"] = s["clear_ns"]
     child["process"] = {"wall_ns": wall, "cpu_ns": ru_cpu, "maxrss_kib": ru.ru_maxrss, "minflt": ru.ru_minflt}
     return values, child
 

@@ -192,7 +192,26 @@ class BenchResult:
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> "BenchResult":
-        return cls.from_records(benchfmt.read(path))
+        """Load Go text or our JSON (JSON keeps raw totals, machine, settings)."""
+        records = benchfmt.read(path)  # validates, and names the file in errors
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        if not text.lstrip().startswith("{"):
+            return cls.from_records(records)
+        doc = json.loads(text)
+        res = cls(config=doc.get("config") or {}, machine=doc.get("machine") or {},
+                  settings=doc.get("settings") or {})
+        res.complete = bool(doc.get("complete", True))
+        for rec, raw in zip(records, doc["samples"]):
+            kernel = raw.get("kernel") or benchfmt.join_name(rec.base[len("Benchmark"):], rec.sub, None)
+
+            def get(key: str) -> int:
+                v = raw.get(key, -1)
+                return int(v) if isinstance(v, int) and not isinstance(v, bool) else -1
+
+            res.add(kernel, rec.procs or 1, rec.iterations, rec.values, ns=get("ns"), cpu_ns=get("cpu_ns"),
+                    alloc_bytes=get("alloc_bytes"), alloc_objects=get("alloc_objects"))
+        return res
 
     # ---- views
     def __len__(self) -> int:

@@ -84,6 +84,10 @@ class _G:
     unit: str
     title: str
     labels: list[str]
+    fmt: Any = None  # value -> text; pprof's FormatValue when the graph has one
+
+    def format(self, v: float) -> str:
+        return self.fmt(v) if self.fmt is not None else ps.pprof_label(v, self.unit)
 
 
 def _normalize(graph: Any) -> _G:
@@ -106,16 +110,23 @@ def _normalize(graph: Any) -> _G:
 
     edges = []
     for e in getattr(graph, "edges", None) or []:
-        edges.append((ix(e.src), ix(e.dst), float(e.weight), bool(getattr(e, "residual", False)),
+        w = getattr(e, "value", None)  # pprof_graph.Edge: weight / weight_div
+        w = e.weight if w is None or callable(w) else w
+        edges.append((ix(e.src), ix(e.dst), float(w), bool(getattr(e, "residual", False)),
                       bool(getattr(e, "inline", False))))
     total = float(getattr(graph, "total", 0) or 0)
     if total == 0:
         total = float(sum(abs(float(n.flat)) for n in nodes)) or 1.0
+    fmt = getattr(graph, "format_value", None)
+    unit = str(getattr(graph, "sample_unit", None) or getattr(graph, "unit", "") or "")
+    labels = [str(s) for s in (getattr(graph, "labels", None) or [])]
+    title = str(getattr(graph, "title", "") or "")
+    if not labels and hasattr(graph, "sample_type") and hasattr(graph, "dropped_nodes"):
+        from .pprof_report import report_labels  # a pprof_graph.Graph: pprof's own legend
+
+        labels = report_labels(graph)
     return _G(names, np.array([float(n.flat) for n in nodes]), np.array([float(n.cum) for n in nodes]), edges,
-              # a pprof_graph.Graph keeps the sample unit in sample_unit (its unit is pprof's display unit)
-              total, str(getattr(graph, "sample_unit", None) or getattr(graph, "unit", "") or ""),
-              str(getattr(graph, "title", "") or ""),
-              [str(s) for s in (getattr(graph, "labels", None) or [])])
+              total, unit, title, labels, fmt if callable(fmt) else None)
 
 
 # -------------------------------------------------------------- labelling
@@ -144,15 +155,17 @@ def _name_lines(name: str) -> list[str]:
     return [s for s in re.split(r"::|\.", short) if s] or [short]
 
 
-def node_label(name: str, flat: float, cum: float, total: float, unit: str) -> str:
-    """The box text pprof writes: name lines, ``flat (pct)``, ``of cum (pct)``."""
+def node_label(name: str, flat: float, cum: float, total: float, unit: str, fmt: Any = None) -> str:
+    """The box text pprof writes: name lines, ``flat (pct)``, ``of cum (pct)``.
+    `fmt` formats values (default: pprof's auto-scaled label in `unit`)."""
+    f_ = fmt or (lambda v: ps.pprof_label(v, unit))
     lines = _name_lines(name)
     if flat != 0:
-        value = f"{ps.pprof_label(flat, unit)} ({ps.pprof_percentage(flat, total)})"
+        value = f"{f_(flat)} ({ps.pprof_percentage(flat, total)})"
     else:
         value = "0"
     if cum != flat:
-        of = f"of {ps.pprof_label(cum, unit)} ({ps.pprof_percentage(cum, total)})"
+        of = f"of {f_(cum)} ({ps.pprof_percentage(cum, total)})"
         if flat != 0:
             lines += [value, of]
         else:
@@ -160,6 +173,11 @@ def node_label(name: str, flat: float, cum: float, total: float, unit: str) -> s
     else:
         lines.append(value)
     return "\n".join(lines)
+
+
+def _int(v: float) -> Any:
+    """Integral floats as ints (pprof's values are int64; formatters may insist)."""
+    return int(v) if float(v).is_integer() else v
 
 
 def _font_size(flat: float, max_flat: float) -> int:
@@ -228,8 +246,6 @@ _LINE = 1.18  # line height / font size
 
 
 def _text_size(text: str, size: float) -> tuple[float, float]:
-    from matplotlib.backends.backend_agg import RendererAgg
-
     r = _text_size.renderer  # type: ignore[attr-defined]
     prop = FontProperties(family=ps.RC["font.family"], size=size)
     lines = text.split("\n")
@@ -254,7 +270,7 @@ def layout(graph: Any) -> Layout:
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
     labels, fonts, sizes = [], [], []
     for name, f, c in zip(g.names, g.flat, g.cum):
-        lab = node_label(name, f, c, g.total, g.unit)
+        lab = node_label(name, _int(f), _int(c), g.total, g.unit, g.fmt)
         fs = _font_size(f, max_flat)
         w, h = _text_size(lab, fs)
         labels.append(lab)
@@ -403,6 +419,9 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
     ax.set_ylim(y1 + margin, y1 + margin - height_pt)
     ax.text(x0, y1 + margin - height_pt + margin, "\n".join(legend), fontsize=11 * scale, va="top", ha="left",
             linespacing=1.25, bbox=dict(boxstyle="square,pad=0.5", fc="white", ec="#999999"), gid="legend")
+    # Edge labels go where they collide with no box and no other label:
+    # candidates along the edge, the middle of its last leg first.
+    obstacles = [(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2) for (cx, cy), (w, h) in zip(lay.centers, lay.sizes)]
     for (s, d, w, residual, inline), path in zip(lay.edges, lay.paths):
         color = dot_color(w / g.total if g.total else 0.0)
         width = _edge_width(w, g.total)
@@ -412,9 +431,21 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
                                 color=color, linewidth=width * scale, linestyle=style, zorder=1,
                                 gid=f"edge:{g.names[s]}->{g.names[d]}", shrinkA=0, shrinkB=0)
         ax.add_patch(arrow)
-        mx, my = _midpoint(path)
-        text = ps.pprof_label(w, g.unit) + ("\n(inline)" if inline else "")
+        text = g.format(_int(w)) + ("\n(inline)" if inline else "")
         left = (d, s) in pairs and s > d  # the second of a pair: label on the left
+        tw, th = _text_size(text, 8)
+        best = None
+        for mx, my in _label_candidates(path):
+            x0 = mx - 3 - tw if left else mx + 3
+            box = (x0, my - th / 2, x0 + tw, my + th / 2)
+            cost = sum(_overlap(box, o) for o in obstacles)
+            if best is None or cost < best[0]:
+                best = (cost, mx, my, box)
+            if cost == 0:
+                break
+        assert best is not None
+        _, mx, my, box = best
+        obstacles.append(box)
         ax.text(mx + (-3 if left else 3), my, text, fontsize=8 * scale, color="#333333", va="center",
                 ha="right" if left else "left", zorder=2, gid=f"edgelabel:{g.names[s]}->{g.names[d]}",
                 bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.7))
@@ -430,26 +461,43 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
     return fig
 
 
-def _midpoint(path: list[tuple[float, float]]) -> tuple[float, float]:
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _point_at(path: list[tuple[float, float]], frac: float) -> tuple[float, float]:
     seg = [math.dist(a, b) for a, b in zip(path, path[1:])]
-    half = sum(seg) / 2
+    want = sum(seg) * frac
     for (a, b), L in zip(zip(path, path[1:]), seg):
-        if half <= L and L > 0:
-            t = half / L
+        if want <= L and L > 0:
+            t = want / L
             return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
-        half -= L
-    return path[len(path) // 2]
+        want -= L
+    return path[-1]
 
 
-def _legend_lines(g: _G, title: str | None) -> list[str]:
-    lines = list(g.labels) if g.labels else []
+def _label_candidates(path: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out = []
+    if len(path) > 2:
+        out.append(_point_at(path[-2:], 0.5))
+    out += [_point_at(path, f) for f in (0.5, 0.62, 0.38, 0.74, 0.26, 0.85, 0.15)]
+    return out
+
+
+def _legend_lines(g: _G, title: str | None, key: bool = True) -> list[str]:
+    """pprof's legend (its labels when the graph has them), plus a key to
+    the drawing when `key`."""
+    lines = list(g.labels)
     head = title if title is not None else g.title
     if head:
         lines.insert(0, head)
     if not g.labels:
         shown = float(np.sum(g.flat))
-        lines.append(f"Showing nodes accounting for {ps.pprof_label(shown, g.unit)}, "
-                     f"{ps.pprof_percentage(shown, g.total)} of {ps.pprof_label(g.total, g.unit)} total")
+        lines.append(f"Showing nodes accounting for {g.format(_int(shown))}, "
+                     f"{ps.pprof_percentage(shown, g.total)} of {g.format(_int(g.total))} total")
+    if key:
         lines.append("box: flat (flat%) of cum (cum%); edge width: weight; "
                      "dotted: through pruned nodes; dashed: inlined")
     return lines
@@ -468,20 +516,20 @@ def to_dot(graph: Any, title: str | None = None) -> str:
     g = _normalize(graph)
     name = _esc(title or g.title or "unnamed")
     out = [f'digraph "{name}" {{', 'node [style=filled fillcolor="#f8f8f8"]']
-    legend = _legend_lines(g, title)[:-1] if not g.labels else _legend_lines(g, title)
+    legend = _legend_lines(g, title, key=False)
     if legend:
         body = "\\l".join(_esc(s) for s in legend) + "\\l"
         out.append(f'subgraph cluster_L {{ "{_esc(legend[0])}" [shape=box fontsize=16 '
                    f'label="{body}" tooltip="{_esc(legend[0])}"] }}')
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
     for i, (n, f, c) in enumerate(zip(g.names, g.flat, g.cum), start=1):
-        label = "\\n".join(_esc(s) for s in node_label(n, f, c, g.total, g.unit).split("\n"))
+        label = "\\n".join(_esc(s) for s in node_label(n, _int(f), _int(c), g.total, g.unit, g.fmt).split("\n"))
         score = c / g.total if g.total else 0.0
         out.append(f'N{i} [label="{label}" id="node{i}" fontsize={_font_size(f, max_flat)} shape=box '
-                   f'tooltip="{_esc(n)} ({ps.pprof_label(c, g.unit)})" color="{dot_color(score)}" '
+                   f'tooltip="{_esc(n)} ({g.format(_int(c))})" color="{dot_color(score)}" '
                    f'fillcolor="{dot_color(score, True)}"]')
     for s, d, w, residual, inline in sorted(g.edges, key=lambda e: -abs(e[2])):
-        wl = ps.pprof_label(w, g.unit)
+        wl = g.format(_int(w))
         inl = "\\n (inline)" if inline else ""
         attr = f'label=" {wl}{inl}"'
         weight = 1 + int(min(abs(w * 100 / g.total), 100))

@@ -29,20 +29,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from . import _plotstyle as ps
 from ._plotstyle import save, styled
 
 __all__ = ["Estimate", "Pair", "PoolStat", "ScalingPoint", "QuadrantPoint", "pairs_from_rows", "delta_ci",
            "time_chart", "memory_chart", "throughput_chart", "paired_chart", "impact_chart", "heap_top_chart",
-           "pool_stats_chart", "scaling_chart", "scaling_from_records", "quadrant_chart", "quadrant_points",
+           "heap_top_from_graph", "pool_stats_chart", "scaling_chart", "scaling_from_records", "quadrant_chart", "quadrant_points",
            "ab_chart", "format_value", "save"]
 
 
@@ -171,6 +172,15 @@ def format_value(v: float, unit: str) -> str:
     return f"{_sig(v)} {base}" if base else _sig(v)
 
 
+def _pct(d: float) -> str:
+    """``+25.4%``; one more decimal where rounding would say ±100% or 0%
+    for a value that is neither."""
+    text = f"{d:+.1f}%"
+    if d != 0 and (text in ("+0.0%", "-0.0%") or (abs(d) != 100 and text in ("+100.0%", "-100.0%"))):
+        text = f"{d:+.2f}%"
+    return text
+
+
 def _sig(x: float) -> str:
     if x == 0 or not math.isfinite(x):
         return f"{x:g}"
@@ -267,12 +277,14 @@ def _pair_panel(ax: Axes, p: Pair, unit: str, higher_is_better: bool) -> None:
     if p.delta_pct is not None:
         better = (p.delta_pct > 0) if higher_is_better else (p.delta_pct < 0)
         sig = "" if p.significant else " (n.s.)"
-        word = "better" if better else "worse"
         if p.delta_pct == 0:
-            word = "same"
-        title += f"\nΔ {p.delta_pct:+.1f}% {word}{sig}"
+            title += f"\nΔ 0%: no change{sig}"
+        else:
+            title += f"\nΔ {_pct(p.delta_pct)} {'better' if better else 'worse'}{sig}"
     ax.set_title(title, fontsize=10)
     ax.yaxis.grid(True)
+    if unit.startswith("allocs"):
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 @styled
@@ -354,17 +366,18 @@ def _delta_bars(ax: Axes, labels: Sequence[str], deltas: Sequence[float], cis: S
     for yi, d, e_hi, s, p, c in zip(y, deltas, errs[1], significant, p_values, cis):
         mark = "*" if s else "n.s."
         ptxt = "" if p is None else (f", p={p:.3f}" if p >= 0.001 else ", p<0.001")
-        ci_txt = "" if c else " (no CI: n<6)"
+        ci_txt = "" if c else " (too few samples for a CI)"
         x_text = max(d + e_hi, 0.0)
-        ax.annotate(f"{d:+.1f}% {mark}{ptxt}{ci_txt}", (x_text, yi), xytext=(4, 0), textcoords="offset points",
+        ax.annotate(f"{_pct(d)} {mark}{ptxt}{ci_txt}", (x_text, yi), xytext=(4, 0), textcoords="offset points",
                     va="center", ha="left", fontsize=8.5, fontweight="bold" if s else "normal")
 
 
-def _impact_legend(ax: Axes, better: str, worse: str) -> None:
+def _impact_legend(ax: Axes, better: str, worse: str, extra: Sequence[Any] = ()) -> None:
     handles = [Patch(color=ps.FASTER, label=f"significantly {better}"),
                Patch(color=ps.SLOWER, label=f"significantly {worse}"),
-               Patch(color=ps.NOT_SIGNIFICANT, label="not significant (n.s.)")]
-    ax.figure.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8.5)
+               Patch(color=ps.NOT_SIGNIFICANT, label="not significant (n.s.)"), *extra]
+    ax.figure.legend(handles=handles, loc="outside lower center", ncol=3 if len(handles) <= 3 else 3,
+                     fontsize=8.5)
 
 
 @styled
@@ -381,17 +394,21 @@ def impact_chart(rows: Iterable[Any], unit: str = "ns/op", title: str = "Perform
            for p in pairs]
     fig = ps.new_figure(8.0, 0.55 * len(pairs) + 1.9)
     ax = fig.add_subplot()
+    extra: list[Any] = []
     if thresholds is not None:
         keep, within = thresholds
-        ax.axvspan(-within, within, color=ps.LIGHT_GREY, alpha=0.5, linewidth=0, label=f"±{within:g}%: no benefit")
+        ax.axvspan(-within, within, color=ps.LIGHT_GREY, alpha=0.5, linewidth=0)
         ax.axvline(-keep if not higher else keep, color=ps.KEEP, linestyle="--", linewidth=1)
+        extra = [Patch(color=ps.LIGHT_GREY, alpha=0.5, label=f"within ±{within:g}%: no benefit (remove)"),
+                 Line2D([], [], color=ps.KEEP, linestyle="--", label=f"{'-' if not higher else '+'}{keep:g}%: "
+                                                                        f"keep threshold")]
     _delta_bars(ax, [f"{p.name} ({p.pooled_label} vs {p.plain_label})" for p in pairs],
                 [float(p.delta_pct) for p in pairs], cis, [p.significant for p in pairs],
                 [p.p_value for p in pairs], higher)
     better = "faster" if unit in ("ns/op", "sec/op") else "better"
     worse = "slower" if unit in ("ns/op", "sec/op") else "worse"
     ax.set_xlabel(f"Δ {unit} of pooled vs plain median (%)  —  negative = {'worse' if higher else better}")
-    _impact_legend(ax, better, worse)
+    _impact_legend(ax, better, worse, extra)
     ax.set_title(f"{title}: Δ {unit} with {confidence:.0%} CI")
     return fig
 
@@ -427,11 +444,14 @@ def ab_chart(rows: Iterable[Any], unit: str | None = None, title: str = "End-to-
 
 @styled
 def heap_top_chart(items: Iterable[tuple[str, float]], total: float, unit: str = "bytes",
-                   title: str = "Heap profile: top consumers", *, n: int = 10, sample: str = "") -> Figure:
+                   title: str = "Heap profile: top consumers", *, n: int = 10, sample: str = "",
+                   fmt: Callable[[Any], str] | None = None) -> Figure:
     """Horizontal bars: each function's share (flat value / `total`, %) of
     the profile, largest on top; the rest in one grey "other" bar.  Values
     and percentages are written as ``go tool pprof -top`` writes them
-    (``48.10%``, ``5580.08kB``-style units via :func:`pprof_label`)."""
+    (``48.10%``; values with `fmt`, e.g. a pprof graph's ``format_value``,
+    else pprof's auto-scaled label)."""
+    label = fmt or (lambda v: ps.pprof_label(v, unit))
     pairs = [(str(k), float(v)) for k, v in items]
     _require(pairs, "no functions in the profile")
     if not total or total <= 0:
@@ -454,13 +474,35 @@ def heap_top_chart(items: Iterable[tuple[str, float]], total: float, unit: str =
     ax.set_yticks(y, labels)
     ax.set_xlim(0, max(pct) * 1.35 if max(pct) > 0 else 1)
     for yi, p, v in zip(y, pct, values):
-        ax.annotate(f"{ps.pprof_percentage(v, total)}  ({ps.pprof_label(v, unit)})", (p, yi), xytext=(4, 0), textcoords="offset points",
+        ax.annotate(f"{ps.pprof_percentage(v, total)}  ({label(_intish(v))})", (p, yi), xytext=(4, 0), textcoords="offset points",
                     va="center", fontsize=8.5)
     ax.xaxis.grid(True)
     what = f"{sample}, " if sample else ""
-    ax.set_xlabel(f"share of total {ps.pprof_label(total, unit)} ({what}flat, %)")
+    ax.set_xlabel(f"share of total {label(_intish(total))} ({what}flat, %)")
     ax.set_title(title)
     return fig
+
+
+def _intish(v: float) -> Any:
+    return int(v) if float(v).is_integer() else v
+
+
+def heap_top_from_graph(graph: Any, n: int = 10, title: str | None = None) -> Figure:
+    """:func:`heap_top_chart` of a :class:`enginepools.pprof_graph.Graph`
+    (``build_graph(profile, GraphOptions(sample_index=...))``): the same
+    functions, values and percentages as ``go tool pprof -top``."""
+    nodes = list(getattr(graph, "nodes", []) or [])
+    _require(nodes, "no functions in the profile graph")
+    stype = str(getattr(graph, "sample_type", "") or "")
+    fmt = getattr(graph, "format_value", None)
+    def name(nd: Any) -> str:
+        inl = getattr(nd, "inline_label", "")
+        return f"{nd.name} {inl}" if inl else nd.name
+
+    return heap_top_chart([(name(nd), nd.flat) for nd in nodes], graph.total,
+                          str(getattr(graph, "sample_unit", "") or getattr(graph, "unit", "")),
+                          title or (f"Top consumers: {stype}" if stype else "Top consumers"), n=n, sample=stype,
+                          fmt=fmt if callable(fmt) else None)
 
 
 # ------------------------------------------------------------ pool stats

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from . import _plotstyle as ps
+from .callgraph import shorten_function_name
 
 __all__ = ["Stacks", "FlameNode", "FlameFrame", "stacks_from_profile", "build_tree", "flame_layout",
            "flame_graph", "diff_flame_graph", "diff_colors", "frame_deltas", "to_folded", "parse_folded", "module_of"]
@@ -211,7 +212,7 @@ def diff_colors(deltas: Iterable[float]) -> list[tuple[float, float, float]]:
     out = []
     for x in d:
         if m == 0 or x == 0:
-            out.append((1.0, 1.0, 1.0) if m else (0.92, 0.92, 0.92))
+            out.append((1.0, 1.0, 1.0))
             continue
         s = abs(x) / m
         base = to_rgb(_INCREASE if x > 0 else _DECREASE)
@@ -251,7 +252,8 @@ def _draw(frames: list[FlameFrame], colors: list[Any], total: float, title: str,
         n = int((w_pt - 3) / char_pt)
         if n < 3:
             continue
-        label = f.name if len(f.name) <= n else f.name[: n - 2] + ".."
+        short = shorten_function_name(f.name)  # "pkg.(*T).M": the package path would fill the frame
+        label = short if len(short) <= n else short[: n - 2] + ".."
         r, g, b = to_rgb(c)
         ink = "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.4 else "black"
         ax.text(f.x + total * 1.5 / axes_pt, f.depth + 0.46, label, fontsize=_FONT, va="center", ha="left",

@@ -13,7 +13,9 @@ from the data given:
 * from a heap profile of one pipeline run (ideally at
   ``-memprofilerate 1``, so every allocation is in it): where the bytes go,
   by pipeline stage (worker pool, hash buffers, tar buffers, walk, tags,
-  pool set-up) and by function, as percentages of ``alloc_space``.
+  pool set-up) and by function, as percentages of ``alloc_space``; give a
+  dict ``{"none": profile, "all": profile}`` for one breakdown per
+  configuration.  :func:`profile_pipeline` makes such a profile.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from typing import Any, Iterable, NamedTuple
 
 import numpy as np
 
-__all__ = ["PipelineSection", "pipeline_section", "heap_breakdown", "HeapBreakdown", "STAGES"]
+__all__ = ["PipelineSection", "pipeline_section", "heap_breakdown", "HeapBreakdown", "STAGES", "profile_pipeline"]
 
 
 class PipelineSection(NamedTuple):
@@ -87,7 +89,9 @@ def heap_breakdown(profile: Any, sample_type: str = "alloc_space") -> HeapBreakd
     vals = prof.values[:, col].astype(float)
     s = prof.strings
     loc_index = {int(lid): i for i, lid in enumerate(prof.location_id)}
-    fn_name = {int(fid): s[int(n)] for fid, n in zip(prof.function_id, prof.function_name)}
+    # compiler clones (".part.0", ".constprop.0", ".isra.0") are the function they came from
+    fn_name = {int(fid): s[int(n)].split(".", 1)[0] or s[int(n)]
+               for fid, n in zip(prof.function_id, prof.function_name)}
 
     def loc_funcs(lid: int) -> list[str]:
         i = loc_index.get(lid)
@@ -123,6 +127,17 @@ def heap_breakdown(profile: Any, sample_type: str = "alloc_space") -> HeapBreakd
 
     return HeapBreakdown(sample_type, unit, total, ordered(stages), ordered(funcs), ordered(pools),
                          int(getattr(prof, "period", 0) or 0))
+
+
+def profile_pipeline(root: str | os.PathLike[str], pools: Any = None, rate: int = 1, **kw: Any) -> Any:
+    """Heap profile (a :class:`enginepools.profile.Profile`) of one pipeline
+    run in this process, at `rate` (1 = every allocation)."""
+    from .pipeline import run_pipeline
+    from .profiling import HeapProfiler
+
+    with HeapProfiler(rate=rate, seed=1) as hp:
+        run_pipeline(root, pools, None, **kw)
+    return hp.profile("alloc_space")
 
 
 # -------------------------------------------------------------- rendering
@@ -283,23 +298,27 @@ def pipeline_section(ab_results: Any, heap_profile: Any = None, *, figures: bool
                 if fig is not None:
                     figs["pipeline_ab"] = fig
     if heap_profile is not None:
-        out.append("")
-        out.append(_heap_markdown(heap_profile, figs if figures else None))
+        profiles = heap_profile if isinstance(heap_profile, dict) else {"": heap_profile}
+        for label, prof in profiles.items():
+            out.append("")
+            out.append(_heap_markdown(prof, figs if figures else None, label))
     return PipelineSection("\n".join(out).rstrip() + "\n", figs)
 
 
-def _heap_markdown(heap_profile: Any, figs: dict[str, Any] | None) -> str:
+def _heap_markdown(heap_profile: Any, figs: dict[str, Any] | None, label: str = "") -> str:
+    title = "### Where the pipeline's memory goes" + (f" (pools={label})" if label else "")
     try:
         hb = heap_breakdown(heap_profile)
     except (ValueError, KeyError) as e:
-        return f"### Where the pipeline's memory goes\n\nThe heap profile given cannot be read as one: {e}.\n"
+        return f"{title}\n\nThe heap profile given cannot be read as one: {e}.\n"
     if hb.total <= 0:
-        return "### Where the pipeline's memory goes\n\nThe heap profile has no allocations in it.\n"
-    rate = ("every allocation (rate 1)" if hb.period == 1 else
+        return f"{title}\n\nThe heap profile has no allocations in it.\n"
+    rate = ("every allocation recorded (rate 1)" if hb.period == 1 else
             f"allocations sampled every {_bytes(hb.period)} on average, values unbiased" if hb.period else
             "allocations as sampled")
-    lines = ["### Where the pipeline's memory goes", "",
-             f"From a heap profile of one pipeline run ({rate}): {_bytes(hb.total)} of `{hb.sample_type}` in all.",
+    lines = [title, "",
+             f"From a heap profile of one pipeline run, {rate}: {_bytes(hb.total)} of `{hb.sample_type}` "
+             "through `ep_alloc` in all (thread stacks and the C library's own buffers are not part of it).",
              "", "By stage (the first pipeline function on each allocation's stack):", "",
              _table(["stage", hb.sample_type, "share"], [[k, _bytes(v), f"{hb.pct(v):.1f}%"] for k, v in hb.stages]),
              "", "By allocating function (flat, top 10):", "",
@@ -312,7 +331,7 @@ def _heap_markdown(heap_profile: Any, figs: dict[str, Any] | None) -> str:
     lines += ["", f"The largest share, {hb.pct(top[1]):.1f}%, goes to {top[0]}."]
     if figs is not None:
         try:
-            figs["pipeline_heap"] = _heap_figure(hb)
+            figs["pipeline_heap" + (f"_{label}" if label else "")] = _heap_figure(hb)
         except Exception as e:
             lines += ["", f"(heap chart not drawn: {e})"]
     return "\n".join(lines) + "\n"

@@ -26,9 +26,10 @@ from __future__ import annotations
 import atexit
 import contextlib
 import operator
+import os
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from . import _core
@@ -142,39 +143,6 @@ class _Pool:
         return f"<{type(self).__name__} {self.name!r} {state}>"
 
 
-@contextlib.contextmanager
-def _lend(lease: Lease) -> Iterator[memoryview]:
-    """Lend `lease` as a memoryview; give it back on exit.
-
-    On exit the view we made is released (so keeping it after the block is
-    harmless: it is unusable) and the block goes back.  If views derived from
-    it are still alive, the block stays with them and BufferError is raised
-    (unless the body is already raising)."""
-    mv = memoryview(lease)
-    failed = True
-    try:
-        yield mv
-        failed = False
-    finally:
-        try:
-            mv.release()
-        except BufferError:
-            if not failed:
-                raise BufferError(
-                    f"buffer from pool {lease.pool.name!r} returned while views derived from it are "
-                    "still alive; it stays with them and goes back to the pool when they are gone"
-                ) from None
-        else:
-            if lease.exports:
-                if not failed:
-                    raise BufferError(
-                        f"buffer from pool {lease.pool.name!r} returned while {lease.exports} view(s) "
-                        "of it are still alive; it stays with them and goes back when they are gone"
-                    )
-            elif not lease.returned:
-                lease.release()
-
-
 class ObjectPool(_Pool):
     """Pool of fixed-size blocks with sync.Pool semantics.
 
@@ -222,8 +190,9 @@ class ObjectPool(_Pool):
         self._c.put(lease)
 
     def object(self) -> contextlib.AbstractContextManager[memoryview]:
-        """``with pool.object() as mv:`` lends one block as a writable memoryview."""
-        return _lend(self._c.get())
+        """``with pool.object() as mv:`` lends one block as a writable memoryview
+        (the lease is its own context manager, see :meth:`BufferPool.buffer`)."""
+        return self._c.get()
 
 
 class BufferPool(_Pool):
@@ -283,17 +252,10 @@ class BufferPool(_Pool):
         """The size class that serves a request of `size` bytes."""
         return _core.BufferPool.class_for(_count(size, "size", minimum=1, maximum=BUFFER_MAX_CLASS))
 
-    def _size(self, size: int | None) -> int | None:
-        if size is None:
-            if not self._c.default_size:
-                raise ValueError(f"buffer pool {self.name!r} has no default size: give size=")
-            return None
-        return _count(size, "size", minimum=1, maximum=BUFFER_MAX_CLASS)
-
     def get(self, size: int | None = None) -> Lease:
         """A buffer of `size` bytes (default: ``default_size``) from the smallest
-        class that fits; ``lease.capacity`` is the class size."""
-        size = self._size(size)
+        class that fits; ``lease.capacity`` is the class size.  (The C type
+        checks `size`: this is on the hot path of every lend.)"""
         return self._c.get() if size is None else self._c.get(size)
 
     def put(self, lease: Lease) -> None:
@@ -301,8 +263,14 @@ class BufferPool(_Pool):
 
     def buffer(self, size: int | None = None) -> contextlib.AbstractContextManager[memoryview]:
         """``with pool.buffer(size) as mv:`` lends a pooled buffer of `size` bytes as a
-        writable memoryview and takes it back on exit (see the module docstring)."""
-        return _lend(self.get(size))
+        writable memoryview and takes it back on exit.
+
+        On exit the view is released (keeping ``mv`` after the block is harmless:
+        it is unusable) and the buffer goes back.  If views derived from it
+        (slices, numpy arrays) are still alive, the buffer stays with them and
+        goes back when they are gone, and BufferError is raised — unless the
+        block is already raising, whose exception is not masked."""
+        return self._c.get() if size is None else self._c.get(size)
 
     def class_stats(self, class_size: int) -> dict[str, Any]:
         """Counters of one size class."""
@@ -353,22 +321,28 @@ class StringBuilderPool(_Pool):
     def put(self, builder: Builder) -> None:
         self._c.put(builder)
 
-    @contextlib.contextmanager
-    def builder(self) -> Iterator[Builder]:
+    def builder(self) -> contextlib.AbstractContextManager[Builder]:
         """``with pool.builder() as b:`` lends an empty builder; it goes back on exit
-        (and can no longer be used)."""
-        b = self._c.get()
-        try:
-            yield b
-        finally:
-            if not b.returned:
-                b.release()
+        (and can no longer be used).  The builder is its own context manager."""
+        return self._c.get()
 
 
 # Worker pools still running at interpreter exit are shut down (queued jobs
 # dropped, running ones finished) before Python tears down its threads.
 _live_workers: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 _live_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # the workers are the parent's: mark the copies unusable, forget them
+    with contextlib.suppress(Exception):
+        for wp in list(_live_workers):
+            wp._c._after_fork_in_child()
+    _live_workers.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register
@@ -391,7 +365,8 @@ class WorkerPool:
     ``wait_all()`` waits for every job so far and re-raises the first
     exception a Python job raised; ``shutdown()`` runs (or with
     ``cancel_pending=True`` drops) the queued jobs and joins the threads;
-    after it, submit raises RuntimeError.
+    after it, submit raises RuntimeError.  Its threads do not survive
+    ``fork()``: in a child process the pool raises RuntimeError.
 
     ``stats()``: submitted, completed, discarded, queued, queue_size,
     queue_peak, threads (alive), errors, in_flight, bytes_held (queue, thread

@@ -500,7 +500,13 @@ def load_profile(sources: Sequence[str | os.PathLike[str] | Profile],
         _scale_profiles(pair)
         p = merge(pair)
     remove_uninteresting(p)
+    for m in p.mappings:  # driver.unsourceMappings: a URL is not a file name
+        if not m.build_id and _URL_SCHEME.match(m.file):
+            m.file = ""
     return p
+
+
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
 # ---- options -----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from .errors import UsageError
 from .pprof_http import DEFAULT_ADDR, PprofServer, parse_addr
 from .profiling import DEFAULT_RATE, CPUProfiler, HeapProfiler
 
-__all__ = ["add_profile_flags", "profiling_session", "ProfilingSession"]
+__all__ = ["add_profile_flags", "check_profile_flags", "profiling_session", "ProfilingSession"]
 
 
 def add_profile_flags(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +66,9 @@ class ProfilingSession:
     server: PprofServer | None = None
 
 
-def _validate(args: argparse.Namespace) -> None:
+def check_profile_flags(args: argparse.Namespace) -> None:
+    """Fail before any run when an output path cannot be written or the
+    --pprof-http address is malformed (profiling_session checks again)."""
     for name in ("memprofile", "cpuprofile"):
         path = getattr(args, name, None)
         if path is not None:
@@ -81,7 +83,7 @@ def _validate(args: argparse.Namespace) -> None:
 def profiling_session(args: argparse.Namespace) -> Iterator[ProfilingSession]:
     """Start the profilers the flags ask for; stop them and write the files
     when the block ends, however it ends."""
-    _validate(args)
+    check_profile_flags(args)
     memprofile = getattr(args, "memprofile", None)
     cpuprofile = getattr(args, "cpuprofile", None)
     addr = getattr(args, "pprof_http", None)

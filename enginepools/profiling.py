@@ -67,6 +67,11 @@ class _Stacks:
         out = []
         for i, pc in enumerate(pcs):
             exact = leaf_exact and i == 0
+            if i > 0 and self.sym.mapping(pc - 1) is None:
+                # a return address outside any code mapping: the frame-pointer
+                # chain ran into code built without frame pointers; what
+                # follows is not a stack
+                break
             key = (pc, exact)
             fr = self._cache.get(key)
             if fr is None:

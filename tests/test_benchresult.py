@@ -124,3 +124,22 @@ def test_unit_first_seen_later_is_nan_before():
     res.add("X", 1, 10, {"ns/op": 2.0, "hits/op": 1.0})
     s = res["BenchmarkX"]
     assert np.isnan(s.values["hits/op"][0]) and s.sample(0) == {"ns/op": 1.0}
+
+
+def test_read_back_json_keeps_raw_totals_and_metadata(tmp_path):
+    res = make_result()
+    res.complete = False
+    res.write_json(tmp_path / "r.json")
+    back = BenchResult.read(tmp_path / "r.json")
+    assert back.complete is False and back.machine == res.machine and back.settings == res.settings
+    assert back.format_go() == res.format_go()
+    a, b = res["BenchmarkHashBuffer/impl=std-2"], back["BenchmarkHashBuffer/impl=std-2"]
+    assert list(a.ns) == list(b.ns) and list(a.cpu_ns) == list(b.cpu_ns) and list(a.alloc_bytes) == list(b.alloc_bytes)
+    res.write_go(tmp_path / "r.txt")
+    assert BenchResult.read(tmp_path / "r.txt").format_go() == res.format_go()
+
+
+def test_public_name():
+    import enginepools
+
+    assert enginepools.BenchResult is BenchResult

@@ -57,6 +57,8 @@ def test_stress_under_asan_and_ubsan(tmp_path):
         pytest.skip("libasan is not installed")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "stress_pool: ok (0 failures)" in r.stdout
+    # debug build: a foreign pointer, another pool's object, a double put are refused
+    assert "foreign, other pool, double put, bad capacity, wrong class refused" in r.stdout
 
 
 @needs_toolchain

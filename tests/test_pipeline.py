@@ -255,22 +255,28 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
 
 
-def test_cli_pipeline_hashes_and_output(tree: Path, tmp_path: Path) -> None:
+def test_cli_pipeline_hashes_and_output(tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from enginepools.cli import main
+
     out = tmp_path / "o.tar"
-    r = cli("pipeline", str(tree), "-pools", "hash,tar", "-o", str(out), "-hashes")
-    assert r.returncode == 0, r.stderr
-    assert "pools=hash+tar" in r.stdout and tarfile.is_tarfile(out)
-    sums = dict(line.split("  ", 1)[::-1] for line in r.stdout.splitlines() if len(line.split("  ", 1)[0]) == 64)
+    assert main(["pipeline", str(tree), "-pools", "hash,tar", "-o", str(out), "-hashes"]) == 0
+    stdout = capsys.readouterr().out
+    assert "pools=hash+tar" in stdout and tarfile.is_tarfile(out)
+    sums = dict(line.split("  ", 1)[::-1] for line in stdout.splitlines() if len(line.split("  ", 1)[0]) == 64)
     assert len(sums) == 80
     for rel, h in sums.items():
         assert hashlib.sha256((tree / rel).read_bytes()).hexdigest() == h
 
 
-def test_cli_errors_are_one_line(tmp_path: Path) -> None:
-    r = cli("pipeline", str(tmp_path / "nope"))
-    assert r.returncode == 1 and r.stderr.strip() == f"enginepools pipeline: {tmp_path / 'nope'}: no such directory"
-    r = cli("pipeline", str(tmp_path), "-pools", "bogus")
-    assert r.returncode == 2 and "unknown pool 'bogus'" in r.stderr and "Traceback" not in r.stderr
+def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from enginepools.cli import main
+
+    assert main(["pipeline", str(tmp_path / "nope")]) == 1
+    assert capsys.readouterr().err.strip() == f"enginepools pipeline: {tmp_path / 'nope'}: no such directory"
+    assert main(["pipeline", str(tmp_path), "-pools", "bogus"]) == 2
+    assert "unknown pool 'bogus'" in capsys.readouterr().err
+    assert main(["ab", str(tmp_path), "-count", "0"]) == 2
+    assert "-count: must be at least 1" in capsys.readouterr().err
 
 
 def test_ab_count_2_writes_go_format_and_json(tree: Path, tmp_path: Path) -> None:
@@ -311,3 +317,15 @@ def test_paths_too_long_to_archive_are_skipped(tmp_path: Path) -> None:
     assert r.skipped["unreadable"] == 1 and r.files == 1 and r.dirs == 16
     with tarfile.open(out) as t:
         assert max(len(n) for n in t.getnames()) < 4096
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_write_error_is_reported_with_the_output_name(tree: Path) -> None:
+    from enginepools import pipeline as pl
+
+    fd = os.open("/dev/full", os.O_WRONLY)
+    try:
+        with pytest.raises(InputError, match=r"out\.tar: writing the archive: No space left on device"):
+            pl._run_core(str(tree), fd, {"pools": pl.pools_mask({"tar"})}, "out.tar")
+    finally:
+        os.close(fd)

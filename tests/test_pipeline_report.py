@@ -87,7 +87,7 @@ def test_section_with_heap_profile_gives_percentages() -> None:
     md = sec.markdown
     assert "| hash read buffers | 600 B | 60.0% |" in md
     assert "| worker pool | 100 B | 10.0% |" in md
-    assert "every allocation (rate 1)" in md
+    assert "every allocation recorded (rate 1)" in md
     assert "pipeline_heap" in sec.figures
 
 
@@ -103,3 +103,21 @@ def test_missing_ab_file_is_input_error(tmp_path: Path) -> None:
 
     with pytest.raises(InputError):
         pipeline_section(str(tmp_path / "nope.json"))
+
+
+def test_real_heap_profile_of_the_pipeline(tmp_path: Path) -> None:
+    from enginepools.pipeline_report import profile_pipeline
+    from enginepools.treegen import TreeSpec, generate
+
+    root = tmp_path / "t"
+    generate(root, TreeSpec(seed=2, files=40, dirs=5, max_depth=2, median_size=5000, sigma=1.0))
+    none = heap_breakdown(profile_pipeline(root, "none"))
+    stages = dict(none.stages)
+    # without pools: one 64 KiB read buffer per file, one 64 KiB copy buffer per entry (+1 for the end)
+    assert stages["hash read buffers"] == 40 * 65536
+    assert stages["tar copy buffers"] == (40 + 5 + 1) * 65536
+    assert none.pools == [("direct (no pool)", none.total)]
+    pooled = heap_breakdown(profile_pipeline(root, "hash,tar"))
+    labels = dict(pooled.pools)
+    assert labels["hash"] >= 65536 and labels["tar"] >= 65536
+    assert pooled.total < none.total / 4

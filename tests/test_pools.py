@@ -573,3 +573,49 @@ def test_bool_is_not_a_size():
     with BufferPool("tar") as p:
         with pytest.raises(TypeError, match="not bool"):
             p.get(True)
+
+
+def test_byte_budget_is_not_starved_by_another_class():
+    # 64 KiB + 2 × 256 KiB + 128 KiB = 704 KiB fits a 1 MiB budget: no drop
+    # (one class must not hold budget room for buffers it does not retain)
+    with BufferPool(max_bytes=1 << 20) as p:
+        p.get(64 << 10).release()
+        a, b = p.get(256 << 10), p.get(256 << 10)
+        a.release()
+        b.release()
+        p.get(128 << 10).release()
+        s = p.stats()
+        assert s["drops"] == 0
+        assert s["retained_bytes"] == (64 + 512 + 128) << 10
+
+
+def test_numpy_array_over_a_lent_view_keeps_the_buffer():
+    np = pytest.importorskip("numpy")
+    with BufferPool("tar") as p:
+        with pytest.raises(BufferError, match="still alive"):
+            with p.buffer(1024) as mv:
+                arr = np.frombuffer(mv, dtype=np.uint8)
+        assert p.outstanding == 1 and int(arr.sum()) >= 0
+        del arr, mv
+        gc.collect()
+        assert p.outstanding == 0
+
+
+def test_entered_but_never_exited_lease_is_collected():
+    with ObjectPool(64) as p:
+        lease = p.get()
+        mv = lease.__enter__()
+        mv[0] = 1
+        del lease, mv          # a cycle: lease -> its view -> lease
+        gc.collect()
+        assert p.outstanding == 0 and p.stats()["puts"] == 1
+
+
+def test_giving_back_inside_the_block_is_fine():
+    with ObjectPool(64) as p:
+        with p.object() as mv:
+            lease = mv.obj
+            mv.release()
+            lease.release()          # early, explicit return
+            assert p.outstanding == 0
+        assert p.stats()["puts"] == 1  # and not twice

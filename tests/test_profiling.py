@@ -132,3 +132,12 @@ def test_two_cpu_profilers_share_the_timer_and_see_their_own_window() -> None:
     assert sum(outer.counts().values()) >= 5
     with pytest.raises(ValueError):
         CPUProfiler(hz=0)
+
+
+def test_stack_stops_at_a_return_address_outside_code() -> None:
+    from enginepools.profiling import _Stacks
+
+    addr = _core.proftest_addresses()["proftest_spin_loop"]
+    frames = _Stacks().frames([addr + 8, addr + 16, 0x10, addr + 8], leaf_exact=False)
+    assert len(frames) == 2 and all(isinstance(f, list) for f in frames)
+    assert frames[0][-1][0] == "proftest_spin_loop"

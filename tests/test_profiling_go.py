@@ -70,3 +70,36 @@ def test_go_pprof_fetches_the_live_heap_endpoint(tmp_path) -> None:
         hp.stop()
     assert "proftest_site_b" in rows(out)
     assert any(n.startswith("pprof.") for n in os.listdir(tmp_path))  # pprof saved what it fetched
+
+
+def ours_top(*args: str) -> str:
+    import contextlib
+    import io
+
+    from enginepools.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(["top", *args])
+    assert rc in (0, None)
+    return out.getvalue()
+
+
+def test_go_pprof_top_equals_enginepools_top_on_profiles_we_write(tmp_path) -> None:
+    with HeapProfiler(rate=4096, seed=3) as hp:
+        keep = _core.proftest_alloc(0, 3000, 200, 3)
+        _core.proftest_alloc(2, 50, 50_000)
+        _core.proftest_pool("peer-hash", 40, 60000)
+    heap = tmp_path / "mem.pprof"
+    hp.write(heap)
+    _core.proftest_release(keep)
+    with CPUProfiler(hz=250) as cp:
+        _core.proftest_spin(0.3)
+    cpu = tmp_path / "cpu.pprof"
+    cp.write(cpu)
+    cases = [(f"-sample_index={s}", "-nodefraction=0", str(heap))
+             for s in ("alloc_objects", "alloc_space", "inuse_objects", "inuse_space")]
+    cases += [("-sample_index=alloc_space", "-cum", "-tagfocus=pool=peer-hash", str(heap)),
+              ("-nodefraction=0", str(cpu)), ("-cum", str(cpu))]
+    for args in cases:
+        assert ours_top(*args) == pprof(tmp_path, "-top", *args), args

@@ -291,3 +291,33 @@ def test_blocking_calls_stay_interruptible(blocked_in):
         restore()
     assert time.monotonic() - t0 < 1.0
     wp.shutdown(cancel_pending=True)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_fork_child_cannot_use_the_parents_pool_and_exits_cleanly():
+    # the child's copy has no threads: using it is a clear error, and the
+    # child's normal exit (atexit hooks included) must not wait for them
+    script = textwrap.dedent("""
+        import os, sys
+        from enginepools import WorkerPool
+        wp = WorkerPool(2)
+        wp.submit_c("noop", count=10)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                wp.submit_c("noop")
+            except RuntimeError as e:
+                print("child:", e, flush=True)
+            sys.exit(0)          # normal exit: runs atexit
+        _, status = os.waitpid(pid, 0)
+        print("child status", os.waitstatus_to_exitcode(status))
+        wp.submit_c("noop", count=10)
+        wp.wait_all()
+        print("parent completed", wp.stats()["completed"])
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert out.returncode == 0, out.stderr
+    assert "child: this worker pool belongs to the parent process" in out.stdout
+    assert "child status 0" in out.stdout
+    assert "parent completed 20" in out.stdout

@@ -72,8 +72,8 @@ void ep_heapprof_snap_free(ep_heapprof_snap *s);
 
 /* Hooks for alloc.c.  _ep_heapprof_sample is called when the thread's
  * countdown reaches zero and returns the new countdown.  _ep_heapprof_free
- * is called on every free while _ep_heapprof_watching is set (a sampling
- * session is on or sampled blocks are live). */
+ * is called on a free while _ep_heapprof_watching is set (sampled blocks are
+ * live) and the filter says the block may be one of them. */
 int64_t _ep_heapprof_sample(void *p, size_t size);
 void _ep_heapprof_free(void *p, size_t size);
 extern _Atomic int _ep_heapprof_watching;

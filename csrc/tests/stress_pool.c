@@ -11,7 +11,8 @@
  * objects retained, misses == drops + trimmed + retained, and every byte
  * allocated through ep_alloc has been freed.
  *
- * Phases, each with NTHREADS threads:
+ * Phase 0 checks that checked puts refuse foreign, doubly-put and misfiled
+ * pointers.  Phases, each with NTHREADS threads:
  *   1 uncapped pool with init/reset/fini, random get/put with up to 64 held;
  *   2 capped pool (objects), clear-on-put, while a monitor thread trims and
  *     checks the cap from outside;
@@ -392,11 +393,55 @@ static void phase_workerpool(void) {
     ep_workerpool_destroy(wp);
 }
 
+/* Phase 0 (one thread): the checked puts refuse what is not theirs.  NULL
+ * and a buffer capacity that is no class are refused in every build; a
+ * foreign pointer, one from another pool and a double put only in EP_DEBUG
+ * builds (object headers), which the sanitizer targets are. */
+static void phase_checked_puts(void) {
+    ep_pool_config cfg = {.name = "checked", .obj_size = 64};
+    ep_pool *a, *b;
+    CHECK(ep_pool_create(&cfg, &a) == 0 && ep_pool_create(&cfg, &b) == 0, "create");
+    CHECK(ep_pool_put_checked(a, NULL) == EINVAL, "NULL put accepted");
+    void *o = ep_pool_get(a);
+    CHECK(o != NULL, "get");
+#ifdef EP_DEBUG
+    void *foreign = malloc(64);
+    CHECK(ep_pool_put_checked(a, foreign) == EINVAL, "foreign pointer accepted");
+    free(foreign);
+    CHECK(ep_pool_put_checked(b, o) == EINVAL, "object of another pool accepted");
+#endif
+    CHECK(ep_pool_put_checked(a, o) == 0, "own object refused");
+#ifdef EP_DEBUG
+    CHECK(ep_pool_put_checked(a, o) == EINVAL, "double put accepted");
+#endif
+    ep_bufpool *bp;
+    CHECK(ep_bufpool_preset("tar", &bp) == 0, "preset");
+    void *buf;
+    size_t cap;
+    CHECK(ep_bufpool_get(bp, 0, &buf, &cap) == EINVAL, "size 0 accepted");
+    CHECK(ep_bufpool_get(bp, EP_BUFPOOL_MAX_CLASS + 1, &buf, &cap) == EINVAL, "size over 1 MiB accepted");
+    CHECK(ep_bufpool_get(bp, 1000, &buf, &cap) == 0 && cap == 1024, "get 1000");
+    CHECK(ep_bufpool_put_checked(bp, buf, 1000) == EINVAL, "capacity that is no class accepted");
+#ifdef EP_DEBUG
+    CHECK(ep_bufpool_put_checked(bp, buf, 2048) == EINVAL, "buffer put into the wrong class accepted");
+#endif
+    CHECK(ep_bufpool_put_checked(bp, buf, cap) == 0, "own buffer refused");
+    ep_bufpool_destroy(bp);
+    ep_pool_destroy(a);
+    ep_pool_destroy(b);
+#ifdef EP_DEBUG
+    printf("  checked puts: NULL, foreign, other pool, double put, bad capacity, wrong class refused\n");
+#else
+    printf("  checked puts: NULL, bad capacity refused (foreign/double need EP_DEBUG)\n");
+#endif
+}
+
 /* Everything runs on a thread of its own, so its thread-local caches are
  * freed at its exit and the allocation books can balance exactly. */
 static void *all_phases(void *unused) {
     (void)unused;
     printf("stress_pool: %d threads, %ld gets per thread per phase\n", NTHREADS, iters);
+    phase_checked_puts();
     phase_uncapped();
     phase_capped();
     phase_exit_waves();

@@ -54,23 +54,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_profile_arguments(p)
 
 
-# ---- profiling hooks ------------------------------------------------------
-# -memprofile / -cpuprofile (and friends) are added by the profiler: register
-# the flags in add_profile_arguments() and wrap the measured run in
-# profile_session(args), which is entered after every check passed and exited
-# after the last sample (also on Ctrl-C).  Both are no-ops until then.
+# ---- profiling ------------------------------------------------------------
+# go test's -memprofile / -memprofilerate / -cpuprofile and --pprof-http come
+# from profile_flags; the session is entered after every check passed and
+# exited after the last sample (also on Ctrl-C, writing what was collected).
 
 def add_profile_arguments(p: argparse.ArgumentParser) -> None:
-    """Profiling flags go here."""
+    from ..profile_flags import add_profile_flags
+
+    add_profile_flags(p)
 
 
 def check_profile_arguments(args: argparse.Namespace) -> None:
-    """Validate profiling flags (e.g. output paths) before any run starts."""
+    """Validate profiling flags (output paths) before any run starts."""
+    from ..profile_flags import check_profile_flags
+
+    check_profile_flags(args)
 
 
-@contextlib.contextmanager
-def profile_session(args: argparse.Namespace) -> Iterator[None]:
-    yield
+def profile_session(args: argparse.Namespace):
+    from ..profile_flags import profiling_session
+
+    return profiling_session(args)
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,198 @@
+"""Gather a :class:`~enginepools.report.model.ReportData` from files.
+
+``--bench`` files are Go benchmark text or enginepools JSON (told apart by
+content); pooled/plain twins are found by the ``/impl=`` name part (our
+runner's names) or, failing that, by name suffixes such as
+``XWithPool``/``XStandard`` (the original Go study's names).  ``--profile``
+files are pprof profiles (gzipped or not), read with
+:mod:`enginepools.profile`.  ``--ab`` is an ``enginepools ab`` result.
+Every problem is an :class:`~enginepools.errors.InputError` naming the file.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Sequence
+
+from .. import benchfmt
+from .. import compare as cmp
+from .. import verdict as vd
+from ..benchfmt import Record
+from ..errors import InputError
+from .model import ABInput, BenchInput, ProfileInput, ReportData
+
+#: (pooled suffix, plain suffix) pairs tried on names without ``/impl=``.
+DEFAULT_PAIRS: tuple[tuple[str, str], ...] = (("WithPool", "Standard"),)
+#: plain-allocation column names, in order of preference, for ``/impl=`` names.
+BASE_NAMES = ("std", "plain", "malloc", "nopool", "Standard", "NoPool")
+IMPL = "impl"
+MACHINE_KEYS = ("goos", "goarch", "cpu", "pkg", "python", "platform", "ncpu", "enginepools", "compiler", "kernel")
+
+
+def gather(bench: Sequence[str] = (), profiles: Sequence[str] = (), ab: str | None = None, *,
+           pairs: Sequence[tuple[str, str]] | None = None, base: str | None = None,
+           rules: vd.Rules | None = None, study: dict[str, Any] | None = None) -> ReportData:
+    """Read every input and compute comparisons and verdicts."""
+    data = ReportData(rules=rules or vd.Rules(), study=study)
+    for path in bench:
+        data.bench.append(read_bench(path))
+    for path in profiles:
+        data.profiles.append(read_profile(path, taken={p.label for p in data.profiles}))
+    if ab is not None:
+        data.ab = read_ab(ab)
+    if data.bench:
+        _compare(data, pairs if pairs is not None else DEFAULT_PAIRS, base)
+        data.machine = machine_info(data.records)
+    return data
+
+
+# ------------------------------------------------------------------ bench
+
+def read_bench(path: str | os.PathLike[str]) -> BenchInput:
+    p = os.fspath(path)
+    records = benchfmt.read(p)  # InputError naming the file on any problem
+    with open(p, encoding="utf-8") as f:
+        text = f.read()
+    if text.lstrip().startswith("{"):
+        return BenchInput(p, "json", benchfmt.format_text(records), records)
+    return BenchInput(p, "go", text, records)
+
+
+def _compare(data: ReportData, pairs: Sequence[tuple[str, str]], base: str | None) -> None:
+    original = data.records
+    records = original
+    alpha, holm = data.rules.alpha, data.rules.holm
+    used_pairs: list[tuple[str, str]] = []
+    if not any(IMPL in r.parts for r in records):
+        paired = cmp.pair_variants(records, pairs, IMPL)
+        # keep only the pairs whose both sides occur
+        seen = {r.parts.get(IMPL) for r in paired}
+        used_pairs = [(n, o) for n, o in pairs if n in seen and o in seen]
+        if used_pairs:
+            records = cmp.pair_variants(records, used_pairs, IMPL)
+    values = list(dict.fromkeys(r.parts[IMPL] for r in records if IMPL in r.parts))
+    result = None
+    if used_pairs:
+        result = cmp.compare_columns(records, IMPL, base, pairs=used_pairs, alpha=alpha, holm=holm)
+    elif len(values) >= 2:
+        chosen = base or next((b for b in BASE_NAMES if b in values), None)
+        if chosen is None:
+            data.notes.append(f"benchmarks have /{IMPL}= variants ({', '.join(values)}) but none is a known "
+                              f"plain-allocation name ({', '.join(BASE_NAMES)}); pass -base to compare")
+        else:
+            result = cmp.compare_columns(records, IMPL, chosen, alpha=alpha, holm=holm)
+    if result is not None and result.rows:
+        data.comparison = result
+        data.verdicts = vd.decide(_pool_rows(result.rows), data.rules)
+        data.notes.extend(n for n in result.notes if not n.startswith("not compared"))
+    compared = _compared_names(result) if result is not None else set()
+    rest = [o for o, r in zip(original, records) if (r.label(drop=[IMPL]), r.parts.get(IMPL)) not in compared]
+    if rest:
+        data.others = cmp.summarize_records(rest, label="median")
+
+
+def _pool_rows(rows: Sequence[cmp.Row]) -> list[cmp.Row]:
+    """The rows that compare a *pool* with plain allocation: when some
+    candidate is named like a pool (``pool``, ``WithPool``, ``pool-noclear``),
+    other candidates (``memcpy``, …) are reference points, not pools, and
+    get no verdict."""
+    pooled = [r for r in rows if "pool" in r.new_label.lower()]
+    return pooled or list(rows)
+
+
+def _compared_names(result: cmp.Result) -> set[tuple[str, str | None]]:
+    out: set[tuple[str, str | None]] = set()
+    for row in result.rows:
+        out.add((row.name, row.old_label))
+        out.add((row.name, row.new_label))
+    return out
+
+
+def machine_info(records: Iterable[Record]) -> dict[str, str]:
+    """Configuration keys shared by all records that describe the machine."""
+    recs = list(records)
+    if not recs:
+        return {}
+    common = dict(recs[0].config)
+    for r in recs[1:]:
+        common = {k: v for k, v in common.items() if r.config.get(k) == v}
+    ordered = {k: common[k] for k in MACHINE_KEYS if k in common}
+    ordered.update({k: v for k, v in common.items() if k not in ordered})
+    return ordered
+
+
+# ---------------------------------------------------------------- profile
+
+def read_profile(path: str | os.PathLike[str], taken: set[str] | None = None) -> ProfileInput:
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise InputError(f"{p}: no such file")
+    if os.path.isdir(p):
+        raise InputError(f"{p}: is a directory, expected a pprof profile")
+    try:
+        from ..profile import Profile
+    except ImportError:  # pragma: no cover - only before the pprof reader exists
+        raise InputError(f"{p}: this build of enginepools cannot read pprof profiles") from None
+    try:
+        prof = Profile.read(p)
+    except InputError:
+        raise
+    except (ValueError, OSError, EOFError) as e:
+        raise InputError(f"{p}: not a pprof profile ({e})") from None
+    types = sample_types(prof)
+    if not types:
+        raise InputError(f"{p}: profile has no sample types")
+    label = _label(p, taken or set())
+    return ProfileInput(p, label, prof, profile_kind(types), types)
+
+
+def sample_types(prof: Any) -> list[str]:
+    out = []
+    for st in getattr(prof, "sample_types", None) or getattr(prof, "sample_type", []):
+        t = getattr(st, "type", None)
+        u = getattr(st, "unit", None)
+        if t is None and isinstance(st, (tuple, list)):
+            t, u = st[0], st[1]
+        out.append(f"{t}/{u}")
+    return out
+
+
+def profile_kind(types: Sequence[str]) -> str:
+    names = {t.split("/")[0] for t in types}
+    if names & {"inuse_space", "alloc_space", "inuse_objects", "alloc_objects"}:
+        return "heap"
+    if "cpu" in names:
+        return "cpu"
+    return "other"
+
+
+def _label(path: str, taken: set[str]) -> str:
+    base = os.path.basename(path)
+    for ext in (".gz", ".pb", ".prof", ".pprof"):
+        if base.endswith(ext):
+            base = base[: -len(ext)]
+    base = "".join(c if c.isalnum() or c in "-_" else "-" for c in base) or "profile"
+    label, i = base, 2
+    while label in taken:
+        label, i = f"{base}-{i}", i + 1
+    return label
+
+
+# --------------------------------------------------------------------- ab
+
+def read_ab(path: str | os.PathLike[str]) -> ABInput:
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise InputError(f"{p}: no such file")
+    try:
+        from .. import ab as ab_mod
+    except ImportError:  # pragma: no cover - only before the A/B driver exists
+        raise InputError(f"{p}: this build of enginepools cannot read pipeline A/B results") from None
+    reader = getattr(ab_mod, "read", None) or getattr(ab_mod, "load", None)
+    if reader is None:  # pragma: no cover
+        raise InputError(f"{p}: this build of enginepools cannot read pipeline A/B results")
+    try:
+        return ABInput(p, reader(p))
+    except InputError:
+        raise
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        raise InputError(f"{p}: not a pipeline A/B result ({e})") from None

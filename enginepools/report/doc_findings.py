@@ -1,0 +1,135 @@
+"""``profiling-analysis-findings.md``: each verdict with the evidence that
+decided it, what the profiles and the A/B run add, the risks of acting on
+the numbers, and next steps — all derived from the data."""
+from __future__ import annotations
+
+from ..verdict import INCONCLUSIVE, KEEP, REMOVE, Verdict
+from . import findings, fmt, md
+from .common import FINDINGS, PPROF, TITLES, Context, absent_block, header, verdict_table
+
+FILE = FINDINGS
+
+
+def render(ctx: Context) -> str:
+    d = ctx.data
+    out = [header(ctx, FILE)]
+    out.append(md.heading(2, "Summary"))
+    kf = findings.key_findings(ctx)
+    out.append(md.bullets(kf) if kf else "The inputs held no comparison, profile or A/B run to draw findings from.")
+    out.append(absent_block(d))
+    if d.verdicts:
+        out.append(md.heading(2, "Verdicts and their evidence"))
+        out.append(verdict_table(d.verdicts, with_rule=False))
+        for v in d.verdicts:
+            out.append(_pool_section(ctx, v))
+    if ctx.profiles:
+        out.append(md.heading(2, "What the profiles show"))
+        for pa in ctx.profiles:
+            out.append(md.bullets(pa.findings()) if pa.findings() else "")
+        out.append(f"Tables and graphs: {md.link(TITLES[PPROF], PPROF)}.")
+    ab = _ab_section(ctx)
+    if ab:
+        out.append(md.heading(2, "End-to-end A/B"))
+        out.append(ab)
+    out.append(md.heading(2, "Risks"))
+    out.append(md.bullets(risks(ctx)))
+    out.append(md.heading(2, "Next steps"))
+    out.append(md.bullets(next_steps(ctx)))
+    return md.join(*out)
+
+
+def _pool_section(ctx: Context, v: Verdict) -> str:
+    items = [f"Deciding rule: {v.rule}."]
+    items.append(f"Time: {findings.evidence_phrase(v.time, 'time')}.")
+    if v.memory is not None:
+        items.append(f"Memory: {findings.evidence_phrase(v.memory, 'memory')}.")
+    if v.allocs is not None:
+        items.append(f"Allocations: {findings.evidence_phrase(v.allocs, 'allocation')}.")
+    warns = [w for r in ctx.data.rows if r.name == v.pool and r.new_label == v.candidate for w in r.warnings]
+    for w in dict.fromkeys(warns):
+        items.append(f"Warning: {w}.")
+    return md.join(md.heading(3, f"{v.pool}: {v.decision}"), md.bullets(items))
+
+
+def _ab_section(ctx: Context) -> str:
+    d = ctx.data
+    if d.ab is None:
+        return ""
+    try:
+        from ..pipeline_report import pipeline_section
+    except ImportError:  # pragma: no cover - only before the pipeline report exists
+        return f"An A/B result was given (`{d.ab.path}`) but this build cannot render it."
+    heap = d.heap_profiles()[0].profile if d.heap_profiles() else None
+    return str(pipeline_section(d.ab.data, heap))
+
+
+def risks(ctx: Context) -> list[str]:
+    d = ctx.data
+    out = []
+    if d.rows:
+        ns = sorted({min(r.old.n, r.new.n) for r in d.rows})
+        if ns[0] < 4:
+            out.append(f"Too few samples: some comparisons have only {ns[0]} sample(s) per side, so no "
+                       "difference can be shown significant and no verdict is final.")
+        elif ns[0] < 6:
+            out.append(f"Few samples: some comparisons have {ns[0]} samples per side — enough for a test, "
+                       "not for a 95% interval of the median.")
+        m = len({(r.name, r.new_label) for r in d.rows if r.unit in d.rules.time_units and r.p_value is not None})
+        if m > 1 and not d.rules.holm:
+            out.append(f"Multiple comparisons: {m} time comparisons were each tested at α = {d.rules.alpha:g} "
+                       "without correction; by chance alone some may come out significant. Set `holm = true` "
+                       "in the rules to correct them.")
+        conflicts = [v.pool for v in d.verdicts if "trade-off" in v.rule]
+        if conflicts:
+            out.append(f"Trade-offs: {', '.join(conflicts)} save memory but cost time; the verdict depends on "
+                       "which the program is short of.")
+    if d.machine:
+        cpu = d.machine.get("cpu") or d.machine.get("platform") or "this machine"
+        out.append(f"One machine: every number was measured on `{cpu}`. Allocators, caches and core counts "
+                   "differ between machines; re-run the study where the code runs in production.")
+    if d.study is not None:
+        out.append("Shared machine: benchmarks ran briefly on a machine other work may share; variants ran "
+                   "interleaved so drift hits both, but absolute numbers are less reliable than the ratios.")
+    if d.verdicts:
+        out.append("Micro-benchmarks measure one operation. Whether a pool pays in a whole program depends on "
+                   "how often that operation runs; " +
+                   ("the end-to-end A/B run measures that." if d.ab else
+                    "no end-to-end A/B run was given to measure that."))
+    if not d.profiles:
+        out.append("No heap profile: whether the pooled objects matter to the program's memory at all is "
+                   "not known from this report.")
+    return out
+
+
+def next_steps(ctx: Context) -> list[str]:
+    d = ctx.data
+    out = []
+    for v in d.verdicts:
+        if v.decision == REMOVE:
+            out.append(f"Remove the pool behind **{v.pool}** (use plain allocation) and confirm with an "
+                       "end-to-end A/B run.")
+        elif v.decision == KEEP:
+            out.append(f"Keep the pool behind **{v.pool}**; guard it with a benchmark regression gate "
+                       "(the enginepools pytest plugin) so a later change cannot make it slower unnoticed.")
+    undecided = [v for v in d.verdicts if v.decision == INCONCLUSIVE]
+    few = [v for v in undecided if v.time is not None and v.time.p_value is None]
+    if few:
+        out.append(f"Re-run with more samples (`-count 10`) for {', '.join(v.pool for v in few)}: "
+                   "too few samples to decide.")
+    rest = [v for v in undecided if v not in few]
+    if rest:
+        out.append(f"Measure {', '.join(v.pool for v in rest)} in the real workload (A/B): the micro-benchmark "
+                   "difference is real but below the thresholds, or a trade-off.")
+    if d.ab is None:
+        out.append("Run the end-to-end pipeline A/B (`enginepools ab`) to see whether the pools change the "
+                   "whole program's time and memory.")
+    if not d.heap_profiles():
+        out.append("Profile the heap of a representative workload (`enginepools study` does) to see which "
+                   "allocations matter.")
+    if not d.bench:
+        out.append("Benchmark the pools against plain allocation (`enginepools bench` or `go test -bench "
+                   "-count 6`) to decide per pool.")
+    return out or ["Nothing to do: the inputs gave no reason for a change."]
+
+
+__all__ = ["render", "risks", "next_steps", "fmt"]

@@ -1,0 +1,60 @@
+"""``visual-performance-summary.md``: the charts, each with one line on how
+to read it, and a decision matrix in words."""
+from __future__ import annotations
+
+from ..verdict import Verdict
+from . import md
+from .common import VISUAL, Context, absent_block, header
+
+FILE = VISUAL
+
+#: (figure key, heading, how to read it) in the order shown.
+SECTIONS = (
+    ("time", "Time per operation", "Median ns/op of each pooled variant beside its plain twin; bars are 95% "
+     "confidence intervals of the median. Lower is better."),
+    ("impact", "Performance impact", "Δ = (pooled − plain) / plain of the median ns/op, per pool, with its "
+     "interval; left of zero the pool is faster. Filled markers are significant differences."),
+    ("memory", "Memory per operation", "Median B/op and allocs/op, pooled beside plain. Lower is better."),
+    ("throughput", "Throughput", "Operations per second (10⁹ / median ns/op). Higher is better."),
+    ("quadrant", "Speed vs memory", "Each pool placed by its Δ time (x) and Δ B/op (y) and coloured by "
+     "verdict: bottom-left pools are faster and smaller, top-right slower and larger."),
+    ("pool_counters", "Pool behaviour", "Hit rate (hits / (hits + misses)) and bytes retained by each pool."),
+    ("scaling", "Thread scaling", "ns/op of the contention kernel at each thread count."),
+    ("heap_top", "Heap: top consumers", "Share of in-use heap space held by the top functions of the heap "
+     "profile (flat)."),
+)
+
+
+def render(ctx: Context) -> str:
+    d = ctx.data
+    out = [header(ctx, FILE)]
+    out.append(absent_block(d))
+    drawn = 0
+    for key, title, how in SECTIONS:
+        fig = ctx.figure(key)
+        if not fig:
+            continue
+        drawn += key in ctx.figures
+        out += [md.heading(2, title), how, fig]
+    if not drawn:
+        out.append("No chart could be drawn from the inputs of this report.")
+    if d.verdicts:
+        out.append(md.heading(2, "Decision matrix"))
+        out.append(_matrix(d.verdicts))
+    return md.join(*out)
+
+
+def _effect(e, better: str, worse: str) -> str:  # type: ignore[no-untyped-def]
+    if e is None:
+        return "not measured"
+    if e.p_value is None:
+        return "untested (too few samples)"
+    if not e.significant or e.delta_pct is None or e.delta_pct == 0:
+        return "no significant change"
+    return better if e.delta_pct < 0 else worse
+
+
+def _matrix(verdicts: list[Verdict]) -> str:
+    rows = [[v.pool, _effect(v.time, "faster", "slower"), _effect(v.memory, "less memory", "more memory"),
+             f"**{v.decision}**"] for v in verdicts]
+    return md.table(["pool", "speed", "memory", "verdict"], rows, "llll")

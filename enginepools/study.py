@@ -1,0 +1,173 @@
+"""``enginepools study``: the whole analysis on this machine, in one run.
+
+1. **Benchmarks** — every kernel, pooled and plain variants interleaved,
+   ``-count`` ≥ 6 so each comparison has a confidence interval and a test
+   (:mod:`enginepools.runner`).
+2. **Profiles** — the heap (every allocation sampled: rate 1) of a
+   representative workload, once with pools and once with plain
+   allocation, so the report can show both heap graphs and their
+   difference (:mod:`enginepools.profiling`).
+3. **A/B** — a short end-to-end pipeline run, pooled against plain
+   (:mod:`enginepools.ab`), when this build has it.
+4. **Report** — the result files are written beside the documents and the
+   report is built *from those files*, exactly as ``enginepools report``
+   would build it, so anyone can regenerate it.
+
+Each phase is optional: when a part is missing from the build or fails on
+this machine, the study carries on and the report names what is absent.
+The budget (:class:`Plan`) keeps the default run under 3 minutes and
+``--quick`` under 45 s on a 2-core machine.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import EnginepoolsError
+
+DEFAULT_OUT = "enginepools-report"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much work the study does."""
+
+    quick: bool = False
+    count: int = 6  # samples per variant (6: the fewest with a 95% CI of the median)
+    benchtime: str = "100ms"  # per sample
+    cpu: tuple[int, ...] = (1, 2)  # thread counts for the contention kernel
+    heap_rate: int = 1  # heap sampling rate in bytes (1: every allocation)
+    workload_seconds: float = 1.0  # profiled workload, per variant
+    ab_runs: int = 6  # pipeline A/B runs per variant
+    filter: str | None = None  # regex on kernel names (None: all)
+
+
+DEFAULT_PLAN = Plan()
+QUICK_PLAN = Plan(quick=True, count=6, benchtime="20ms", cpu=(1, 2), workload_seconds=0.3, ab_runs=4)
+
+
+@dataclass
+class StudyResult:
+    out: Path
+    data: Any  # ReportData
+    files: list[Path]
+    seconds: float
+    phases: dict[str, float] = field(default_factory=dict)  # phase -> seconds
+    skipped: dict[str, str] = field(default_factory=dict)  # phase -> why
+
+
+class Unavailable(Exception):
+    """A phase this build or machine cannot run; the message says why."""
+
+
+class Progress:
+    """One tqdm bar for the whole study (on stderr; silent when disabled)."""
+
+    def __init__(self, total: int, enabled: bool = True) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="step", file=sys.stderr, disable=not enabled, dynamic_ncols=True,
+                        bar_format="{desc:<38.38}|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]")
+
+    def phase(self, name: str) -> None:
+        self.bar.set_description_str(name)
+
+    def note(self, text: str) -> None:
+        self.bar.set_description_str(text)
+
+    def advance(self, n: int = 1) -> None:
+        self.bar.update(n)
+
+    def grow(self, n: int) -> None:
+        self.bar.total += n
+        self.bar.refresh()
+
+    def close(self, done: bool = True) -> None:
+        if done and self.bar.total and self.bar.n < self.bar.total:
+            self.bar.update(self.bar.total - self.bar.n)
+        self.bar.close()
+
+
+def run_study(out: str | os.PathLike[str] = DEFAULT_OUT, plan: Plan = DEFAULT_PLAN, progress: bool = True,
+              log: Callable[[str], None] | None = None) -> StudyResult:
+    """Run every phase of the plan and write the report into `out`."""
+    from .report import gather
+    from .report.writer import check_out_dir, write_report
+
+    target = check_out_dir(out)
+    t0 = time.perf_counter()
+    phases: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    work = Path(tempfile.mkdtemp(prefix=".enginepools-study-", dir=target.resolve().parent))
+    bar = Progress(total=_estimate_steps(plan), enabled=progress)
+    ok = False
+    try:
+        bench_files: list[str] = []
+        profile_files: list[str] = []
+        ab_file: str | None = None
+        info: dict[str, Any] = {"quick": plan.quick, "count": plan.count, "benchtime": plan.benchtime,
+                                "cpu": ",".join(map(str, plan.cpu)), "heap_rate": plan.heap_rate}
+        for name, fn in (("benchmarks", _bench_phase), ("profiles", _profile_phase), ("A/B", _ab_phase)):
+            bar.phase(f"{name}")
+            t = time.perf_counter()
+            try:
+                produced = fn(plan, work, bar)
+            except Unavailable as e:
+                skipped[name] = str(e)
+                produced = []
+            phases[name] = time.perf_counter() - t
+            if name == "benchmarks":
+                bench_files = produced
+                info["bench_seconds"] = phases[name]
+            elif name == "profiles":
+                profile_files = produced
+            else:
+                ab_file = produced[0] if produced else None
+        bar.phase("report")
+        t = time.perf_counter()
+        info["skipped"] = dict(skipped)
+        data = gather(bench_files, profile_files, ab_file, study=info)
+        for phase, why in skipped.items():
+            data.notes.append(f"study phase '{phase}' skipped: {why}")
+        attachments = [Path(p) for p in [*bench_files, *profile_files, *([ab_file] if ab_file else [])]]
+        files = write_report(data, target, progress=lambda s: (bar.note(s), bar.advance()),
+                             attachments=attachments)
+        phases["report"] = time.perf_counter() - t
+        bar.phase("done")
+        ok = True
+    finally:
+        bar.close(done=ok)
+        shutil.rmtree(work, ignore_errors=True)
+    return StudyResult(target, data, files, time.perf_counter() - t0, phases, skipped)
+
+
+def _estimate_steps(plan: Plan) -> int:
+    return 1 + 2 + 1 + 20  # grown by each phase once it knows its size
+
+
+# ------------------------------------------------------------------ phases
+
+def _bench_phase(plan: Plan, work: Path, bar: Progress) -> list[str]:
+    raise Unavailable("the benchmark runner is not in this build")
+
+
+def _profile_phase(plan: Plan, work: Path, bar: Progress) -> list[str]:
+    raise Unavailable("the heap profiler is not in this build")
+
+
+def _ab_phase(plan: Plan, work: Path, bar: Progress) -> list[str]:
+    raise Unavailable("the pipeline A/B driver is not in this build")
+
+
+def plan_for(quick: bool) -> Plan:
+    return QUICK_PLAN if quick else DEFAULT_PLAN
+
+
+__all__ = ["Plan", "DEFAULT_PLAN", "QUICK_PLAN", "StudyResult", "run_study", "plan_for", "DEFAULT_OUT",
+           "EnginepoolsError", "asdict"]

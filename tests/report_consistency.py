@@ -1,0 +1,235 @@
+"""Recompute every percentage and ratio of a generated report from the
+numbers printed in the same documents.
+
+The report prints a figure beside its operands, in a few fixed shapes:
+
+* tables with a ``Δ X`` column and ``plain X`` / ``pooled X`` columns;
+* tables with ``plain ops/s`` / ``pooled ops/s`` and a ratio column;
+* pprof top tables (``flat flat% sum% cum cum%`` with the total in the line
+  above), rounded as pprof rounds, so they are checked with intervals;
+* prose: ``+17.6% (59.88 → 70.40 ns/op)``, ``48.1% (5.71 of 11.88 MiB)``,
+  ``2.53× (1237 / 489.9 ns/op)``.
+
+Every ``N%`` and ``N×`` in a document must be one of those, a rule
+threshold, the confidence level, or — in a verdict's rule text — equal to a
+checked Δ of the same pool.  Anything else is reported as unverifiable.
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+NUM = r"-?[\d,]*\.?\d+"
+DELTA = re.compile(rf"([+-]\d+\.\d)% \(({NUM}) → ({NUM})")
+SHARE = re.compile(rf"(\d+\.\d)% \(({NUM}) of ({NUM})")
+RATIO = re.compile(rf"(\d+\.\d\d)× \(({NUM}) / ({NUM})")
+ANY_PCT = re.compile(r"[+-]?\d+(?:\.\d+)?%")
+ANY_RATIO = re.compile(r"\d+(?:\.\d+)?×")
+CONSTANT = re.compile(r"(?:≥ |±|the )(\d+(?:\.\d+)?)%")
+FIXED = re.compile(r"95% (?:CI|confidence|interval)|1\.00×")
+
+
+def num(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def pct(f: float) -> str:
+    v = round(100 * f, 1)
+    return f"{0.0 if v == 0 else v:+.1f}%"
+
+
+def share(a: float, b: float) -> str:
+    return f"{round(100 * a / b, 1):.1f}%"
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}×"
+
+
+def split_row(line: str) -> list[str]:
+    cells = re.split(r"(?<!\\)\|", line.strip())
+    return [c.strip().replace("\\|", "|") for c in cells[1:-1]]
+
+
+def tables(text: str) -> list[tuple[int, list[str], list[list[str]], str]]:
+    """(line number, header, rows, the line of text just above) per table."""
+    out = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("|") and i + 1 < len(lines) and re.match(r"^\|[\s:|-]+\|$", lines[i + 1]):
+            head = split_row(lines[i])
+            above = next((lines[k] for k in range(i - 1, -1, -1) if lines[k].strip()), "")
+            rows = []
+            j = i + 2
+            while j < len(lines) and lines[j].startswith("|"):
+                rows.append(split_row(lines[j]))
+                j += 1
+            out.append((i + 1, head, rows, above))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+# ------------------------------------------------------------- pprof units
+
+_UNITS = {"B": 1, "kB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4,
+          "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "hrs": 3600, "mins": 60}
+
+
+def pprof_interval(text: str) -> tuple[float, float]:
+    """The interval a pprof-printed value (``5.71MB``, ``1.50s``, ``42``) stands for."""
+    m = re.fullmatch(r"(-?\d+(?:\.(\d+))?)([A-Za-zµ]*)", text.strip())
+    if not m:
+        raise ValueError(text)
+    v = float(m.group(1))
+    half = 0.5 * 10 ** -(len(m.group(2)) if m.group(2) else 0)
+    f = _UNITS.get(m.group(3), 1)
+    if not m.group(2) and v == int(v):
+        # integers may be exact (pprof prints e.g. "0" or "4096B" unrounded)
+        half = 0.5
+    return (v - half) * f, (v + half) * f
+
+
+def _within(p: float, lo: float, hi: float, ulp: float) -> bool:
+    return lo - ulp <= p <= hi + ulp
+
+
+def check_pprof_table(head: list[str], rows: list[list[str]], above: str) -> list[str]:
+    m = re.search(r"accounting for (\S+), ([\d.]+)% of (\S+) total", above)
+    if not m:
+        return [f"pprof table without a 'Showing nodes accounting for' line above: {above!r}"]
+    problems = []
+    tlo, thi = pprof_interval(m.group(3))
+    alo, ahi = pprof_interval(m.group(1))
+    if not _within(float(m.group(2)), 100 * alo / thi, 100 * ahi / max(tlo, 1e-300), 0.005):
+        problems.append(f"'{m.group(0)}': {m.group(2)}% is not {m.group(1)} of {m.group(3)}")
+    idx = {h: i for i, h in enumerate(head)}
+    running_lo = running_hi = 0.0
+    for r in rows:
+        for col, pcol in (("flat", "flat%"), ("cum", "cum%")):
+            lo, hi = pprof_interval(r[idx[col]])
+            p = float(r[idx[pcol]].rstrip("%"))
+            if not _within(p, 100 * lo / thi, 100 * hi / max(tlo, 1e-300), 0.005):
+                problems.append(f"pprof row {r}: {pcol} {p}% is not {r[idx[col]]} of {m.group(3)}")
+        lo, hi = pprof_interval(r[idx["flat"]])
+        running_lo, running_hi = running_lo + lo, running_hi + hi
+        s = float(r[idx["sum%"]].rstrip("%"))
+        if not _within(s, 100 * running_lo / thi, 100 * running_hi / max(tlo, 1e-300), 0.005):
+            problems.append(f"pprof row {r}: sum% {s}% is not the running sum of flat")
+    return problems
+
+
+# ------------------------------------------------------------------ checks
+
+def check_text(name: str, text: str, thresholds: set[str] | None = None) -> list[str]:
+    """Problems in one document (empty when every figure checks out)."""
+    thresholds = thresholds or {"15", "20", "10"}
+    problems: list[str] = []
+    covered: list[tuple[int, int]] = []  # absolute spans of verified figures
+    line_starts = [0]
+    for line in text.splitlines(keepends=True):
+        line_starts.append(line_starts[-1] + len(line))
+
+    def cover(lineno: int, line: str, fragment: str) -> None:
+        start = line_starts[lineno - 1] + line.index(fragment)
+        covered.append((start, start + len(fragment)))
+
+    lines = text.splitlines()
+    verified_deltas: dict[int, set[str]] = {}  # line -> abs deltas checked on it
+    # tables
+    for lineno, head, rows, above in tables(text):
+        if {"flat", "flat%", "sum%", "cum", "cum%"} <= set(head):
+            problems += [f"{name}:{lineno}: {p}" for p in check_pprof_table(head, rows, above)]
+            for k, _ in enumerate(rows):
+                ln = lineno + 2 + k
+                covered.append((line_starts[ln - 1], line_starts[ln]))
+            if "accounting for" in above:
+                ln = lines.index(above) + 1
+                covered.append((line_starts[ln - 1], line_starts[ln]))
+            continue
+        idx = {h: i for i, h in enumerate(head)}
+        for k, r in enumerate(rows):
+            ln = lineno + 2 + k
+            for h, i in idx.items():
+                if h.startswith("Δ "):
+                    unit = h[2:]
+                    if f"plain {unit}" not in idx or f"pooled {unit}" not in idx:
+                        problems.append(f"{name}:{ln}: column {h!r} without plain/pooled {unit} columns")
+                        continue
+                    a, b, d = r[idx[f"plain {unit}"]], r[idx[f"pooled {unit}"]], r[i]
+                    if d in ("n/a", "—"):
+                        continue
+                    want = "n/a" if num(a) == 0 else pct((num(b) - num(a)) / num(a))
+                    if d != want:
+                        problems.append(f"{name}:{ln}: {h} is {d}, but ({b} − {a}) / {a} = {want}")
+                    verified_deltas.setdefault(ln, set()).add(d.lstrip("+-"))
+                    cover(ln, lines[ln - 1], f"| {d} |")
+            if "ratio pooled/plain" in idx:
+                a, b, q = r[idx["plain ops/s"]], r[idx["pooled ops/s"]], r[idx["ratio pooled/plain"]]
+                if q != ratio(num(b), num(a)):
+                    problems.append(f"{name}:{ln}: ratio {q}, but {b} / {a} = {ratio(num(b), num(a))}")
+                cover(ln, lines[ln - 1], f"| {q} |")
+    # prose shapes (also inside table cells)
+    for rx, calc in ((DELTA, lambda a, b: pct((b - a) / a)), (SHARE, share), (RATIO, ratio)):
+        for m in rx.finditer(text):
+            a, b = num(m.group(2)), num(m.group(3))
+            shown = m.group(1) + ("%" if rx is not RATIO else "×")
+            if b == 0 and rx is not DELTA or (rx is DELTA and a == 0):
+                problems.append(f"{name}: {m.group(0)!r} divides by zero")
+                continue
+            want = calc(a, b)
+            if shown != want:
+                problems.append(f"{name}: {m.group(0)!r}: recomputed {want}")
+            covered.append((m.start(1), m.end(1) + 1))
+            ln = text.count("\n", 0, m.start()) + 1
+            verified_deltas.setdefault(ln, set()).add(m.group(1).lstrip("+-") + "%")
+    for m in CONSTANT.finditer(text):
+        if m.group(1) in thresholds:
+            covered.append((m.start(), m.end()))
+    for m in FIXED.finditer(text):
+        covered.append((m.start(), m.end()))
+    # rule texts: a percentage equal to a verified Δ of the same row / section
+    sections = _sections(text)
+    for m in ANY_PCT.finditer(text):
+        if _is_covered(m.start(), m.end(), covered):
+            continue
+        ln = text.count("\n", 0, m.start()) + 1
+        same_row = verified_deltas.get(ln, set())
+        sec = sections(ln)
+        same_sec = set().union(*(verified_deltas.get(k, set()) for k in range(sec[0], sec[1] + 1)))
+        val = m.group(0).lstrip("+-")
+        if val in same_row or val in same_sec:
+            continue
+        problems.append(f"{name}:{ln}: percentage {m.group(0)} has no operands beside it: "
+                        f"{lines[ln - 1].strip()[:160]!r}")
+    for m in ANY_RATIO.finditer(text):
+        if not _is_covered(m.start(), m.end(), covered):
+            ln = text.count("\n", 0, m.start()) + 1
+            problems.append(f"{name}:{ln}: ratio {m.group(0)} has no operands beside it")
+    return problems
+
+
+def _is_covered(s: int, e: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= s and e <= b for a, b in spans)
+
+
+def _sections(text: str):  # type: ignore[no-untyped-def]
+    heads = [i + 1 for i, line in enumerate(text.splitlines()) if line.startswith("#")]
+    n = text.count("\n") + 1
+
+    def find(ln: int) -> tuple[int, int]:
+        start = max([h for h in heads if h <= ln], default=1)
+        end = min([h for h in heads if h > ln], default=n + 1) - 1
+        return start, end
+
+    return find
+
+
+def check_report(directory: str | Path) -> list[str]:
+    problems = []
+    for path in sorted(Path(directory).glob("*.md")):
+        problems += check_text(path.name, path.read_text(encoding="utf-8"))
+    return problems

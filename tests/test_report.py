@@ -1,0 +1,178 @@
+"""`enginepools report`: documents from Go-format and JSON benchmark results,
+numbers that agree with each other, clear errors, atomic directory updates."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import report_consistency as rc
+from enginepools import cli
+from enginepools.report import gather
+
+DOCS = ["README.md", "benchmark-results-summary.md", "pprof-results-analysis.md",
+        "visual-performance-summary.md", "profiling-analysis-findings.md"]
+
+HEADER = """goos: linux
+goarch: amd64
+pkg: example.com/buildtool/pkg/memory
+cpu: Example CPU @ 3.00GHz
+"""
+
+
+def go_bench_text(count: int = 6, seed: int = 1) -> str:
+    """Suffix-named twins, `count` samples each, interleaved as go test
+    -count prints them; plus a benchmark without a twin at two -cpu values."""
+    rng = np.random.default_rng(seed)
+    spec = {  # name: (ns/op, B/op, allocs/op)
+        "StringBuilderWithPool": (80.0, 96, 2), "StringBuilderStandard": (64.0, 96, 2),
+        "HashBufferWithPool": (900.0, 16, 1), "HashBufferStandard": (300.0, 40, 1),
+        "TarBufferWithPool": (750.0, 16, 1), "TarBufferStandard": (1500.0, 65536, 1),
+        "StringsNearlyEqualWithPool": (101.0, 64, 1), "StringsNearlyEqualStandard": (100.0, 64, 1),
+    }
+    lines = [HEADER]
+    for _ in range(count):
+        for name, (ns, b, a) in spec.items():
+            v = ns * (1 + 0.01 * rng.standard_normal())
+            lines.append(f"Benchmark{name}-4   \t 1000000\t {v:.2f} ns/op\t {b} B/op\t {a} allocs/op")
+        for procs, ns in ((1, 200.0), (2, 120.0)):
+            v = ns * (1 + 0.01 * rng.standard_normal())
+            suffix = "" if procs == 1 else f"-{procs}"
+            lines.append(f"BenchmarkPoolContention{suffix}   \t 1000000\t {v:.2f} ns/op\t 32 B/op\t 2 allocs/op")
+    lines += ["PASS", "ok  \texample.com/buildtool/pkg/memory\t12.345s", ""]
+    return "\n".join(lines)
+
+
+def run_report(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    rc_ = cli.main(["report", *args])
+    cap = capsys.readouterr()
+    return rc_, cap.out, cap.err
+
+
+@pytest.fixture
+def go_bench(tmp_path: Path) -> Path:
+    p = tmp_path / "bench.txt"
+    p.write_text(go_bench_text())
+    return p
+
+
+def test_go_suffix_pairs_give_verdicts_and_consistent_documents(go_bench: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report"
+    code, stdout, _ = run_report(capsys, "--bench", str(go_bench), "--out", str(out))
+    assert code == 0
+    for name in DOCS:
+        assert (out / name).is_file(), name
+    verdicts = {line.split()[0]: line.split()[4] for line in stdout.splitlines()[1:]}
+    # HashBuffer: 3x slower but 60% fewer B/op -> a trade-off, inconclusive by the default rules
+    assert verdicts == {"StringBuilder-4": "remove", "HashBuffer-4": "inconclusive", "TarBuffer-4": "keep",
+                        "StringsNearlyEqual-4": "remove"}
+    assert "Trade-offs: HashBuffer-4" in (out / "profiling-analysis-findings.md").read_text()
+    readme = (out / "README.md").read_text()
+    assert "| TarBuffer-4 | WithPool vs Standard | **keep** |" in readme
+    assert re.search(r"\| HashBuffer-4 .*\| \+(19\d|20\d)\.\d% \|", readme)  # 300 -> 900 ns/op: about +200%
+    summary = (out / "benchmark-results-summary.md").read_text()
+    assert "BenchmarkHashBufferWithPool-4" in summary  # raw output kept
+    assert "## Thread scaling" in summary and "PoolContention" in summary
+    assert rc.check_report(out) == []
+
+
+def test_single_sample_go_output_is_inconclusive_and_says_why(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    bench = tmp_path / "one.txt"
+    bench.write_text(go_bench_text(count=1))
+    out = tmp_path / "r"
+    code, stdout, _ = run_report(capsys, "-bench", str(bench), "-out", str(out))
+    assert code == 0
+    assert all(" inconclusive " in line for line in stdout.splitlines()[1:])
+    findings = (out / "profiling-analysis-findings.md").read_text()
+    assert "Too few samples" in findings and "-count 10" in findings
+    assert rc.check_report(out) == []
+
+
+def test_json_input_gives_the_same_verdicts_as_go_text(go_bench: Path, tmp_path: Path) -> None:
+    from enginepools import benchfmt
+
+    recs = benchfmt.read(go_bench)
+    doc = {"format": benchfmt.JSON_FORMAT, "config": dict(recs[0].config),
+           "samples": [{"name": r.name, "iterations": r.iterations, "values": dict(r.values)} for r in recs]}
+    js = tmp_path / "bench.json"
+    js.write_text(json.dumps(doc))
+    a, b = gather([str(go_bench)]), gather([str(js)])
+    assert [(v.pool, v.decision) for v in a.verdicts] == [(v.pool, v.decision) for v in b.verdicts]
+    assert b.bench[0].kind == "json" and "BenchmarkTarBufferWithPool-4" in b.bench[0].raw
+
+
+def test_checker_catches_a_wrong_or_unsupported_percentage(go_bench: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r"
+    assert run_report(capsys, "--bench", str(go_bench), "--out", str(out))[0] == 0
+    text = (out / "benchmark-results-summary.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| TarBuffer-4 | WithPool vs Standard")
+               and "ns/op" not in line and "%" in line)
+    delta = row.split("|")[7].strip()
+    bad = text.replace(row, row.replace(delta, "-12.3%"), 1)
+    assert any("-12.3%" in p for p in rc.check_text("x.md", bad))
+    assert any("no operands" in p for p in rc.check_text("y.md", text + "\nThe pool saves 42.0% overall.\n"))
+    assert any("recomputed" in p for p in rc.check_text("z.md", "faster by -10.0% (100 → 80 ns/op)\n"))
+
+
+@pytest.mark.parametrize("content,needle", [
+    (None, "no such file"),
+    ("", "no benchmark results"),
+    ("PASS\nok  \tpkg\t1.0s\n", "no benchmark results"),
+    ("BenchmarkX-4 12 abc ns/op\n", "malformed value"),
+])
+def test_bad_bench_input_names_the_file_and_keeps_the_old_report(
+        content: str | None, needle: str, go_bench: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r"
+    assert run_report(capsys, "--bench", str(go_bench), "--out", str(out))[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad = tmp_path / "bad.txt"
+    if content is not None:
+        bad.write_text(content)
+    code, _, err = run_report(capsys, "--bench", str(bad), "--out", str(out))
+    assert code == 1
+    assert str(bad) in err and needle in err
+    assert "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".r.")]  # temp dir cleaned up
+
+
+def test_out_must_be_a_directory_and_inputs_are_required(go_bench: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "file"
+    f.write_text("x")
+    code, _, err = run_report(capsys, "--bench", str(go_bench), "--out", str(f))
+    assert code == 1 and "not a directory" in err and f.read_text() == "x"
+    code, _, err = run_report(capsys, "--out", str(tmp_path / "r"))
+    assert code == 2 and "--bench" in err
+
+
+def test_rewrite_removes_only_files_of_the_earlier_report(go_bench: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r"
+    assert run_report(capsys, "--bench", str(go_bench), "--out", str(out))[0] == 0
+    manifest = json.loads((out / ".enginepools-report.json").read_text())
+    (out / "stale-chart.png").write_bytes(b"old")
+    manifest["files"].append("stale-chart.png")
+    (out / ".enginepools-report.json").write_text(json.dumps(manifest))
+    (out / "my-notes.txt").write_text("mine")
+    assert run_report(capsys, "--bench", str(go_bench), "--out", str(out))[0] == 0
+    assert not (out / "stale-chart.png").exists()
+    assert (out / "my-notes.txt").read_text() == "mine"
+    assert set(DOCS) <= {p.name for p in out.iterdir()}
+
+
+def test_bench_only_report_names_what_is_absent(go_bench: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r"
+    assert run_report(capsys, "--bench", str(go_bench), "--out", str(out))[0] == 0
+    readme = (out / "README.md").read_text()
+    assert "No pprof profile was given" in readme
+    assert "No end-to-end pipeline A/B result was given" in readme
+    assert "No pprof profile was given" in (out / "pprof-results-analysis.md").read_text()
