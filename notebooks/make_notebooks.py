@@ -255,7 +255,9 @@ string pools.
 from enginepools import ab
 
 result = ab.run_ab(tree.path, configs=["none", "all"], count=6)
-print(result.table())"""),
+result"""),
+    code("""
+print(result.table())   # the same numbers as text (what `enginepools ab` prints)"""),
     md("""
 ## 3. The statistics engine's view
 
