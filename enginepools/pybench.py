@@ -4,7 +4,7 @@ Timing (:func:`calibrate`) follows ``testing.B.launch`` of Go 1.19 with
 its integer arithmetic: run ``N = 1``, then predict the ``N`` that lasts
 ``benchtime`` from the last run (``goal * prevN / prevNs``, multiply first),
 add 20%, grow at most 100× and at least by one, never past 1e9, until one
-run lasts ``benchtime`` (Go before 1.15 also rounded N up to 1, 2, 3 or 5
+run lasts ``benchtime`` (older Go versions also rounded N up to 1, 2, 3 or 5
 × 10^k; current Go does not, and neither do we nor the kernel runner).  ``benchtime="100x"`` fixes ``N``.  Then ``count``
 samples of ``N`` calls each are timed; each sample's ns/op is its wall time
 over ``N`` (the calibrated ``N`` is reused for every sample, as the
