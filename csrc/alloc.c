@@ -37,7 +37,7 @@ static tblock *reg_head;
 static ep_alloc_counters retired;
 static pthread_key_t reg_key;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
-static __thread tblock *self_block;
+static __thread tblock *self_block __attribute__((tls_model("initial-exec")));
 
 uint64_t ep_now_ns(void) {
     struct timespec ts;

@@ -130,10 +130,33 @@ static int set_timer(uint32_t hz) {
     return setitimer(ITIMER_PROF, &it, NULL) == 0 ? 0 : errno;
 }
 
+/* fork(): the child has no timer (POSIX) and no drainer thread, so it starts
+ * with the profiler stopped; the locks are held across fork so the child's
+ * copies are consistent and free. */
+static void fork_prepare(void) {
+    pthread_mutex_lock(&ctl_lock);
+    pthread_mutex_lock(&drainer_mx);
+    pthread_mutex_lock(&agg_lock);
+}
+static void fork_parent(void) {
+    pthread_mutex_unlock(&agg_lock);
+    pthread_mutex_unlock(&drainer_mx);
+    pthread_mutex_unlock(&ctl_lock);
+}
+static void fork_child(void) {
+    users = 0;
+    atomic_store(&sampling, 0);
+    drainer_stop = 0;
+    fork_parent();
+}
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void register_atfork(void) { pthread_atfork(fork_prepare, fork_parent, fork_child); }
+
 int ep_cpuprof_start(uint32_t hz) {
     if (hz == 0 || hz > 1000) return EINVAL;
     int err = ep_stack_probe_init();
     if (err) return err;
+    pthread_once(&atfork_once, register_atfork);
     ep_stack_thread_init();
     pthread_mutex_lock(&ctl_lock);
     if (users > 0) {

@@ -12,6 +12,9 @@
 
 #define EP_STACKTAB_NTAG 3
 #define EP_STACKTAB_NVAL 4
+/* A bound on memory when stacks are garbage-varied: new keys past this many
+ * entries are refused (ENOSPC; the profilers count them as dropped). */
+#define EP_STACKTAB_MAX_ENTRIES (1u << 20)
 
 typedef struct ep_stackent {
     uint64_t hash;
@@ -29,7 +32,7 @@ typedef struct ep_stacktab {
     size_t npcs, pcs_cap;
 } ep_stacktab;
 
-/* Id of (pcs, tag), added with zero counters when new.  0 or ENOMEM. */
+/* Id of (pcs, tag), added with zero counters when new.  0, ENOMEM or ENOSPC. */
 int ep_stacktab_find(ep_stacktab *t, const uintptr_t *pcs, uint32_t npcs,
                      const uint64_t tag[EP_STACKTAB_NTAG], uint32_t *id);
 void ep_stacktab_clear(ep_stacktab *t); /* frees everything; t is reusable */

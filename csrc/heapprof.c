@@ -211,6 +211,16 @@ static void clear_locked(void) {
 
 /* ---- sampling ----------------------------------------------------------- */
 
+/* Inline word compares: keys are a few words, a libc memcmp call costs more. */
+static inline int same_key(const ep_stackent *e, const uintptr_t *epcs, const uintptr_t *pcs, size_t n,
+                           const uint64_t *tag) {
+    for (int i = 0; i < EP_STACKTAB_NTAG; i++)
+        if (e->tag[i] != tag[i]) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (epcs[i] != pcs[i]) return 0;
+    return 1;
+}
+
 static EP_NOIPA void record(void *p, size_t size, uint32_t epoch) {
     uintptr_t pcs[EP_STACK_MAX];
     size_t n = ep_stack_capture(pcs, EP_STACK_MAX, CAPTURE_SKIP);
@@ -223,8 +233,7 @@ static EP_NOIPA void record(void *p, size_t size, uint32_t epoch) {
         uint32_t id;
         int err = 0;
         const ep_stackent *e = last.gen == hp_gen && last.id < stacks.n ? &stacks.e[last.id] : NULL;
-        if (e && e->npcs == n && memcmp(e->tag, tag, sizeof tag) == 0 &&
-            memcmp(stacks.pcs + e->pc_off, pcs, n * sizeof *pcs) == 0) {
+        if (e && e->npcs == n && same_key(e, stacks.pcs + e->pc_off, pcs, n, tag)) {
             id = last.id;
         } else if ((err = ep_stacktab_find(&stacks, pcs, (uint32_t)n, tag, &id)) == 0) {
             last.gen = hp_gen;

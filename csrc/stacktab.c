@@ -59,6 +59,7 @@ int ep_stacktab_find(ep_stacktab *t, const uintptr_t *pcs, uint32_t npcs,
         }
     }
     /* new entry: make room everywhere first, so failure changes nothing */
+    if (t->n >= EP_STACKTAB_MAX_ENTRIES) return ENOSPC;
     if ((uint64_t)(t->n + 1) * 2 > t->index_cap && grow_index(t)) return ENOMEM;
     if (t->n == t->cap) {
         uint32_t cap = t->cap ? t->cap * 2 : 128;

@@ -87,7 +87,9 @@ static size_t walk(uintptr_t fp, uintptr_t sp, uintptr_t hi, uintptr_t *pcs, siz
         }
         const uintptr_t *frame = (const uintptr_t *)fp;
         uintptr_t next = frame[0], ret = frame[1];
-        if (ret < 4096) break;
+        /* a "return address" that is small or points into the stack is
+         * data: the chain has left frame-pointer code */
+        if (ret < 65536 || (ret >= sp && ret < limit)) break; /* 64 KiB: mmap_min_addr */
         if (skip) skip--;
         else pcs[n++] = ret;
         if (next <= fp) break;

@@ -26,10 +26,13 @@ import math
 import os
 import threading
 import time
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import _core
 from .symbolize import Symbolizer
+
+if TYPE_CHECKING:
+    from .profile import Profile
 
 __all__ = [
     "DEFAULT_RATE", "HEAP_SAMPLE_TYPES", "CPU_SAMPLE_TYPES", "HeapProfiler", "CPUProfiler",
@@ -88,7 +91,7 @@ class _Stacks:
             builder.add_mapping(m.start, m.limit, m.offset, m.path, self.sym.build_id(m.path))
 
 
-def heap_profile(default_sample_type: str | None = None, snapshot: dict | None = None):
+def heap_profile(default_sample_type: str | None = None, snapshot: dict | None = None) -> "Profile":
     """The heap profile of the current (or last) heap-profiling session."""
     from .profile import ProfileBuilder
 
@@ -148,7 +151,7 @@ class HeapProfiler:
             return {"rate": 0, "dropped": 0, "records": []}
         return _core.heapprof_snapshot()
 
-    def profile(self, default_sample_type: str | None = None):
+    def profile(self, default_sample_type: str | None = None) -> "Profile":
         """The profile as a :class:`enginepools.Profile` (values unbiased)."""
         return heap_profile(default_sample_type, self.snapshot())
 
@@ -217,7 +220,7 @@ class CPUProfiler:
                 return self._window()
             return dict(self._final or {})
 
-    def profile(self):
+    def profile(self) -> "Profile":
         """The CPU profile so far (or of the finished run)."""
         from .profile import ProfileBuilder
 

@@ -215,3 +215,27 @@ def test_fork_while_sampling_in_other_threads_does_not_deadlock_the_child() -> N
     finally:
         stop.set()
         t.join()
+
+
+def _child_uses_cpu_profiler() -> None:
+    _core.cpuprof_snapshot()
+    _core.cpuprof_start(100)
+    _core.proftest_spin(0.05)
+    _core.cpuprof_stop()
+
+
+def test_fork_while_cpu_profiling_leaves_a_usable_profiler_in_the_child() -> None:
+    import multiprocessing as mp
+
+    _core.cpuprof_start(1000)
+    try:
+        ctx = mp.get_context("fork")
+        for _ in range(3):
+            p = ctx.Process(target=_child_uses_cpu_profiler)
+            p.start()
+            p.join(20)
+            if p.exitcode is None:
+                p.kill()
+            assert p.exitcode == 0
+    finally:
+        _core.cpuprof_stop()

@@ -141,3 +141,20 @@ def test_stack_stops_at_a_return_address_outside_code() -> None:
     frames = _Stacks().frames([addr + 8, addr + 16, 0x10, addr + 8], leaf_exact=False)
     assert len(frames) == 2 and all(isinstance(f, list) for f in frames)
     assert frames[0][-1][0] == "proftest_spin_loop"
+
+
+def test_overhead_benchmark_script_reports_ratios(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "heapprof_overhead.py"
+    out = tmp_path / "o.json"
+    r = subprocess.run([sys.executable, str(script), "-rounds", "1", "-benchtime", "0.005",
+                        "-kernels", "MallocFree/size=64", "-json", str(out)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(out.read_text())["MallocFree/size=64"]
+    assert set(res["ratio_vs_off"]) == {"default", "rate1", "off2"}
+    assert all(v > 0 for v in res["median_ns_per_op"].values())

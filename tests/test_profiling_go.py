@@ -72,6 +72,26 @@ def test_go_pprof_fetches_the_live_heap_endpoint(tmp_path) -> None:
     assert any(n.startswith("pprof.") for n in os.listdir(tmp_path))  # pprof saved what it fetched
 
 
+def test_go_pprof_fetches_a_live_cpu_profile(tmp_path) -> None:
+    import threading
+
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            _core.proftest_spin(0.05)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        with PprofServer("127.0.0.1:0") as srv:
+            out = pprof(tmp_path, "-seconds", "1", "-top", f"http://127.0.0.1:{srv.port}/debug/pprof/profile")
+    finally:
+        stop.set()
+        t.join()
+    assert "Type: cpu" in out and "proftest_spin_loop" in rows(out)
+
+
 def ours_top(*args: str) -> str:
     import contextlib
     import io
