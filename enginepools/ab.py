@@ -161,6 +161,11 @@ class ABResult:
     def table(self) -> str:
         return render_table(self)
 
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        return _html.ab_result(self)
+
     def to_json(self) -> dict[str, Any]:
         doc = self.result.to_json()
         doc["complete"] = self.complete
