@@ -1922,12 +1922,46 @@ static int bench_exec(PyObject *m) {
 
 /* ==== section: profile (pprof codec) ===================================== */
 
-/* Decoded arrays go to Python as bytearrays (np.frombuffer makes them numpy
- * arrays without another copy); names match enginepools.Profile's fields. */
-static int pp_put_array(PyObject *d, const char *key, const void *p, size_t n, size_t item) {
-    PyObject *b = PyByteArray_FromStringAndSize(p ? (const char *)p : "", (Py_ssize_t)(n * item));
+/* Decoded arrays go to Python without a copy: a small buffer object takes
+ * ownership of each malloc'd array and exports it through the buffer
+ * protocol, so np.frombuffer() views it and keeps it alive. */
+typedef struct {
+    PyObject_HEAD
+    void *p;
+    Py_ssize_t len;
+} pp_buf;
+
+static void pp_buf_dealloc(PyObject *o) {
+    free(((pp_buf *)o)->p);
+    Py_TYPE(o)->tp_free(o);
+}
+
+static int pp_buf_getbuffer(PyObject *o, Py_buffer *view, int flags) {
+    pp_buf *b = (pp_buf *)o;
+    return PyBuffer_FillInfo(view, o, b->p, b->len, 0, flags);
+}
+
+static PyBufferProcs pp_buf_as_buffer = {pp_buf_getbuffer, NULL};
+
+static PyTypeObject pp_buf_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "enginepools._core.PprofArray",
+    .tp_basicsize = sizeof(pp_buf),
+    .tp_dealloc = pp_buf_dealloc,
+    .tp_as_buffer = &pp_buf_as_buffer,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A decoded pprof array (owns its memory; view it with numpy.frombuffer).",
+};
+
+/* Move *pp (n items of `item` bytes) into d[key]; *pp becomes NULL. */
+static int pp_put_array(PyObject *d, const char *key, void *pp, size_t n, size_t item) {
+    void **slot = (void **)pp;
+    pp_buf *b = PyObject_New(pp_buf, &pp_buf_type);
     if (!b) return -1;
-    int r = PyDict_SetItemString(d, key, b);
+    b->p = *slot;
+    b->len = (Py_ssize_t)(n * item);
+    *slot = NULL;
+    int r = PyDict_SetItemString(d, key, (PyObject *)b);
     Py_DECREF(b);
     return r;
 }
@@ -1940,7 +1974,7 @@ static int pp_put_int(PyObject *d, const char *key, long long v) {
     return r;
 }
 
-static PyObject *pp_result(const ep_pprof *p, const uint8_t *raw, size_t raw_len) {
+static PyObject *pp_result(ep_pprof *p, const uint8_t *raw, size_t raw_len) {
     PyObject *d = PyDict_New();
     if (!d) return NULL;
     PyObject *strs = PyList_New((Py_ssize_t)p->n_strings);
@@ -1958,7 +1992,7 @@ static PyObject *pp_result(const ep_pprof *p, const uint8_t *raw, size_t raw_len
         goto fail;
     }
     Py_DECREF(strs);
-#define PP_ARR(key, ptr, n) if (pp_put_array(d, key, ptr, n, sizeof *(ptr)) < 0) goto fail
+#define PP_ARR(key, ptr, n) if (pp_put_array(d, key, &(ptr), n, sizeof *(ptr)) < 0) goto fail
     PP_ARR("type_type", p->type_type, p->n_types);
     PP_ARR("type_unit", p->type_unit, p->n_types);
     PP_ARR("values", p->values, p->n_samples * p->n_types);
@@ -2170,7 +2204,7 @@ done:
      "pprof_decode(data) -> dict of arrays: decode profile.proto (gzip'd or not)."}, \
     {"pprof_encode", py_pprof_encode, METH_VARARGS, \
      "pprof_encode(arrays, strings, scalars, gzip_level) -> bytes: encode profile.proto."},
-#define EP_PROFILE_EXEC(m) 0
+#define EP_PROFILE_EXEC(m) PyType_Ready(&pp_buf_type)
 
 /* ==== section: profiler (heap sampling, CPU sampling, stack capture) ===== */
 
@@ -2501,8 +2535,11 @@ static int pl_check(void *ctx, int phase) {
     pl_check_ctx *k = ctx;
     PyEval_RestoreThread(k->ts);
     int stop = PyErr_CheckSignals() < 0;
-    if (!stop && k->hook && (phase == EP_PIPELINE_PHASE_WALKED || phase == EP_PIPELINE_PHASE_HASHED)) {
-        PyObject *r = PyObject_CallFunction(k->hook, "s", phase == EP_PIPELINE_PHASE_WALKED ? "walked" : "hashed");
+    const char *name = phase == EP_PIPELINE_PHASE_WALKED ? "walked"
+                       : phase == EP_PIPELINE_PHASE_HASHED ? "hashed"
+                       : phase == EP_PIPELINE_PHASE_WALK ? "walk" : NULL;
+    if (!stop && k->hook && name) {
+        PyObject *r = PyObject_CallFunction(k->hook, "s", name);
         if (!r) stop = 1;
         Py_XDECREF(r);
     }
@@ -2605,7 +2642,7 @@ static PyObject *py_pipeline_run(PyObject *m, PyObject *args, PyObject *kw) {
     ep_pipeline_config cfg = {
         .root = PyBytes_AS_STRING(rootobj), .pools = pools, .out_fd = out_fd, .threads = threads,
         .hash_bufsize = (size_t)hb, .tar_bufsize = (size_t)tb, .keep_files = keep, .deterministic = det,
-        .mtime = mtime, .check = pl_check, .check_ctx = &k,
+        .mtime = mtime, .check = pl_check, .check_ctx = &k, .check_every_entry = k.hook != NULL,
     };
     ep_pipeline_result r;
     k.ts = PyEval_SaveThread();
@@ -2629,7 +2666,8 @@ out:
      "pipeline_run(root, pools=7, out_fd=-1, threads=0, keep_files=False, deterministic=True, mtime=0,\n" \
      "             hash_bufsize=0, tar_bufsize=0, hook=None) -> dict\n" \
      "Walk root, hash every file on the worker pool, write a ustar archive to out_fd (-1: count only).\n" \
-     "pools: bit mask string=1, hash=2, tar=4.  hook(phase) runs at 'walked' and 'hashed'."}, \
+     "pools: bit mask string=1, hash=2, tar=4.  hook(phase) runs before each entry of the walk ('walk'),\n" \
+     "after it ('walked') and after hashing ('hashed'); raising stops the run."}, \
     {"tar_write", (PyCFunction)(void (*)(void))py_tar_write, METH_VARARGS | METH_KEYWORDS, \
      "tar_write(entries, deterministic=True, mtime=0, bufsize=65536, record_size=10240, header_only=False) -> bytes\n" \
      "Archive of entries (name, type '0'|'2'|'5', mode, mtime, size, data|None, linkname|None, fd|-1)\n" \

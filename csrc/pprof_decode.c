@@ -29,14 +29,18 @@ typedef struct {
     size_t n, cap;
 } vec;
 
-static int vec_grow(vec *v) {
-    size_t cap = v->cap ? v->cap * 2 : 64;
+static int vec_resize(vec *v, size_t cap) {
+    if (cap > SIZE_MAX / sizeof *v->p) return ENOMEM;
     uint64_t *np = realloc(v->p, cap * sizeof *np);
     if (!np) return ENOMEM;
     v->p = np;
     v->cap = cap;
     return 0;
 }
+
+static int vec_grow(vec *v) { return vec_resize(v, v->cap ? v->cap * 2 : 64); }
+
+static int vec_reserve(vec *v, size_t n) { return v->cap >= n ? 0 : vec_resize(v, n); }
 
 static inline int push(vec *v, uint64_t x) {
     if (EP_UNLIKELY(v->n == v->cap) && vec_grow(v)) return ENOMEM;
@@ -179,23 +183,53 @@ static inline int want_bytes(dec *d, const fld *f) {
     return f->wt == 2 ? 0 : fail(d, f->start, "type mismatch: field %u is not length-delimited", f->field);
 }
 
+/* Packed varints in [p, end) appended to `out`.  A payload of L bytes holds
+ * at most L varints, so room is made once and the loop does no bounds work
+ * beyond the payload's; one- and two-byte varints (most ids and counts) take
+ * the short path. */
+static int rd_packed(dec *d, const uint8_t *p, const uint8_t *end, vec *out) {
+    size_t room = (size_t)(end - p);
+    if (out->cap - out->n < room) {
+        /* the byte count overestimates; count the varints before growing, so
+         * an exactly pre-sized array (values) is never copied to a bigger one */
+        size_t cnt = 0;
+        for (const uint8_t *q = p; q < end; q++) cnt += *q < 0x80;
+        /* every value written ends in a byte < 0x80, so cnt bounds the writes */
+        if (out->cap - out->n < cnt) {
+            size_t want = out->n + room;
+            if (want < 2 * out->cap) want = 2 * out->cap;
+            if (vec_reserve(out, want)) return ENOMEM;
+        } else {
+            room = cnt;
+        }
+    }
+    uint64_t *w = out->p + out->n;
+    while (p < end) {
+        uint64_t x = p[0];
+        if (EP_LIKELY(x < 0x80)) {
+            *w++ = x;
+            p++;
+        } else if (end - p >= 2 && p[1] < 0x80) {
+            *w++ = (x & 0x7f) | (uint64_t)p[1] << 7;
+            p += 2;
+        } else {
+            int e = rd_varint(d, &p, end, &x);
+            if (e) {
+                out->n = (size_t)(w - out->p);
+                return e;
+            }
+            *w++ = x;
+        }
+    }
+    out->n = (size_t)(w - out->p);
+    return 0;
+}
+
 /* repeated int64/uint64: packed (wt 2) or one value (wt 0) */
 static int rd_ints(dec *d, const fld *f, vec *out) {
     if (f->wt == 0) return push(out, f->val);
     if (f->wt != 2) return fail(d, f->start, "type mismatch: field %u is not a repeated integer", f->field);
-    const uint8_t *p = f->data, *end = f->data_end;
-    while (p < end) {
-        uint64_t x = 0;
-        if (EP_LIKELY(*p < 0x80)) {
-            x = *p++;
-        } else {
-            int e = rd_varint(d, &p, end, &x);
-            if (e) return e;
-        }
-        if (EP_UNLIKELY(out->n == out->cap) && vec_grow(out)) return ENOMEM;
-        out->p[out->n++] = x;
-    }
-    return 0;
+    return rd_packed(d, f->data, f->data_end, out);
 }
 
 /* ---- messages ----------------------------------------------------------------- */
@@ -238,6 +272,15 @@ static int rd_sample(dec *d, const fld *sf) {
     const uint8_t *p = sf->data, *end = sf->data_end;
     fld f;
     while (p < end) {
+        /* fast path: packed location ids (key 0x0a) or values (0x12) with a
+         * one-byte length, the shape every writer produces */
+        if ((p[0] == 0x0a || p[0] == 0x12) && end - p >= 2 && p[1] < 0x80 && p[1] <= end - p - 2) {
+            const uint8_t *q = p + 2;
+            int e = rd_packed(d, q, q + p[1], &d->v[p[0] == 0x0a ? V_SLOC : V_VALUES]);
+            if (e) return e;
+            p = q + p[1];
+            continue;
+        }
         int e = rd_field(d, &p, end, &f);
         if (e) return e;
         switch (f.field) {
@@ -523,7 +566,7 @@ static int check(dec *d) {
     }
     size_t line = 0;
     for (size_t l = 0; l < v[V_LOC_ID].n && !e; l++) {
-        for (; line < v[V_LOC_LINE_OFF].p[l]; line++) {
+        for (; line < v[V_LOC_LINE_OFF].p[l + 1]; line++) {
             uint64_t fn = v[V_LINE_FN].p[line];
             if (EP_UNLIKELY(fn == 0 || !idx_has(&fi, fn))) {
                 e = fail_at(d, v[V_LOC_POS].p[l], "location %llu has a line naming missing function %llu",
@@ -540,7 +583,7 @@ static int check(dec *d) {
     }
     size_t k = 0;
     for (size_t s = 0; s < nsmp && !e; s++) {
-        for (; k < v[V_SLOC_OFF].p[s]; k++) {
+        for (; k < v[V_SLOC_OFF].p[s + 1]; k++) {
             uint64_t id = v[V_SLOC].p[k];
             if (EP_UNLIKELY(!idx_has(&li, id))) {
                 e = fail_at(d, v[V_SAMPLE_POS].p[s], "sample %zu names missing location %llu", s,
@@ -553,24 +596,74 @@ static int check(dec *d) {
     return e;
 }
 
-/* ---- public -------------------------------------------------------------------------- */
+/* ---- pre-sizing ------------------------------------------------------------------------ */
 
-/* Hand vec k to the caller as an array of n+extra elements with a leading 0
- * (CSR offsets) when `lead0`. */
-static int take(dec *d, int k, void **out, int lead0) {
-    vec *v = &d->v[k];
-    size_t n = v->n + (lead0 ? 1 : 0);
-    uint64_t *p = malloc((n ? n : 1) * sizeof *p);
-    if (!p) return ENOMEM;
-    if (lead0) {
-        p[0] = 0;
-        if (v->n) memcpy(p + 1, v->p, v->n * sizeof *p);
-    } else if (v->n) {
-        memcpy(p, v->p, v->n * sizeof *p);
+/* A quick scan of the top-level fields (keys and lengths only, no errors:
+ * rd_profile reports them) sizes the arrays up front, so the big ones are not
+ * copied over and over as they grow, and the CSR offset arrays get their
+ * leading 0. */
+static int presize(dec *d, const uint8_t *p, const uint8_t *end) {
+    size_t n[16] = {0};
+    size_t bytes[16] = {0};
+    while (p < end) {
+        uint64_t key = 0, x = 0;
+        unsigned shift = 0;
+        while (p < end && shift < 64) {
+            uint8_t c = *p++;
+            key |= (uint64_t)(c & 0x7f) << shift;
+            shift += 7;
+            if (c < 0x80) break;
+        }
+        unsigned wt = (unsigned)(key & 7);
+        uint64_t f = key >> 3;
+        if (wt == 0) {
+            while (p < end && *p++ >= 0x80) {}
+        } else if (wt == 1) {
+            p += (end - p) < 8 ? (end - p) : 8;
+        } else if (wt == 5) {
+            p += (end - p) < 4 ? (end - p) : 4;
+        } else if (wt == 2) {
+            shift = 0;
+            while (p < end && shift < 64) {
+                uint8_t c = *p++;
+                x |= (uint64_t)(c & 0x7f) << shift;
+                shift += 7;
+                if (c < 0x80) break;
+            }
+            if (x > (uint64_t)(end - p)) break;
+            p += x;
+            if (f < 16) bytes[f] += x;
+        } else {
+            break;
+        }
+        if (f < 16) n[f]++;
     }
-    *out = p;
+    size_t ns = n[2], nt = n[1];
+    vec *v = d->v;
+    int e = 0;
+    int per_sample[] = {V_VAL_OFF, V_SAMPLE_POS};
+    for (size_t i = 0; i < sizeof per_sample / sizeof *per_sample && !e; i++) e = vec_reserve(&v[per_sample[i]], ns);
+    if (!e) e = vec_reserve(&v[V_SLOC_OFF], ns + 1);
+    if (!e) e = vec_reserve(&v[V_LAB_OFF], ns + 1);
+    if (!e && nt && ns <= bytes[2]) e = vec_reserve(&v[V_VALUES], ns * nt);
+    /* upper bounds where cheap (untouched reserved pages cost nothing), else guesses */
+    if (!e) e = vec_reserve(&v[V_SLOC], bytes[2] / 2);
+    for (int k = V_LK; k <= V_LAB_POS && !e; k++) e = vec_reserve(&v[k], bytes[2] / 24);
+    if (!e) e = vec_reserve(&v[V_LINE_FN], 2 * n[4]);
+    if (!e) e = vec_reserve(&v[V_LINE_LN], 2 * n[4]);
+    for (int k = V_LOC_ID; k <= V_LOC_POS && !e; k++) e = vec_reserve(&v[k], n[4] + 1);
+    for (int k = V_FN_ID; k <= V_FN_POS && !e; k++) e = vec_reserve(&v[k], n[5]);
+    if (!e) e = vec_reserve(&v[V_STR_OFF], n[6]);
+    if (!e) e = vec_reserve(&v[V_STR_LEN], n[6]);
+    if (e) return e;
+    /* CSR offsets start at 0 */
+    PUSH(d, V_SLOC_OFF, 0);
+    PUSH(d, V_LAB_OFF, 0);
+    PUSH(d, V_LOC_LINE_OFF, 0);
     return 0;
 }
+
+/* ---- public -------------------------------------------------------------------------- */
 
 static int take_u8(dec *d, int k, uint8_t **out) {
     vec *v = &d->v[k];
@@ -615,7 +708,8 @@ int ep_pprof_decode(const uint8_t *buf, size_t len, ep_pprof *out, ep_pprof_erro
         err->offset = 0;
         err->message[0] = 0;
     }
-    int e = rd_profile(&d, buf, buf + len);
+    int e = presize(&d, buf, buf + len);
+    if (!e) e = rd_profile(&d, buf, buf + len);
     if (!e) e = check(&d);
     if (e) {
         if (e == ENOMEM && err) snprintf(err->message, sizeof err->message, "out of memory");
@@ -634,14 +728,15 @@ int ep_pprof_decode(const uint8_t *buf, size_t len, ep_pprof *out, ep_pprof_erro
     p.n_functions = d.v[V_FN_ID].n;
     p.n_mappings = d.v[V_MAP_ID].n;
     p.n_comments = d.v[V_COMMENT].n;
-    if (take(&d, V_SLOC_OFF, (void **)&p.sample_loc_off, 1) || take(&d, V_LAB_OFF, (void **)&p.sample_label_off, 1) ||
-        take(&d, V_LOC_LINE_OFF, (void **)&p.loc_line_off, 1) || take_u8(&d, V_LOC_FOLD, &p.loc_folded) ||
-        take_u8(&d, V_MAP_FLAGS, &p.map_flags)) {
+    if (take_u8(&d, V_LOC_FOLD, &p.loc_folded) || take_u8(&d, V_MAP_FLAGS, &p.map_flags)) {
         ep_pprof_free(&p);
         dec_free(&d);
         if (err) snprintf(err->message, sizeof err->message, "out of memory");
         return ENOMEM;
     }
+    p.sample_loc_off = steal(&d, V_SLOC_OFF);
+    p.sample_label_off = steal(&d, V_LAB_OFF);
+    p.loc_line_off = steal(&d, V_LOC_LINE_OFF);
     p.str_off = steal(&d, V_STR_OFF);
     p.str_len = steal(&d, V_STR_LEN);
     p.type_type = steal(&d, V_TYPE_T);
@@ -669,7 +764,7 @@ int ep_pprof_decode(const uint8_t *buf, size_t len, ep_pprof *out, ep_pprof_erro
     p.map_filename = steal(&d, V_MAP_FILE);
     p.map_build_id = steal(&d, V_MAP_BUILD);
     p.comments = steal(&d, V_COMMENT);
-    void *must[] = {p.str_off, p.str_len, p.type_type, p.type_unit, p.values, p.sample_loc_ids, p.label_key,
+    void *must[] = {p.sample_loc_off, p.sample_label_off, p.loc_line_off, p.str_off, p.str_len, p.type_type, p.type_unit, p.values, p.sample_loc_ids, p.label_key,
                     p.label_str, p.label_num, p.label_unit, p.loc_id, p.loc_mapping, p.loc_address,
                     p.line_function, p.line_line, p.fn_id, p.fn_name, p.fn_system_name, p.fn_filename,
                     p.fn_start_line, p.map_id, p.map_start, p.map_limit, p.map_offset, p.map_filename,

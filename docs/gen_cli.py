@@ -58,6 +58,8 @@ def _usage(prog: str, p: argparse.ArgumentParser) -> str:
     for a in p._actions:
         if isinstance(a, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)):
             continue
+        if a.help == argparse.SUPPRESS:  # hidden aliases (e.g. -cum=false)
+            continue
         if not a.option_strings:
             parts.append(_positional_usage(a))
             continue

@@ -17,6 +17,7 @@ charts draw call graphs from the same objects.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -488,7 +489,13 @@ def load_profile(sources: Sequence[str | os.PathLike[str] | Profile],
     if not srcs:
         raise UsageError("no profile source specified")
     _scale_profiles(srcs)
-    p = merge(srcs)
+    if len(srcs) == 1 and not base and all(v >= 0 for s in srcs[0].samples for v in s.values):
+        # Merging one profile of non-negative samples changes nothing pprof
+        # prints (sums and |sums| agree); only the all-zero samples go.
+        p = srcs[0] if not isinstance(sources[0], WorkProfile) else _copy_profile(srcs[0])
+        p.samples = [s for s in p.samples if any(s.values)]
+    else:
+        p = merge(srcs)
     if base:
         bs = [_as_work(b) for b in base]
         _scale_profiles(bs)
@@ -713,12 +720,20 @@ class _Agg:
 
 
 class _Builder:
-    """graph.newGraph over a filtered profile, rebuilt for each trimming step."""
+    """graph.newGraph over a filtered profile, rebuilt for each trimming step.
+
+    Samples are grouped by stack (every graph quantity is additive per
+    stack), and the stacks are laid out once as one array of "slots" — the
+    node infos in the order newGraph walks them (root first, a location's
+    inline lines outermost first).  Each build is then array work: per-stack
+    de-duplication of nodes (cum) and of caller→callee pairs (edges, whose
+    flags come from the first occurrence, as in pprof), flat on the leaf slot.
+    ``build_reference`` is the direct transcription of pprof's loop, kept for
+    the tests."""
 
     def __init__(self, p: WorkProfile, agg: _Agg, value_ix: int, mean_ix: int | None,
                  drop_negative: bool = False) -> None:
         self.drop_negative = drop_negative
-        # Group samples by stack: every graph quantity is additive per stack.
         stacks: dict[tuple[int, ...], list[int]] = {}
         loc_by_id: dict[int, WLocation] = {}
         for s in p.samples:
@@ -727,18 +742,122 @@ class _Builder:
             if w == 0 and dw == 0:
                 continue
             key = tuple(loc.id for loc in s.locs)
-            for loc in s.locs:
-                loc_by_id[loc.id] = loc
             acc = stacks.get(key)
             if acc is None:
                 stacks[key] = [w, dw]
+                for loc in s.locs:
+                    loc_by_id[loc.id] = loc
             else:
                 acc[0] += w
                 acc[1] += dw
         self.stacks = stacks
         self.loc_infos = {lid: agg.location_infos(loc) for lid, loc in loc_by_id.items()}
 
+        infos: list[NodeInfo] = []
+        info_ix: dict[NodeInfo, int] = {}
+        loc_rows: dict[int, int] = {}
+        slot_info: list[int] = []
+        slot_inline: list[bool] = []
+        slot_off = [0]
+        for r, (lid, lst) in enumerate(self.loc_infos.items()):
+            loc_rows[lid] = r
+            last = len(lst) - 1
+            for ni in range(last, -1, -1):
+                k = info_ix.get(lst[ni])
+                if k is None:
+                    k = info_ix[lst[ni]] = len(infos)
+                    infos.append(lst[ni])
+                slot_info.append(k)
+                slot_inline.append(ni != last)
+            slot_off.append(len(slot_info))
+        self.infos = infos
+        items = list(stacks.items())
+        ns = len(items)
+        self.W = np.array([v[0] for _, v in items], dtype=np.int64)
+        self.DW = np.array([v[1] for _, v in items], dtype=np.int64)
+        lens = np.array([len(st) for st, _ in items], dtype=np.int64)
+        rows = np.fromiter((loc_rows[lid] for st, _ in items for lid in reversed(st)), dtype=np.int64,
+                           count=int(lens.sum()))
+        off = np.array(slot_off, dtype=np.int64)
+        cnt = np.diff(off)[rows]
+        total = int(cnt.sum())
+        first = np.cumsum(cnt) - cnt
+        slots = np.repeat(off[rows], cnt) + (np.arange(total, dtype=np.int64) - np.repeat(first, cnt))
+        self.seq_info = np.asarray(slot_info, dtype=np.int64)[slots]
+        self.seq_inline = np.asarray(slot_inline, dtype=np.bool_)[slots]
+        self.seq_stack = np.repeat(np.repeat(np.arange(ns, dtype=np.int64), lens), cnt)
+        per_stack = np.bincount(self.seq_stack, minlength=ns) if total else np.zeros(ns, dtype=np.int64)
+        self.stack_has = np.nonzero(per_stack > 0)[0]
+        self.stack_last = (np.cumsum(per_stack) - 1)[self.stack_has]
+
     def build(self, kept: set[NodeInfo] | None) -> list[_GNode]:
+        n_inf = len(self.infos)
+        if n_inf == 0:
+            return []
+        if kept is None:
+            keep = np.ones(n_inf, dtype=np.bool_)
+        else:
+            keep = np.fromiter((i in kept for i in self.infos), dtype=np.bool_, count=n_inf)
+        kslot = np.nonzero(keep[self.seq_info])[0]
+        node = self.seq_info[kslot]
+        st = self.seq_stack[kslot]
+        W, DW = self.W, self.DW
+        # cum: each node once per stack
+        pair = np.sort(st * n_inf + node)
+        if len(pair):
+            pair = pair[np.concatenate(([True], pair[1:] != pair[:-1]))]
+        pst, pnode = pair // n_inf, pair % n_inf
+        cum = np.zeros(n_inf, dtype=np.int64)
+        cum_div = np.zeros(n_inf, dtype=np.int64)
+        np.add.at(cum, pnode, W[pst])
+        np.add.at(cum_div, pnode, DW[pst])
+        touched = np.zeros(n_inf, dtype=np.bool_)
+        touched[pnode] = True
+        # flat: the leaf slot, when kept
+        flat = np.zeros(n_inf, dtype=np.int64)
+        flat_div = np.zeros(n_inf, dtype=np.int64)
+        leaf_info = self.seq_info[self.stack_last]
+        lk = keep[leaf_info]
+        np.add.at(flat, leaf_info[lk], W[self.stack_has[lk]])
+        np.add.at(flat_div, leaf_info[lk], DW[self.stack_has[lk]])
+        gnodes: dict[int, _GNode] = {}
+        for k in np.nonzero(touched)[0].tolist():
+            g = gnodes[k] = _GNode(self.infos[k])
+            g.cum, g.cum_div, g.flat, g.flat_div = int(cum[k]), int(cum_div[k]), int(flat[k]), int(flat_div[k])
+        # edges: consecutive kept slots of one stack; residual when slots were dropped between
+        if len(kslot) > 1:
+            same = st[1:] == st[:-1]
+            par, chi = node[:-1], node[1:]
+            sel = same & (par != chi)
+            par, chi, est = par[sel], chi[sel], st[1:][sel]
+            resid = (kslot[1:] - kslot[:-1])[sel] > 1
+            inl = self.seq_inline[kslot[1:]][sel]
+            if len(par):
+                order = np.lexsort((par, chi, est))  # stable: first occurrence leads its group
+                o_est, o_chi, o_par = est[order], chi[order], par[order]
+                head = np.ones(len(order), dtype=np.bool_)
+                head[1:] = (o_est[1:] != o_est[:-1]) | (o_chi[1:] != o_chi[:-1]) | (o_par[1:] != o_par[:-1])
+                pick = order[head]
+                par, chi, est, resid, inl = par[pick], chi[pick], est[pick], resid[pick], inl[pick]
+                k2 = par * n_inf + chi
+                o2 = np.argsort(k2, kind="stable")
+                k2s = k2[o2]
+                starts = np.nonzero(np.concatenate(([True], k2s[1:] != k2s[:-1])))[0]
+                wsum = np.add.reduceat(W[est[o2]], starts)
+                dwsum = np.add.reduceat(DW[est[o2]], starts)
+                rany = np.logical_or.reduceat(resid[o2], starts)
+                iall = np.logical_and.reduceat(inl[o2], starts)
+                for j, k in enumerate(k2s[starts].tolist()):
+                    src, dst = gnodes[k // n_inf], gnodes[k % n_inf]
+                    e = [int(wsum[j]), int(dwsum[j]), bool(rany[j]), bool(iall[j]), src, dst]
+                    src.outs[dst] = e
+                    dst.ins[src] = e
+        out = [g for g in gnodes.values() if not (g.cum == 0 and g.flat == 0)]
+        if self.drop_negative:
+            out = [g for g in out if not (g.flat < 0 or (g.flat == 0 and g.cum < 0))]
+        return out
+
+    def build_reference(self, kept: set[NodeInfo] | None) -> list[_GNode]:
         nodes: dict[NodeInfo, _GNode] = {}
         loc_nodes: dict[int, list[_GNode | None]] = {}
         for lid, infos in self.loc_infos.items():
@@ -1102,7 +1221,11 @@ def build_graph(profile: Profile | WorkProfile | str | os.PathLike[str], options
     """Build the -top graph of `profile` as go tool pprof does."""
     o = options or GraphOptions()
     warn = warn or (lambda msg: None)
-    p = _copy_profile(_as_work(profile))
+    p = _as_work(profile)
+    if any((o.focus, o.ignore, o.hide, o.show, o.show_from, o.tagfocus, o.tagignore, o.prune_from)):
+        p = _copy_profile(p)  # the filters edit samples and locations
+    else:
+        p = dataclasses.replace(p, samples=list(p.samples))  # only the sample list changes
     if o.divide_by == 0:
         raise UsageError("zero divisor specified")
     nodecount = o.nodecount if o.nodecount != -1 else 0

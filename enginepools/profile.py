@@ -256,11 +256,11 @@ def _decode(data: bytes | bytearray | memoryview, source: str) -> Profile:
             raise ProfileFormatError(f"{msg}{where}", source, off) from None
         raise
     strings = d["strings"]
-    nt = len(d["type_type"]) // 8
     tt = np.frombuffer(d["type_type"], dtype=_I64)
     tu = np.frombuffer(d["type_unit"], dtype=_I64)
+    nt = len(tt)
     arrays = {f: np.frombuffer(d[f], dtype=dt) for f, dt in _ENCODE_ORDER}
-    arrays["location_folded"] = arrays["location_folded"].astype(np.bool_)
+    arrays["location_folded"] = arrays["location_folded"].view(np.bool_)  # 0/1 bytes
     arrays["values"] = arrays["values"].reshape(-1, nt) if nt else arrays["values"].reshape(0, 0)
     pt = d["period_type"]
     return Profile(
