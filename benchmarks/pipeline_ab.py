@@ -33,6 +33,8 @@ def main() -> int:
     p.add_argument("-threads", type=int, default=0)
     p.add_argument("-o", dest="out")
     p.add_argument("-json")
+    p.add_argument("-heapprofiles", metavar="DIR", help="also one heap-profiled run per configuration into DIR, "
+                   "and print where the memory goes")
     p.add_argument("-q", action="store_true", help="no progress lines")
     a = p.parse_args()
     if a.count < 10:
@@ -41,7 +43,8 @@ def main() -> int:
     print(f"tree: {tree.path} ({tree.files} files, {tree.symlinks} symlinks, {tree.dirs} dirs, "
           f"{tree.bytes / 2**20:.1f} MiB)", file=sys.stderr)
     progress = None if a.q else (lambda m: print(m, file=sys.stderr, flush=True))
-    ab = abmod.run_ab(tree.path, a.configs, a.count, threads=a.threads, progress=progress)
+    ab = abmod.run_ab(tree.path, a.configs, a.count, threads=a.threads, progress=progress,
+                      heap_profiles_dir=a.heapprofiles)
     if a.out:
         ab.write_go(a.out)
     if a.json:
@@ -54,6 +57,13 @@ def main() -> int:
         p_ = "—" if d.get("p_value") is None else f"{d['p_value']:.3f}"
         print(f"  pools={d['config']:<8} Δ {d.get('delta_pct', float('nan')):+6.1f}%  CI {cis:<20} p={p_}  "
               f"n={d['n']}  verdict {d.get('verdict', '—')}")
+    if ab.heap_profiles:
+        from enginepools.pipeline_report import heap_breakdown
+
+        for c, path in ab.heap_profiles.items():
+            hb = heap_breakdown(path)
+            parts = ", ".join(f"{k} {hb.pct(v):.1f}%" for k, v in hb.stages)
+            print(f"heap pools={c}: {hb.total / 2**20:.2f} MiB allocated through ep_alloc: {parts}")
     return 0 if ab.complete else 130
 
 

@@ -2535,8 +2535,11 @@ static int pl_check(void *ctx, int phase) {
     pl_check_ctx *k = ctx;
     PyEval_RestoreThread(k->ts);
     int stop = PyErr_CheckSignals() < 0;
-    if (!stop && k->hook && (phase == EP_PIPELINE_PHASE_WALKED || phase == EP_PIPELINE_PHASE_HASHED)) {
-        PyObject *r = PyObject_CallFunction(k->hook, "s", phase == EP_PIPELINE_PHASE_WALKED ? "walked" : "hashed");
+    const char *name = phase == EP_PIPELINE_PHASE_WALKED ? "walked"
+                       : phase == EP_PIPELINE_PHASE_HASHED ? "hashed"
+                       : phase == EP_PIPELINE_PHASE_WALK ? "walk" : NULL;
+    if (!stop && k->hook && name) {
+        PyObject *r = PyObject_CallFunction(k->hook, "s", name);
         if (!r) stop = 1;
         Py_XDECREF(r);
     }
@@ -2639,7 +2642,7 @@ static PyObject *py_pipeline_run(PyObject *m, PyObject *args, PyObject *kw) {
     ep_pipeline_config cfg = {
         .root = PyBytes_AS_STRING(rootobj), .pools = pools, .out_fd = out_fd, .threads = threads,
         .hash_bufsize = (size_t)hb, .tar_bufsize = (size_t)tb, .keep_files = keep, .deterministic = det,
-        .mtime = mtime, .check = pl_check, .check_ctx = &k,
+        .mtime = mtime, .check = pl_check, .check_ctx = &k, .check_every_entry = k.hook != NULL,
     };
     ep_pipeline_result r;
     k.ts = PyEval_SaveThread();
@@ -2663,7 +2666,8 @@ out:
      "pipeline_run(root, pools=7, out_fd=-1, threads=0, keep_files=False, deterministic=True, mtime=0,\n" \
      "             hash_bufsize=0, tar_bufsize=0, hook=None) -> dict\n" \
      "Walk root, hash every file on the worker pool, write a ustar archive to out_fd (-1: count only).\n" \
-     "pools: bit mask string=1, hash=2, tar=4.  hook(phase) runs at 'walked' and 'hashed'."}, \
+     "pools: bit mask string=1, hash=2, tar=4.  hook(phase) runs before each entry of the walk ('walk'),\n" \
+     "after it ('walked') and after hashing ('hashed'); raising stops the run."}, \
     {"tar_write", (PyCFunction)(void (*)(void))py_tar_write, METH_VARARGS | METH_KEYWORDS, \
      "tar_write(entries, deterministic=True, mtime=0, bufsize=65536, record_size=10240, header_only=False) -> bytes\n" \
      "Archive of entries (name, type '0'|'2'|'5', mode, mtime, size, data|None, linkname|None, fd|-1)\n" \

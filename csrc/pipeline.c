@@ -113,7 +113,7 @@ static int check(pl_ctx *c, int phase, int force) {
     if (c->stop) return 1;
     if (!c->cfg->check) return 0;
     uint64_t now = ep_now_ns();
-    if (!force && now - c->last_check < CHECK_EVERY_NS) return 0;
+    if (!force && !c->cfg->check_every_entry && now - c->last_check < CHECK_EVERY_NS) return 0;
     c->last_check = now;
     if (c->cfg->check(c->cfg->check_ctx, phase)) c->stop = 1;
     return c->stop;

@@ -25,6 +25,15 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     return p
 
 
+def _target_mode(p: Path) -> int:
+    try:
+        return os.stat(p).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kw: object) -> Iterator[IO]:
     """``with atomic_write(p) as f: f.write(...)`` — `p` appears whole or not at all."""
@@ -35,6 +44,9 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kw: object) ->
             yield f
             f.flush()
             os.fsync(f.fileno())
+            # mkstemp makes the file 0600; give it the mode a plain open()
+            # would (an existing file's own mode, else 0666 less the umask)
+            os.fchmod(f.fileno(), _target_mode(p))
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

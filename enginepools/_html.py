@@ -213,3 +213,36 @@ def bench_result(res: Any) -> str:
     notes = [] if res.complete else ["incomplete run (interrupted): only finished samples are shown"]
     return table(["benchmark", "samples", *cols], body, caption=f"{len(res)} samples, median ±95% CI",
                  numeric=[False] + [True] * (len(cols) + 1), notes=notes)
+
+
+# ------------------------------------------------------------------ end-to-end A/B
+
+def ab_result(ab: Any) -> str:
+    """:class:`enginepools.ab.ABResult`: one row per (unit, configuration)
+    with the median, Δ against ``none`` with its bootstrap interval, the
+    U-test p-value and the verdict, as ``ABResult.table()`` prints them."""
+    from .ab import TABLE_UNITS, _fmt
+
+    head = ["unit", "pools", "n", "median", "Δ vs none", "95% CI of Δ", "p", "verdict"]
+    body, classes = [], []
+    for unit in TABLE_UNITS:
+        rows = [r for r in ab.summary(unit) if r["n"]]
+        if not rows:
+            continue
+        for r in rows:
+            if r["config"] == "none":
+                delta = ci = p = ""
+                verdict = "(baseline)"
+            else:
+                delta = pct(r.get("delta_pct"))
+                lo_hi = r.get("delta_ci_pct")
+                ci = "—" if not lo_hi else f"[{lo_hi[0]:+.1f}%, {lo_hi[1]:+.1f}%]"
+                p = pval(r.get("p_value")) + ("" if r.get("significant") else " ~")
+                verdict = r.get("verdict", "") if unit == "ns/op" else ""
+            body.append([unit, r["config"], r["n"], _fmt(unit, r["median"]), delta, ci, p,
+                         Raw(f'<span class="ep-{esc(verdict)}">{esc(verdict)}</span>') if verdict else ""])
+            classes.append("ep-sig" if r.get("significant") else "")
+    notes = [] if ab.complete else ["incomplete run (interrupted): only finished runs are shown"]
+    caption = f"pipeline A/B: {ab.count} interleaved runs per configuration, {ab.threads} hash workers"
+    return table(head, body, caption=caption, numeric=[False, False, True, True, True, True, True, False],
+                 row_class=classes, notes=notes)

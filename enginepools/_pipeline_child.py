@@ -2,6 +2,9 @@
 
     python -m enginepools._pipeline_child '{"root": "...", "pools": "hash", "threads": 0, "out": null}'
 
+With ``"memprofile": PATH`` in the spec it instead runs the pipeline once
+under the heap profiler (``memprofilerate``, default 1) and writes PATH.
+
 Imports only the C core and enginepools.pipeline (no numpy, no scipy), so
 the process's peak RSS is the interpreter plus the pipeline.  Prints one JSON
 object: the pipeline result plus the process's own CPU time and faults
@@ -32,6 +35,15 @@ def main(argv: list[str]) -> int:
     spec = json.loads(argv[1])
     from .pipeline import run_pipeline
 
+    memprofile = spec.get("memprofile")
+    if memprofile:  # a profiled run (not a measured one): every allocation, written atomically
+        from .profiling import HeapProfiler
+
+        with HeapProfiler(rate=int(spec.get("memprofilerate", 1)), seed=1) as hp:
+            run_pipeline(spec["root"], spec.get("pools", "all"), None, threads=int(spec.get("threads", 0)))
+        hp.write(memprofile, "alloc_space")
+        sys.stdout.write(json.dumps({"memprofile": memprofile}) + "\n")
+        return 0
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     r = run_pipeline(spec["root"], spec.get("pools", "all"), spec.get("out"), threads=int(spec.get("threads", 0)))
     r1 = resource.getrusage(resource.RUSAGE_SELF)

@@ -111,7 +111,9 @@ def renderer(fig: Figure) -> Any:
 
 
 def save(fig: Figure, path_stem: str | os.PathLike[str], formats: Iterable[str] = FORMATS) -> list[Path]:
-    """Write `fig` as ``<path_stem>.<fmt>`` for each format, atomically.
+    """Write `fig` as ``<path_stem>.<fmt>`` for each format, atomically,
+    at the figure's dpi (:data:`DPI` unless a renderer lowered it for a
+    very large picture).
 
     Returns the paths written.  The directory must exist."""
     stem = Path(path_stem)
@@ -130,9 +132,16 @@ def save(fig: Figure, path_stem: str | os.PathLike[str], formats: Iterable[str] 
         for fmt in fmts:
             path = stem.parent / f"{stem.name}.{fmt}"
             with atomic_write(path, "wb") as f:
-                fig.savefig(f, format=fmt, dpi=DPI, metadata=_metadata(fmt))
+                fig.savefig(f, format=fmt, dpi="figure", metadata=_metadata(fmt))
+            os.chmod(path, 0o666 & ~_umask())  # temp files are 0600; images are for sharing
             out.append(path)
     return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _metadata(fmt: str) -> dict[str, Any]:

@@ -32,7 +32,8 @@ scipy loaded, is bigger than the child).  ``ru_maxrss`` is kept in the JSON.
 Each configuration is compared with ``none`` by the statistics engine
 (:func:`enginepools.compare.compare_columns`: medians with 95% CIs,
 Mann–Whitney U), Δ gets a bootstrap 95% CI, and each gets a verdict
-(:mod:`enginepools.verdict`).
+(:mod:`enginepools.verdict`) with the study's thresholds, "memory" being the
+peak RSS (:data:`END_TO_END_RULES`; B/op is reported beside it).
 """
 from __future__ import annotations
 
@@ -58,6 +59,10 @@ from .pipeline import POOLS, check_root, parse_pools, pools_label
 
 BENCH = "Pipeline"
 DEFAULT_CONFIGS = ("none", "all", "hash", "tar", "string")
+#: Verdict rules end to end: the study's thresholds, with the process's peak
+#: RSS as "memory" — allocation volume (B/op) is reported, but what a whole
+#: program costs in memory is what the OS gives it.
+END_TO_END_RULES = vd.Rules(memory_unit="peak-RSS-B")
 #: units compared in the table (others are kept in the results)
 TABLE_UNITS = ("ns/op", "walk-ns/op", "hash-ns/op", "tar-ns/op", "cpu-ns/op", "peak-RSS-B", "B/op", "allocs/op",
                "minor-faults/op")
@@ -104,6 +109,8 @@ class ABResult:
     alpha: float = stats.ALPHA
     complete: bool = True
     note: str = ""
+    rules: vd.Rules | None = None  # None: END_TO_END_RULES
+    heap_profiles: dict[str, str] = field(default_factory=dict)  # config -> pprof file (rate 1)
 
     # ---- analysis
     def records(self) -> list[benchfmt.Record]:
@@ -117,7 +124,7 @@ class ABResult:
         return {r.new_label: r for r in self.comparison().rows if r.unit == unit}
 
     def verdicts(self, rules: vd.Rules | None = None) -> list[vd.Verdict]:
-        return vd.decide(self.comparison().rows, rules)
+        return vd.decide(self.comparison().rows, rules or self.rules or END_TO_END_RULES)
 
     def values(self, config: str, unit: str) -> np.ndarray:
         for name, s in self.result.series.items():
@@ -154,12 +161,18 @@ class ABResult:
     def table(self) -> str:
         return render_table(self)
 
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        return _html.ab_result(self)
+
     def to_json(self) -> dict[str, Any]:
         doc = self.result.to_json()
         doc["complete"] = self.complete
         doc["ab"] = {
             "root": self.root, "configs": self.configs, "count": self.count, "threads": self.threads,
             "note": self.note,
+            "heap_profiles": {c: os.path.abspath(p) for c, p in self.heap_profiles.items()},
             "summary": {u: self.summary(u) for u in TABLE_UNITS if len(self.values("none", u))},
             "verdicts": [v.to_dict() for v in self.verdicts()] if len(self.configs) > 1 else [],
             "runs": [{"config": s.config, "round": s.round, "child": s.child} for s in self.samples],
@@ -267,12 +280,29 @@ def run_one(root: str, config: str, threads: int = 0, out: str | None = None) ->
     return values, child
 
 
+def heap_profile_one(root: str, config: str, path: str, threads: int = 0, rate: int = 1) -> str:
+    """Heap profile (pprof, every allocation at rate 1) of one pipeline run in
+    configuration `config`, made in a fresh process and written to `path`."""
+    spec = {"root": root, "pools": config_pools(config), "threads": threads, "memprofile": path,
+            "memprofilerate": rate}
+    cmd = [sys.executable, "-m", "enginepools._pipeline_child", json.dumps(spec)]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=_child_env())
+    if r.returncode != 0:
+        if r.returncode in (130, -2):
+            raise KeyboardInterrupt
+        msg = r.stderr.strip().splitlines()
+        raise EnginepoolsError(f"heap-profiled run (pools={config}) failed: {msg[-1] if msg else r.returncode}")
+    return path
+
+
 def run_ab(root: str | os.PathLike[str], configs: str | Sequence[str] = DEFAULT_CONFIGS, count: int = 10, *,
-           threads: int = 0, warmup: int = 1, write_archive: bool = True,
+           threads: int = 0, warmup: int = 1, write_archive: bool = True, heap_profiles_dir: str | None = None,
            progress: Callable[[str], None] | None = None) -> ABResult:
     """Run every configuration `count` times, interleaved (round r starts at
     configuration r mod k).  Ctrl-C stops after the current run; the result
-    then holds the finished runs with ``complete = False``."""
+    then holds the finished runs with ``complete = False``.  With
+    `heap_profiles_dir`, one more run per configuration, unmeasured, under the
+    heap profiler at rate 1 writes ``heap-<config>.pb.gz`` there."""
     root_s = check_root(root)
     cfgs = parse_configs(configs)
     if count < 1:
@@ -306,6 +336,13 @@ def run_ab(root: str | os.PathLike[str], configs: str | Sequence[str] = DEFAULT_
                 if progress:
                     progress(f"run {done}/{total} pools={c} {values['ns/op'] / 1e6:.1f}ms "
                              f"rss {values['peak-RSS-B'] / 2**20:.1f}MiB")
+        if heap_profiles_dir is not None:
+            os.makedirs(heap_profiles_dir, exist_ok=True)
+            for c in cfgs:
+                path = os.path.join(heap_profiles_dir, f"heap-{c}.pb.gz")
+                ab.heap_profiles[c] = heap_profile_one(root_s, c, path, threads)
+                if progress:
+                    progress(f"heap profile pools={c}: {path}")
     except KeyboardInterrupt:
         ab.complete = res.complete = False
         if progress:
@@ -332,8 +369,9 @@ def load(path: str | os.PathLike[str]) -> ABResult:
             meta = json.load(f).get("ab", {})
     procs = next(iter(res.series.values())).procs
     n = max(len(s) for s in res.series.values())
+    heaps = {str(c): str(hp) for c, hp in (meta.get("heap_profiles") or {}).items()}
     return ABResult(meta.get("root", ""), ["none"] + configs, meta.get("count", n), meta.get("threads", procs),
-                    res, note=meta.get("note", ""))
+                    res, note=meta.get("note", ""), heap_profiles=heaps)
 
 
 # ---------------------------------------------------------------- rendering
@@ -380,7 +418,8 @@ def render_table(ab: ABResult, units: Iterable[str] = TABLE_UNITS) -> str:
             lines.append("  " + "  ".join(x.ljust(w) for x, w in zip(r, widths)).rstrip())
     if verdicts:
         lines.append("")
-        lines.append("verdicts (time ns/op, memory B/op; rules of docs/methodology.md)")
+        r = ab.rules or END_TO_END_RULES
+        lines.append(f"verdicts (time {r.time_units[0]}, memory {r.memory_unit}; thresholds of docs/methodology.md)")
         for c in ab.configs[1:]:
             v = verdicts.get(c)
             if v is not None:
@@ -388,5 +427,5 @@ def render_table(ab: ABResult, units: Iterable[str] = TABLE_UNITS) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["ABResult", "RunSample", "run_ab", "run_one", "load", "parse_configs", "render_table", "delta_ci",
+__all__ = ["END_TO_END_RULES", "ABResult", "RunSample", "run_ab", "run_one", "heap_profile_one", "load", "parse_configs", "render_table", "delta_ci",
            "DEFAULT_CONFIGS", "TABLE_UNITS", "POOLS"]

@@ -43,7 +43,7 @@ from matplotlib.path import Path as MplPath
 from . import _plotstyle as ps
 
 __all__ = ["CallGraph", "CallNode", "CallEdge", "node_label", "layout", "draw", "to_dot", "parse_dot",
-           "dot_color", "shorten_function_name", "Layout"]
+           "dot_color", "shorten_function_name", "Layout", "remove_redundant_edges", "from_items"]
 
 
 # ----------------------------------------------------------------- model
@@ -125,8 +125,48 @@ def _normalize(graph: Any) -> _G:
         from .pprof_report import report_labels  # a pprof_graph.Graph: pprof's own legend
 
         labels = report_labels(graph)
-    return _G(names, np.array([float(n.flat) for n in nodes]), np.array([float(n.cum) for n in nodes]), edges,
-              total, unit, title, labels, fmt if callable(fmt) else None)
+    return _G(names, np.array([float(n.flat) for n in nodes]), np.array([float(n.cum) for n in nodes]),
+              remove_redundant_edges(names, edges), total, unit, title, labels, fmt if callable(fmt) else None)
+
+
+def remove_redundant_edges(names: Sequence[str], edges: list[tuple[int, int, float, bool, bool]]
+                           ) -> list[tuple[int, int, float, bool, bool]]:
+    """pprof's Graph.RemoveRedundantEdges (done for every picture it draws):
+    drop a residual edge when its destination can still be reached from its
+    source through other edges; lightest first, and never past a non-residual
+    edge into the same node."""
+    alive = list(range(len(edges)))
+    ins: dict[int, list[int]] = {}
+    for k, (s, d, *_rest) in enumerate(edges):
+        ins.setdefault(d, []).append(k)
+    removed: set[int] = set()
+
+    def order(k: int) -> tuple[float, str, str]:
+        s, d, w, *_ = edges[k]
+        return (-abs(w), names[s], names[d])
+
+    def redundant(k: int) -> bool:
+        src, dst = edges[k][0], edges[k][1]
+        seen = {dst}
+        queue = [dst]
+        while queue:
+            n = queue.pop(0)
+            for ie in ins.get(n, []):
+                if ie == k or ie in removed or edges[ie][0] in seen:
+                    continue
+                if edges[ie][0] == src:
+                    return True
+                seen.add(edges[ie][0])
+                queue.append(edges[ie][0])
+        return False
+
+    for node in range(len(names) - 1, -1, -1):
+        for k in sorted(ins.get(node, []), key=order)[::-1]:
+            if not edges[k][3]:
+                break
+            if redundant(k):
+                removed.add(k)
+    return [edges[k] for k in alive if k not in removed]
 
 
 # -------------------------------------------------------------- labelling
@@ -277,8 +317,10 @@ def layout(graph: Any) -> Layout:
         fonts.append(fs)
         sizes.append((w + 0.9 * fs + 6, h + 0.5 * fs + 4))
     verts = [Vertex(i) for i in range(len(g.names))]
-    for v, (w, h) in zip(verts, sizes):
-        v.view = _View(w, h)
+    loops = {s for s, d, *_ in g.edges if s == d}
+    for i, (v, (w, h)) in enumerate(zip(verts, sizes)):
+        # room for a self-loop and its label beside the box
+        v.view = _View(w + (2 * 90 if i in loops else 0), h)
     gedges = []
     seen: set[tuple[int, int]] = set()
     for s, d, *_ in g.edges:
@@ -291,26 +333,38 @@ def layout(graph: Any) -> Layout:
     G = Graph(verts, gedges)
     centers: dict[int, tuple[float, float]] = {}
     paths: dict[tuple[int, int], list[tuple[float, float]]] = {}
-    x_off = 0.0
-    comps = sorted(G.C, key=lambda c: -max(g.cum[v.data] for v in c.sV))
+    comps = sorted(G.C, key=lambda c: -max(abs(g.cum[v.data]) for v in c.sV))
+    placed = []  # (component, x0, y0, x1, y1) in the component's own coordinates
     for comp in comps:
         sug = SugiyamaLayout(comp)
         sug.xspace = 18
         sug.yspace = 46
         roots = [v for v in comp.sV if not [e for e in v.e_in() if e.v[0] is not v]]
         if not roots:  # all in cycles: start from the largest cum
-            roots = [max(comp.sV, key=lambda v: g.cum[v.data])]
+            roots = [max(comp.sV, key=lambda v: abs(g.cum[v.data]))]
         sug.init_all(roots=roots, optimize=True)
         sug.draw(3)
         _separate_layers(sug)
-        xs0 = min(v.view.xy[0] - v.view.w / 2 for v in comp.sV)
-        xs1 = max(v.view.xy[0] + v.view.w / 2 for v in comp.sV)
-        dx = x_off - xs0
+        pts = [(v.view.xy[0] - v.view.w / 2, v.view.xy[1] - v.view.h / 2, v.view.xy[0] + v.view.w / 2,
+                v.view.xy[1] + v.view.h / 2) for v in comp.sV]
+        placed.append((comp, min(p[0] for p in pts), min(p[1] for p in pts), max(p[2] for p in pts),
+                       max(p[3] for p in pts)))
+    # Shelf packing: components left to right, largest first, wrapping into
+    # rows so that many small disconnected pieces do not make one long strip.
+    gap = 40.0
+    area = sum((x1 - x0 + gap) * (y1 - y0 + gap) for _, x0, y0, x1, y1 in placed)
+    row_width = max(max(x1 - x0 for _, x0, _, x1, _ in placed), math.sqrt(area * 1.6))
+    x_off = y_off = row_h = 0.0
+    for comp, x0, y0, x1, y1 in placed:
+        if x_off > 0 and x_off + (x1 - x0) > row_width:
+            x_off, y_off, row_h = 0.0, y_off + row_h + gap, 0.0
+        dx, dy = x_off - x0, y_off - y0
         for v in comp.sV:
-            centers[v.data] = (v.view.xy[0] + dx, v.view.xy[1])
+            centers[v.data] = (v.view.xy[0] + dx, v.view.xy[1] + dy)
         for e in comp.sE:
-            paths[(e.v[0].data, e.v[1].data)] = [(x + dx, y) for x, y in e.view.path]
-        x_off += (xs1 - xs0) + 40
+            paths[(e.v[0].data, e.v[1].data)] = [(x + dx, y + dy) for x, y in e.view.path]
+        x_off += (x1 - x0) + gap
+        row_h = max(row_h, y1 - y0)
     center_list = [centers[i] for i in range(len(g.names))]
     edge_paths = []
     pairs = {(s, d) for s, d, *_ in g.edges}
@@ -392,6 +446,7 @@ def _self_loop(c: tuple[float, float], size: tuple[float, float]) -> list[tuple[
 # ------------------------------------------------------------------ drawing
 
 _MAX_INCHES = 40.0
+_MAX_PIXELS = 16e6
 
 
 @ps.styled
@@ -412,6 +467,10 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
     # smallest font (8 pt) must stay readable at 6 pt.
     scale = max(0.75, min(1.0, max_inches * 72 / max(width_pt, height_pt)))
     fig = ps.new_figure(width_pt * scale / 72, height_pt * scale / 72, layout=None)
+    # Huge graphs: fewer dots per inch rather than a 50-megapixel PNG
+    # (still ≥ 100 dpi; the SVG is unaffected).
+    w_in, h_in = fig.get_size_inches()
+    fig.set_dpi(max(100.0, min(float(ps.DPI), math.sqrt(_MAX_PIXELS / (w_in * h_in)))))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
     # data units = points; y downward
@@ -480,7 +539,7 @@ def _point_at(path: list[tuple[float, float]], frac: float) -> tuple[float, floa
 
 def _label_candidates(path: list[tuple[float, float]]) -> list[tuple[float, float]]:
     out = []
-    if len(path) > 2:
+    if len(path) > 2 and math.dist(path[0], path[-1]) > 40:  # a routed edge, not a self-loop
         out.append(_point_at(path[-2:], 0.5))
     out += [_point_at(path, f) for f in (0.5, 0.62, 0.38, 0.74, 0.26, 0.85, 0.15)]
     return out
@@ -510,17 +569,20 @@ def _esc(s: str) -> str:
 
 
 def to_dot(graph: Any, title: str | None = None) -> str:
-    """pprof-like DOT text (``go tool pprof -dot`` layout): legend cluster,
-    ``N<i>`` nodes with label/fontsize/colours, weighted edges, dotted
-    residual edges, ``(inline)`` labels."""
+    """DOT text as ``go tool pprof -dot`` writes it: legend cluster,
+    ``N<i>`` nodes with label/fontsize/colours/tooltip, edges sorted by
+    weight with weight/penwidth/colour, dotted residual edges, ``(inline)``
+    in the label of inlined calls.  `title` names the digraph (pprof:
+    ``unnamed``)."""
     g = _normalize(graph)
     name = _esc(title or g.title or "unnamed")
     out = [f'digraph "{name}" {{', 'node [style=filled fillcolor="#f8f8f8"]']
-    legend = _legend_lines(g, title, key=False)
+    legend = _legend_lines(g, None, key=False)
     if legend:
-        body = "\\l".join(_esc(s) for s in legend) + "\\l"
+        body = "\\l".join(_esc(s) for s in legend + ["", "See https://git.io/JfYMW for how to read the graph"])
+        tip = f' tooltip="{_esc(title or g.title)}"' if (title or g.title) else ""
         out.append(f'subgraph cluster_L {{ "{_esc(legend[0])}" [shape=box fontsize=16 '
-                   f'label="{body}" tooltip="{_esc(legend[0])}"] }}')
+                   f'label="{body}\\l"{tip}] }}')
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
     for i, (n, f, c) in enumerate(zip(g.names, g.flat, g.cum), start=1):
         label = "\\n".join(_esc(s) for s in node_label(n, _int(f), _int(c), g.total, g.unit, g.fmt).split("\n"))
@@ -542,10 +604,8 @@ def to_dot(graph: Any, title: str | None = None) -> str:
         arrow = "..." if residual else "->"
         tip = f'"{_esc(g.names[s])} {arrow} {_esc(g.names[d])} ({wl})"'
         attr += f" tooltip={tip} labeltooltip={tip}"
-        if residual:
+        if residual:  # pprof marks inlined calls by their label only
             attr += ' style="dotted"'
-        elif inline:
-            attr += ' style="dashed"'
         out.append(f"N{s + 1} -> N{d + 1} [{attr}]")
     out.append("}")
     return "\n".join(out) + "\n"

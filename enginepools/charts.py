@@ -162,7 +162,7 @@ _SCALES = {
 def format_value(v: float, unit: str) -> str:
     """``1500, "ns/op"`` → ``1.50 µs``; ``65536, "B/op"`` → ``64.0 KiB``;
     other units: three significant digits and the unit's first part."""
-    base = unit.split("/")[0]
+    base = unit[: -len("/op")] if unit.endswith("/op") else unit
     if base in _SCALES and v != 0 and math.isfinite(v):
         for factor, name in _SCALES[base]:
             if abs(v) >= factor:
@@ -254,17 +254,24 @@ def _err(e: Estimate) -> tuple[float, float]:
 
 
 def _grid(count: int, max_cols: int = 4) -> tuple[int, int]:
-    cols = min(count, max_cols)
-    return int(math.ceil(count / cols)), cols
+    """Rows and columns for `count` panels: one row up to max_cols + 1,
+    else rows as full as possible (6 → 2×3, not 4 + 2)."""
+    if count <= max_cols + 1:
+        return 1, count
+    rows = int(math.ceil(count / max_cols))
+    return rows, int(math.ceil(count / rows))
 
 
 def _pair_panel(ax: Axes, p: Pair, unit: str, higher_is_better: bool) -> None:
     vals = [p.plain.median, p.pooled.median]
     errs = np.array([_err(p.plain), _err(p.pooled)]).T
     labels = [p.plain_label, p.pooled_label]
-    bars = ax.bar([0, 1], vals, width=0.6, color=[ps.PLAIN, ps.POOLED], yerr=errs,
-                  error_kw={"ecolor": "#333333", "elinewidth": 1.2}, label=unit)
+    bars = ax.bar([0, 1], vals, width=0.6, color=[ps.PLAIN, ps.POOLED])
     bars.set_label(f"{p.name} {unit}")
+    with_ci = [i for i, e in enumerate((p.plain, p.pooled)) if e.has_ci]
+    if with_ci:  # whiskers only where there is an interval (no zero-length caps)
+        ax.errorbar(with_ci, [vals[i] for i in with_ci], yerr=errs[:, with_ci], fmt="none", ecolor="#333333",
+                    elinewidth=1.2, capsize=3)
     ax.set_xticks([0, 1], labels)
     ax.set_ylabel(unit)
     top = max(v + e for v, e in zip(vals, errs[1])) or 1.0
@@ -273,10 +280,13 @@ def _pair_panel(ax: Axes, p: Pair, unit: str, higher_is_better: bool) -> None:
                     ha="center", va="bottom", fontsize=8.5)
     ax.set_ylim(0, top * 1.22)
     ax.set_xlim(-0.6, 1.6)
-    title = ps.shorten(p.name, 34)
+    title = _wrap_name(p.name, 26)
     if p.delta_pct is not None:
         better = (p.delta_pct > 0) if higher_is_better else (p.delta_pct < 0)
-        sig = "" if p.significant else " (n.s.)"
+        if p.p_value is None:  # own line: panels are narrow
+            sig = f"\nuntested: n={p.plain.n}+{p.pooled.n}"
+        else:
+            sig = "" if p.significant else " (n.s.)"
         if p.delta_pct == 0:
             title += f"\nΔ 0%: no change{sig}"
         else:
@@ -295,14 +305,15 @@ def paired_chart(rows: Iterable[Any], unit: str, title: str, *, higher_is_better
     pairs = pairs_from_rows(rows, unit)
     _require(pairs, f"no comparison rows in {unit}")
     nrows, ncols = _grid(len(pairs), max_cols)
-    fig = ps.new_figure(2.6 * ncols + 0.4, 2.7 * nrows + 0.7)
+    fig = ps.new_figure(max(6.5, 2.6 * ncols + 0.4), 2.7 * nrows + 0.9)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, p in zip(axes.flat, pairs):
         _pair_panel(ax, p, unit, higher_is_better)
     for ax in list(axes.flat)[len(pairs):]:
         ax.set_visible(False)
     hint = "higher is better" if higher_is_better else "lower is better"
-    fig.suptitle(f"{title} ({unit}, {hint}; bars: median, whiskers: 95% CI)")
+    fig.suptitle(f"{title}\n{unit}, {hint}; bars: median, whiskers: 95% CI")
+    _fit_titles(fig)
     return fig
 
 
@@ -325,7 +336,7 @@ def memory_chart(rows: Iterable[Any], units: Sequence[str] = ("B/op", "allocs/op
     present = [(u, ps_) for u, ps_ in zip(units, by_unit) if ps_]
     _require(present, f"no comparison rows in {' or '.join(units)}")
     names = list(dict.fromkeys(p.name for _, pl in present for p in pl))
-    fig = ps.new_figure(2.5 * len(names) + 0.4, 2.7 * len(present) + 0.7)
+    fig = ps.new_figure(max(6.5, 2.5 * len(names) + 0.4), 2.7 * len(present) + 0.9)
     axes = fig.subplots(len(present), len(names), squeeze=False)
     for i, (u, pl) in enumerate(present):
         by_name = {p.name: p for p in pl}
@@ -335,14 +346,16 @@ def memory_chart(rows: Iterable[Any], units: Sequence[str] = ("B/op", "allocs/op
                 _pair_panel(ax, by_name[name], u, False)
             else:
                 ax.set_visible(False)
-    fig.suptitle(f"{title} (lower is better; bars: median, whiskers: 95% CI)")
+    fig.suptitle(f"{title}\nlower is better; bars: median, whiskers: 95% CI")
+    _fit_titles(fig)
     return fig
 
 
 # ---------------------------------------------------------- Δ bar charts
 
 def _delta_bars(ax: Axes, labels: Sequence[str], deltas: Sequence[float], cis: Sequence[tuple[float, float] | None],
-                significant: Sequence[bool], p_values: Sequence[float | None], higher_is_better: bool) -> None:
+                significant: Sequence[bool], p_values: Sequence[float | None], higher_is_better: bool,
+                sizes: Sequence[tuple[int, int]] = ()) -> None:
     y = np.arange(len(labels))[::-1]
     colors = []
     for d, s in zip(deltas, significant):
@@ -352,30 +365,91 @@ def _delta_bars(ax: Axes, labels: Sequence[str], deltas: Sequence[float], cis: S
             colors.append(ps.FASTER)
         else:
             colors.append(ps.SLOWER)
-    lo_err = [d - c[0] if c else 0.0 for d, c in zip(deltas, cis)]
-    hi_err = [c[1] - d if c else 0.0 for d, c in zip(deltas, cis)]
-    errs = np.clip(np.array([lo_err, hi_err]), 0, None)
-    ax.barh(y, deltas, height=0.6, color=colors, xerr=errs, error_kw={"ecolor": "#333333", "elinewidth": 1.2})
+    ax.barh(y, deltas, height=0.6, color=colors)
+    with_ci = [i for i, c in enumerate(cis) if c]
+    if with_ci:  # whiskers only where there is an interval (no zero-length caps)
+        lo_err = [max(0.0, deltas[i] - cis[i][0]) for i in with_ci]  # type: ignore[index]
+        hi_err = [max(0.0, cis[i][1] - deltas[i]) for i in with_ci]  # type: ignore[index]
+        ax.errorbar([deltas[i] for i in with_ci], [y[i] for i in with_ci], xerr=[lo_err, hi_err], fmt="none",
+                    ecolor="#333333", elinewidth=1.2, capsize=3)
     ax.axvline(0, color="#333333", linewidth=0.9)
     ax.set_yticks(y, [ps.shorten(s, 40) for s in labels])
     ax.xaxis.grid(True)
-    span_lo = min([0.0] + [d - e for d, e in zip(deltas, errs[0])])
-    span_hi = max([0.0] + [d + e for d, e in zip(deltas, errs[1])])
+    ends_lo = [c[0] if c else d for d, c in zip(deltas, cis)]
+    ends_hi = [c[1] if c else d for d, c in zip(deltas, cis)]
+    span_lo, span_hi = min([0.0] + ends_lo), max([0.0] + ends_hi)
     width = (span_hi - span_lo) or 10.0
-    ax.set_xlim(span_lo - 0.08 * width, span_hi + 0.42 * width)
-    for yi, d, e_hi, s, p, c in zip(y, deltas, errs[1], significant, p_values, cis):
-        mark = "*" if s else "n.s."
-        ptxt = "" if p is None else (f", p={p:.3f}" if p >= 0.001 else ", p<0.001")
-        ci_txt = "" if c else " (too few samples for a CI)"
-        x_text = max(d + e_hi, 0.0)
-        ax.annotate(f"{_pct(d)} {mark}{ptxt}{ci_txt}", (x_text, yi), xytext=(4, 0), textcoords="offset points",
+    ax.set_xlim(span_lo - 0.08 * width, span_hi + 0.3 * width)
+    sizes = list(sizes) or [(0, 0)] * len(deltas)
+    for yi, d, hi_end, s, p, c, (n1, n2) in zip(y, deltas, ends_hi, significant, p_values, cis, sizes):
+        n = f"n={n1}+{n2}" if n1 or n2 else "too few samples"
+        if p is None:
+            mark = f"untested ({n})"
+        else:
+            mark = ("*" if s else "n.s.") + (f", p={p:.3f}" if p >= 0.001 else ", p<0.001")
+            if not c:
+                mark += f", no CI ({n})"
+        ax.annotate(f"{_pct(d)} {mark}", (max(hi_end, 0.0), yi), xytext=(4, 0), textcoords="offset points",
                     va="center", ha="left", fontsize=8.5, fontweight="bold" if s else "normal")
+
+
+def _wrap_name(name: str, width: int) -> str:
+    """A benchmark name over lines of about `width` characters, broken
+    after ``/`` (parts are kept whole; at most three lines)."""
+    parts = name.split("/")
+    lines: list[str] = []
+    for i, part in enumerate(parts):
+        piece = part + ("/" if i < len(parts) - 1 else "")
+        if lines and len(lines[-1]) + len(piece) <= width:
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    if len(lines) > 3:
+        lines = lines[:2] + ["".join(lines[2:])]
+    return "\n".join(lines)
+
+
+def _fit_titles(fig: Figure, smallest: float = 7.0) -> None:
+    """Shrink panel titles that are wider than their panel plus the gap."""
+    fig.draw_without_rendering()
+    r = ps.renderer(fig)
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        title = ax.title
+        limit = ax.get_window_extent(r).width
+        size = title.get_fontsize()
+        while title.get_window_extent(r).width > limit and size > smallest:
+            size -= 0.5
+            title.set_fontsize(size)
+        lines = title.get_text().split("\n")
+        names = [i for i, line in enumerate(lines) if not line.startswith(("Δ", "untested"))]
+        while title.get_window_extent(r).width > limit and names:  # still too wide: cut the longest name line
+            i = max(names, key=lambda k: len(lines[k]))
+            if len(lines[i]) <= 12:
+                break
+            lines[i] = ps.shorten(lines[i], len(lines[i]) - 2)
+            title.set_text("\n".join(lines))
+
+
+def _fit_annotations(fig: Figure, ax: Axes, rounds: int = 4) -> None:
+    """Widen the x range until every annotation ends inside the axes."""
+    for _ in range(rounds):
+        fig.draw_without_rendering()
+        r = ps.renderer(fig)
+        box = ax.get_window_extent(r)
+        right = max((t.get_window_extent(r).x1 for t in ax.texts), default=box.x1)
+        over = right - (box.x1 - 4)
+        if over <= 0:
+            return
+        x0, x1 = ax.get_xlim()
+        ax.set_xlim(x0, x1 + over * (x1 - x0) / max(box.width - over, box.width * 0.2))
 
 
 def _impact_legend(ax: Axes, better: str, worse: str, extra: Sequence[Any] = ()) -> None:
     handles = [Patch(color=ps.FASTER, label=f"significantly {better}"),
                Patch(color=ps.SLOWER, label=f"significantly {worse}"),
-               Patch(color=ps.NOT_SIGNIFICANT, label="not significant (n.s.)"), *extra]
+               Patch(color=ps.NOT_SIGNIFICANT, label="not significant (n.s.) or untested"), *extra]
     ax.figure.legend(handles=handles, loc="outside lower center", ncol=3 if len(handles) <= 3 else 3,
                      fontsize=8.5)
 
@@ -404,12 +478,13 @@ def impact_chart(rows: Iterable[Any], unit: str = "ns/op", title: str = "Perform
                                                                         f"keep threshold")]
     _delta_bars(ax, [f"{p.name} ({p.pooled_label} vs {p.plain_label})" for p in pairs],
                 [float(p.delta_pct) for p in pairs], cis, [p.significant for p in pairs],
-                [p.p_value for p in pairs], higher)
+                [p.p_value for p in pairs], higher, [(p.plain.n, p.pooled.n) for p in pairs])
     better = "faster" if unit in ("ns/op", "sec/op") else "better"
     worse = "slower" if unit in ("ns/op", "sec/op") else "worse"
     ax.set_xlabel(f"Δ {unit} of pooled vs plain median (%)  —  negative = {'worse' if higher else better}")
     _impact_legend(ax, better, worse, extra)
     ax.set_title(f"{title}: Δ {unit} with {confidence:.0%} CI")
+    _fit_annotations(fig, ax)
     return fig
 
 
@@ -432,11 +507,12 @@ def ab_chart(rows: Iterable[Any], unit: str | None = None, title: str = "End-to-
     labels = [f"{p.pooled_label} vs {p.plain_label}" + (f" · {p.name}" if len({q.name for q in pairs}) > 1 else "")
               for p in pairs]
     _delta_bars(ax, labels, [float(p.delta_pct) for p in pairs], cis, [p.significant for p in pairs],
-                [p.p_value for p in pairs], False)
+                [p.p_value for p in pairs], False, [(p.plain.n, p.pooled.n) for p in pairs])
     base = pairs[0].plain_label
     ax.set_xlabel(f"Δ wall time vs {base} (%, median {unit})  —  negative = faster")
     _impact_legend(ax, "faster", "slower")
     ax.set_title(f"{title} ({confidence:.0%} CI)")
+    _fit_annotations(fig, ax)
     return fig
 
 
@@ -460,25 +536,36 @@ def heap_top_chart(items: Iterable[tuple[str, float]], total: float, unit: str =
     top, rest = pairs[:n], pairs[n:]
     labels = [ps.shorten(k, 48) for k, _ in top]
     values = [v for _, v in top]
-    rest_v = total - sum(values)
-    if rest and rest_v > 0:
+    diff = any(v < 0 for _, v in pairs)  # a -diff_base profile: values are changes
+    # "other": what the rest adds up to (for a diff, the signed sum of the rest)
+    rest_v = sum(v for _, v in rest) if diff else total - sum(values)
+    if rest and rest_v != 0:
         labels.append(f"other ({len(rest)} functions)")
         values.append(rest_v)
     pct = [100.0 * v / total for v in values]
-    colors = [ps.OKABE_ITO["vermillion"] if i == 0 else ps.OKABE_ITO["blue"] for i in range(len(top))]
+    if diff:
+        colors = [ps.SLOWER if v > 0 else ps.FASTER for v in values[:len(top)]]
+    else:
+        colors = [ps.OKABE_ITO["vermillion"] if i == 0 else ps.OKABE_ITO["blue"] for i in range(len(top))]
     colors += [ps.GREY] * (len(values) - len(top))
     y = np.arange(len(values))[::-1]
     fig = ps.new_figure(8.5, 0.42 * len(values) + 1.6)
     ax = fig.add_subplot()
     ax.barh(y, pct, height=0.65, color=colors)
     ax.set_yticks(y, labels)
-    ax.set_xlim(0, max(pct) * 1.35 if max(pct) > 0 else 1)
+    lo, hi = min(0.0, min(pct)), max(0.0, max(pct))
+    span = (hi - lo) or 1.0
+    ax.set_xlim(lo - (0.05 * span if lo < 0 else 0), hi + 0.4 * span)
     for yi, p, v in zip(y, pct, values):
-        ax.annotate(f"{ps.pprof_percentage(v, total)}  ({label(_intish(v))})", (p, yi), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize=8.5)
+        # a shrinking function's label sits right of 0, beside the end of its bar
+        ax.annotate(f"{ps.pprof_percentage(v, total)}  ({label(_intish(v))})", (max(p, 0.0), yi),
+                    xytext=(4, 0), textcoords="offset points", va="center", ha="left", fontsize=8.5)
+    if diff:
+        ax.axvline(0, color="#333333", linewidth=0.9)
     ax.xaxis.grid(True)
     what = f"{sample}, " if sample else ""
-    ax.set_xlabel(f"share of total {label(_intish(total))} ({what}flat, %)")
+    ax.set_xlabel(f"share of total {label(_intish(total))} ({what}flat, %)"
+                  + ("\ndifference of two profiles: red grew, green shrank" if diff else ""))
     ax.set_title(title)
     return fig
 
@@ -530,7 +617,7 @@ def pool_stats_chart(stats: Iterable[Any], title: str = "Pool effectiveness") ->
     ax1.set_xlabel("hit rate (% of gets)")
     ax1.set_title("Hit rate")
     for yi, p, r in zip(y, pools, rates):
-        txt = "no gets" if p.hit_rate is None else f"{r:.1f}%"
+        txt = "no gets" if p.hit_rate is None else _pct(r).lstrip("+")
         ax1.annotate(txt, (r, yi), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8.5)
     ret = [p.retained_bytes for p in pools]
     scale, name = _byte_scale(max(ret))

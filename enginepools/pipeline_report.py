@@ -15,7 +15,10 @@ from the data given:
   by pipeline stage (worker pool, hash buffers, tar buffers, walk, tags,
   pool set-up) and by function, as percentages of ``alloc_space``; give a
   dict ``{"none": profile, "all": profile}`` for one breakdown per
-  configuration.  :func:`profile_pipeline` makes such a profile.
+  configuration (an A/B run with ``-heapprofiles DIR`` names its profiles
+  in its JSON; they are used when no profile is given or when the one given
+  is not of a pipeline run).
+  :func:`profile_pipeline` makes such a profile in this process.
 """
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ class PipelineSection(NamedTuple):
 #: towards the root; the first stage with a frame in the stack wins.
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("worker pool", ("ep_workerpool_create", "worker_main", "ep_workerpool_submit", "ep_workerpool_submit_timed")),
-    ("pool set-up", ("ep_bufpool_create", "ep_bufpool_preset", "ep_strbuf_pool_create", "ep_pool_create",
+    ("pool set-up", ("ep_bufpool_create", "ep_bufpool_preset", "ep_strbuf_pool_create", "ep_strbuf_pool_create_cfg", "ep_pool_create",
                      "_ep_pool_create_budgeted")),
     ("hash read buffers", ("hash_job",)),
     ("tar copy buffers", ("tar_all", "ep_tar_add_fd", "ep_tar_add_mem", "ep_tar_finish")),
@@ -297,12 +300,24 @@ def pipeline_section(ab_results: Any, heap_profile: Any = None, *, figures: bool
             else:
                 if fig is not None:
                     figs["pipeline_ab"] = fig
+    own = {c: p for c, p in (getattr(ab, "heap_profiles", None) or {}).items() if os.path.exists(p)}
+    if own and (heap_profile is None or not _is_pipeline_profile(heap_profile)):
+        heap_profile = own  # the A/B's own profiles are of pipeline runs for sure
     if heap_profile is not None:
         profiles = heap_profile if isinstance(heap_profile, dict) else {"": heap_profile}
         for label, prof in profiles.items():
             out.append("")
             out.append(_heap_markdown(prof, figs if figures else None, label))
     return PipelineSection("\n".join(out).rstrip() + "\n", figs)
+
+
+def _is_pipeline_profile(p: Any) -> bool:
+    if isinstance(p, dict):
+        return all(_is_pipeline_profile(x) for x in p.values())
+    try:
+        return any(k != "outside the pipeline" for k, _ in heap_breakdown(p).stages)
+    except (ValueError, KeyError, OSError):
+        return False
 
 
 def _heap_markdown(heap_profile: Any, figs: dict[str, Any] | None, label: str = "") -> str:
@@ -313,6 +328,10 @@ def _heap_markdown(heap_profile: Any, figs: dict[str, Any] | None, label: str = 
         return f"{title}\n\nThe heap profile given cannot be read as one: {e}.\n"
     if hb.total <= 0:
         return f"{title}\n\nThe heap profile has no allocations in it.\n"
+    if [k for k, _ in hb.stages] == ["outside the pipeline"]:
+        return (f"{title}\n\nThe heap profile given has no allocation made by the pipeline (it is of another "
+                "workload). Profile a pipeline run: `enginepools pipeline -memprofile heap.pb.gz -memprofilerate 1`, "
+                "or `enginepools ab -heapprofiles DIR`.\n")
     rate = ("every allocation recorded (rate 1)" if hb.period == 1 else
             f"allocations sampled every {_bytes(hb.period)} on average, values unbiased" if hb.period else
             "allocations as sampled")

@@ -4,7 +4,8 @@ Timing (:func:`calibrate`) follows ``testing.B.launch`` of Go 1.19 with
 its integer arithmetic: run ``N = 1``, then predict the ``N`` that lasts
 ``benchtime`` from the last run (``goal * prevN / prevNs``, multiply first),
 add 20%, grow at most 100× and at least by one, never past 1e9, until one
-run lasts ``benchtime``.  ``benchtime="100x"`` fixes ``N``.  Then ``count``
+run lasts ``benchtime`` (older Go versions also rounded N up to 1, 2, 3 or 5
+× 10^k; current Go does not, and neither do we nor the kernel runner).  ``benchtime="100x"`` fixes ``N``.  Then ``count``
 samples of ``N`` calls each are timed; each sample's ns/op is its wall time
 over ``N`` (the calibrated ``N`` is reused for every sample, as the
 interleaving runner does, so the samples are comparable with each other).
@@ -307,5 +308,39 @@ def run(func: Callable[..., Any], *args: Any, name: str | None = None,
     return PyBenchResult(label, iters, ns, b, a, mops, str(bt))
 
 
-__all__ = ["BenchTime", "PyBenchResult", "parse_benchtime", "parse_count", "next_n", "calibrate",
+def run_interleaved(variants: Mapping[str, Callable[[], Any]], *, benchtime: "str | float | BenchTime" = DEFAULT_BENCHTIME,
+                    count: int = DEFAULT_COUNT, memory: bool = True,
+                    memory_ops: int | None = None) -> dict[str, PyBenchResult]:
+    """Variants of one benchmark, measured as the kernel runner does:
+    every variant is calibrated first, then the samples run interleaved
+    (A B A B …) so drift hits all alike.  `variants` maps a name (e.g.
+    ``"Hash/impl=pool"``) to a callable taking no arguments.  Memory is
+    measured afterwards, per variant, as in :func:`run`."""
+    if not variants:
+        raise UsageError("run_interleaved: no variants given")
+    for name, f in variants.items():
+        if not callable(f):
+            raise UsageError(f"variant {name!r}: {f!r} is not callable")
+    bt = parse_benchtime(benchtime)
+    count = parse_count(count)
+    ns_n = {name: calibrate(f, (), {}, bt)[0] for name, f in variants.items()}
+    ns = {name: np.empty(count, dtype=float) for name in variants}
+    for i in range(count):
+        for name, f in variants.items():
+            ns[name][i] = _timed(f, (), {}, ns_n[name]) / ns_n[name]
+    out: dict[str, PyBenchResult] = {}
+    for name, f in variants.items():
+        n = ns_n[name]
+        b = a = None
+        mops = 0
+        if memory:
+            mops = max(1, int(memory_ops) if memory_ops is not None else min(n // count, DEFAULT_MEMORY_OPS))
+            b, a = np.empty(count), np.empty(count)
+            for i in range(count):
+                b[i], a[i] = measure_memory(f, (), {}, mops)
+        out[name] = PyBenchResult(name, np.full(count, n, dtype=np.int64), ns[name], b, a, mops, str(bt))
+    return out
+
+
+__all__ = ["BenchTime", "PyBenchResult", "run_interleaved", "parse_benchtime", "parse_count", "next_n", "calibrate",
            "measure_memory", "run", "MAX_N", "DEFAULT_BENCHTIME", "DEFAULT_COUNT"]

@@ -272,14 +272,17 @@ class PoolBenchmark:
         if kernel is None:
             raise pytest.UsageError(f"{self._request.node.nodeid}: pool_benchmark.kernel({name!r}): no such kernel "
                                     f"(known: {', '.join(known)})")
+        from . import pybench
+
         try:
-            res = runner.Runner([kernel], benchtime=str(opts["benchtime"]), count=opts["count"], cpus=[1],
+            bt = str(pybench.parse_benchtime(opts["benchtime"]))  # 0.05 (seconds) -> "50ms", as Go spells it
+            res = runner.Runner([kernel], benchtime=bt, count=pybench.parse_count(opts["count"]), cpus=[1],
                                 progress=False, pattern=kernel.fullname).run()
         except UsageError as e:
             raise pytest.UsageError(f"{self._request.node.nodeid}: {e}") from None
         if not res.complete:
             raise KeyboardInterrupt
-        result = KernelResult(next(iter(res.series.values())), str(opts["benchtime"]), res.config)
+        result = KernelResult(next(iter(res.series.values())), bt, res.config)
         self._finish(result, opts, None, None)
         return result
 

@@ -40,16 +40,18 @@ class Plan:
 
     quick: bool = False
     count: int = 6  # samples per variant (6: the fewest with a 95% CI of the median)
-    benchtime: str = "100ms"  # per sample
+    benchtime: str = "200ms"  # per sample (Go: 1s; shorter keeps the whole study under 3 minutes)
     cpu: tuple[int, ...] = (1, 2)  # thread counts for the contention kernel
     heap_rate: int = 1  # heap sampling rate in bytes (1: every allocation)
-    workload_seconds: float = 1.0  # profiled workload, per variant
-    ab_runs: int = 6  # pipeline A/B runs per variant
+    ab_runs: int = 6  # pipeline A/B runs per configuration
+    ab_configs: tuple[str, ...] = ("none", "all", "hash", "tar", "string")
+    tree_files: int = 3000  # files in the generated build context (pipeline workload)
     filter: str | None = None  # regex on kernel names (None: all)
 
 
 DEFAULT_PLAN = Plan()
-QUICK_PLAN = Plan(quick=True, count=6, benchtime="20ms", cpu=(1, 2), workload_seconds=0.3, ab_runs=4)
+QUICK_PLAN = Plan(quick=True, count=6, benchtime="40ms", cpu=(1, 2), ab_runs=6, ab_configs=("none", "all"),
+                  tree_files=600)
 
 
 @dataclass
@@ -72,7 +74,9 @@ class Progress:
     def __init__(self, total: int, enabled: bool = True) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total, unit="step", file=sys.stderr, disable=not enabled, dynamic_ncols=True,
+        # disable=None: tqdm draws only on a terminal, so logs and CI output stay clean
+        self.bar = tqdm(total=total, unit="step", file=sys.stderr, disable=None if enabled else True,
+                        dynamic_ncols=True, mininterval=0.2,
                         bar_format="{desc:<38.38}|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]")
 
     def phase(self, name: str) -> None:
@@ -111,16 +115,18 @@ def run_study(out: str | os.PathLike[str] = DEFAULT_OUT, plan: Plan = DEFAULT_PL
         bench_files: list[str] = []
         profile_files: list[str] = []
         ab_file: str | None = None
+        extra: list[str] = []
         info: dict[str, Any] = {"quick": plan.quick, "count": plan.count, "benchtime": plan.benchtime,
                                 "cpu": ",".join(map(str, plan.cpu)), "heap_rate": plan.heap_rate}
         for name, fn in (("benchmarks", _bench_phase), ("profiles", _profile_phase), ("A/B", _ab_phase)):
             bar.phase(f"{name}")
             t = time.perf_counter()
             try:
-                produced = fn(plan, work, bar)
+                produced, kept = fn(plan, work, bar)
             except Unavailable as e:
                 skipped[name] = str(e)
-                produced = []
+                produced, kept = [], []
+            extra += kept
             phases[name] = time.perf_counter() - t
             if name == "benchmarks":
                 bench_files = produced
@@ -135,7 +141,7 @@ def run_study(out: str | os.PathLike[str] = DEFAULT_OUT, plan: Plan = DEFAULT_PL
         data = gather(bench_files, profile_files, ab_file, study=info)
         for phase, why in skipped.items():
             data.notes.append(f"study phase '{phase}' skipped: {why}")
-        attachments = [Path(p) for p in [*bench_files, *profile_files, *([ab_file] if ab_file else [])]]
+        attachments = [Path(p) for p in [*bench_files, *extra, *profile_files, *([ab_file] if ab_file else [])]]
         files = write_report(data, target, progress=lambda s: (bar.note(s), bar.advance()),
                              attachments=attachments)
         phases["report"] = time.perf_counter() - t
@@ -148,21 +154,93 @@ def run_study(out: str | os.PathLike[str] = DEFAULT_OUT, plan: Plan = DEFAULT_PL
 
 
 def _estimate_steps(plan: Plan) -> int:
-    return 1 + 2 + 1 + 20  # grown by each phase once it knows its size
+    """Steps of the report phase (figures and documents); each measuring
+    phase adds its own once it knows how many."""
+    return 25
 
 
 # ------------------------------------------------------------------ phases
+# Each phase returns (inputs for the report, extra files to keep beside it).
 
-def _bench_phase(plan: Plan, work: Path, bar: Progress) -> list[str]:
-    raise Unavailable("the benchmark runner is not in this build")
+def _bench_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:
+    try:
+        from . import runner
+    except ImportError:  # pragma: no cover - only in a build without the runner
+        raise Unavailable("the benchmark runner is not in this build") from None
+    selected = runner.select(plan.filter or ".")
+    serial = [k for k in selected if not k.parallel]
+    parallel = [k for k in selected if k.parallel]
+    bar.grow(len(runner.plan(serial, [1], plan.count)) + len(runner.plan(parallel, plan.cpu, plan.count)))
+
+    def on_sample(res: Any, name: str, i: int) -> None:
+        bar.note(f"bench {name}")
+        bar.advance()
+
+    result = None
+    # serial kernels run on one thread whatever -cpu says, so run them once;
+    # the parallel ones (contention, raw get/put) at every thread count
+    for kernels, cpus in ((serial, [1]), (parallel, list(plan.cpu))):
+        if not kernels:
+            continue
+        r = runner.Runner(kernels, benchtime=plan.benchtime, count=plan.count, cpus=cpus, on_sample=on_sample,
+                          progress=False, pattern=plan.filter or ".")
+        result = r.run(result)
+        if not result.complete:
+            raise KeyboardInterrupt
+    assert result is not None
+    go, js = work / "bench.txt", work / "bench.json"
+    result.write_go(go)
+    result.write_json(js)
+    return [str(go)], [str(js)]
 
 
-def _profile_phase(plan: Plan, work: Path, bar: Progress) -> list[str]:
-    raise Unavailable("the heap profiler is not in this build")
+def _workload_tree(plan: Plan) -> Path:
+    from . import treegen
+
+    spec = treegen.TreeSpec(files=plan.tree_files, dirs=max(10, plan.tree_files // 20))
+    return Path(treegen.default_tree(spec).path)
 
 
-def _ab_phase(plan: Plan, work: Path, bar: Progress) -> list[str]:
-    raise Unavailable("the pipeline A/B driver is not in this build")
+def _profile_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:
+    try:
+        from .pipeline_report import profile_pipeline
+    except ImportError:  # pragma: no cover
+        raise Unavailable("the heap profiler or the pipeline is not in this build") from None
+    bar.grow(2)
+    root = _workload_tree(plan)
+    out = []
+    # plain first: it is the base of the differential flame graph
+    for label, pools in (("plain", "none"), ("pooled", "all")):
+        bar.note(f"heap profile, {label}")
+        prof = profile_pipeline(root, pools, rate=plan.heap_rate)
+        path = work / f"{label}-heap.pb.gz"
+        prof.write(path)
+        out.append(str(path))
+        bar.advance()
+    return out, []
+
+
+def _ab_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:
+    try:
+        from . import ab
+    except ImportError:  # pragma: no cover
+        raise Unavailable("the pipeline A/B driver is not in this build") from None
+    root = _workload_tree(plan)
+    configs = list(plan.ab_configs)
+    bar.grow(plan.ab_runs * len(configs))
+
+    def progress(msg: str) -> None:
+        if msg.startswith("run "):
+            bar.note(f"A/B {msg.split()[2]}")
+            bar.advance()
+
+    res = ab.run_ab(root, configs, plan.ab_runs, warmup=1, progress=progress)
+    if not res.complete:
+        raise KeyboardInterrupt
+    go, js = work / "pipeline-ab.txt", work / "pipeline-ab.json"
+    res.write_go(go)
+    res.write_json(js)
+    return [str(js)], [str(go)]
 
 
 def plan_for(quick: bool) -> Plan:

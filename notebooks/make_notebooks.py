@@ -255,7 +255,9 @@ string pools.
 from enginepools import ab
 
 result = ab.run_ab(tree.path, configs=["none", "all"], count=6)
-print(result.table())"""),
+result"""),
+    code("""
+print(result.table())   # the same numbers as text (what `enginepools ab` prints)"""),
     md("""
 ## 3. The statistics engine's view
 
@@ -291,7 +293,7 @@ sweeps the three knobs that set that trade — buffer size, retention cap,
 and threads — and plots speed against the memory each setting retains.
 
 Timings use `enginepools.pybench` (Go-style calibration for Python
-callables); retained memory comes from the pool's own counters
+callables, variants sampled interleaved); retained memory comes from the pool's own counters
 (`peak_retained_bytes`). Each point is the median of 6 samples.
 """),
     code(SETUP),
@@ -315,32 +317,44 @@ zeroed, which is where a pool can pay — unless it clears on put, as the
 sizes = [256, 1024, 4096, 16384, 65536, 262144]
 rows = []
 for size in sizes:
-    for clear in (False, True):
-        pool = BufferPool(default_size=size, clear_on_put=clear, name=f"sweep-{size}")
-        def pooled(pool=pool, size=size):
-            pool.put(pool.get(size))
-        t_pool = median_ns(pooled)
-        rows.append(("pool, clear" if clear else "pool", size, t_pool, pool.stats()["peak_retained_bytes"]))
-        pool.close()
-    t_plain = median_ns(bytearray, size)   # allocated zeroed, freed at once
-    rows.append(("bytearray", size, t_plain, 0))
+    pools = {"pool": BufferPool(default_size=size, name=f"sweep-{size}"),
+             "pool, clear": BufferPool(default_size=size, clear_on_put=True, name=f"sweep-{size}-clear")}
+    variants = {label: (lambda p=p, size=size: p.put(p.get(size))) for label, p in pools.items()}
+    variants["bytearray"] = lambda size=size: bytearray(size)   # allocated zeroed, freed at once
+    # calibrate all three, then sample them interleaved (A B C A B C ...)
+    res = pybench.run_interleaved(variants, benchtime=BENCHTIME, count=COUNT, memory=False)
+    for label, r in res.items():
+        kept = pools[label].stats()["peak_retained_bytes"] if label in pools else 0
+        rows.append((label, size, float(np.median(r.ns_per_op)), kept))
+    for p in pools.values():
+        p.close()
 for r in rows:
     print(f"{r[0]:12s} {r[1]:>7d} B  {r[2]:9.1f} ns/op  retained {r[3]:>8d} B")"""),
     code("""
+plain = {r[1]: r[2] for r in rows if r[0] == "bytearray"}
+colors = {"bytearray": "#0072B2", "pool": "#E69F00", "pool, clear": "#009E73"}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
 for label in ("bytearray", "pool", "pool, clear"):
     pts = [r for r in rows if r[0] == label]
-    ax1.plot([r[1] for r in pts], [r[2] for r in pts], marker="o", label=label)
-    ax2.plot([r[3] for r in pts], [r[2] for r in pts], marker="o", label=label)
-    for r in pts:
-        ax2.annotate(f"{r[1] // 1024 or r[1]}{'K' if r[1] >= 1024 else ''}", (r[3], r[2]), fontsize=7,
+    ax1.plot([r[1] for r in pts], [r[2] for r in pts], marker="o", label=label, color=colors[label])
+    if label == "bytearray":
+        continue
+    speedup = [plain[r[1]] / r[2] for r in pts]
+    ax2.plot([r[3] for r in pts], speedup, marker="o", label=label, color=colors[label])
+    for r, x in zip(pts, speedup):
+        ax2.annotate(f"{r[1] // 1024}K" if r[1] >= 1024 else f"{r[1]}", (r[3], x), fontsize=7,
                      xytext=(3, 3), textcoords="offset points")
-ax1.set(xscale="log", yscale="log", xlabel="buffer size (bytes)", ylabel="ns/op", title="speed by size")
-ax2.set(xscale="symlog", yscale="log", xlabel="retained by the pool (bytes)", ylabel="ns/op",
-        title="speed vs retained memory")
+ax2.axhline(1.0, color="grey", lw=1, ls="--")
+ax2.text(300, 1.03, "break-even with bytearray", fontsize=7, color="grey")
+ax1.set(xscale="log", yscale="log", xlabel="buffer size (bytes)", ylabel="ns/op (median)", title="speed by size")
+ax2.set(xscale="log", yscale="log", xlabel="retained by the pool (bytes)",
+        ylabel="speed-up over bytearray (×)", title="what the retained memory buys")
+ax2.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g×"))
+ax2.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 for ax in (ax1, ax2):
     ax.grid(alpha=0.3)
 ax1.legend()
+ax2.legend()
 fig.tight_layout()"""),
     md("""
 ## 2. Retention cap

@@ -27,7 +27,9 @@ RATIO = re.compile(rf"(\d+\.\d\d)× \(({NUM}) / ({NUM})")
 ANY_PCT = re.compile(r"[+-]?\d+(?:\.\d+)?%")
 ANY_RATIO = re.compile(r"\d+(?:\.\d+)?×")
 CONSTANT = re.compile(r"(?:≥ |±|the )(\d+(?:\.\d+)?)%")
-FIXED = re.compile(r"95% (?:CI|confidence|interval)|1\.00×")
+FIXED = re.compile(r"95% (?:CI|confidence|interval)|1\.00×|\[[-+]?\d+(?:\.\d+)?%, [-+]?\d+(?:\.\d+)?%\]")
+BYTES = re.compile(r"(\d[\d,]*(?:\.\d+)?) (B|KiB|MiB|GiB)\b")
+_BYTE_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 
 
 def num(text: str) -> float:
@@ -45,6 +47,12 @@ def share(a: float, b: float) -> str:
 
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×"
+
+
+def _delta_text(a: float, b: float) -> str:
+    if a == 0:
+        return "+0.0%" if b == 0 else "n/a"
+    return pct((b - a) / a)
 
 
 def split_row(line: str) -> list[str]:
@@ -157,27 +165,38 @@ def check_text(name: str, text: str, thresholds: set[str] | None = None) -> list
                 if h.startswith("Δ "):
                     unit = h[2:]
                     if f"plain {unit}" not in idx or f"pooled {unit}" not in idx:
-                        problems.append(f"{name}:{ln}: column {h!r} without plain/pooled {unit} columns")
-                        continue
+                        continue  # checked like prose: must equal a verified Δ of its section
                     a, b, d = r[idx[f"plain {unit}"]], r[idx[f"pooled {unit}"]], r[i]
                     if d in ("n/a", "—"):
                         continue
-                    want = "n/a" if num(a) == 0 else pct((num(b) - num(a)) / num(a))
+                    want = _delta_text(num(a), num(b))
                     if d != want:
                         problems.append(f"{name}:{ln}: {h} is {d}, but ({b} − {a}) / {a} = {want}")
                     verified_deltas.setdefault(ln, set()).add(d.lstrip("+-"))
                     cover(ln, lines[ln - 1], f"| {d} |")
+            if "share" in idx and len(head) == 3:
+                total = _stated_total(lines, lineno)
+                if total is None:
+                    problems.append(f"{name}:{ln}: share table without a stated total above it")
+                else:
+                    lo, hi = _bytes_interval(r[1])
+                    tlo, thi = total
+                    p = float(r[idx["share"]].rstrip("%"))
+                    if not _within(p, 100 * lo / thi, 100 * hi / tlo, 0.05):
+                        problems.append(f"{name}:{ln}: share {p}% is not {r[1]} of the stated total")
+                    verified_deltas.setdefault(ln, set()).add(r[idx["share"]])
+                    cover(ln, lines[ln - 1], f"| {r[idx['share']]} |")
             if "ratio pooled/plain" in idx:
                 a, b, q = r[idx["plain ops/s"]], r[idx["pooled ops/s"]], r[idx["ratio pooled/plain"]]
                 if q != ratio(num(b), num(a)):
                     problems.append(f"{name}:{ln}: ratio {q}, but {b} / {a} = {ratio(num(b), num(a))}")
                 cover(ln, lines[ln - 1], f"| {q} |")
     # prose shapes (also inside table cells)
-    for rx, calc in ((DELTA, lambda a, b: pct((b - a) / a)), (SHARE, share), (RATIO, ratio)):
+    for rx, calc in ((DELTA, _delta_text), (SHARE, share), (RATIO, ratio)):
         for m in rx.finditer(text):
             a, b = num(m.group(2)), num(m.group(3))
             shown = m.group(1) + ("%" if rx is not RATIO else "×")
-            if b == 0 and rx is not DELTA or (rx is DELTA and a == 0):
+            if b == 0 and rx is not DELTA or (rx is DELTA and a == 0 and b != 0):
                 problems.append(f"{name}: {m.group(0)!r} divides by zero")
                 continue
             want = calc(a, b)
@@ -210,6 +229,27 @@ def check_text(name: str, text: str, thresholds: set[str] | None = None) -> list
             ln = text.count("\n", 0, m.start()) + 1
             problems.append(f"{name}:{ln}: ratio {m.group(0)} has no operands beside it")
     return problems
+
+
+def _bytes_interval(text: str) -> tuple[float, float]:
+    m = BYTES.search(text)
+    if not m:
+        raise ValueError(f"not a byte count: {text!r}")
+    digits = m.group(1).split(".")[1] if "." in m.group(1) else ""
+    half = 0.5 * 10 ** -len(digits)
+    v, f = num(m.group(1)), _BYTE_UNITS[m.group(2)]
+    return (v - half) * f, (v + half) * f
+
+
+def _stated_total(lines: list[str], table_line: int) -> tuple[float, float] | None:
+    """The ``<bytes> of `<sample type>``` total stated in prose above a share table."""
+    for k in range(table_line - 2, -1, -1):
+        m = re.search(r"(\d[\d,]*(?:\.\d+)? (?:B|KiB|MiB|GiB)) of `", lines[k])
+        if m:
+            return _bytes_interval(m.group(1))
+        if lines[k].startswith("#") and k < table_line - 30:
+            break
+    return None
 
 
 def _is_covered(s: int, e: int, spans: list[tuple[int, int]]) -> bool:

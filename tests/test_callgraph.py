@@ -159,3 +159,34 @@ def test_eighty_nodes_render_at_readable_size(tmp_path) -> None:
     [png] = save(fig, tmp_path / "g80", formats=("png",))
     assert png.stat().st_size > 10_000
     assert matplotlib.get_backend()  # no display needed
+
+
+def test_disconnected_components_are_packed_into_rows() -> None:
+    nodes = [CallNode(f"pkg.f{i}", 10.0, 10.0) for i in range(30)]
+    lay = callgraph.layout(CallGraph(nodes, [], 300.0, "count"))
+    x0, y0, x1, y1 = lay.extent
+    assert (x1 - x0) < 4 * (y1 - y0)  # not one long strip
+    boxes = [(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2) for (cx, cy), (w, h) in zip(lay.centers, lay.sizes)]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            a, b = boxes[i], boxes[j]
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
+
+
+def test_negative_values_of_a_diff_graph() -> None:
+    a, b = CallNode("a", -50.0, -80.0), CallNode("b", -30.0, -30.0)
+    g = CallGraph([a, b], [CallEdge(a, b, -30.0)], 100.0, "count")
+    assert callgraph.node_label("a", -50.0, -80.0, 100.0, "count") == "a\n-50 (50.00%)\nof -80 (80.00%)"
+    fig = callgraph.draw(g)
+    box = next(p for p in fig.axes[0].patches if p.get_gid() == "box:a")
+    r, g_, b_ = box.get_edgecolor()[:3]
+    assert g_ > r  # pprof colours decreases green
+
+
+def test_redundant_residual_edges_are_dropped_like_pprof() -> None:
+    names = ["main", "run", "pool", "malg"]
+    edges = [(0, 1, 10.0, False, False), (1, 2, 8.0, False, False),
+             (0, 2, 1.0, True, False),   # main ⋯> pool: also reachable via run -> dropped
+             (0, 3, 2.0, True, False)]   # main ⋯> malg: the only way -> kept
+    kept = callgraph.remove_redundant_edges(names, edges)
+    assert (0, 2, 1.0, True, False) not in kept and (0, 3, 2.0, True, False) in kept and len(kept) == 3

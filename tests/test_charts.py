@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import matplotlib
@@ -269,6 +270,9 @@ def test_save_writes_png_and_svg_atomically_without_touching_rcparams(rows, tmp_
     svg = paths[1].read_text()
     assert "<svg" in svg and "Time per operation" in svg  # text kept as text
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+    mask = os.umask(0)
+    os.umask(mask)
+    assert paths[0].stat().st_mode & 0o777 == 0o666 & ~mask  # like any file the user creates, not 0600
     after = dict(matplotlib.rcParams)
     assert {k: v for k, v in after.items() if before.get(k) != v and not (
         isinstance(v, float) and math.isnan(v))} == {}
@@ -286,3 +290,46 @@ def test_format_value_units() -> None:
     assert _plotstyle.pprof_label(0, "bytes") == "0"
     assert _plotstyle.pprof_percentage(5714.03, 11880.06) == "48.10%"
     assert _plotstyle.pprof_percentage(0.05, 100) == "0.05%"
+
+
+def test_heap_top_chart_of_a_diff_profile_has_signed_bars() -> None:
+    items = [("grew", 3000.0), ("shrank", -1000.0), ("small", 10.0), ("tiny", -5.0)]
+    fig = charts.heap_top_chart(items, 4015.0, "bytes", n=2)
+    ax = fig.axes[0]
+    [bars] = bars_of(ax)
+    widths = [p.get_width() for p in bars.patches]
+    assert widths[0] > 0 and widths[1] < 0
+    assert widths[2] == pytest.approx(100 * 5 / 4015)  # "other": the signed sum of the rest
+    assert bars.patches[0].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb(_plotstyle.SLOWER))
+    assert bars.patches[1].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb(_plotstyle.FASTER))
+    assert ax.get_xlim()[0] < widths[1]  # the shrinking bar is inside the axes
+    assert "-1000B" in ax.texts[1].get_text()
+    assert "red grew, green shrank" in ax.get_xlabel()
+
+
+def test_single_samples_draw_no_whiskers_and_say_untested() -> None:
+    recs = [make_record("BenchmarkX/impl=std-2", 1, {"ns/op": 100.0}),
+            make_record("BenchmarkX/impl=pool-2", 1, {"ns/op": 80.0})]
+    rows = compare.compare_columns(recs, "/impl").rows
+    ax = charts.time_chart(rows).axes[0]
+    assert not [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert "untested: n=1+1" in ax.get_title()
+    ax = charts.impact_chart(rows).axes[0]
+    assert not [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    note = ax.texts[0]
+    assert note.get_text() == "-20.0% untested (n=1+1)"
+    fig = ax.figure
+    r = _plotstyle.renderer(fig)
+    fig.draw_without_rendering()
+    assert note.get_window_extent(r).x1 <= ax.get_window_extent(r).x1  # fits inside the axes
+
+
+def test_long_panel_titles_are_shrunk_to_fit() -> None:
+    name = "BenchmarkAVeryLongBenchmarkName{}Indeed/impl={}/size=65536-2"
+    recs = [make_record(name.format(k, impl), 1, {"ns/op": v}) for k in "ABCDE"
+            for impl, v in (("std", 1e5), ("pool", 9.9e4))] * 6
+    fig = charts.time_chart(compare.compare_columns(recs, "/impl").rows)
+    r = _plotstyle.renderer(fig)
+    fig.draw_without_rendering()
+    for ax in fig.axes:
+        assert ax.title.get_window_extent(r).width <= ax.get_window_extent(r).width * 1.02

@@ -160,3 +160,22 @@ def test_pprof_graph_draws_as_a_call_graph_in_its_sample_unit() -> None:
     g = pprof_graph.build_graph(b.build(), pprof_graph.GraphOptions(sample_index="alloc_space"))
     dot = callgraph.to_dot(g)
     assert "37.50MB" in dot and "39321600MB" not in dot
+
+
+def test_ab_result_html(tmp_path) -> None:
+    from enginepools import ab
+
+    lines = ["goos: linux", "pkg: enginepools/pipeline"]
+    for i in range(6):
+        lines.append(f"BenchmarkPipeline/pools=none-2 1 {30_000_000 + i * 10_000} ns/op {50_000_000 + i} B/op")
+        lines.append(f"BenchmarkPipeline/pools=all-2 1 {20_000_000 + i * 10_000} ns/op {300_000 + i} B/op")
+    f = tmp_path / "ab.txt"
+    f.write_text("\n".join(lines) + "\n")
+    res = ab.load(f)
+    rows = cells(res._repr_html_())
+    assert rows[0] == ["unit", "pools", "n", "median", "Δ vs none", "95% CI of Δ", "p", "verdict"]
+    none_row = next(r for r in rows if r[:2] == ["ns/op", "none"])
+    all_row = next(r for r in rows if r[:2] == ["ns/op", "all"])
+    assert none_row[2:4] == ["6", "30.0ms"] and none_row[-1] == "(baseline)"
+    assert all_row[3] == "20.0ms" and all_row[4] == "-33.3%" and all_row[6] == "0.002" and all_row[7] == "keep"
+    assert any(r[:2] == ["B/op", "all"] for r in rows)

@@ -61,3 +61,6 @@ def test_notebook_runs(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     t0 = time.perf_counter()
     client.execute()  # raises CellExecutionError naming the cell on any error
     print(f"{name}: {time.perf_counter() - t0:.1f} s")
+    # every notebook draws something; a figure that is built but not displayed is a bug
+    pngs = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert pngs >= 1, f"{name}: no figure was displayed"

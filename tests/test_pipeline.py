@@ -296,6 +296,21 @@ def test_ab_count_2_writes_go_format_and_json(tree: Path, tmp_path: Path) -> Non
     assert "ns/op" in r.stdout and "hash" in r.stdout
 
 
+@pytest.mark.slow
+def test_ab_heap_profiles_feed_the_report(tree: Path, tmp_path: Path) -> None:
+    from enginepools.pipeline_report import pipeline_section
+
+    js = tmp_path / "ab.json"
+    r = cli("ab", str(tree), "-count", "1", "-configs", "none,hash", "-warmup", "0", "-json", str(js), "-q",
+            "-heapprofiles", str(tmp_path / "heap"))
+    assert r.returncode == 0, r.stderr
+    # one heap profile per configuration, named in the JSON, used by the report section
+    assert sorted(os.listdir(tmp_path / "heap")) == ["heap-hash.pb.gz", "heap-none.pb.gz"]
+    md = pipeline_section(str(js), figures=False).markdown
+    assert "### Where the pipeline's memory goes (pools=none)" in md
+    assert "| hash read buffers | 5.00 MiB |" in md  # 80 files x 64 KiB read buffers without the pool
+
+
 def test_paths_too_long_to_archive_are_skipped(tmp_path: Path) -> None:
     root = tmp_path / "deep"
     root.mkdir()
@@ -329,3 +344,22 @@ def test_output_write_error_is_reported_with_the_output_name(tree: Path) -> None
             pl._run_core(str(tree), fd, {"pools": pl.pools_mask({"tar"})}, "out.tar")
     finally:
         os.close(fd)
+
+
+def test_paths_vanishing_during_the_walk_are_counted(bad_tree: Path, tmp_path: Path) -> None:
+    (bad_tree / "zdir").mkdir()
+    (bad_tree / "zdir" / "f").write_bytes(b"x")
+    calls = []
+
+    def hook(phase: str) -> None:
+        calls.append(phase)
+        if calls.count("walk") == 1:  # the root is listed; its entries are not looked at yet
+            (bad_tree / "late.txt").unlink()
+            shutil.rmtree(bad_tree / "zdir")
+
+    out = tmp_path / "o.tar"
+    r = run_pipeline(bad_tree, "all", out, _hook=hook)
+    assert r.skipped["vanished"] == 2 and r.files == 3
+    assert calls.count("walked") == 1 and calls.count("hashed") == 1
+    with tarfile.open(out) as t:
+        assert not {"late.txt", "zdir", "zdir/f"} & set(t.getnames())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -70,9 +71,13 @@ def test_random_mutations_decode_or_fail_cleanly() -> None:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("atheris") is None, reason="atheris not installed")
-def test_atheris_short_run() -> None:
+def test_atheris_short_run(tmp_path) -> None:
+    # libFuzzer adds the inputs it finds to the corpus directory: work on a
+    # copy so a test run never writes into the source tree
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    r = subprocess.run([sys.executable, str(FUZZ), "-runs=3000", "-max_len=2048", str(CORPUS)],
+    r = subprocess.run([sys.executable, str(FUZZ), "-runs=3000", "-max_len=2048", str(corpus)],
                        capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "Done 3000 runs" in r.stderr

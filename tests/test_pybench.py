@@ -115,3 +115,26 @@ def test_bad_count(bad: object) -> None:
 def test_not_callable() -> None:
     with pytest.raises(UsageError, match="not callable"):
         pybench.run(42)  # type: ignore[arg-type]
+
+
+def test_interleaved_variants_alternate_and_compare() -> None:
+    order: list[str] = []
+    calls = {"pool": 0, "std": 0}
+
+    def make(name: str):
+        def f() -> None:
+            calls[name] += 1
+            if not order or order[-1] != name:
+                order.append(name)
+        return f
+
+    res = pybench.run_interleaved({"X/impl=pool": make("pool"), "X/impl=std": make("std")}, benchtime="5x",
+                                  count=4, memory=False)
+    # calibration of each variant (with Nx: one probe call), then 4 rounds of A B
+    assert order == ["pool", "std"] + ["pool", "std"] * 4
+    assert calls == {"pool": 1 + 4 * 5, "std": 1 + 4 * 5}
+    recs = [r for v in res.values() for r in v.records()]
+    table = compare.compare_columns(recs, "impl", "std")
+    assert [r.unit for r in table.rows] == ["ns/op"]
+    with pytest.raises(UsageError, match="not callable"):
+        pybench.run_interleaved({"a": 1})  # type: ignore[dict-item]

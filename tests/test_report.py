@@ -59,11 +59,24 @@ def go_bench(tmp_path: Path) -> Path:
     return p
 
 
-def test_go_suffix_pairs_give_verdicts_and_consistent_documents(go_bench: Path, tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "report"
-    code, stdout, _ = run_report(capsys, "--bench", str(go_bench), "--out", str(out))
-    assert code == 0
+@pytest.fixture(scope="module")
+def go_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One report from the Go-format fixture, shared by the tests that only read it."""
+    d = tmp_path_factory.mktemp("go")
+    bench = d / "bench.txt"
+    bench.write_text(go_bench_text())
+    out = d / "report"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
+        assert cli.main(["report", "--bench", str(bench), "--out", str(out)]) == 0
+    return out, buf.getvalue()
+
+
+def test_go_suffix_pairs_give_verdicts_and_consistent_documents(go_report: tuple[Path, str]) -> None:
+    out, stdout = go_report
     for name in DOCS:
         assert (out / name).is_file(), name
     verdicts = {line.split()[0]: line.split()[4] for line in stdout.splitlines()[1:]}
@@ -106,10 +119,8 @@ def test_json_input_gives_the_same_verdicts_as_go_text(go_bench: Path, tmp_path:
     assert b.bench[0].kind == "json" and "BenchmarkTarBufferWithPool-4" in b.bench[0].raw
 
 
-def test_checker_catches_a_wrong_or_unsupported_percentage(go_bench: Path, tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "r"
-    assert run_report(capsys, "--bench", str(go_bench), "--out", str(out))[0] == 0
+def test_checker_catches_a_wrong_or_unsupported_percentage(go_report: tuple[Path, str]) -> None:
+    out, _ = go_report
     text = (out / "benchmark-results-summary.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| TarBuffer-4 | WithPool vs Standard")
                and "ns/op" not in line and "%" in line)
@@ -120,6 +131,16 @@ def test_checker_catches_a_wrong_or_unsupported_percentage(go_bench: Path, tmp_p
     assert any("recomputed" in p for p in rc.check_text("z.md", "faster by -10.0% (100 → 80 ns/op)\n"))
 
 
+@pytest.fixture
+def old_report(tmp_path: Path) -> Path:
+    """A report directory from an earlier run (its contents must survive a failed run)."""
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "README.md").write_text("# earlier report\n")
+    (out / ".enginepools-report.json").write_text('{"files": ["README.md"]}\n')
+    return out
+
+
 @pytest.mark.parametrize("content,needle", [
     (None, "no such file"),
     ("", "no benchmark results"),
@@ -127,20 +148,37 @@ def test_checker_catches_a_wrong_or_unsupported_percentage(go_bench: Path, tmp_p
     ("BenchmarkX-4 12 abc ns/op\n", "malformed value"),
 ])
 def test_bad_bench_input_names_the_file_and_keeps_the_old_report(
-        content: str | None, needle: str, go_bench: Path, tmp_path: Path,
+        content: str | None, needle: str, old_report: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "r"
-    assert run_report(capsys, "--bench", str(go_bench), "--out", str(out))[0] == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p.name: p.read_bytes() for p in old_report.iterdir()}
     bad = tmp_path / "bad.txt"
     if content is not None:
         bad.write_text(content)
-    code, _, err = run_report(capsys, "--bench", str(bad), "--out", str(out))
+    code, _, err = run_report(capsys, "--bench", str(bad), "--out", str(old_report))
     assert code == 1
     assert str(bad) in err and needle in err
     assert "Traceback" not in err
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".r.")]  # temp dir cleaned up
+    assert {p.name: p.read_bytes() for p in old_report.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".r.")]  # no temp dir left behind
+
+
+@pytest.mark.parametrize("content,needle", [
+    (None, "no such file"),
+    (b"not a profile at all", "not a valid pprof profile"),
+    (b"\x1f\x8b\x08\x00garbage", "not a valid pprof profile"),
+])
+def test_bad_profile_names_the_file_and_keeps_the_old_report(
+        content: bytes | None, needle: str, old_report: Path, go_bench: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    before = {p.name: p.read_bytes() for p in old_report.iterdir()}
+    bad = tmp_path / "heap.prof"
+    if content is not None:
+        bad.write_bytes(content)
+    code, _, err = run_report(capsys, "--bench", str(go_bench), "--profile", str(bad), "--out", str(old_report))
+    assert code == 1, err
+    assert str(bad) in err and needle in err
+    assert "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in old_report.iterdir()} == before
 
 
 def test_out_must_be_a_directory_and_inputs_are_required(go_bench: Path, tmp_path: Path,
@@ -153,10 +191,12 @@ def test_out_must_be_a_directory_and_inputs_are_required(go_bench: Path, tmp_pat
     assert code == 2 and "--bench" in err
 
 
-def test_rewrite_removes_only_files_of_the_earlier_report(go_bench: Path, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_rewrite_removes_only_files_of_the_earlier_report(go_report: tuple[Path, str], go_bench: Path,
+                                                          tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
     out = tmp_path / "r"
-    assert run_report(capsys, "--bench", str(go_bench), "--out", str(out))[0] == 0
+    shutil.copytree(go_report[0], out)
     manifest = json.loads((out / ".enginepools-report.json").read_text())
     (out / "stale-chart.png").write_bytes(b"old")
     manifest["files"].append("stale-chart.png")
@@ -166,12 +206,11 @@ def test_rewrite_removes_only_files_of_the_earlier_report(go_bench: Path, tmp_pa
     assert not (out / "stale-chart.png").exists()
     assert (out / "my-notes.txt").read_text() == "mine"
     assert set(DOCS) <= {p.name for p in out.iterdir()}
+    assert "time.png" in json.loads((out / ".enginepools-report.json").read_text())["files"]
 
 
-def test_bench_only_report_names_what_is_absent(go_bench: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "r"
-    assert run_report(capsys, "--bench", str(go_bench), "--out", str(out))[0] == 0
+def test_bench_only_report_names_what_is_absent(go_report: tuple[Path, str]) -> None:
+    out, _ = go_report
     readme = (out / "README.md").read_text()
     assert "No pprof profile was given" in readme
     assert "No end-to-end pipeline A/B result was given" in readme

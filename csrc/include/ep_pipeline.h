@@ -58,6 +58,7 @@ typedef struct ep_pipeline_config {
      * run with EINTR.  May be NULL. */
     int (*check)(void *ctx, int phase);
     void *check_ctx;
+    int check_every_entry;    /* call check between every two entries, not every ~20 ms (tests) */
 } ep_pipeline_config;
 
 typedef struct ep_pipeline_file {

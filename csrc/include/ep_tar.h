@@ -82,7 +82,8 @@ int ep_tar_writer_init(ep_tar_writer *w, ep_tar_write_fn write, void *ctx, void 
 
 /* Header (and long-name entries) for e.  For a regular file, exactly e->size
  * content bytes must follow through ep_tar_write_data before the next header
- * (EINVAL otherwise). EINVAL also for an empty name or unknown type. */
+ * (EINVAL otherwise). EINVAL also for an empty name or unknown type;
+ * ENAMETOOLONG for a name or link target over 4096 bytes. */
 int ep_tar_write_header(ep_tar_writer *w, const ep_tar_entry *e);
 /* Content of the current entry; padding to 512 is added after the last byte.
  * EINVAL when n exceeds what the entry still owes. */

@@ -35,6 +35,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     flag(p, "archive", choices=("file", "none"), default="file",
          help="write each run's archive to a temporary file (default) or only count its bytes")
     flag(p, "seed", type=int, default=1, metavar="N", help="seed of the generated tree (default 1)")
+    flag(p, "heapprofiles", metavar="DIR",
+         help="after the A/B, one heap-profiled run per configuration (every allocation) written to "
+              "DIR/heap-<config>.pb.gz and named in the JSON, for the report's 'where memory goes'")
+    flag(p, "config", metavar="RULES.toml",
+         help="verdict thresholds (TOML, as 'enginepools verdict -config'; default: the study's, with peak-RSS-B "
+              "as the memory unit)")
     flag(p, "q", dest="quiet", action="store_true", help="no progress lines on stderr")
 
 
@@ -50,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
     if args.threads < 0 or args.threads > 1024:
         raise UsageError(f"-threads: must be 0..1024, not {args.threads}")
     configs = abmod.parse_configs(args.configs)
+    rules = None
+    if args.config:
+        from .. import verdict as vd
+
+        rules = vd.load_rules(args.config)
     for path in (args.out, args.json):
         if path:
             check_writable(path)
@@ -60,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
             print(msg, file=sys.stderr, flush=True)
 
     ab = abmod.run_ab(root, configs, args.count, threads=args.threads, warmup=args.warmup,
-                      write_archive=args.archive == "file", progress=progress)
+                      write_archive=args.archive == "file", heap_profiles_dir=args.heapprofiles,
+                      progress=progress)
+    ab.rules = rules
     if not ab.samples:
         print("enginepools ab: interrupted before any run finished", file=sys.stderr)
         return 130

@@ -57,9 +57,28 @@ def read_bench(path: str | os.PathLike[str]) -> BenchInput:
     return BenchInput(p, "go", text, records)
 
 
+#: twins that differ by name rather than by /impl= (enginepools' raw object-pool kernels):
+#: base name -> (common name, impl value)
+NAMED_TWINS = {"BenchmarkPoolGetPut": ("BenchmarkObjectPool", "pool"),
+               "BenchmarkMallocFree": ("BenchmarkObjectPool", "std")}
+
+
+def _named_twins(records: Sequence[Record]) -> list[Record]:
+    """``PoolGetPut/size=64`` and ``MallocFree/size=64`` become
+    ``ObjectPool/size=64/impl=pool`` and ``…/impl=std`` when both occur."""
+    bases = {r.base for r in records}
+    if not all(b in bases for b in NAMED_TWINS):
+        return list(records)
+    out = []
+    for r in records:
+        twin = NAMED_TWINS.get(r.base)
+        out.append(r.with_name(twin[0], (*r.sub, f"{IMPL}={twin[1]}")) if twin and IMPL not in r.parts else r)
+    return out
+
+
 def _compare(data: ReportData, pairs: Sequence[tuple[str, str]], base: str | None) -> None:
     original = data.records
-    records = original
+    records = _named_twins(original)
     alpha, holm = data.rules.alpha, data.rules.holm
     used_pairs: list[tuple[str, str]] = []
     if not any(IMPL in r.parts for r in records):

@@ -47,7 +47,10 @@ class Context:
     figures: dict[str, Figure] = field(default_factory=dict)
     figure_notes: dict[str, str] = field(default_factory=dict)  # key -> why it is missing
     profiles: list[Any] = field(default_factory=list)  # profile analyses (see doc_pprof)
-    extra_files: list[str] = field(default_factory=list)  # other files written (e.g. .dot graphs)
+    diff: tuple[str, str, str] | None = None  # (base label, new label, sample index) of the diff flame graph
+    extra_files: list[str] = field(default_factory=list)
+    pipeline_md: str = ""  # the end-to-end section (pipeline_report.pipeline_section)
+    pipeline_figures: list[str] = field(default_factory=list)  # other files written (e.g. .dot graphs)
 
     def figure(self, key: str, alt: str | None = None) -> str:
         """The image with its caption and SVG link, or why it is missing."""
@@ -55,8 +58,9 @@ class Context:
         if f is None:
             why = self.figure_notes.get(key)
             return f"*({why})*\n" if why else ""
-        svg = f" ([SVG]({f.svg}))" if f.svg else ""
-        return md.join(md.image(f.png, alt or f.title), f"*{f.caption}*{svg}")
+        svg = f"([SVG]({f.svg}))" if f.svg else ""
+        caption = f"*{f.caption}* {svg}" if f.caption else svg
+        return md.join(md.image(f.png, alt or f.title), caption)
 
 
 def header(ctx: Context, doc: str) -> str:

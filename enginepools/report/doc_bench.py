@@ -62,7 +62,7 @@ def render(ctx: Context) -> str:
 
 
 def _unit_name(unit: str) -> str:
-    return {"ns/op": "time per operation", "B/op": "bytes allocated per operation",
+    return {"ns/op": "time per operation", "B/op": "bytes allocated per operation", "MB/s": "throughput",
             "allocs/op": "allocations per operation"}.get(unit, "per operation" if unit.endswith("/op") else unit)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..verdict import INCONCLUSIVE, KEEP, REMOVE, Verdict
 from . import findings, fmt, md
-from .common import FINDINGS, PPROF, TITLES, Context, absent_block, header, verdict_table
+from .common import FINDINGS, PPROF, TITLES, Context, absent_block, comparison_table, header, verdict_table
 
 FILE = FINDINGS
 
@@ -24,12 +24,10 @@ def render(ctx: Context) -> str:
             out.append(_pool_section(ctx, v))
     if ctx.profiles:
         out.append(md.heading(2, "What the profiles show"))
-        for pa in ctx.profiles:
-            out.append(md.bullets(pa.findings()) if pa.findings() else "")
+        out.append(md.bullets(f for pa in ctx.profiles for f in pa.findings()))
         out.append(f"Tables and graphs: {md.link(TITLES[PPROF], PPROF)}.")
     ab = _ab_section(ctx)
     if ab:
-        out.append(md.heading(2, "End-to-end A/B"))
         out.append(ab)
     out.append(md.heading(2, "Risks"))
     out.append(md.bullets(risks(ctx)))
@@ -48,19 +46,40 @@ def _pool_section(ctx: Context, v: Verdict) -> str:
     warns = [w for r in ctx.data.rows if r.name == v.pool and r.new_label == v.candidate for w in r.warnings]
     for w in dict.fromkeys(warns):
         items.append(f"Warning: {w}.")
-    return md.join(md.heading(3, f"{v.pool}: {v.decision}"), md.bullets(items))
+    several = sum(1 for w in ctx.data.verdicts if w.pool == v.pool) > 1
+    name = f"{v.pool} ({v.candidate})" if several else v.pool
+    return md.join(md.heading(3, f"{name}: {v.decision}"), md.bullets(items))
 
 
 def _ab_section(ctx: Context) -> str:
-    d = ctx.data
-    if d.ab is None:
+    """pipeline_report's section, with the medians its Δs come from."""
+    if ctx.data.ab is None or not ctx.pipeline_md:
         return ""
-    try:
-        from ..pipeline_report import pipeline_section
-    except ImportError:  # pragma: no cover - only before the pipeline report exists
-        return f"An A/B result was given (`{d.ab.path}`) but this build cannot render it."
-    heap = d.heap_profiles()[0].profile if d.heap_profiles() else None
-    return str(pipeline_section(d.ab.data, heap))
+    text = ctx.pipeline_md.rstrip("\n")
+    medians = _ab_medians(ctx)
+    cut = text.find("\n### ")
+    head, tail = (text, "") if cut < 0 else (text[:cut], text[cut:])
+    return md.join(head, medians, *(ctx.figure(k) for k in ctx.pipeline_figures), tail)
+
+
+AB_UNITS = ("ns/op", "peak-RSS-B", "B/op", "allocs/op")
+
+
+def _ab_medians(ctx: Context) -> str:
+    ab = ctx.data.ab.data if ctx.data.ab else None
+    comparison = getattr(ab, "comparison", None)
+    if not callable(comparison):
+        return ""
+    rows = [r for r in comparison().rows if r.unit in AB_UNITS]
+    if not rows:
+        return ""
+    out = ["Medians behind these Δs (*plain* = `pools=none`, *pooled* = the configuration; ns/op is the "
+           "pipeline's wall time per run):"]
+    for unit in AB_UNITS:
+        urows = [r for r in rows if r.unit == unit]
+        if urows:
+            out.append(comparison_table(urows))
+    return md.join(*out)
 
 
 def risks(ctx: Context) -> list[str]:

@@ -13,15 +13,19 @@ SECTIONS = (
     ("time", "Time per operation", "Median ns/op of each pooled variant beside its plain twin; bars are 95% "
      "confidence intervals of the median. Lower is better."),
     ("impact", "Performance impact", "Δ = (pooled − plain) / plain of the median ns/op, per pool, with its "
-     "interval; left of zero the pool is faster. Filled markers are significant differences."),
-    ("memory", "Memory per operation", "Median B/op and allocs/op, pooled beside plain. Lower is better."),
-    ("throughput", "Throughput", "Operations per second (10⁹ / median ns/op). Higher is better."),
+     "95% interval; left of zero the pool is faster. Green and vermillion bars are significant (faster, "
+     "slower), grey ones are not; the p-value is beside each bar."),
+    ("memory", "Bytes per operation", "Median B/op (bytes allocated per operation), pooled beside plain. "
+     "Lower is better."),
+    ("allocs", "Allocations per operation", "Median allocs/op, pooled beside plain. Lower is better."),
+    ("throughput", "Throughput", "Median MB/s of the kernels that process data, pooled beside plain. Higher "
+     "is better."),
     ("quadrant", "Speed vs memory", "Each pool placed by its Δ time (x) and Δ B/op (y) and coloured by "
      "verdict: bottom-left pools are faster and smaller, top-right slower and larger."),
-    ("pool_counters", "Pool behaviour", "Hit rate (hits / (hits + misses)) and bytes retained by each pool."),
+    ("pool-counters", "Pool behaviour", "Hit rate (hits / (hits + misses)) and bytes retained by each pool."),
     ("scaling", "Thread scaling", "ns/op of the contention kernel at each thread count."),
-    ("heap_top", "Heap: top consumers", "Share of in-use heap space held by the top functions of the heap "
-     "profile (flat)."),
+    ("heap-top", "Heap: top consumers", "Share of the heap profile's total held by each of its top functions "
+     "(flat), with the values `go tool pprof -top` prints."),
 )
 
 
@@ -55,6 +59,9 @@ def _effect(e, better: str, worse: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def _matrix(verdicts: list[Verdict]) -> str:
-    rows = [[v.pool, _effect(v.time, "faster", "slower"), _effect(v.memory, "less memory", "more memory"),
+    from collections import Counter
+
+    n = Counter(v.pool for v in verdicts)
+    rows = [[f"{v.pool} ({v.candidate})" if n[v.pool] > 1 else v.pool, _effect(v.time, "faster", "slower"), _effect(v.memory, "less memory", "more memory"),
              f"**{v.decision}**"] for v in verdicts]
     return md.table(["pool", "speed", "memory", "verdict"], rows, "llll")

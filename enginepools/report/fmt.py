@@ -29,7 +29,9 @@ MIN_SIG, MAX_SIG = 4, 12
 
 
 def delta(old: float, new: float) -> float | None:
-    """Δ = (new − old) / old, or None when the baseline is 0."""
+    """Δ = (new − old) / old; 0 when both are 0; None when only the baseline is 0."""
+    if old == 0 and new == 0:
+        return 0.0
     if old == 0 or not (math.isfinite(old) and math.isfinite(new)):
         return None
     return (new - old) / old
@@ -57,8 +59,7 @@ def num(v: float, sig: int = MIN_SIG) -> str:
     decimals = max(0, sig - 1 - mag)
     if float(v).is_integer() and a < 1e15:
         return f"{int(v):,}" if a >= 10000 else str(int(v))
-    text = f"{v:.{decimals}f}"
-    return text
+    return f"{v:,.{decimals}f}" if a >= 10000 else f"{v:.{decimals}f}"
 
 
 def parse(text: str) -> float:

@@ -1,21 +1,120 @@
-"""What the report says about each pprof profile (tables come from
-:mod:`enginepools.pprof_report`, never computed here)."""
+"""What the report says about each pprof profile.
+
+Tables and totals come from :mod:`enginepools.pprof_graph` /
+:mod:`enginepools.pprof_report` — the same rows, values and percentages as
+``go tool pprof -top`` — never computed here.  This module only chooses
+which sample indices to show and turns the first rows into sentences.
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import fmt
 from .model import ProfileInput, ReportData
+
+#: rows of each top table (``go tool pprof -top -nodecount=TOP_NODES``)
+TOP_NODES = 20
+#: nodes of a drawn call graph (pprof's default for graphs is 80; fewer read better)
+GRAPH_NODES = 40
+HEAP_INDICES = ("inuse_space", "alloc_space", "inuse_objects", "alloc_objects")
+INDEX_TITLES = {
+    "inuse_space": "Heap in use (bytes)",
+    "alloc_space": "Allocations (bytes)",
+    "inuse_objects": "Heap in use (objects)",
+    "alloc_objects": "Allocations (objects)",
+    "cpu": "CPU time",
+    "samples": "CPU samples",
+}
+BYTES_UNITS = {"bytes", "B"}
 
 
 @dataclass
 class ProfileAnalysis:
     source: ProfileInput
-    tops: dict[str, Any] = field(default_factory=dict)  # sample index -> top report
+    tops: dict[str, Any] = field(default_factory=dict)  # sample index -> pprof_graph.Graph (top rows)
+    focus: dict[str, tuple[str, Any]] = field(default_factory=dict)  # index -> (regex, focused Graph)
+    error: str | None = None
+    graph_keys: dict[str, str] = field(default_factory=dict)  # index -> figure key of its call graph
+    dot: dict[str, str] = field(default_factory=dict)  # index -> DOT text of that call graph
+    flame_key: tuple[str, str] | None = None  # (figure key, sample index)
+
+    def dot_stem(self, ix: str) -> str:
+        return self.graph_keys.get(ix, f"{self.label}-{ix}")
+
+    @property
+    def label(self) -> str:
+        return self.source.label
+
+    @property
+    def main_index(self) -> str | None:
+        """The index the findings speak of: in-use space, unless (as at the end
+        of a run that freed everything) it is empty or tiny beside what was
+        allocated; then allocated space."""
+        nonempty = [ix for ix, g in self.tops.items() if g.nodes and g.total > 0]
+        if not nonempty:
+            return next(iter(self.tops), None)
+        inuse, alloc = self.tops.get("inuse_space"), self.tops.get("alloc_space")
+        if "inuse_space" in nonempty and alloc is not None and inuse is not None and inuse.total < 0.01 * alloc.total:
+            return "alloc_space"
+        return nonempty[0]
 
     def findings(self) -> list[str]:
-        return []
+        out: list[str] = []
+        ix = self.main_index
+        if ix is None:
+            return out
+        g = self.tops[ix]
+        if not g.nodes or g.total <= 0:
+            return [f"Profile `{self.label}` has no `{ix}` recorded."]
+        top = g.nodes[0]
+        what = {"inuse_space": "of the in-use heap", "alloc_space": "of the bytes allocated",
+                "cpu": "of the CPU time"}.get(ix, f"of `{ix}`")
+        out.append(f"In `{self.label}`, `{top.name}` holds the most {what} on its own (flat): "
+                   f"{_share(top.flat, g)}.")
+        if ix in self.focus:
+            rx, fg = self.focus[ix]
+            kept = sum(n.flat for n in fg.nodes)
+            out.append(f"Stacks through the benchmarked package (`{rx}`) account for {_share(kept, g)} "
+                       f"{what} in `{self.label}`" + (" — the pools are not among its consumers." if kept == 0
+                                                      else "."))
+        return out
+
+
+def _share(part: int, g: Any) -> str:
+    """A share phrase in a unit that suits the total (KiB/MiB for bytes)."""
+    if g.sample_unit in BYTES_UNITS:
+        return fmt.share_phrase(part, g.total, scale=fmt.byte_scale([g.total]))
+    if g.sample_unit == "nanoseconds":
+        return fmt.share_phrase(part, g.total, scale=(1e9, "s"))
+    return fmt.share_phrase(part, g.total, g.sample_unit)
+
+
+def indices(p: ProfileInput) -> list[str]:
+    names = [t.split("/")[0] for t in p.sample_types]
+    if p.kind == "heap":
+        return [i for i in HEAP_INDICES if i in names]
+    if "cpu" in names:
+        return ["cpu"]
+    return names[-1:]
+
+
+def analyse(p: ProfileInput, focus_pkg: str | None = None) -> ProfileAnalysis:
+    from ..pprof_graph import GraphOptions, build_graph
+
+    pa = ProfileAnalysis(p)
+    for ix in indices(p):
+        pa.tops[ix] = build_graph(p.profile, GraphOptions(sample_index=ix, nodecount=TOP_NODES))
+    if focus_pkg and pa.main_index:
+        rx = re.escape(focus_pkg) + r"\."
+        g = build_graph(p.profile, GraphOptions(sample_index=pa.main_index, focus=rx, nodecount=0))
+        pa.focus[pa.main_index] = (focus_pkg, g)
+    return pa
 
 
 def analyse_all(data: ReportData) -> list[ProfileAnalysis]:
-    return [ProfileAnalysis(p) for p in data.profiles]
+    pkg = data.machine.get("pkg")
+    # only a Go import path (its first element is a domain) names code a profile can contain
+    go_pkg = pkg if pkg and "." in pkg.split("/")[0] else None
+    return [analyse(p, go_pkg) for p in data.profiles]
