@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .._atomic import write_text
+from .._atomic import check_dir_writable, write_text
 from ..errors import InputError
 from . import doc_bench, doc_findings, doc_pprof, doc_readme, doc_visual, figures
 from .common import Context
@@ -41,6 +41,7 @@ def check_out_dir(out: str | os.PathLike[str]) -> Path:
         raise InputError(f"{p}: parent directory {parent} does not exist")
     if not os.access(parent if not p.exists() else p, os.W_OK):
         raise InputError(f"{p}: not writable")
+    check_dir_writable(parent, p)  # the report is rendered in a temporary directory there
     return p
 
 

@@ -1,0 +1,120 @@
+"""What a user sees when the file system says no, or a run is cut short:
+one line on stderr naming the path, a non-zero exit, and no file that existed
+before replaced or deleted.  (Found by trying the commands on a fresh install.)
+
+/proc is a directory nobody can create files in, root included (``os.access``
+says yes to root, which is why the checks create a probe file)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from enginepools import ab as abmod
+from enginepools._atomic import check_dir_writable, check_writable
+from enginepools.cli import main
+from enginepools.errors import InputError
+
+UNWRITABLE = Path("/proc")
+
+GO_BENCH = """goos: linux
+goarch: amd64
+pkg: example
+BenchmarkHashBuffer/impl=pool-2   1000  100 ns/op  0 B/op  0 allocs/op
+BenchmarkHashBuffer/impl=std-2    1000  150 ns/op  32 B/op  1 allocs/op
+BenchmarkHashBuffer/impl=pool-2   1000  101 ns/op  0 B/op  0 allocs/op
+BenchmarkHashBuffer/impl=std-2    1000  151 ns/op  32 B/op  1 allocs/op
+"""
+
+needs_proc = pytest.mark.skipif(not UNWRITABLE.is_dir(), reason="needs /proc")
+
+
+def _one_line_error(capsys, naming: str) -> str:
+    cap = capsys.readouterr()
+    err = cap.err.strip()
+    assert "Traceback" not in cap.err
+    assert len(err.splitlines()) == 1, cap.err
+    assert naming in err
+    return err
+
+
+def test_check_dir_writable_probes_for_real(tmp_path) -> None:
+    check_dir_writable(tmp_path)  # fine, and leaves nothing behind
+    assert list(tmp_path.iterdir()) == []
+    if UNWRITABLE.is_dir():
+        with pytest.raises(InputError, match=r"^/proc/x\.txt: cannot create files in /proc"):
+            check_dir_writable(UNWRITABLE, "/proc/x.txt")
+
+
+@needs_proc
+def test_check_writable_refuses_a_directory_nobody_can_write(tmp_path) -> None:
+    with pytest.raises(InputError, match=r"^/proc/out\.txt: "):
+        check_writable(UNWRITABLE / "out.txt")
+    assert check_writable(tmp_path / "out.txt") == tmp_path / "out.txt"
+
+
+@needs_proc
+def test_bench_unwritable_output_fails_before_running(capsys) -> None:
+    rc = main(["bench", "-bench", "StringBuilder", "-benchtime", "5x", "-count", "1", "-o", "/proc/ep-qa.txt"])
+    assert rc == 1
+    # nothing was benchmarked: the check runs before the kernels
+    assert "Benchmark" not in capsys.readouterr().out
+    rc = main(["bench", "-bench", "StringBuilder", "-benchtime", "5x", "-count", "1",
+               "-memprofile", "/proc/ep-qa.pb.gz"])
+    assert rc == 1
+    _one_line_error(capsys, "/proc/ep-qa.pb.gz")
+
+
+@needs_proc
+def test_report_unwritable_out_dir_is_one_line(tmp_path, capsys) -> None:
+    bench = tmp_path / "bench.txt"
+    bench.write_text(GO_BENCH)
+    rc = main(["report", "-bench", str(bench), "-out", "/proc/ep-qa-report"])
+    assert rc == 1
+    _one_line_error(capsys, "/proc/ep-qa-report")
+
+
+@needs_proc
+def test_pipeline_unwritable_archive_is_one_line(tmp_path, capsys) -> None:
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "a").write_text("a\n")
+    rc = main(["pipeline", str(tmp_path / "tree"), "-o", "/proc/ep-qa.tar"])
+    assert rc == 1
+    _one_line_error(capsys, "/proc/ep-qa.tar")
+
+
+def test_os_error_from_a_command_is_one_line(monkeypatch, capsys) -> None:
+    import enginepools.commands.compare as cmd
+
+    def boom(args):
+        raise PermissionError(13, "Permission denied", "somewhere/result.txt")
+
+    monkeypatch.setattr(cmd, "run", boom)
+    assert main(["compare", "x.txt"]) == 1
+    err = _one_line_error(capsys, "somewhere/result.txt")
+    assert err == "enginepools compare: somewhere/result.txt: Permission denied"
+
+
+def test_interrupted_ab_keeps_the_earlier_result(tmp_path, monkeypatch, capsys) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(3):
+        (tree / f"f{i}").write_bytes(bytes(range(256)) * (i + 1))
+    out, js = tmp_path / "ab.txt", tmp_path / "ab.json"
+    out.write_text("an earlier, complete result\n")
+    js.write_text('{"earlier": true}\n')
+    real = abmod.run_ab
+
+    def interrupted(root, configs, count, **kw):
+        res = real(root, "none,all", 1, **kw)
+        res.complete = False  # as after Ctrl-C
+        return res
+
+    monkeypatch.setattr(abmod, "run_ab", interrupted)
+    rc = main(["ab", str(tree), "-count", "3", "-o", str(out), "-json", str(js), "-archive", "none", "-q"])
+    assert rc == 130
+    assert out.read_text() == "an earlier, complete result\n"
+    assert js.read_text() == '{"earlier": true}\n'
+    assert "BenchmarkPipeline/pools=none" in (tmp_path / "ab.txt.partial").read_text()
+    assert (tmp_path / "ab.json.partial").stat().st_size > 0
+    assert "ab.txt.partial" in capsys.readouterr().err
