@@ -118,3 +118,20 @@ def test_interrupted_ab_keeps_the_earlier_result(tmp_path, monkeypatch, capsys) 
     assert "BenchmarkPipeline/pools=none" in (tmp_path / "ab.txt.partial").read_text()
     assert (tmp_path / "ab.json.partial").stat().st_size > 0
     assert "ab.txt.partial" in capsys.readouterr().err
+
+
+def test_report_never_replaces_a_users_file(tmp_path, capsys) -> None:
+    bench = tmp_path / "bench.txt"
+    bench.write_text(GO_BENCH)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "README.md").write_text("# my project\n")
+    assert main(["report", "-bench", str(bench), "-out", str(proj)]) == 1
+    _one_line_error(capsys, "README.md")
+    assert (proj / "README.md").read_text() == "# my project\n"
+    assert sorted(p.name for p in proj.iterdir()) == ["README.md"]
+    # a report directory enginepools wrote itself is updated in place
+    out = tmp_path / "report"
+    assert main(["report", "-bench", str(bench), "-out", str(out)]) == 0
+    assert main(["report", "-bench", str(bench), "-out", str(out)]) == 0
+    assert (out / "README.md").read_text().startswith("# ")

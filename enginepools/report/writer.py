@@ -42,7 +42,20 @@ def check_out_dir(out: str | os.PathLike[str]) -> Path:
     if not os.access(parent if not p.exists() else p, os.W_OK):
         raise InputError(f"{p}: not writable")
     check_dir_writable(parent, p)  # the report is rendered in a temporary directory there
+    if p.is_dir():
+        _check_not_theirs(p, [mod.FILE for mod in DOCUMENTS])
     return p
+
+
+def _check_not_theirs(target: Path, names: Sequence[str]) -> None:
+    """Refuse to replace a file of the user's (a project's README.md, say):
+    only files an earlier report listed in its manifest may be overwritten."""
+    ours = _previous_files(target)
+    clash = sorted(n for n in names if n not in ours and os.path.lexists(target / n))
+    if clash:
+        more = f" and {len(clash) - 3} more" if len(clash) > 3 else ""
+        raise InputError(f"{target}: already holds {', '.join(clash[:3])}{more}, not written by enginepools "
+                         f"(not in {MANIFEST}); give an empty or new output directory")
 
 
 def render(data: ReportData, workdir: Path, progress: Progress | None = None) -> list[str]:
@@ -78,6 +91,7 @@ def write_report(data: ReportData, out: str | os.PathLike[str], progress: Progre
             names.append(a.name)
         (tmp / MANIFEST).write_text(json.dumps({"files": names}, indent=1) + "\n", encoding="utf-8")
         target.mkdir(exist_ok=True)
+        _check_not_theirs(target, names)
         old = _previous_files(target)
         for name in names:
             os.replace(tmp / name, target / name)
