@@ -9,6 +9,10 @@
  * 10 bytes, wire types 0/1/2/5, repeated ints packed or not, unknown fields
  * skipped, a location naming a missing mapping is allowed (no mapping).
  *
+ * Speed: a first scan of the top-level keys and lengths sizes the arrays (so
+ * the big ones are never copied as they grow), packed varints take a short
+ * path, and module.c hands the arrays to numpy without copying them.
+ *
  * Invariants: every read is bounded by the end of the enclosing message (never
  * the buffer end alone), so a length that lies is caught where it lies; on
  * failure every array built so far is freed and `out` is left zeroed.  Error
