@@ -135,3 +135,9 @@ def test_report_never_replaces_a_users_file(tmp_path, capsys) -> None:
     assert main(["report", "-bench", str(bench), "-out", str(out)]) == 0
     assert main(["report", "-bench", str(bench), "-out", str(out)]) == 0
     assert (out / "README.md").read_text().startswith("# ")
+
+
+def test_ab_bad_config_names_the_configs_flag(tmp_path, capsys) -> None:
+    assert main(["ab", str(tmp_path), "-configs", "none,bogus"]) == 2
+    err = _one_line_error(capsys, "-configs 'bogus': unknown pool 'bogus'")
+    assert "-pools" not in err
