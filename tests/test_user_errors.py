@@ -141,3 +141,22 @@ def test_ab_bad_config_names_the_configs_flag(tmp_path, capsys) -> None:
     assert main(["ab", str(tmp_path), "-configs", "none,bogus"]) == 2
     err = _one_line_error(capsys, "-configs 'bogus': unknown pool 'bogus'")
     assert "-pools" not in err
+
+
+def test_sdist_carries_every_c_header(tmp_path) -> None:
+    # pip installs from an sdist when no wheel fits; csrc/*.c include these
+    import subprocess
+    import sys
+    import tarfile
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "setup.py").is_file():
+        pytest.skip("needs the source tree")
+    r = subprocess.run([sys.executable, "setup.py", "-q", "egg_info", "--egg-base", str(tmp_path),
+                        "sdist", "--dist-dir", str(tmp_path)], cwd=root, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (sdist,) = tmp_path.glob("enginepools-*.tar.gz")
+    with tarfile.open(sdist) as tf:
+        shipped = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
+    headers = {str(p.relative_to(root)) for p in (root / "csrc").rglob("*.h")}
+    assert headers and headers <= shipped, sorted(headers - shipped)
