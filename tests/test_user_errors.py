@@ -160,3 +160,18 @@ def test_sdist_carries_every_c_header(tmp_path) -> None:
         shipped = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
     headers = {str(p.relative_to(root)) for p in (root / "csrc").rglob("*.h")}
     assert headers and headers <= shipped, sorted(headers - shipped)
+
+
+def test_readme_submodule_spelling_works_after_plain_import() -> None:
+    # README: `import enginepools` then enginepools.runner.run(...), enginepools.pybench.run(f, arg)
+    import subprocess
+    import sys
+
+    code = ("import enginepools as ep; print(ep.runner.run.__name__, ep.pybench.run.__name__, ep.verdict.__name__); "
+            "import sys; assert 'matplotlib' not in sys.modules\n"
+            "try:\n ep.no_such_thing\nexcept AttributeError as e: print('AE', e)")
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["run run enginepools.verdict",
+                                     "AE module 'enginepools' has no attribute 'no_such_thing'"]
