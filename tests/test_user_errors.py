@@ -175,3 +175,17 @@ def test_readme_submodule_spelling_works_after_plain_import() -> None:
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["run run enginepools.verdict",
                                      "AE module 'enginepools' has no attribute 'no_such_thing'"]
+
+
+def test_pipeline_and_ab_reject_bad_side_outputs_up_front(tmp_path, capsys) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a").write_text("a\n")
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "notes.txt").write_text("mine\n")
+    assert main(["pipeline", str(tree), "-stats-json", str(tmp_path / "adir")]) == 1
+    err = _one_line_error(capsys, str(tmp_path / "adir"))
+    assert ".tmp" not in err and "is a directory" in err
+    assert main(["ab", str(tree), "-count", "1", "-q", "-heapprofiles", str(tmp_path / "notes.txt")]) == 1
+    assert "notes.txt: exists and is not a directory" in _one_line_error(capsys, "-heapprofiles")
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"

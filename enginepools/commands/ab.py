@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .._flags import flag
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 
 NAME = "ab"
 HELP = "A/B the pools end to end: pipeline configurations interleaved, one process per run"
@@ -64,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.out, args.json):
         if path:
             check_writable(path)
+    if args.heapprofiles and os.path.exists(args.heapprofiles) and not os.path.isdir(args.heapprofiles):
+        raise InputError(f"-heapprofiles {args.heapprofiles}: exists and is not a directory")
     root = resolve_dir(args)
 
     def progress(msg: str) -> None:
