@@ -189,3 +189,11 @@ def test_pipeline_and_ab_reject_bad_side_outputs_up_front(tmp_path, capsys) -> N
     assert main(["ab", str(tree), "-count", "1", "-q", "-heapprofiles", str(tmp_path / "notes.txt")]) == 1
     assert "notes.txt: exists and is not a directory" in _one_line_error(capsys, "-heapprofiles")
     assert (tmp_path / "notes.txt").read_text() == "mine\n"
+
+
+def test_verdict_without_impl_parts_says_which_col_to_use(tmp_path, capsys) -> None:
+    ab = tmp_path / "ab.txt"
+    ab.write_text("BenchmarkPipeline/pools=none-2 1 100 ns/op\nBenchmarkPipeline/pools=all-2 1 90 ns/op\n")
+    assert main(["verdict", str(ab)]) == 1
+    assert "try -col /pools" in _one_line_error(capsys, "/impl=")
+    assert main(["verdict", str(ab), "-col", "/pools", "-base", "none"]) == 0
