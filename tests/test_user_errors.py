@@ -197,3 +197,23 @@ def test_verdict_without_impl_parts_says_which_col_to_use(tmp_path, capsys) -> N
     assert main(["verdict", str(ab)]) == 1
     assert "try -col /pools" in _one_line_error(capsys, "/impl=")
     assert main(["verdict", str(ab), "-col", "/pools", "-base", "none"]) == 0
+
+
+def test_report_into_a_study_dir_keeps_its_result_files(tmp_path, capsys) -> None:
+    # a study's report dir holds bench.txt & co. (listed in its manifest); the
+    # README's "reproduce" command reads them and writes the report there again
+    import json
+
+    out = tmp_path / "report"
+    (tmp_path / "bench.txt").write_text(GO_BENCH)
+    assert main(["report", "-bench", str(tmp_path / "bench.txt"), "-out", str(out)]) == 0
+    (out / "bench.txt").write_text(GO_BENCH)
+    manifest = out / ".enginepools-report.json"
+    doc = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({"files": doc["files"] + ["bench.txt", "stale.png"]}))
+    (out / "stale.png").write_bytes(b"old chart")
+    capsys.readouterr()
+    assert main(["report", "-bench", str(out / "bench.txt"), "-out", str(out)]) == 0
+    assert (out / "bench.txt").read_text() == GO_BENCH
+    assert not (out / "stale.png").exists()
+    assert "bench.txt" in json.loads(manifest.read_text())["files"]

@@ -26,6 +26,7 @@ from .common import Context
 from .model import ReportData
 
 MANIFEST = ".enginepools-report.json"
+_GENERATED = (".md", ".png", ".svg", ".dot")  # what render() writes (attachments are data files)
 DOCUMENTS = (doc_readme, doc_pprof, doc_bench, doc_visual, doc_findings)
 
 Progress = Callable[[str], None]
@@ -89,14 +90,17 @@ def write_report(data: ReportData, out: str | os.PathLike[str], progress: Progre
                 raise InputError(f"{a}: its name clashes with a report file")
             shutil.copyfile(a, tmp / a.name)
             names.append(a.name)
-        (tmp / MANIFEST).write_text(json.dumps({"files": names}, indent=1) + "\n", encoding="utf-8")
         target.mkdir(exist_ok=True)
         _check_not_theirs(target, names)
         old = _previous_files(target)
+        # result files an earlier study left here (bench.txt, profiles) may be
+        # this run's inputs: only stale documents and figures are removed
+        kept = sorted(n for n in old - set(names) if not n.endswith(_GENERATED) and (target / n).exists())
+        (tmp / MANIFEST).write_text(json.dumps({"files": names + kept}, indent=1) + "\n", encoding="utf-8")
         for name in names:
             os.replace(tmp / name, target / name)
         os.replace(tmp / MANIFEST, target / MANIFEST)
-        for name in old - set(names):
+        for name in old - set(names) - set(kept):
             with contextlib.suppress(OSError):
                 (target / name).unlink()
     finally:
