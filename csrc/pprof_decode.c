@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ep_common.h"
 #include "ep_pprof.h"
@@ -33,12 +34,30 @@ typedef struct {
     size_t n, cap;
 } vec;
 
+/* Ask for transparent huge pages on the 2 MiB-aligned interior of a big
+ * array: the decoder writes every byte of its output once, so the cost is the
+ * page faults, and a 2 MiB page takes one fault instead of 512.  Advice only:
+ * failure (no THP, not Linux) changes nothing. */
+#define EP_HUGE (2u << 20)
+static void advise_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+    if (bytes < 2 * EP_HUGE) return;
+    uintptr_t a = ((uintptr_t)p + EP_HUGE - 1) & ~(uintptr_t)(EP_HUGE - 1);
+    uintptr_t b = ((uintptr_t)p + bytes) & ~(uintptr_t)(EP_HUGE - 1);
+    if (b > a) (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
 static int vec_resize(vec *v, size_t cap) {
     if (cap > SIZE_MAX / sizeof *v->p) return ENOMEM;
     uint64_t *np = realloc(v->p, cap * sizeof *np);
     if (!np) return ENOMEM;
     v->p = np;
     v->cap = cap;
+    advise_huge(np, cap * sizeof *np);
     return 0;
 }
 
