@@ -106,6 +106,13 @@ def machine_table(d: ReportData) -> str:
 
 # --------------------------------------------------------------- verdicts
 
+def pool_name(v: Verdict, verdicts: Sequence[Verdict]) -> str:
+    """The pool's name, with the variant when one benchmark has several
+    pooled variants (``HashBuffer (pool-noclear)``)."""
+    several = sum(1 for w in verdicts if w.pool == v.pool) > 1
+    return f"{v.pool} ({v.candidate})" if several else v.pool
+
+
 def verdict_table(verdicts: Sequence[Verdict], with_rule: bool = True) -> str:
     """Pool, verdict, time and B/op medians with Δ and p, and the rule."""
     time_unit = next((v.time.unit for v in verdicts if v.time), "ns/op")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ..verdict import INCONCLUSIVE, KEEP, REMOVE, Verdict
 from . import findings, fmt, md
-from .common import FINDINGS, PPROF, TITLES, Context, absent_block, comparison_table, header, verdict_table
+from .common import FINDINGS, PPROF, TITLES, Context, absent_block, comparison_table, header, pool_name, \
+    verdict_table
 
 FILE = FINDINGS
 
@@ -46,8 +47,7 @@ def _pool_section(ctx: Context, v: Verdict) -> str:
     warns = [w for r in ctx.data.rows if r.name == v.pool and r.new_label == v.candidate for w in r.warnings]
     for w in dict.fromkeys(warns):
         items.append(f"Warning: {w}.")
-    several = sum(1 for w in ctx.data.verdicts if w.pool == v.pool) > 1
-    name = f"{v.pool} ({v.candidate})" if several else v.pool
+    name = pool_name(v, ctx.data.verdicts)
     return md.join(md.heading(3, f"{name}: {v.decision}"), md.bullets(items))
 
 
@@ -98,7 +98,7 @@ def risks(ctx: Context) -> list[str]:
             out.append(f"Multiple comparisons: {m} time comparisons were each tested at α = {d.rules.alpha:g} "
                        "without correction; by chance alone some may come out significant. Set `holm = true` "
                        "in the rules to correct them.")
-        conflicts = [v.pool for v in d.verdicts if "trade-off" in v.rule]
+        conflicts = [pool_name(v, d.verdicts) for v in d.verdicts if "trade-off" in v.rule]
         if conflicts:
             out.append(f"Trade-offs: {', '.join(conflicts)} save memory but cost time; the verdict depends on "
                        "which the program is short of.")
@@ -123,21 +123,25 @@ def risks(ctx: Context) -> list[str]:
 def next_steps(ctx: Context) -> list[str]:
     d = ctx.data
     out = []
-    for v in d.verdicts:
-        if v.decision == REMOVE:
-            out.append(f"Remove the pool behind **{v.pool}** (use plain allocation) and confirm with an "
-                       "end-to-end A/B run.")
-        elif v.decision == KEEP:
-            out.append(f"Keep the pool behind **{v.pool}**; guard it with a benchmark regression gate "
-                       "(the enginepools pytest plugin) so a later change cannot make it slower unnoticed.")
+    names = {id(v): pool_name(v, d.verdicts) for v in d.verdicts}
+    removes = [names[id(v)] for v in d.verdicts if v.decision == REMOVE]
+    keeps = [names[id(v)] for v in d.verdicts if v.decision == KEEP]
+    if removes:
+        out.append(f"Remove the pool{'s' * (len(removes) > 1)} behind {_list(removes)} (use plain allocation) and "
+                   "confirm with an end-to-end A/B run.")
+    if keeps:
+        them = "them" if len(keeps) > 1 else "it"
+        out.append(f"Keep the pool{'s' * (len(keeps) > 1)} behind {_list(keeps)}; guard {them} with a benchmark "
+                   f"regression gate (the enginepools pytest plugin) so that a later change cannot make {them} "
+                   "slower unnoticed.")
     undecided = [v for v in d.verdicts if v.decision == INCONCLUSIVE]
     few = [v for v in undecided if v.time is not None and v.time.p_value is None]
     if few:
-        out.append(f"Re-run with more samples (`-count 10`) for {', '.join(v.pool for v in few)}: "
+        out.append(f"Re-run with more samples (`-count 10`) for {_list([names[id(v)] for v in few])}: "
                    "too few samples to decide.")
     rest = [v for v in undecided if v not in few]
     if rest:
-        out.append(f"Measure {', '.join(v.pool for v in rest)} in the real workload (A/B): the micro-benchmark "
+        out.append(f"Measure {_list([names[id(v)] for v in rest])} in the real workload (A/B): the micro-benchmark "
                    "difference is real but below the thresholds, or a trade-off.")
     if d.ab is None:
         out.append("Run the end-to-end pipeline A/B (`enginepools ab`) to see whether the pools change the "
@@ -149,6 +153,11 @@ def next_steps(ctx: Context) -> list[str]:
         out.append("Benchmark the pools against plain allocation (`enginepools bench` or `go test -bench "
                    "-count 6`) to decide per pool.")
     return out or ["Nothing to do: the inputs gave no reason for a change."]
+
+
+def _list(names: list[str]) -> str:
+    bold = [f"**{n}**" for n in names]
+    return bold[0] if len(bold) == 1 else ", ".join(bold[:-1]) + " and " + bold[-1]
 
 
 __all__ = ["render", "risks", "next_steps", "fmt"]

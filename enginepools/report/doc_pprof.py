@@ -34,6 +34,9 @@ def render(ctx: Context) -> str:
         out.append(f"The frames of `{new}` (`{ix}`), coloured by how each one changed against `{base}` (red: "
                    "grew, blue: shrank). pprof has no such view; `go tool pprof -top -diff_base` gives the numbers "
                    "as a table.")
+        from .findings import diff_findings
+
+        out.append(md.bullets(diff_findings(ctx)))
         out.append(ctx.figure("flame-diff"))
     return md.join(*out)
 

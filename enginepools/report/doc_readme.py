@@ -20,6 +20,11 @@ _ABOUT = {
 def render(ctx: Context) -> str:
     d = ctx.data
     out = [header(ctx, FILE)]
+    m = d.machine
+    if m:
+        where = " / ".join(f"`{m[k]}`" for k in ("cpu", "goos", "goarch") if k in m)
+        if where:
+            out.append(f"Benchmarks measured on {where}" + (" by `enginepools study`." if d.study else "."))
     out.append(md.heading(2, "Documents"))
     out.append(md.bullets(f"{md.link(TITLES[f], f)} — {about}" for f, about in _ABOUT.items()))
     out.append(md.heading(2, "Key findings"))

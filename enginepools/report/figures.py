@@ -126,6 +126,16 @@ def bench_specs(ctx: Context) -> list[Spec]:
     return out
 
 
+def _heap_top(g: Any, charts: Any) -> Any:
+    """pprof's top rows as a bar chart, without the rows whose flat value is
+    0 (callers that only pass allocations on: their share is in their callees)."""
+    items = [(f"{n.name} {n.inline_label}".strip(), n.flat) for n in g.nodes if n.flat > 0]
+    if not items:
+        raise ValueError("no data to chart: no function has a non-zero flat value")
+    return charts.heap_top_chart(items, g.total, g.sample_unit, f"Top consumers: {g.sample_type}", n=10,
+                                 sample=g.sample_type, fmt=g.format_value)
+
+
 def _distinct_names(verdicts: list[Verdict]) -> list[Verdict]:
     """Verdicts whose pool names tell variants of one benchmark apart
     (``HashBuffer (pool-noclear)``), for labels on a chart."""
@@ -199,7 +209,7 @@ def profile_specs(ctx: Context) -> list[Spec]:
         g = first_heap.tops[hix]
         out.append(("heap-top", "Heap: top consumers", f"Share of `{hix}` in `{first_heap.label}` per function "
                     "(flat), as `go tool pprof -top` reports it.",
-                    lambda: charts.heap_top_from_graph(g, n=10)))
+                    lambda: _heap_top(g, charts)))
     single = len(ctx.profiles) == 1
     for pa in ctx.profiles:
         p = pa.source

@@ -56,13 +56,45 @@ def key_findings(ctx: Context) -> list[str]:
         out += [verdict_sentence(v) for v in d.verdicts]
     for pa in ctx.profiles:
         out += pa.findings()
+    out += diff_findings(ctx)
     if d.ab is not None:
         out += ab_findings(d.ab.data)
     return out
 
 
+def diff_findings(ctx: Context) -> list[str]:
+    """The totals of the two profiles of the differential flame graph."""
+    if ctx.diff is None:
+        return []
+    base_label, new_label, ix = ctx.diff
+    tops = {pa.label: pa.tops for pa in ctx.profiles}
+    b, n = tops.get(base_label, {}).get(ix), tops.get(new_label, {}).get(ix)
+    if b is None or n is None or b.total == 0:
+        return []
+    if b.sample_unit == "bytes":
+        div, unit = fmt.byte_scale([b.total, n.total])
+    else:
+        div, unit = 1.0, b.sample_unit
+    return [f"`{ix}` of `{new_label}` against `{base_label}`: "
+            f"{fmt.delta_phrase(b.total / div, n.total / div, unit)}."]
+
+
 def ab_findings(ab: Any) -> list[str]:
-    fn = getattr(ab, "findings", None)
-    if callable(fn):
-        return list(fn())
-    return []
+    """One sentence per pipeline configuration: wall time and bytes allocated
+    against ``pools=none``."""
+    comparison = getattr(ab, "comparison", None)
+    if not callable(comparison):
+        return []
+    rows = comparison().rows
+    out = []
+    for r in (r for r in rows if r.unit == "ns/op"):
+        p = "no p-value" if r.p_value is None else f"p={r.p_value:.3f}"
+        sig = "" if r.p_value is None else (", significant" if r.significant else ", not significant")
+        text = (f"End to end, the pipeline with pools={r.new_label} against pools={r.old_label}: wall time "
+                f"{fmt.delta_phrase(r.old.center / 1e6, r.new.center / 1e6, 'ms')}, {p}{sig}")
+        mem = next((m for m in rows if m.unit == "B/op" and m.new_label == r.new_label and m.name == r.name), None)
+        if mem is not None:
+            div, unit = fmt.byte_scale([mem.old.center, mem.new.center])
+            text += f"; bytes allocated {fmt.delta_phrase(mem.old.center / div, mem.new.center / div, unit)}"
+        out.append(text + ".")
+    return out
