@@ -217,3 +217,13 @@ def test_report_into_a_study_dir_keeps_its_result_files(tmp_path, capsys) -> Non
     assert (out / "bench.txt").read_text() == GO_BENCH
     assert not (out / "stale.png").exists()
     assert "bench.txt" in json.loads(manifest.read_text())["files"]
+
+
+@pytest.mark.parametrize("cmd", [["compare"], ["top"], ["verdict"]])
+def test_a_device_is_refused_not_read_forever(cmd, capsys):
+    from enginepools.cli import main
+
+    rc = main([*cmd, "/dev/zero"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "/dev/zero" in err and "not a regular file" in err and "Traceback" not in err
