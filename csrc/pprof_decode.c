@@ -10,8 +10,16 @@
  * skipped, a location naming a missing mapping is allowed (no mapping).
  *
  * Speed: a first scan of the top-level keys and lengths sizes the arrays (so
- * the big ones are never copied as they grow), packed varints take a short
- * path, and module.c hands the arrays to numpy without copying them.
+ * the big ones are never copied as they grow), packed varints and labels take
+ * a short path, and module.c hands the arrays to numpy without copying them.
+ * Most of the remaining cost is faulting in fresh output pages, so big arrays
+ * ask for transparent huge pages (one fault per 2 MiB instead of 512) and the
+ * decoder keeps no per-sample or per-label side arrays: sample value counts,
+ * the range of sample location ids and the largest label string index are
+ * gathered while parsing, which lets check() skip the per-id and per-label
+ * passes in the common case (location ids exactly 1..n, labels in range).
+ * The byte offset of a bad sample or label is found, on the error path only,
+ * by walking the message again.
  *
  * Invariants: every read is bounded by the end of the enclosing message (never
  * the buffer end alone), so a length that lies is caught where it lies; on
@@ -22,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ep_common.h"
 #include "ep_pprof.h"
@@ -33,12 +42,30 @@ typedef struct {
     size_t n, cap;
 } vec;
 
+/* Ask for transparent huge pages on the 2 MiB-aligned interior of a big
+ * array: the decoder writes every byte of its output once, so the cost is the
+ * page faults, and a 2 MiB page takes one fault instead of 512.  Advice only:
+ * failure (no THP, not Linux) changes nothing. */
+#define EP_HUGE (2u << 20)
+static void advise_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+    if (bytes < 2 * EP_HUGE) return;
+    uintptr_t a = ((uintptr_t)p + EP_HUGE - 1) & ~(uintptr_t)(EP_HUGE - 1);
+    uintptr_t b = ((uintptr_t)p + bytes) & ~(uintptr_t)(EP_HUGE - 1);
+    if (b > a) (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
 static int vec_resize(vec *v, size_t cap) {
     if (cap > SIZE_MAX / sizeof *v->p) return ENOMEM;
     uint64_t *np = realloc(v->p, cap * sizeof *np);
     if (!np) return ENOMEM;
     v->p = np;
     v->cap = cap;
+    advise_huge(np, cap * sizeof *np);
     return 0;
 }
 
@@ -56,7 +83,7 @@ static inline int push(vec *v, uint64_t x) {
 
 enum {
     V_STR_OFF, V_STR_LEN, V_TYPE_T, V_TYPE_U, V_TYPE_POS,
-    V_VALUES, V_VAL_OFF, V_SLOC_OFF, V_SLOC, V_LAB_OFF, V_LK, V_LS, V_LN, V_LU, V_LAB_POS, V_SAMPLE_POS,
+    V_VALUES, V_SLOC_OFF, V_SLOC, V_LAB_OFF, V_LK, V_LS, V_LN, V_LU,
     V_LOC_ID, V_LOC_MAP, V_LOC_ADDR, V_LOC_FOLD, V_LOC_LINE_OFF, V_LINE_FN, V_LINE_LN, V_LOC_POS,
     V_FN_ID, V_FN_NAME, V_FN_SYS, V_FN_FILE, V_FN_START, V_FN_POS,
     V_MAP_ID, V_MAP_START, V_MAP_LIMIT, V_MAP_OFF, V_MAP_FILE, V_MAP_BUILD, V_MAP_FLAGS, V_MAP_POS,
@@ -65,9 +92,18 @@ enum {
 };
 
 typedef struct {
-    const uint8_t *base;
+    const uint8_t *base, *end;
     ep_pprof_error *err;
     vec v[V_COUNT];
+    /* per-sample facts gathered while parsing, so check() needs no per-sample
+     * or per-label side arrays (offsets for errors are found by re-walking the
+     * message, see sample_pos / label_pos) */
+    size_t n_samples;
+    uint64_t nval0;        /* number of values of sample 0 */
+    size_t val_odd;        /* 1 + first sample whose value count differs from sample 0's, or 0 */
+    uint64_t val_odd_cnt;  /* its value count */
+    uint64_t sloc_min, sloc_max; /* over all sample location ids */
+    uint64_t lab_max;      /* max over label key, str and unit */
     int64_t scal[15];        /* top-level scalar fields by number (7..14) */
     uint64_t scal_pos[15];
     int has_period_type;
@@ -252,28 +288,37 @@ static int rd_value_type(dec *d, const uint8_t *p, const uint8_t *end, int64_t *
     return 0;
 }
 
-static int rd_label(dec *d, const fld *lf) {
-    const uint8_t *p = lf->data, *end = lf->data_end;
-    int64_t r[5] = {0, 0, 0, 0, 0};
+static int rd_label(dec *d, const uint8_t *p, const uint8_t *end) {
+    uint64_t r[5] = {0, 0, 0, 0, 0};
     fld f;
+    int e;
     while (p < end) {
-        int e = rd_field(d, &p, end, &f);
-        if (e) return e;
+        /* fast path: one-byte key of a varint field 1..4 */
+        uint8_t k = *p;
+        if (EP_LIKELY((k & 7) == 0 && k >= 0x08 && k <= 0x20)) {
+            p++;
+            if ((e = rd_varint(d, &p, end, &r[k >> 3]))) return e;
+            continue;
+        }
+        if ((e = rd_field(d, &p, end, &f))) return e;
         if (f.field >= 1 && f.field <= 4) {
             if ((e = want_varint(d, &f))) return e;
-            r[f.field] = (int64_t)f.val;
+            r[f.field] = f.val;
         }
     }
+    uint64_t m = r[1] > r[2] ? r[1] : r[2];
+    if (r[4] > m) m = r[4];
+    if (m > d->lab_max) d->lab_max = m;
     PUSH(d, V_LK, r[1]);
     PUSH(d, V_LS, r[2]);
     PUSH(d, V_LN, r[3]);
     PUSH(d, V_LU, r[4]);
-    PUSH(d, V_LAB_POS, lf->start - d->base);
     return 0;
 }
 
 static int rd_sample(dec *d, const fld *sf) {
     const uint8_t *p = sf->data, *end = sf->data_end;
+    size_t loc0 = d->v[V_SLOC].n, val0 = d->v[V_VALUES].n;
     fld f;
     while (p < end) {
         /* fast path: packed location ids (key 0x0a) or values (0x12) with a
@@ -291,16 +336,31 @@ static int rd_sample(dec *d, const fld *sf) {
         case 1: e = rd_ints(d, &f, &d->v[V_SLOC]); break;
         case 2: e = rd_ints(d, &f, &d->v[V_VALUES]); break;
         case 3:
-            if (!(e = want_bytes(d, &f))) e = rd_label(d, &f);
+            if (!(e = want_bytes(d, &f))) e = rd_label(d, f.data, f.data_end);
             break;
         default: break;
         }
         if (e) return e;
     }
+    /* the ids just written are in cache: their range lets check() skip the
+     * per-id lookup when location ids are exactly 1..n */
+    const uint64_t *ids = d->v[V_SLOC].p;
+    uint64_t lo = d->sloc_min, hi = d->sloc_max;
+    for (size_t i = loc0; i < d->v[V_SLOC].n; i++) {
+        lo = ids[i] < lo ? ids[i] : lo;
+        hi = ids[i] > hi ? ids[i] : hi;
+    }
+    d->sloc_min = lo;
+    d->sloc_max = hi;
+    uint64_t nv = d->v[V_VALUES].n - val0;
+    if (d->n_samples == 0) d->nval0 = nv;
+    else if (EP_UNLIKELY(nv != d->nval0) && !d->val_odd) {
+        d->val_odd = d->n_samples + 1;
+        d->val_odd_cnt = nv;
+    }
+    d->n_samples++;
     PUSH(d, V_SLOC_OFF, d->v[V_SLOC].n);
-    PUSH(d, V_VAL_OFF, d->v[V_VALUES].n);
     PUSH(d, V_LAB_OFF, d->v[V_LK].n);
-    PUSH(d, V_SAMPLE_POS, sf->start - d->base);
     return 0;
 }
 
@@ -501,6 +561,29 @@ static inline int idx_has(const id_index *x, uint64_t id) {
 
 /* ---- checks ------------------------------------------------------------------------- */
 
+/* Error path only: the byte offset of sample i, and of the i-th label over all
+ * samples, found by walking the message again.  It parsed already, so the
+ * walk cannot fail. */
+static uint64_t sample_pos(dec *d, size_t i) {
+    const uint8_t *p = d->base;
+    fld f;
+    while (p < d->end && !rd_field(d, &p, d->end, &f))
+        if (f.field == 2 && i-- == 0) return (uint64_t)(f.start - d->base);
+    return 0;
+}
+
+static uint64_t label_pos(dec *d, size_t i) {
+    const uint8_t *p = d->base;
+    fld f, g;
+    while (p < d->end && !rd_field(d, &p, d->end, &f)) {
+        if (f.field != 2) continue;
+        const uint8_t *q = f.data;
+        while (q < f.data_end && !rd_field(d, &q, f.data_end, &g))
+            if (g.field == 3 && i-- == 0) return (uint64_t)(g.start - d->base);
+    }
+    return 0;
+}
+
 static int check_str(dec *d, const vec *v, const vec *pos, size_t n_strings, const char *what) {
     for (size_t i = 0; i < v->n; i++)
         if (EP_UNLIKELY(v->p[i] >= n_strings))
@@ -538,23 +621,23 @@ static int check(dec *d) {
         ((uint64_t)d->pt_type >= ns || (uint64_t)d->pt_unit >= ns))
         return fail_at(d, d->pt_pos, "period type: string index out of range (string table has %zu)", ns);
     /* labels: key always; str/unit only when go would read them */
-    for (size_t i = 0; i < v[V_LK].n; i++) {
+    for (size_t i = 0; d->lab_max >= ns && i < v[V_LK].n; i++) {
         uint64_t k = v[V_LK].p[i], s = v[V_LS].p[i], n = v[V_LN].p[i], u = v[V_LU].p[i];
         int bad = k >= ns || (s != 0 && s >= ns) || (s == 0 && (n != 0 || u != 0) && u >= ns);
         if (EP_UNLIKELY(bad)) {
-            return fail_at(d, v[V_LAB_POS].p[i], "label: string index out of range (string table has %zu)", ns);
+            return fail_at(d, label_pos(d, i), "label: string index out of range (string table has %zu)", ns);
         }
     }
     /* one value per sample type */
-    size_t nt = v[V_TYPE_T].n, nsmp = v[V_SAMPLE_POS].n;
-    if (nt == 0 && nsmp) return fail_at(d, v[V_SAMPLE_POS].p[0], "missing sample type information");
-    uint64_t prev = 0;
-    for (size_t i = 0; i < nsmp; i++) {
-        uint64_t cnt = v[V_VAL_OFF].p[i] - prev;
-        prev = v[V_VAL_OFF].p[i];
-        if (EP_UNLIKELY(cnt != nt))
-            return fail_at(d, v[V_SAMPLE_POS].p[i], "sample %zu has %llu values, profile has %zu sample types", i,
-                           (unsigned long long)cnt, nt);
+    size_t nt = v[V_TYPE_T].n, nsmp = d->n_samples;
+    if (nt == 0 && nsmp) return fail_at(d, sample_pos(d, 0), "missing sample type information");
+    /* the first sample whose count differs from nt: sample 0, or else the
+     * first that differs from sample 0 */
+    if (nsmp && (d->nval0 != nt || d->val_odd)) {
+        size_t i = d->nval0 != nt ? 0 : d->val_odd - 1;
+        uint64_t cnt = d->nval0 != nt ? d->nval0 : d->val_odd_cnt;
+        return fail_at(d, sample_pos(d, i), "sample %zu has %llu values, profile has %zu sample types", i,
+                       (unsigned long long)cnt, nt);
     }
     /* ids */
     id_index fi, li;
@@ -585,12 +668,15 @@ static int check(dec *d) {
         idx_free(&li);
         return e;
     }
+    /* ids exactly 1..n (idx_build ruled out 0 and duplicates) and every
+     * sample id within [1, n]: nothing to look up */
+    int all_in = li.dense && li.max == li.n && d->sloc_min >= 1 && d->sloc_max <= li.max;
     size_t k = 0;
-    for (size_t s = 0; s < nsmp && !e; s++) {
+    for (size_t s = 0; s < nsmp && !e && !all_in; s++) {
         for (; k < v[V_SLOC_OFF].p[s + 1]; k++) {
             uint64_t id = v[V_SLOC].p[k];
             if (EP_UNLIKELY(!idx_has(&li, id))) {
-                e = fail_at(d, v[V_SAMPLE_POS].p[s], "sample %zu names missing location %llu", s,
+                e = fail_at(d, sample_pos(d, s), "sample %zu names missing location %llu", s,
                             (unsigned long long)id);
                 break;
             }
@@ -645,14 +731,12 @@ static int presize(dec *d, const uint8_t *p, const uint8_t *end) {
     size_t ns = n[2], nt = n[1];
     vec *v = d->v;
     int e = 0;
-    int per_sample[] = {V_VAL_OFF, V_SAMPLE_POS};
-    for (size_t i = 0; i < sizeof per_sample / sizeof *per_sample && !e; i++) e = vec_reserve(&v[per_sample[i]], ns);
-    if (!e) e = vec_reserve(&v[V_SLOC_OFF], ns + 1);
+    e = vec_reserve(&v[V_SLOC_OFF], ns + 1);
     if (!e) e = vec_reserve(&v[V_LAB_OFF], ns + 1);
     if (!e && nt && ns <= bytes[2]) e = vec_reserve(&v[V_VALUES], ns * nt);
     /* upper bounds where cheap (untouched reserved pages cost nothing), else guesses */
     if (!e) e = vec_reserve(&v[V_SLOC], bytes[2] / 2);
-    for (int k = V_LK; k <= V_LAB_POS && !e; k++) e = vec_reserve(&v[k], bytes[2] / 24);
+    for (int k = V_LK; k <= V_LU && !e; k++) e = vec_reserve(&v[k], bytes[2] / 24);
     if (!e) e = vec_reserve(&v[V_LINE_FN], 2 * n[4]);
     if (!e) e = vec_reserve(&v[V_LINE_LN], 2 * n[4]);
     for (int k = V_LOC_ID; k <= V_LOC_POS && !e; k++) e = vec_reserve(&v[k], n[4] + 1);
@@ -707,6 +791,8 @@ int ep_pprof_decode(const uint8_t *buf, size_t len, ep_pprof *out, ep_pprof_erro
     dec d;
     memset(&d, 0, sizeof d);
     d.base = buf;
+    d.end = buf + len;
+    d.sloc_min = UINT64_MAX;
     d.err = err;
     if (err) {
         err->offset = 0;
@@ -724,7 +810,7 @@ int ep_pprof_decode(const uint8_t *buf, size_t len, ep_pprof *out, ep_pprof_erro
     memset(&p, 0, sizeof p);
     p.n_strings = d.v[V_STR_OFF].n;
     p.n_types = d.v[V_TYPE_T].n;
-    p.n_samples = d.v[V_SAMPLE_POS].n;
+    p.n_samples = d.n_samples;
     p.n_sample_locs = d.v[V_SLOC].n;
     p.n_labels = d.v[V_LK].n;
     p.n_locations = d.v[V_LOC_ID].n;

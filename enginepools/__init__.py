@@ -38,11 +38,15 @@ _LAZY = {
 
 
 def __getattr__(name: str):
+    import importlib
+    import importlib.util
+
     mod = _LAZY.get(name)
     if mod is None:
+        # public submodules too, as the README uses them: enginepools.runner.run(...)
+        if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            return importlib.import_module(f".{name}", __name__)
         raise AttributeError(f"module 'enginepools' has no attribute {name!r}")
-    import importlib
-
     return getattr(importlib.import_module(f".{mod}", __name__), name)
 
 

@@ -22,7 +22,21 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
         raise InputError(f"{p}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
         raise InputError(f"{p}: not writable")
+    check_dir_writable(parent, p)
     return p
+
+
+def check_dir_writable(directory: str | os.PathLike[str], name: object = None) -> None:
+    """Create and remove a temporary file in `directory`: ``os.access`` says
+    yes to root, and on read-only file systems or /proc (as the atomic
+    writers would only find out after the long run).  The error names
+    `name` (default: the directory)."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as e:
+        raise InputError(f"{name if name is not None else directory}: cannot create files in "
+                         f"{directory} ({e.strerror or e})") from None
 
 
 def _target_mode(p: Path) -> int:

@@ -76,7 +76,10 @@ def parse_configs(spec: str | Sequence[str]) -> list[str]:
     for it in items:
         if not it:
             continue
-        label = pools_label(parse_pools(it.replace("+", ",")))
+        try:
+            label = pools_label(parse_pools(it.replace("+", ",")))
+        except UsageError as e:  # name the flag the user gave, not pipeline's -pools
+            raise UsageError(f"-configs {it!r}: {str(e).removeprefix('-pools: ')}") from None
         if label not in out:
             out.append(label)
     if not out:

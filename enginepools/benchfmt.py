@@ -122,18 +122,14 @@ def parse_number(text: str) -> float:
 
 def read(path: str | os.PathLike[str]) -> list[Record]:
     """All samples in `path` (Go text or our JSON, detected by content)."""
+    from ._inputs import GiB, read_input
+
     p = os.fspath(path)
+    data = read_input(p, "benchmark result file", 2 * GiB)
     try:
-        with open(p, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{p}: is a directory, expected a benchmark result file") from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(f"{p}: not a text file ({e.reason} at byte {e.start})") from None
-    except OSError as e:
-        raise InputError(f"{p}: {e.strerror}") from None
     return parse(text, p)
 
 

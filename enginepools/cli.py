@@ -59,3 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:
+        # the file system said no (disk full, read-only, permissions) in a
+        # place no earlier check covered: still one line naming the file
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"enginepools {args.command}: {where}{e.strerror or e}", file=sys.stderr)
+        return 1

@@ -203,7 +203,10 @@ def compare_columns(records: Iterable[Record], col: str = "impl", base: str | No
             missing.append(r.label())
     if not entries:
         how = f" after -pair {', '.join(f'{a}:{b}' for a, b in pairs)}" if pairs else ""
-        raise InputError(f"no benchmark name has a /{key}= part{how}")
+        keys = sorted({k for r in recs for k in r.parts})
+        hint = (f" (the names have {', '.join(f'/{k}=' for k in keys)}: try -col /{keys[0]})" if keys
+                else " (pair by name suffix with -pair NEW:OLD)")
+        raise InputError(f"no benchmark name has a /{key}= part{how}{hint}")
     seen = list(dict.fromkeys(c for _, _, c in entries))
     # Column groups (base, others): one per distinct OLD suffix of the pairs
     # (each pair compares its own two variants), else one for -base.

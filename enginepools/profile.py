@@ -181,13 +181,10 @@ class Profile:
     def read(cls, path: str | os.PathLike[str]) -> "Profile":
         """Read a pprof profile file.  Raises ProfileFormatError on bad content,
         InputError when the file cannot be read."""
+        from ._inputs import GiB, read_input
+
         p = os.fspath(path)
-        try:
-            with open(p, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise InputError(f"{p}: {e.strerror or e}") from None
-        return cls.from_bytes(data, source=p)
+        return cls.from_bytes(read_input(p, "pprof profile", 4 * GiB), source=p)
 
 
 # ---- codec (C) -----------------------------------------------------------------

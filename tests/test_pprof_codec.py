@@ -83,3 +83,31 @@ def test_bad_string_index_and_missing_location() -> None:
     # default_sample_type (field 14) pointing past the string table
     with pytest.raises(ProfileFormatError, match="string index"):
         Profile.from_bytes(raw + b"\x70\x7f", source="str.prof")
+
+
+def test_error_offsets_point_at_the_bad_sample_or_label() -> None:
+    """Offsets of sample and label errors are exact (the decoder finds them by
+    re-walking the message, so they are checked here byte for byte)."""
+    raw = small_profile().to_bytes(compress=False)
+    n = len(raw)
+    # field 2 { locations [1], values [1 1 1] }: 3 values where 4 are due
+    three = b"\x12\x08\x0a\x01\x01\x12\x03\x01\x01\x01"
+    with pytest.raises(ProfileFormatError, match="sample 3 has 3 values") as ei:
+        Profile.from_bytes(raw + three)
+    assert ei.value.offset == n
+    # the same sample first: sample 0 is the one reported
+    with pytest.raises(ProfileFormatError, match="sample 0 has 3 values") as ei:
+        Profile.from_bytes(three + raw)
+    assert ei.value.offset == 0
+    # a label whose key (127) is past the string table, after two good labels
+    good = b"\x1a\x02\x08\x00"
+    lab = b"\x0a\x01\x01\x12\x04\x01\x01\x01\x01" + good + good + b"\x1a\x02\x08\x7f"
+    with pytest.raises(ProfileFormatError, match="label: string index") as ei:
+        Profile.from_bytes(raw + b"\x12" + bytes([len(lab)]) + lab)
+    assert ei.value.offset == n + 2 + 9 + 8
+    # a sample naming a missing location, put between good samples
+    miss = b"\x12\x09\x0a\x01\x63\x12\x04\x01\x01\x01\x01"
+    ok = b"\x12\x09\x0a\x01\x01\x12\x04\x01\x01\x01\x01"
+    with pytest.raises(ProfileFormatError, match="sample 3 names missing location 99") as ei:
+        Profile.from_bytes(raw + miss + ok)
+    assert ei.value.offset == n

@@ -78,6 +78,6 @@ def test_atheris_short_run(tmp_path) -> None:
     shutil.copytree(CORPUS, corpus)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     r = subprocess.run([sys.executable, str(FUZZ), "-runs=3000", "-max_len=2048", str(corpus)],
-                       capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)  # crash-* files land there
     assert r.returncode == 0, r.stderr[-2000:]
     assert "Done 3000 runs" in r.stderr

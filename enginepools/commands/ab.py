@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .._flags import flag
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 
 NAME = "ab"
 HELP = "A/B the pools end to end: pipeline configurations interleaved, one process per run"
@@ -64,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.out, args.json):
         if path:
             check_writable(path)
+    if args.heapprofiles and os.path.exists(args.heapprofiles) and not os.path.isdir(args.heapprofiles):
+        raise InputError(f"-heapprofiles {args.heapprofiles}: exists and is not a directory")
     root = resolve_dir(args)
 
     def progress(msg: str) -> None:
@@ -77,9 +80,15 @@ def run(args: argparse.Namespace) -> int:
     if not ab.samples:
         print("enginepools ab: interrupted before any run finished", file=sys.stderr)
         return 130
+    # an interrupted run goes to FILE.partial (as 'enginepools bench' does):
+    # a complete result from an earlier run is never replaced by a partial one
+    suffix = "" if ab.complete else ".partial"
     if args.out:
-        ab.write_go(args.out)
+        ab.write_go(args.out + suffix)
     if args.json:
-        ab.write_json(args.json)
+        ab.write_json(args.json + suffix)
     sys.stdout.write(ab.table())
+    if not ab.complete and (args.out or args.json):
+        print(f"enginepools ab: interrupted; finished runs written to "
+              f"{', '.join(p + suffix for p in (args.out, args.json) if p)}", file=sys.stderr)
     return 0 if ab.complete else 130

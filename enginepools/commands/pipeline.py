@@ -98,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"-threads: must be 0..1024, not {args.threads}")
     if args.count < 1:
         raise InputError(f"-count: must be at least 1, not {args.count}")
+    if args.stats_json and args.stats_json != "-":
+        from .._atomic import check_writable
+
+        check_writable(args.stats_json)  # before the run, not after it
     root = resolve_dir(args)
     with _profiling(args):
         for i in range(args.count):

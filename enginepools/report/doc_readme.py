@@ -37,7 +37,10 @@ def render(ctx: Context) -> str:
         out.append(f"Δ = (pooled − plain) / plain of the medians. Rules (significant results only, α = "
                    f"{r.alpha:g}): **keep** when ≥ {r.keep_faster_pct:g}% faster or ≥ "
                    f"{r.keep_less_memory_pct:g}% less B/op; **remove** when slower, or within "
-                   f"±{r.remove_within_pct:g}% with no memory gain; otherwise **inconclusive**.")
+                   f"±{r.remove_within_pct:g}% with no memory gain; a pool that is both significantly "
+                   f"slower and significantly leaner is a trade-off, decided by the `on_conflict` rule "
+                   f"(**{r.on_conflict}**); otherwise **inconclusive**. A `-2` after a name means the "
+                   f"kernel ran on 2 threads (Go's -cpu suffix).")
         out.append(verdict_table(d.verdicts))
         out.append(f"Evidence and caveats per pool: {md.link(TITLES[FINDINGS], FINDINGS)}.")
     out.append(md.heading(2, "Reproduce"))

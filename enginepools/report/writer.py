@@ -19,13 +19,14 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .._atomic import write_text
+from .._atomic import check_dir_writable, write_text
 from ..errors import InputError
 from . import doc_bench, doc_findings, doc_pprof, doc_readme, doc_visual, figures
 from .common import Context
 from .model import ReportData
 
 MANIFEST = ".enginepools-report.json"
+_GENERATED = (".md", ".png", ".svg", ".dot")  # what render() writes (attachments are data files)
 DOCUMENTS = (doc_readme, doc_pprof, doc_bench, doc_visual, doc_findings)
 
 Progress = Callable[[str], None]
@@ -41,7 +42,21 @@ def check_out_dir(out: str | os.PathLike[str]) -> Path:
         raise InputError(f"{p}: parent directory {parent} does not exist")
     if not os.access(parent if not p.exists() else p, os.W_OK):
         raise InputError(f"{p}: not writable")
+    check_dir_writable(parent, p)  # the report is rendered in a temporary directory there
+    if p.is_dir():
+        _check_not_theirs(p, [mod.FILE for mod in DOCUMENTS])
     return p
+
+
+def _check_not_theirs(target: Path, names: Sequence[str]) -> None:
+    """Refuse to replace a file of the user's (a project's README.md, say):
+    only files an earlier report listed in its manifest may be overwritten."""
+    ours = _previous_files(target)
+    clash = sorted(n for n in names if n not in ours and os.path.lexists(target / n))
+    if clash:
+        more = f" and {len(clash) - 3} more" if len(clash) > 3 else ""
+        raise InputError(f"{target}: already holds {', '.join(clash[:3])}{more}, not written by enginepools "
+                         f"(not in {MANIFEST}); give an empty or new output directory")
 
 
 def render(data: ReportData, workdir: Path, progress: Progress | None = None) -> list[str]:
@@ -75,13 +90,17 @@ def write_report(data: ReportData, out: str | os.PathLike[str], progress: Progre
                 raise InputError(f"{a}: its name clashes with a report file")
             shutil.copyfile(a, tmp / a.name)
             names.append(a.name)
-        (tmp / MANIFEST).write_text(json.dumps({"files": names}, indent=1) + "\n", encoding="utf-8")
         target.mkdir(exist_ok=True)
+        _check_not_theirs(target, names)
         old = _previous_files(target)
+        # result files an earlier study left here (bench.txt, profiles) may be
+        # this run's inputs: only stale documents and figures are removed
+        kept = sorted(n for n in old - set(names) if not n.endswith(_GENERATED) and (target / n).exists())
+        (tmp / MANIFEST).write_text(json.dumps({"files": names + kept}, indent=1) + "\n", encoding="utf-8")
         for name in names:
             os.replace(tmp / name, target / name)
         os.replace(tmp / MANIFEST, target / MANIFEST)
-        for name in old - set(names):
+        for name in old - set(names) - set(kept):
             with contextlib.suppress(OSError):
                 (target / name).unlink()
     finally:
