@@ -321,6 +321,7 @@ def run_ab(root: str | os.PathLike[str], configs: str | Sequence[str] = DEFAULT_
                                 "archive": "file" if write_archive else "none"})
     probe_threads = threads or (min(os.cpu_count() or 1, 8))
     ab = ABResult(root_s, cfgs, count, probe_threads, res)
+    load0 = _loadavg()
     try:
         for w in range(warmup):
             for c in cfgs:
@@ -352,7 +353,22 @@ def run_ab(root: str | os.PathLike[str], configs: str | Sequence[str] = DEFAULT_
             progress(f"interrupted after {len(ab.samples)} runs")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    load1 = _loadavg()
+    if load0 is not None and load1 is not None:
+        cpus = os.cpu_count() or 1
+        res.settings["loadavg"] = [load0, load1]
+        busy = max(load0, load1) > 0.5 * cpus
+        ab.note = (f"Machine: {cpus} CPUs, 1-minute load average {load0:.2f} before and {load1:.2f} after the runs"
+                   + (" — other work was running, so the wall-time intervals are wide; CPU time and memory are "
+                      "less affected." if busy else "."))
     return ab
+
+
+def _loadavg() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
 
 
 def load(path: str | os.PathLike[str]) -> ABResult:
