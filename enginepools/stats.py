@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import scipy.stats
 
 ArrayLike = npt.ArrayLike
 
@@ -75,6 +74,14 @@ class Summary:
         return math.isfinite(self.lo) and math.isfinite(self.hi)
 
 
+
+def _scipy_stats():
+    """scipy.stats, imported on first use (it costs ~0.5 s, and the CLI's
+    help or a `top` run never needs it)."""
+    import scipy.stats
+
+    return scipy.stats
+
 def _binom_pmf(n: int, p: float, k: int) -> float:
     if k < 0 or k > n:
         return 0.0
@@ -110,7 +117,7 @@ def quantile_ci(n: int, q: float = 0.5, confidence: float = CONFIDENCE) -> Quant
     else:
         mu = n * q
         sigma = math.sqrt(n * q * (1 - q))
-        norm = scipy.stats.norm(mu, sigma)
+        norm = _scipy_stats().norm(mu, sigma)
         l1 = float(norm.ppf((1 - confidence) / 2))
         r1 = 2 * mu - l1
         l = int(math.floor(math.floor(l1 - 0.5) + 0.5)) + 1
@@ -212,7 +219,7 @@ def _exact_p_with_ties(x: np.ndarray, y: np.ndarray) -> float:
     them integers, so the counting is exact."""
     n1 = x.size
     allv = np.concatenate([x, y])
-    ranks2 = np.rint(2 * scipy.stats.rankdata(allv)).astype(np.int64)  # doubled mid-ranks
+    ranks2 = np.rint(2 * _scipy_stats().rankdata(allv)).astype(np.int64)  # doubled mid-ranks
     observed = int(ranks2[:n1].sum())
     total = int(ranks2.sum())
     # counts[k][s] = number of k-subsets of the ranks seen so far summing to s
@@ -240,11 +247,11 @@ def mann_whitney_p(x: ArrayLike, y: ArrayLike) -> tuple[float, str]:
     small = a.size <= EXACT_LIMIT and b.size <= EXACT_LIMIT
     ties = np.unique(allv).size < allv.size
     if small and not ties:
-        res = scipy.stats.mannwhitneyu(a, b, alternative="two-sided", method="exact")
+        res = _scipy_stats().mannwhitneyu(a, b, alternative="two-sided", method="exact")
         return float(res.pvalue), "exact"
     if small:
         return _exact_p_with_ties(a, b), "exact-ties"
-    res = scipy.stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic", use_continuity=True)
+    res = _scipy_stats().mannwhitneyu(a, b, alternative="two-sided", method="asymptotic", use_continuity=True)
     return float(res.pvalue), "asymptotic"
 
 
