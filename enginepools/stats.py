@@ -74,13 +74,13 @@ class Summary:
         return math.isfinite(self.lo) and math.isfinite(self.hi)
 
 
-
 def _scipy_stats():
     """scipy.stats, imported on first use (it costs ~0.5 s, and the CLI's
     help or a `top` run never needs it)."""
     import scipy.stats
 
     return scipy.stats
+
 
 def _binom_pmf(n: int, p: float, k: int) -> float:
     if k < 0 or k > n:
