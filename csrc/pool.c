@@ -9,7 +9,11 @@
  * bounds check, a pointer compare and the array access: no lock and no atomic
  * read-modify-write.  Fields another thread may read (round counts, counters)
  * are _Atomic but written only by their owner with relaxed load+store pairs,
- * which compile to plain moves.
+ * which compile to plain moves.  That fast path is inlined into callers
+ * (ep_pool.h): the head of the tcache (`f`, an _ep_pool_fast) and the
+ * thread's last-used cache pointer are visible there; everything else stays
+ * in this file, and the out-of-line _ep_pool_get/put_general are complete
+ * get/put by themselves (debug and ASan builds use only them).
  *
  * Finding the cache: each pool owns a small integer `slot`; each thread owns
  * an array `tl.v` indexed by slot.  Empty entries point at `dummy_cache`
@@ -24,7 +28,7 @@
  *
  * Caps: with a cap, a thread may only cache objects it holds a reservation
  * for.  Invariant (under the pool lock): p->reserved = depot_objs + Σ
- * c->reserved ≤ cap_objs, and c->reserved ≥ c->n + c->prev_n; with a shared
+ * c->reserved ≤ cap_objs, and c->reserved ≥ c->f.n + c->prev_n; with a shared
  * budget, the budget's `used` includes p->reserved × obj_size.  A put that
  * finds no reservation left takes more (up to a magazine) under the lock, or
  * drops the object when the cap is reached.  Single-threaded, reservations
@@ -82,19 +86,17 @@ typedef struct magazine {
 } magazine;
 
 typedef struct tcache {
-    /* fast-path fields, owner-written */
-    _Atomic(ep_pool *) pool; /* NULL while detached (its pool was destroyed) */
-    void **objs;             /* loaded->obj */
-    _Atomic unsigned n;      /* rounds in loaded */
-    unsigned lim;            /* put stays on the fast path while n < lim */
-    unsigned fast_top;       /* min(lim, hw_n) for plain pools, else 0: the fast put's one
-                              * compare (below the high-water mark, hw needs no update) */
+    /* fast-path fields (ep_pool.h), owner-written; first, so a tcache * and
+     * a pointer to its f convert into each other.  f.fast_top is min(lim,
+     * hw_n) for plain pools, else 0: the fast put's one compare (below the
+     * high-water mark, hw needs no update) */
+    _ep_pool_fast f;
     unsigned hw_n;           /* hw - prev_n: high-water of n, for a one-compare update */
     _Atomic unsigned prev_n; /* rounds in prev */
     _Atomic unsigned hw;     /* high-water of n + prev_n since the last depot visit */
     unsigned reserved;       /* retention slots held (capped pools) */
     magazine *loaded, *prev;
-    _Atomic uint64_t hits, misses, puts, drops, clear_ns, init_failures;
+    _Atomic uint64_t misses, drops, clear_ns, init_failures;
     /* slow-path fields */
     uint64_t pool_id, trim_gen;
     uint32_t slot;
@@ -149,7 +151,8 @@ static __thread struct {
 } tl __attribute__((tls_model("initial-exec")));
 /* The cache used last: most code uses one pool at a time, and this turns the
  * lookup into one TLS load and one compare. */
-static __thread tcache *tl_last __attribute__((tls_model("initial-exec"))) = &dummy_cache;
+__thread _ep_pool_fast *_ep_pool_tl_last __attribute__((tls_model("initial-exec"))) = &dummy_cache.f;
+#define tl_last ((tcache *)_ep_pool_tl_last)
 
 static void thread_exit(void *unused);
 static void make_key(void) { pthread_key_create(&tl_key, thread_exit); }
@@ -275,14 +278,14 @@ static size_t budget_reserve(ep_pool *p, size_t want) {
 static inline void set_lim(ep_pool *p, tcache *c) {
     unsigned prev_n = RLD(c->prev_n);
     if (p->bypass) {
-        c->lim = 0; /* every put takes the slow path, which frees */
+        c->f.lim = 0; /* every put takes the slow path, which frees */
     } else if (!p->capped) {
-        c->lim = p->mag_cap;
+        c->f.lim = p->mag_cap;
     } else {
         unsigned r = c->reserved - prev_n; /* reserved ≥ n + prev_n */
-        c->lim = r < p->mag_cap ? r : p->mag_cap;
+        c->f.lim = r < p->mag_cap ? r : p->mag_cap;
     }
-    c->fast_top = p->plain ? (c->lim < c->hw_n ? c->lim : c->hw_n) : 0;
+    c->f.fast_top = p->plain ? (c->f.lim < c->hw_n ? c->f.lim : c->hw_n) : 0;
 }
 
 /* Fold every cache's high-water mark into the peak (under p->lock), then
@@ -290,7 +293,7 @@ static inline void set_lim(ep_pool *p, tcache *c) {
 static void peak_update(ep_pool *p, tcache *self) {
     uint64_t cur = p->depot_objs;
     for (tcache *c = p->caches; c; c = c->lnext) {
-        unsigned now = RLD(c->n) + RLD(c->prev_n);
+        unsigned now = RLD(c->f.n) + RLD(c->prev_n);
         unsigned hw = RLD(c->hw);
         cur += hw > now ? hw : now;
     }
@@ -299,7 +302,7 @@ static void peak_update(ep_pool *p, tcache *self) {
     if (p->budget && cur > p->budget->max / p->obj_size) cur = p->budget->max / p->obj_size;
     if (cur > p->peak_objs) p->peak_objs = cur;
     if (self) {
-        unsigned n = RLD(self->n), prev_n = RLD(self->prev_n);
+        unsigned n = RLD(self->f.n), prev_n = RLD(self->prev_n);
         RST(self->hw, n + prev_n);
         self->hw_n = n;
     }
@@ -309,10 +312,10 @@ static void peak_update(ep_pool *p, tcache *self) {
 static void flush_if_trimmed(ep_pool *p, tcache *c) {
     if (c->trim_gen == p->trim_gen) return;
     c->trim_gen = p->trim_gen;
-    unsigned n = RLD(c->n), prev_n = RLD(c->prev_n);
+    unsigned n = RLD(c->f.n), prev_n = RLD(c->prev_n);
     for (unsigned i = 0; i < n; i++) obj_free(p, c->loaded->obj[i]);
     for (unsigned i = 0; i < prev_n; i++) obj_free(p, c->prev->obj[i]);
-    RST(c->n, 0);
+    RST(c->f.n, 0);
     RST(c->prev_n, 0);
     p->retired.trimmed += n + prev_n;
     if (p->capped) {
@@ -349,9 +352,9 @@ static tcache *tc_attach(ep_pool *p) {
         c->slot = s;
         tl.v[s] = c;
     }
-    tl_last = c;
+    _ep_pool_tl_last = &c->f;
     /* c is new, or was detached when its previous pool was destroyed */
-    ep_assert(RLD(c->pool) == NULL && c->loaded == NULL && c->prev == NULL);
+    ep_assert(RLD(c->f.pool) == NULL && c->loaded == NULL && c->prev == NULL);
     magazine *a = NULL, *b = NULL;
     if (!p->bypass) {
         a = mag_new(p);
@@ -362,17 +365,17 @@ static tcache *tc_attach(ep_pool *p) {
             return NULL;
         }
     }
-    RST(c->n, 0);
+    RST(c->f.n, 0);
     RST(c->prev_n, 0);
     RST(c->hw, 0);
     c->hw_n = 0;
     c->reserved = 0;
     c->loaded = a;
     c->prev = b;
-    c->objs = a ? a->obj : NULL;
-    RST(c->hits, 0);
+    c->f.objs = a ? a->obj : NULL;
+    RST(c->f.hits, 0);
     RST(c->misses, 0);
-    RST(c->puts, 0);
+    RST(c->f.puts, 0);
     RST(c->drops, 0);
     RST(c->clear_ns, 0);
     RST(c->init_failures, 0);
@@ -385,7 +388,7 @@ static tcache *tc_attach(ep_pool *p) {
     c->lnext = p->caches;
     if (p->caches) p->caches->lprev = c;
     p->caches = c;
-    RST(c->pool, p);
+    RST(c->f.pool, p);
     pthread_mutex_unlock(&p->lock);
     pthread_mutex_unlock(&global_lock);
     return c;
@@ -398,9 +401,9 @@ static void unlink_cache(ep_pool *p, tcache *c) {
 }
 
 static void fold_counters(ep_pool *p, tcache *c) {
-    p->retired.hits += RLD(c->hits);
+    p->retired.hits += RLD(c->f.hits);
     p->retired.misses += RLD(c->misses);
-    p->retired.puts += RLD(c->puts);
+    p->retired.puts += RLD(c->f.puts);
     p->retired.drops += RLD(c->drops);
     p->retired.clear_ns += RLD(c->clear_ns);
     p->retired.init_failures += RLD(c->init_failures);
@@ -426,17 +429,17 @@ static void thread_exit(void *unused) {
     uint32_t n = tl.n;
     tl.v = NULL;
     tl.n = 0;
-    tl_last = &dummy_cache;
+    _ep_pool_tl_last = &dummy_cache.f;
     pthread_mutex_lock(&global_lock);
     for (uint32_t s = 0; s < n; s++) {
         tcache *c = v[s];
         if (c == &dummy_cache) continue;
-        ep_pool *p = RLD(c->pool);
-        /* The id check is belt and braces: destroy clears c->pool. */
+        ep_pool *p = RLD(c->f.pool);
+        /* The id check is belt and braces: destroy clears c->f.pool. */
         if (p && s < nslots && slots[s] == p && p->id == c->pool_id) {
             pthread_mutex_lock(&p->lock);
             peak_update(p, NULL);
-            unsigned rn = RLD(c->n), rp = RLD(c->prev_n);
+            unsigned rn = RLD(c->f.n), rp = RLD(c->prev_n);
             if (c->trim_gen != p->trim_gen) {
                 flush_if_trimmed(p, c);
                 rn = rp = 0;
@@ -534,18 +537,18 @@ void ep_pool_destroy(ep_pool *p) {
     /* Caches of every thread: the contract is that none uses p any more. */
     while (p->caches) {
         tcache *c = p->caches;
-        unsigned rn = RLD(c->n), rp = RLD(c->prev_n);
+        unsigned rn = RLD(c->f.n), rp = RLD(c->prev_n);
         for (unsigned i = 0; i < rn; i++) obj_free(p, c->loaded->obj[i]);
         for (unsigned i = 0; i < rp; i++) obj_free(p, c->prev->obj[i]);
         mag_free(p, c->loaded);
         mag_free(p, c->prev);
         c->loaded = c->prev = NULL;
-        c->objs = NULL;
-        RST(c->n, 0);
+        c->f.objs = NULL;
+        RST(c->f.n, 0);
         RST(c->prev_n, 0);
-        c->lim = c->fast_top = 0;
+        c->f.lim = c->f.fast_top = 0;
         unlink_cache(p, c);
-        RST(c->pool, NULL);
+        RST(c->f.pool, NULL);
     }
     chain_free(p, p->full);
     chain_free(p, p->empty);
@@ -564,8 +567,8 @@ static tcache *__attribute__((noinline)) tc_lookup_slot(ep_pool *p) {
     uint32_t s = p->slot;
     if (EP_LIKELY(s < tl.n)) {
         tcache *c = tl.v[s];
-        if (EP_LIKELY(RLD(c->pool) == p)) {
-            tl_last = c;
+        if (EP_LIKELY(RLD(c->f.pool) == p)) {
+            _ep_pool_tl_last = &c->f;
             return c;
         }
     }
@@ -577,17 +580,17 @@ static tcache *__attribute__((noinline)) tc_lookup_slot(ep_pool *p) {
  * matches a stale cache. */
 static inline tcache *tc_lookup(ep_pool *p) {
     tcache *c = tl_last;
-    if (EP_LIKELY(RLD(c->pool) == p)) return c;
+    if (EP_LIKELY(RLD(c->f.pool) == p)) return c;
     return tc_lookup_slot(p);
 }
 
 static inline void swap_mags(tcache *c) {
     magazine *m = c->loaded;
-    unsigned n = RLD(c->n);
+    unsigned n = RLD(c->f.n);
     c->loaded = c->prev;
     c->prev = m;
-    c->objs = c->loaded->obj;
-    RST(c->n, RLD(c->prev_n));
+    c->f.objs = c->loaded->obj;
+    RST(c->f.n, RLD(c->prev_n));
     RST(c->prev_n, n);
     /* keep hw (a total) meaningful: hw_n is relative to the new prev_n */
     unsigned hw = RLD(c->hw);
@@ -608,10 +611,10 @@ static void *__attribute__((noinline)) get_slow(ep_pool *p, tcache *c) {
         if (RLD(c->prev_n) > 0) {
             swap_mags(c);
             set_lim(p, c);
-            unsigned n = RLD(c->n) - 1;
-            void *obj = c->objs[n];
-            RST(c->n, n);
-            RINC(c->hits, 1);
+            unsigned n = RLD(c->f.n) - 1;
+            void *obj = c->f.objs[n];
+            RST(c->f.n, n);
+            RINC(c->f.hits, 1);
             return hand_out(p, obj);
         }
         /* both magazines empty: visit the depot */
@@ -630,14 +633,14 @@ static void *__attribute__((noinline)) get_slow(ep_pool *p, tcache *c) {
             if (p->capped) c->reserved = m->rounds; /* moves from depot to us */
             depot_push(p, c->loaded, 0); /* our empty one */
             c->loaded = m;
-            c->objs = m->obj;
-            RST(c->n, m->rounds);
+            c->f.objs = m->obj;
+            RST(c->f.n, m->rounds);
             peak_update(p, c);
             set_lim(p, c);
             unsigned n = m->rounds - 1;
-            void *obj = c->objs[n];
-            RST(c->n, n);
-            RINC(c->hits, 1);
+            void *obj = c->f.objs[n];
+            RST(c->f.n, n);
+            RINC(c->f.hits, 1);
             pthread_mutex_unlock(&p->lock);
             return hand_out(p, obj);
         }
@@ -653,11 +656,11 @@ static void *__attribute__((noinline)) get_slow(ep_pool *p, tcache *c) {
 static void *__attribute__((noinline)) get_general(ep_pool *p) {
     tcache *c = tc_lookup(p);
     if (c) {
-        unsigned n = RLD(c->n);
+        unsigned n = RLD(c->f.n);
         if (n > 0) {
-            void *obj = c->objs[--n];
-            RST(c->n, n);
-            RINC(c->hits, 1);
+            void *obj = c->f.objs[--n];
+            RST(c->f.n, n);
+            RINC(c->f.hits, 1);
             return hand_out(p, obj);
         }
     }
@@ -671,18 +674,18 @@ static void *__attribute__((noinline)) get_general(ep_pool *p) {
 static __thread unsigned fault_tick;
 #endif
 
-void *ep_pool_get(ep_pool *p) {
+void *_ep_pool_get_general(ep_pool *p) {
     /* fast path: the last cache used is p's and its magazine is not empty */
     tcache *c = tl_last;
-    if (EP_LIKELY(RLD(c->pool) == p)) {
-        unsigned n = RLD(c->n);
+    if (EP_LIKELY(RLD(c->f.pool) == p)) {
+        unsigned n = RLD(c->f.n);
 #ifdef EP_TEST_FAULT_DOUBLE_HANDOUT
-        if (n > 0 && ++fault_tick % 997 == 0) return hand_out(p, c->objs[n - 1]);
+        if (n > 0 && ++fault_tick % 997 == 0) return hand_out(p, c->f.objs[n - 1]);
 #endif
         if (EP_LIKELY(n > 0)) {
-            void *obj = c->objs[--n];
-            RST(c->n, n);
-            RINC(c->hits, 1);
+            void *obj = c->f.objs[--n];
+            RST(c->f.n, n);
+            RINC(c->f.hits, 1);
             return hand_out(p, obj);
         }
     }
@@ -691,7 +694,7 @@ void *ep_pool_get(ep_pool *p) {
 
 static void drop(ep_pool *p, tcache *c, void *obj) {
     if (c) {
-        RINC(c->puts, 1);
+        RINC(c->f.puts, 1);
         RINC(c->drops, 1);
     } else {
         pthread_mutex_lock(&p->lock);
@@ -704,14 +707,14 @@ static void drop(ep_pool *p, tcache *c, void *obj) {
 
 static inline void push(ep_pool *p, tcache *c, void *obj) {
     take_in(p, c, obj);
-    unsigned n = RLD(c->n);
-    c->objs[n++] = obj;
-    RST(c->n, n);
-    RINC(c->puts, 1);
+    unsigned n = RLD(c->f.n);
+    c->f.objs[n++] = obj;
+    RST(c->f.n, n);
+    RINC(c->f.puts, 1);
     if (EP_UNLIKELY(n > c->hw_n)) {
         c->hw_n = n;
         RST(c->hw, n + RLD(c->prev_n));
-        if (p->plain) c->fast_top = c->lim < n ? c->lim : n;
+        if (p->plain) c->f.fast_top = c->f.lim < n ? c->f.lim : n;
     }
 }
 
@@ -721,13 +724,13 @@ static void __attribute__((noinline)) put_slow(ep_pool *p, tcache *c, void *obj)
         drop(p, c, obj);
         return;
     }
-    unsigned n = RLD(c->n);
+    unsigned n = RLD(c->f.n);
     if (n == p->mag_cap && RLD(c->prev_n) == 0) {
         /* loaded full, prev empty: swap, no lock */
         swap_mags(c);
         set_lim(p, c);
         n = 0;
-        if (n < c->lim) {
+        if (n < c->f.lim) {
             push(p, c, obj);
             return;
         }
@@ -735,7 +738,7 @@ static void __attribute__((noinline)) put_slow(ep_pool *p, tcache *c, void *obj)
     pthread_mutex_lock(&p->lock);
     flush_if_trimmed(p, c);
     peak_update(p, c);
-    n = RLD(c->n);
+    n = RLD(c->f.n);
     if (n == p->mag_cap) {
         /* both full: prev goes to the depot (with its reservation), loaded
          * becomes prev, an empty magazine becomes loaded */
@@ -748,8 +751,8 @@ static void __attribute__((noinline)) put_slow(ep_pool *p, tcache *c, void *obj)
             c->prev = c->loaded;
             RST(c->prev_n, n);
             c->loaded = e;
-            c->objs = e->obj;
-            RST(c->n, 0);
+            c->f.objs = e->obj;
+            RST(c->f.n, 0);
             n = 0;
             peak_update(p, c);
         }
@@ -764,7 +767,7 @@ static void __attribute__((noinline)) put_slow(ep_pool *p, tcache *c, void *obj)
     }
     set_lim(p, c);
     pthread_mutex_unlock(&p->lock);
-    if (n < c->lim) push(p, c, obj); else drop(p, c, obj);
+    if (n < c->f.lim) push(p, c, obj); else drop(p, c, obj);
 }
 
 /* Everything but the plain fast path: NULL, debug checks, reset/clear
@@ -782,26 +785,26 @@ static void __attribute__((noinline)) put_general(ep_pool *p, void *obj) {
     }
 #endif
     tcache *c = tc_lookup(p);
-    if (EP_LIKELY(c != NULL) && EP_LIKELY(RLD(c->n) < c->lim)) {
+    if (EP_LIKELY(c != NULL) && EP_LIKELY(RLD(c->f.n) < c->f.lim)) {
         push(p, c, obj);
         return;
     }
     put_slow(p, c, obj);
 }
 
-void ep_pool_put(ep_pool *p, void *obj) {
+void _ep_pool_put_general(ep_pool *p, void *obj) {
 #ifndef EP_DEBUG
     /* fast path: plain pool (no reset, no clear; fast_top is 0 otherwise),
      * the last cache used is p's, room in its magazine below the high-water
      * mark (rising above it takes put_general, which moves the mark) */
     tcache *c = tl_last;
-    if (EP_LIKELY(RLD(c->pool) == p) && EP_LIKELY(obj != NULL)) {
-        unsigned n = RLD(c->n);
-        if (EP_LIKELY(n < c->fast_top)) {
+    if (EP_LIKELY(RLD(c->f.pool) == p) && EP_LIKELY(obj != NULL)) {
+        unsigned n = RLD(c->f.n);
+        if (EP_LIKELY(n < c->f.fast_top)) {
             EP_POISON(obj, p->obj_size);
-            c->objs[n++] = obj;
-            RST(c->n, n);
-            RINC(c->puts, 1);
+            c->f.objs[n++] = obj;
+            RST(c->f.n, n);
+            RINC(c->f.puts, 1);
             return;
         }
     }
@@ -850,13 +853,13 @@ void ep_pool_stats_read(const ep_pool *cp, ep_pool_stats *out) {
     s = p->retired;
     uint64_t retained = p->depot_objs;
     for (tcache *c = p->caches; c; c = c->lnext) {
-        s.hits += RLD(c->hits);
+        s.hits += RLD(c->f.hits);
         s.misses += RLD(c->misses);
-        s.puts += RLD(c->puts);
+        s.puts += RLD(c->f.puts);
         s.drops += RLD(c->drops);
         s.clear_ns += RLD(c->clear_ns);
         s.init_failures += RLD(c->init_failures);
-        retained += RLD(c->n) + RLD(c->prev_n);
+        retained += RLD(c->f.n) + RLD(c->prev_n);
     }
     peak_update(p, NULL);
     s.peak_retained_bytes = p->peak_objs * p->obj_size;

@@ -38,6 +38,8 @@
 #ifndef EP_POOL_H
 #define EP_POOL_H
 
+#include <stdatomic.h>
+
 #include "ep_common.h"
 
 typedef struct ep_pool ep_pool;
@@ -71,8 +73,11 @@ typedef struct ep_pool_stats {
 /* EINVAL: cfg NULL, obj_size 0 or absurd; ENOMEM. */
 int ep_pool_create(const ep_pool_config *cfg, ep_pool **out);
 void ep_pool_destroy(ep_pool *p);          /* NULL is fine */
-void *ep_pool_get(ep_pool *p);             /* NULL only when allocation/init fails */
-void ep_pool_put(ep_pool *p, void *obj);   /* obj from ep_pool_get of this pool; NULL ignored */
+/* ep_pool_get: NULL only when allocation/init fails.
+ * ep_pool_put: obj from ep_pool_get of this pool; NULL ignored.
+ * Both are inline below: their fast paths, inlined into the caller. */
+static inline void *ep_pool_get(ep_pool *p);
+static inline void ep_pool_put(ep_pool *p, void *obj);
 /* As ep_pool_put but returns EINVAL (and does nothing) for NULL, and in
  * EP_DEBUG builds for a pointer not handed out by this pool or put twice. */
 int ep_pool_put_checked(ep_pool *p, void *obj);
@@ -82,5 +87,63 @@ void ep_pool_stats_read(const ep_pool *p, ep_pool_stats *out);
 size_t ep_pool_obj_size(const ep_pool *p);
 const char *ep_pool_name(const ep_pool *p);
 int ep_pool_bypassed(const ep_pool *p);    /* EP_POOL_BYPASS was set at creation */
+
+/* ---- inline fast paths ----------------------------------------------------
+ * A call each way costs about as much as a whole get+put, so the common case
+ * is inlined into the caller.  _ep_pool_fast is the head of a thread's cache
+ * of one pool (pool.c's tcache), written only by its owner thread (and read
+ * relaxed by stats readers); _ep_pool_tl_last is the cache this thread used
+ * last.  Anything else (another pool, empty/full magazine, reset/clear
+ * callbacks, debug headers, ASan poisoning) goes to the out-of-line
+ * functions, which are complete get/put on their own. */
+typedef struct _ep_pool_fast {
+    _Atomic(ep_pool *) pool; /* NULL while detached (its pool was destroyed) */
+    void **objs;             /* the loaded magazine's objects */
+    _Atomic unsigned n;      /* rounds in the loaded magazine */
+    unsigned lim;            /* put stays in the magazine while n < lim */
+    unsigned fast_top;       /* plain pools: the inline put's bound; 0 otherwise */
+    _Atomic uint64_t hits, puts;
+} _ep_pool_fast;
+
+extern __thread _ep_pool_fast *_ep_pool_tl_last __attribute__((tls_model("initial-exec")));
+void *_ep_pool_get_general(ep_pool *p);
+void _ep_pool_put_general(ep_pool *p, void *obj);
+
+#define _EP_RLD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define _EP_RST(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
+
+#if defined(EP_DEBUG) || defined(EP_SANITIZE_ADDRESS) || defined(__SANITIZE_ADDRESS__) || \
+    defined(EP_TEST_FAULT_DOUBLE_HANDOUT)
+static inline void *ep_pool_get(ep_pool *p) { return _ep_pool_get_general(p); }
+static inline void ep_pool_put(ep_pool *p, void *obj) { _ep_pool_put_general(p, obj); }
+#else
+static inline void *ep_pool_get(ep_pool *p) {
+    _ep_pool_fast *c = _ep_pool_tl_last;
+    if (EP_LIKELY(_EP_RLD(c->pool) == p)) {
+        unsigned n = _EP_RLD(c->n);
+        if (EP_LIKELY(n > 0)) {
+            void *obj = c->objs[--n];
+            _EP_RST(c->n, n);
+            _EP_RST(c->hits, _EP_RLD(c->hits) + 1);
+            return obj;
+        }
+    }
+    return _ep_pool_get_general(p);
+}
+
+static inline void ep_pool_put(ep_pool *p, void *obj) {
+    _ep_pool_fast *c = _ep_pool_tl_last;
+    if (EP_LIKELY(_EP_RLD(c->pool) == p) && EP_LIKELY(obj != NULL)) {
+        unsigned n = _EP_RLD(c->n);
+        if (EP_LIKELY(n < c->fast_top)) {
+            c->objs[n++] = obj;
+            _EP_RST(c->n, n);
+            _EP_RST(c->puts, _EP_RLD(c->puts) + 1);
+            return;
+        }
+    }
+    _ep_pool_put_general(p, obj);
+}
+#endif
 
 #endif
