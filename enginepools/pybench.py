@@ -47,82 +47,44 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from . import runner
 from .errors import UsageError
+from .runner import MAX_N, BenchTime
+from .runner import predict_n as next_n
 
-#: Go's ceiling on N.
-MAX_N = 1_000_000_000
 #: Go's default -benchtime.
 DEFAULT_BENCHTIME = "1s"
 DEFAULT_COUNT = 6
 DEFAULT_MEMORY_OPS = 64
 
-_DURATION_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ns|us|µs|ms|s|m|h)?\s*$")
-_UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000,
-            "h": 3_600_000_000_000}
-
-
-@dataclass(frozen=True)
-class BenchTime:
-    """``-benchtime``: a duration (``ns``) or a fixed iteration count (``n``)."""
-
-    ns: int = 1_000_000_000
-    n: int | None = None
-
-    def __str__(self) -> str:
-        if self.n is not None:
-            return f"{self.n}x"
-        for unit in ("h", "m", "s", "ms", "us"):
-            if self.ns % _UNIT_NS[unit] == 0:
-                return f"{self.ns // _UNIT_NS[unit]}{unit}"
-        return f"{self.ns}ns"
+_SECONDS_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
 
 
 def parse_benchtime(value: "str | float | int | BenchTime", what: str = "benchtime") -> BenchTime:
-    """``"1s"``, ``"250ms"``, ``"0.5"`` (seconds), ``"100x"`` or a number of seconds."""
+    """``"1s"``, ``"250ms"``, ``"100x"`` (go test's -benchtime, parsed by the
+    kernel runner), or a plain number of seconds (``0.5``, ``"0.5"``)."""
     if isinstance(value, BenchTime):
         return value
     if isinstance(value, bool):
         raise UsageError(f"{what} {value!r}: expected a duration like 1s, 200ms or an iteration count like 100x")
-    if isinstance(value, (int, float)):
-        if not math.isfinite(value) or value <= 0:
+    if isinstance(value, (int, float)) or _SECONDS_RE.match(str(value)):
+        secs = float(value)
+        if not math.isfinite(secs) or secs <= 0:
             raise UsageError(f"{what} {value!r}: must be a positive number of seconds")
-        return BenchTime(ns=max(1, int(round(value * 1e9))))
-    text = str(value).strip()
-    if text.endswith("x"):
-        try:
-            n = int(text[:-1])
-        except ValueError:
-            n = 0
-        if n <= 0:
-            raise UsageError(f"{what} {value!r}: an iteration count must be a positive integer, e.g. 100x")
-        return BenchTime(n=n)
-    m = _DURATION_RE.match(text)
-    if not m:
-        raise UsageError(f"{what} {value!r}: expected a duration like 1s, 200ms or an iteration count like 100x")
-    ns = int(round(float(m.group(1)) * _UNIT_NS[m.group(2) or "s"]))
-    if ns <= 0:
-        raise UsageError(f"{what} {value!r}: must be longer than 0")
-    return BenchTime(ns=ns)
+        return BenchTime(ns=max(1, int(round(secs * 1e9))))
+    try:
+        return runner.parse_benchtime(str(value))
+    except UsageError as e:  # name the caller's option, not -benchtime
+        raise UsageError(str(e).replace("-benchtime", what, 1)) from None
 
 
 def parse_count(value: Any, what: str = "count") -> int:
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{what} {value!r}: expected a positive integer") from None
-    if isinstance(value, bool) or n <= 0 or (isinstance(value, float) and n != value):
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise UsageError(f"{what} {value!r}: expected a positive integer")
-    return n
-
-
-def next_n(goal_ns: int, prev_n: int, prev_ns: int, last: int) -> int:
-    """The next N ``testing.B.launch`` tries (Go 1.19, integer arithmetic)."""
-    prev_ns = max(prev_ns, 1)
-    n = goal_ns * prev_n // prev_ns
-    n += n // 5
-    n = min(n, 100 * last)
-    n = max(n, last + 1)
-    return min(n, MAX_N)
+    try:
+        return runner.parse_count(value)
+    except UsageError:
+        raise UsageError(f"{what} {value!r}: expected a positive integer") from None
 
 
 def _timed(func: Callable[..., Any], args: tuple, kwargs: Mapping[str, Any], n: int) -> int:
@@ -142,18 +104,12 @@ def _timed(func: Callable[..., Any], args: tuple, kwargs: Mapping[str, Any], n: 
 
 def calibrate(func: Callable[..., Any], args: tuple = (), kwargs: Mapping[str, Any] | None = None,
               benchtime: "str | float | BenchTime" = DEFAULT_BENCHTIME) -> tuple[int, list[tuple[int, int]]]:
-    """Go's N search.  Returns the final N and every (N, ns) run made."""
+    """Go's N search (the kernel runner's).  Returns the final N and every (N, ns) run made."""
     bt = parse_benchtime(benchtime)
     kw = kwargs or {}
-    runs = [(1, _timed(func, args, kw, 1))]
-    if bt.n is not None:
-        return bt.n, runs
-    n = 1
-    while runs[-1][1] < bt.ns and n < MAX_N:
-        last = n
-        n = next_n(bt.ns, runs[-1][0], runs[-1][1], last)
-        runs.append((n, _timed(func, args, kw, n)))
-    return n, runs
+    if bt.n:
+        return bt.n, [(1, _timed(func, args, kw, 1))]
+    return runner.calibrate(lambda n: _timed(func, args, kw, n), bt.ns)
 
 
 @dataclass
