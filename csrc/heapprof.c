@@ -26,6 +26,7 @@
 #include "ep_stacktab.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,32 @@ static _Atomic uint32_t hp_thread_seq;
 #define FILTER_BITS _EP_HEAPPROF_FILTER_BITS
 _Atomic uint32_t _ep_heapprof_filter[1u << _EP_HEAPPROF_FILTER_BITS];
 
-static pthread_mutex_t hp_lock = PTHREAD_MUTEX_INITIALIZER;
+/* hp_lock guards the tables.  Its critical sections are a few dozen
+ * nanoseconds (a table probe and a store; growing a table is rare), and at
+ * rate 1 every allocation and free takes it, so it is a test-and-test-and-set
+ * spinlock: half the cost of an uncontended pthread mutex pair.  A waiter
+ * yields the CPU after a short spin, so a preempted holder cannot starve it. */
+static _Atomic int hp_lock;
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+static inline void hp_lock_acquire(void) {
+    for (unsigned spins = 0;; spins++) {
+        if (!atomic_load_explicit(&hp_lock, memory_order_relaxed) &&
+            !atomic_exchange_explicit(&hp_lock, 1, memory_order_acquire))
+            return;
+        if (spins >= 64) sched_yield();
+        else cpu_relax();
+    }
+}
+
+static inline void hp_lock_release(void) { atomic_store_explicit(&hp_lock, 0, memory_order_release); }
 /* under hp_lock: */
 static _Atomic uint64_t hp_seed; /* read unlocked by _ep_heapprof_sample */
 static uint64_t hp_session_rate, hp_dropped;
@@ -227,7 +253,7 @@ static EP_NOIPA void record(void *p, size_t size, uint32_t epoch) {
     const char *pool;
     uint32_t cls;
     _ep_alloc_tag_get(&pool, &cls);
-    pthread_mutex_lock(&hp_lock);
+    hp_lock_acquire();
     if (epoch == atomic_load(&hp_epoch)) {
         uint64_t tag[EP_STACKTAB_NTAG] = {size, pool_id(pool), pool ? cls : 0};
         uint32_t id;
@@ -248,7 +274,7 @@ static EP_NOIPA void record(void *p, size_t size, uint32_t epoch) {
             hp_dropped++;
         }
     }
-    pthread_mutex_unlock(&hp_lock);
+    hp_lock_release();
 }
 
 EP_NOIPA int64_t _ep_heapprof_sample(void *p, size_t size) {
@@ -272,22 +298,22 @@ EP_NOIPA int64_t _ep_heapprof_sample(void *p, size_t size) {
 void _ep_heapprof_free(void *p, size_t size) {
     (void)size; /* the sampled size is in the entry */
     if (!_ep_heapprof_maybe_live(p)) return;
-    pthread_mutex_lock(&hp_lock);
+    hp_lock_acquire();
     uint32_t id;
     if (live_take((uintptr_t)p, &id)) {
         stacks.e[id].val[V_FOBJ] += 1;
         stacks.e[id].val[V_FBYTES] += stacks.e[id].tag[T_SIZE];
         if (live_n == 0) atomic_store_explicit(&_ep_heapprof_watching, 0, memory_order_relaxed);
     }
-    pthread_mutex_unlock(&hp_lock);
+    hp_lock_release();
 }
 
 /* ---- control ------------------------------------------------------------ */
 
 /* fork() while another thread holds hp_lock would leave the child's copy
  * locked for ever: hold it across fork, release it on both sides. */
-static void fork_prepare(void) { pthread_mutex_lock(&hp_lock); }
-static void fork_release(void) { pthread_mutex_unlock(&hp_lock); }
+static void fork_prepare(void) { hp_lock_acquire(); }
+static void fork_release(void) { hp_lock_release(); }
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static void register_atfork(void) { pthread_atfork(fork_prepare, fork_release, fork_release); }
 
@@ -296,9 +322,9 @@ int ep_heapprof_start(uint64_t rate, uint64_t seed) {
     int err = ep_stack_probe_init();
     if (err) return err;
     pthread_once(&atfork_once, register_atfork);
-    pthread_mutex_lock(&hp_lock);
+    hp_lock_acquire();
     if (atomic_load(&hp_rate) != 0) {
-        pthread_mutex_unlock(&hp_lock);
+        hp_lock_release();
         return EALREADY;
     }
     clear_locked();
@@ -308,28 +334,28 @@ int ep_heapprof_start(uint64_t rate, uint64_t seed) {
     atomic_fetch_add(&hp_epoch, 1);
     atomic_store(&_ep_heapprof_watching, 0); /* nothing live after clear */
     atomic_store_explicit(&hp_rate, rate, memory_order_release);
-    pthread_mutex_unlock(&hp_lock);
+    hp_lock_release();
     _ep_alloc_sample_reset_all();
     return 0;
 }
 
 void ep_heapprof_stop(void) {
-    pthread_mutex_lock(&hp_lock);
+    hp_lock_acquire();
     atomic_store(&hp_rate, 0);
     atomic_fetch_add(&hp_epoch, 1);
     atomic_store(&_ep_heapprof_watching, live_n > 0);
-    pthread_mutex_unlock(&hp_lock);
+    hp_lock_release();
 }
 
 uint64_t ep_heapprof_rate(void) { return atomic_load(&hp_rate); }
 
 int ep_heapprof_snapshot(ep_heapprof_snap *out) {
-    pthread_mutex_lock(&hp_lock);
+    hp_lock_acquire();
     size_t n = stacks.n, np = stacks.npcs;
     ep_heapprof_entry *e = malloc((n ? n : 1) * sizeof *e);
     uintptr_t *pcs = malloc((np ? np : 1) * sizeof *pcs);
     if (!e || !pcs) {
-        pthread_mutex_unlock(&hp_lock);
+        hp_lock_release();
         free(e);
         free(pcs);
         return ENOMEM;
@@ -346,7 +372,7 @@ int ep_heapprof_snapshot(ep_heapprof_snap *out) {
         };
     }
     *out = (ep_heapprof_snap){.rate = hp_session_rate, .dropped = hp_dropped, .n = n, .e = e, .pcs = pcs};
-    pthread_mutex_unlock(&hp_lock);
+    hp_lock_release();
     return 0;
 }
 
