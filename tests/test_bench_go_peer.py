@@ -5,7 +5,6 @@ extras, -N suffix rules) — so whatever reads Go's output (benchstat) reads
 ours."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from enginepools import benchfmt
+from gotools import go_bench
 from enginepools.benchresult import BenchResult
 
 pytestmark = [pytest.mark.go, pytest.mark.skipif(shutil.which("go") is None, reason="needs the go toolchain")]
@@ -73,17 +73,8 @@ func BenchmarkParallel(b *testing.B) {
 
 @pytest.fixture(scope="module")
 def go_output(tmp_path_factory: pytest.TempPathFactory) -> str:
-    root = tmp_path_factory.mktemp("gopeer")
-    mod = root / "peer"
-    mod.mkdir()
-    (mod / "peer_test.go").write_text(BENCH_GO)
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", "GOPATH": str(root / "gopath"),
-           "GOCACHE": str(root / "gocache"), "GOPROXY": "off", "GO111MODULE": "on"}
-    subprocess.run(["go", "mod", "init", "example.com/peer"], cwd=mod, env=env, check=True, capture_output=True)
-    r = subprocess.run(["go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "2", "-benchtime", "200x",
-                        "-cpu", "1,2"], cwd=mod, env=env, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr + r.stdout
-    return r.stdout
+    return go_bench(tmp_path_factory.mktemp("gopeer"), "peer", "peer_test.go", BENCH_GO,
+                    "-count", "2", "-benchtime", "200x", "-cpu", "1,2")
 
 
 def _result_lines(text: str) -> list[str]:

@@ -4,9 +4,7 @@ numpy/scipy from the parsed samples.  Checks equality of computations only,
 never timing."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ import pytest
 import scipy.stats
 
 from enginepools import benchfmt, compare
+from gotools import go_bench
 
 pytestmark = [pytest.mark.go, pytest.mark.skipif(shutil.which("go") is None, reason="needs the go toolchain")]
 
@@ -54,19 +53,9 @@ func BenchmarkBuffer(b *testing.B) {
 @pytest.fixture(scope="module")
 def go_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("gobench")
-    mod = root / "pooltiny"
-    mod.mkdir()
-    (mod / "pool_test.go").write_text(BENCH_GO)
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", "GOPATH": str(root / "gopath"),
-           "GOCACHE": str(root / "gocache"), "GOPROXY": "off", "GO111MODULE": "on"}
-    subprocess.run(["go", "mod", "init", "example.com/pooltiny"], cwd=mod, env=env, check=True,
-                   capture_output=True)
-    r = subprocess.run(["go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "6",
-                        "-benchtime", "20ms", "-cpu", "2"], cwd=mod, env=env, capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, r.stderr + r.stdout
+    text = go_bench(root, "pooltiny", "pool_test.go", BENCH_GO, "-count", "6", "-benchtime", "20ms", "-cpu", "2")
     out = root / "bench.txt"
-    out.write_text(r.stdout)
+    out.write_text(text)
     return out
 
 
