@@ -133,6 +133,7 @@ struct ep_bench_run {
     uint64_t last_n, last_ns;
     /* team (parallel kernels only) */
     pthread_t *tids;
+    struct worker_arg *wargs; /* owned by the run: a worker must not free() memory the caller malloc'd */
     unsigned nworkers;
     pthread_mutex_t mu;
     pthread_cond_t go, done;
@@ -167,7 +168,6 @@ typedef struct worker_arg {
 static void *worker_main(void *arg) {
     worker_arg wa = *(worker_arg *)arg;
     ep_bench_run *r = wa.r;
-    free(arg);
     uint64_t seen = 0;
     pthread_mutex_lock(&r->mu);
     for (;;) {
@@ -184,14 +184,17 @@ static void *worker_main(void *arg) {
 }
 
 static void team_stop(ep_bench_run *r) {
-    if (!r->tids) return;
-    pthread_mutex_lock(&r->mu);
-    r->quit = 1;
-    pthread_cond_broadcast(&r->go);
-    pthread_mutex_unlock(&r->mu);
-    for (unsigned i = 0; i < r->nworkers; i++) pthread_join(r->tids[i], NULL);
+    if (r->nworkers) {
+        pthread_mutex_lock(&r->mu);
+        r->quit = 1;
+        pthread_cond_broadcast(&r->go);
+        pthread_mutex_unlock(&r->mu);
+        for (unsigned i = 0; i < r->nworkers; i++) pthread_join(r->tids[i], NULL);
+    }
     free(r->tids);
+    free(r->wargs);
     r->tids = NULL;
+    r->wargs = NULL;
     r->nworkers = 0;
 }
 
@@ -199,17 +202,14 @@ static int team_start(ep_bench_run *r) {
     unsigned want = r->threads - 1;
     if (want == 0) return 0;
     r->tids = calloc(want, sizeof *r->tids);
-    if (!r->tids) return ENOMEM;
+    r->wargs = calloc(want, sizeof *r->wargs);
+    if (!r->tids || !r->wargs) return ENOMEM;
     for (unsigned i = 0; i < want; i++) {
-        worker_arg *wa = malloc(sizeof *wa);
-        if (!wa) return ENOMEM;
+        worker_arg *wa = &r->wargs[i];
         wa->r = r;
         wa->tid = i + 1;
         int err = pthread_create(&r->tids[i], NULL, worker_main, wa);
-        if (err) {
-            free(wa);
-            return err;
-        }
+        if (err) return err;
         r->nworkers++;
     }
     return 0;
