@@ -11,7 +11,8 @@ Prints, each with the baseline it is a ratio against:
   (TarBuffer/impl=memcpy), as throughput (goal ≥ 0.8);
 * harness overhead: ns/op of the Empty kernel (goal < 1 ns);
 * the worst coefficient of variation of ns/op among the HashBuffer variants
-  over -count samples (goal ≤ 3%);
+  over -count samples (goal ≤ 3%), and per variant what the machine probe
+  saw meanwhile (enginepools.noise: is the spread the machine's?);
 * MallocFree ÷ PoolGetPut ns/op at 64 B and 64 KiB, 1 and 2 threads;
 * PoolContention throughput at 2 threads ÷ at 1 thread, pool and std;
 * pool ÷ std ns/op of the study's kernels.
@@ -31,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from enginepools import _core, runner  # noqa: E402
+from enginepools import _core, noise, runner  # noqa: E402
 from enginepools.benchresult import BenchResult  # noqa: E402
 
 SHA_SIZE = 1 << 20
@@ -103,6 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         f"(CPU time: {statistics.median(e.cpu_ns / e.iterations):.3f} ns/op)", "< 1 ns/op")
     worst = max((cv(one, n), n) for n in one.names() if n.startswith("BenchmarkHashBuffer/"))
     row(f"worst CV of HashBuffer ns/op over -count {count}", f"{worst[0] * 100:.2f}%  ({worst[1]})", "≤ 3%")
+    for n in one.names():
+        if n.startswith("BenchmarkHashBuffer/"):
+            st = noise.stability(one[n])
+            r = max((x for x in (st.r_zero, st.r_chain) if x == x), default=float("nan"))
+            row(f"  {n[len('BenchmarkHashBuffer/'):]}", f"CV {st.cv * 100:.2f}%; machine probe over its samples: "
+                f"64 KiB zeroing CV {st.zero_cv * 100:.1f}%, multiply chain CV {st.chain_cv * 100:.1f}%, "
+                f"r(ns/op, probe) {r:.2f} → {st.cause}")
     worst_cpu = max((cv(one, n, cpu=True), n) for n in one.names() if n.startswith("BenchmarkHashBuffer/"))
     busy = sum(int(one[n].ns.sum()) for n in one.names()) / max(1, sum(int(one[n].cpu_ns.sum()) for n in one.names()))
     row("  same, CPU time of the measuring thread", f"{worst_cpu[0] * 100:.2f}%  ({worst_cpu[1]}); "

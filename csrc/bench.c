@@ -11,6 +11,11 @@
  * thread CPU clock, so a sample says how much of its wall time the measuring
  * threads actually ran (on a shared machine, the rest is preemption).
  *
+ * After each step, outside its timing, the caller's thread runs the machine
+ * probe (ep_bench.h): fixed store-bound and latency-bound loops whose times,
+ * summed per sample, let a noisy sample be told from a noisy kernel.  Its
+ * buffer is the run's, from malloc: harness memory, never counted.
+ *
  * Invariants: at most one step of a run is in flight (the caller holds the
  * GIL-free section); team members only touch their own slot of `slots`
  * between "go" and "done"; teardown runs after the team has been joined.
@@ -143,6 +148,8 @@ struct ep_bench_run {
     _Atomic uint64_t next;
     uint64_t step_n, grain;
     slot *slots;
+    unsigned char *probe_buf; /* EP_BENCH_PROBE_BYTES */
+    uint32_t *probe_zero, *probe_chain; /* this sample's ticks, EP_BENCH_PROBE_KEEP each */
 };
 
 /* One team member's share of a step. */
@@ -233,6 +240,18 @@ int ep_bench_open(const ep_bench_kernel *k, unsigned threads, ep_bench_run **out
         return ENOMEM;
     }
     memset(r->slots, 0, team * sizeof(slot));
+    if (posix_memalign((void **)&r->probe_buf, EP_CACHELINE, EP_BENCH_PROBE_BYTES) != 0) {
+        r->probe_buf = NULL;
+        ep_bench_close(r);
+        return ENOMEM;
+    }
+    memset(r->probe_buf, 0, EP_BENCH_PROBE_BYTES);
+    r->probe_zero = malloc(EP_BENCH_PROBE_KEEP * sizeof *r->probe_zero);
+    r->probe_chain = malloc(EP_BENCH_PROBE_KEEP * sizeof *r->probe_chain);
+    if (!r->probe_zero || !r->probe_chain) {
+        ep_bench_close(r);
+        return ENOMEM;
+    }
     int err = k->setup ? k->setup(&r->state, threads) : 0;
     if (err) {
         r->state = NULL;
@@ -255,6 +274,9 @@ void ep_bench_close(ep_bench_run *r) {
     pthread_cond_destroy(&r->go);
     pthread_cond_destroy(&r->done);
     free(r->slots);
+    free(r->probe_buf);
+    free(r->probe_zero);
+    free(r->probe_chain);
     free(r);
 }
 
@@ -265,6 +287,49 @@ void ep_bench_begin(ep_bench_run *r, ep_bench_sample *s) {
     memset(s, 0, sizeof *s);
     s->bytes_per_op = r->k->bytes_per_op;
     if (r->k->pool_stats) r->k->pool_stats(r->state, &s->_pool0);
+}
+
+/* One tick of the machine probe (see ep_bench.h), on the calling thread.  The
+ * first zeroing is untimed: it brings the buffer back into cache after the
+ * kernel's step, so the timed ones see the core, not the kernel's leftovers. */
+static void probe_tick(ep_bench_run *r, ep_bench_sample *s) {
+    unsigned char *b = r->probe_buf;
+    memset(b, 0, EP_BENCH_PROBE_BYTES);
+    __asm__ volatile("" : : "r"(b) : "memory");
+    uint64_t t0 = ep_now_ns();
+    for (int i = 0; i < EP_BENCH_PROBE_ZEROS; i++) {
+        memset(b, 0, EP_BENCH_PROBE_BYTES);
+        __asm__ volatile("" : : "r"(b) : "memory");
+    }
+    uint64_t t1 = ep_now_ns();
+    uint64_t x = t1 | 1;
+    for (int i = 0; i < EP_BENCH_PROBE_CHAIN; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        __asm__ volatile("" : "+r"(x)); /* no folding: one multiply-add after another */
+    }
+    ep_bench_consume(x);
+    uint64_t t2 = ep_now_ns();
+    size_t i = s->probe_ticks++ % EP_BENCH_PROBE_KEEP;
+    r->probe_zero[i] = (uint32_t)((t1 - t0) > UINT32_MAX ? UINT32_MAX : t1 - t0);
+    r->probe_chain[i] = (uint32_t)((t2 - t1) > UINT32_MAX ? UINT32_MAX : t2 - t1);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The mean of the ticks at most twice their median: proportional to how long
+ * the machine was slow during the sample (a median would hide a slow spell
+ * shorter than half of it), without the rare tick an interrupt or preemption
+ * landed in. */
+static double robust_mean_u32(uint32_t *v, size_t n) {
+    qsort(v, n, sizeof *v, cmp_u32);
+    double med = n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2;
+    double sum = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n && (double)v[i] <= 2 * med; i++, k++) sum += v[i];
+    return sum / (double)k; /* k >= 1: v[0] <= med */
 }
 
 /* Go's RunParallel grain: about 100 µs of work per counter fetch, 1…10000. */
@@ -335,6 +400,7 @@ int ep_bench_step(ep_bench_run *r, uint64_t n, ep_bench_sample *s) {
     s->ns += t1 - t0;
     r->last_n = n;
     r->last_ns = t1 - t0;
+    probe_tick(r, s);
     return 0;
 }
 
@@ -351,6 +417,11 @@ void ep_bench_end(ep_bench_run *r, ep_bench_sample *s) {
         ep_bench_add_unit(s, "retained-B", (double)p1.retained_bytes);
     }
     if (k->extra && s->n) k->extra(r->state, s);
+    if (s->probe_ticks) {
+        size_t n = s->probe_ticks < EP_BENCH_PROBE_KEEP ? (size_t)s->probe_ticks : EP_BENCH_PROBE_KEEP;
+        s->probe_zero64k_ns = robust_mean_u32(r->probe_zero, n) / EP_BENCH_PROBE_ZEROS;
+        s->probe_chain_ns = robust_mean_u32(r->probe_chain, n);
+    }
 }
 
 uint64_t ep_bench_chunk(const ep_bench_run *r, uint64_t remaining, uint64_t target_ns) {

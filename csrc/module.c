@@ -14,6 +14,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -1842,7 +1843,7 @@ static PyObject *py_bench_run(PyObject *m, PyObject *args) {
         }
         Py_DECREF(v);
     }
-    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:N,s:O}",
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:N,s:O,s:d,s:d}",
                          "n", (unsigned long long)s.n,
                          "ns", (unsigned long long)s.ns,
                          "cpu_ns", (unsigned long long)s.cpu_ns,
@@ -1850,7 +1851,10 @@ static PyObject *py_bench_run(PyObject *m, PyObject *args) {
                          "alloc_objects", (unsigned long long)s.alloc_objects,
                          "bytes_per_op", (unsigned long long)s.bytes_per_op,
                          "units", units,
-                         "complete", interrupted ? Py_False : Py_True);
+                         "complete", interrupted ? Py_False : Py_True,
+                         /* the machine probe's means over this sample (NaN: no step ran) */
+                         "probe_zero64k_ns", s.probe_ticks ? s.probe_zero64k_ns : NAN,
+                         "probe_chain_ns", s.probe_ticks ? s.probe_chain_ns : NAN);
 }
 
 typedef struct tar_collect {

@@ -114,12 +114,16 @@ class Series:
     alloc_bytes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     alloc_objects: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     values: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the machine probe's means while each sample ran (NaN unknown): ns to zero
+    #: 64 KiB (store-bound) and ns of a fixed multiply chain (latency-bound)
+    probe_zero64k_ns: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    probe_chain_ns: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __len__(self) -> int:
         return len(self.iterations)
 
     def append(self, iterations: int, values: Mapping[str, float], ns: int = -1, alloc_bytes: int = -1,
-               alloc_objects: int = -1, cpu_ns: int = -1) -> int:
+               alloc_objects: int = -1, cpu_ns: int = -1, probe: Mapping[str, float] | None = None) -> int:
         """Add one sample (raw totals −1 when unknown); returns its index."""
         i = len(self)
         for unit in values:
@@ -132,6 +136,9 @@ class Series:
         self.cpu_ns = np.append(self.cpu_ns, np.int64(cpu_ns))
         self.alloc_bytes = np.append(self.alloc_bytes, np.int64(alloc_bytes))
         self.alloc_objects = np.append(self.alloc_objects, np.int64(alloc_objects))
+        probe = probe or {}
+        self.probe_zero64k_ns = np.append(self.probe_zero64k_ns, float(probe.get("zero64k_ns", np.nan)))
+        self.probe_chain_ns = np.append(self.probe_chain_ns, float(probe.get("chain_ns", np.nan)))
         return i
 
     def sample(self, i: int) -> dict[str, float]:
@@ -160,23 +167,25 @@ class BenchResult:
 
     # ---- building
     def add(self, kernel: str, procs: int, iterations: int, values: Mapping[str, float], *, ns: int = -1,
-            alloc_bytes: int = -1, alloc_objects: int = -1, cpu_ns: int = -1) -> str:
+            alloc_bytes: int = -1, alloc_objects: int = -1, cpu_ns: int = -1,
+            probe: Mapping[str, float] | None = None) -> str:
         """Record one sample of `kernel` (``HashBuffer/impl=pool``) at `procs`;
         returns the full Go name it was filed under."""
         name = go_name(kernel, procs)
         s = self.series.get(name)
         if s is None:
             s = self.series[name] = Series(name, kernel, procs)
-        i = s.append(iterations, values, ns, alloc_bytes, alloc_objects, cpu_ns)
+        i = s.append(iterations, values, ns, alloc_bytes, alloc_objects, cpu_ns, probe)
         self.order.append((name, i))
         return name
 
     def add_raw(self, kernel: str, procs: int, n: int, ns: int, alloc_bytes: int, alloc_objects: int,
-                bytes_per_op: int = 0, extra: Mapping[str, float] | None = None, cpu_ns: int = -1) -> str:
+                bytes_per_op: int = 0, extra: Mapping[str, float] | None = None, cpu_ns: int = -1,
+                probe: Mapping[str, float] | None = None) -> str:
         """Record a sample from the harness's raw totals (units as Go computes them)."""
         values = sample_values(n, ns, alloc_bytes, alloc_objects, bytes_per_op, extra)
         return self.add(kernel, procs, n, values, ns=ns, alloc_bytes=alloc_bytes, alloc_objects=alloc_objects,
-                        cpu_ns=cpu_ns)
+                        cpu_ns=cpu_ns, probe=probe)
 
     @classmethod
     def from_records(cls, records: Iterable[benchfmt.Record]) -> "BenchResult":
@@ -209,8 +218,11 @@ class BenchResult:
                 v = raw.get(key, -1)
                 return int(v) if isinstance(v, int) and not isinstance(v, bool) else -1
 
+            probe = raw.get("probe")
+            probe = {k: float(v) for k, v in probe.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+                     and k in ("zero64k_ns", "chain_ns")} if isinstance(probe, dict) else None
             res.add(kernel, rec.procs or 1, rec.iterations, rec.values, ns=get("ns"), cpu_ns=get("cpu_ns"),
-                    alloc_bytes=get("alloc_bytes"), alloc_objects=get("alloc_objects"))
+                    alloc_bytes=get("alloc_bytes"), alloc_objects=get("alloc_objects"), probe=probe)
         return res
 
     # ---- views
@@ -261,6 +273,10 @@ class BenchResult:
                 if arr[i] >= 0:
                     d[key] = int(arr[i])
             d["values"] = s.sample(i)
+            probe = {k: round(float(a[i]), 2) for k, a in (("zero64k_ns", s.probe_zero64k_ns),
+                                                            ("chain_ns", s.probe_chain_ns)) if not math.isnan(a[i])}
+            if probe:
+                d["probe"] = probe
             samples.append(d)
         return {"format": benchfmt.JSON_FORMAT, "complete": self.complete, "config": self.config,
                 "machine": self.machine, "settings": self.settings, "samples": samples}

@@ -350,7 +350,8 @@ class Runner:
                         bar.set_postfix_str(go_name(h.kernel.fullname, procs), refresh=False)
                     r = h.run(n)
                     name = res.add_raw(h.kernel.fullname, procs, r["n"], r["ns"], r["alloc_bytes"],
-                                       r["alloc_objects"], r["bytes_per_op"], r["units"], cpu_ns=r["cpu_ns"])
+                                       r["alloc_objects"], r["bytes_per_op"], r["units"], cpu_ns=r["cpu_ns"],
+                                       probe={"zero64k_ns": r["probe_zero64k_ns"], "chain_ns": r["probe_chain_ns"]})
                     if self.on_sample is not None:
                         self.on_sample(res, name, len(res.series[name]) - 1)
                     if bar is not None:

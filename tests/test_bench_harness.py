@@ -80,6 +80,17 @@ def test_clear_cost_is_reported_only_for_the_clearing_pool():
     assert run("HashBuffer/impl=pool-noclear", 500, warmup=5)["units"]["clear-ns/op"] == 0
 
 
+def test_every_sample_carries_the_machine_probe():
+    # timed after each step, outside the sample's ns: zeroing 64 KiB takes
+    # tens of ns at least, and the 2048-step multiply chain about a ns a step
+    for name, threads in (("HashBuffer/impl=pool", 1), ("PoolGetPut/size=64", 2), ("Empty", 1)):
+        r = run(name, 200, threads)
+        assert 10 < r["probe_zero64k_ns"] < 1e6, (name, r)
+        assert 2048 * 0.1 < r["probe_chain_ns"] < 2048 * 100, (name, r)
+    one = run("Empty", 1)  # the probe's tick is not in the timed region
+    assert one["ns"] < 4 * one["probe_zero64k_ns"] + one["probe_chain_ns"]
+
+
 def test_parallel_run_does_every_iteration_once():
     for threads in (1, 2, 3):
         r = run("PoolGetPut/size=64", 12345, threads, warmup=100)

@@ -18,7 +18,8 @@ def make_result() -> BenchResult:
     for rep in range(2):
         res.add_raw("HashBuffer/impl=pool", 2, 1000, 1_400_000 + rep, 0, 0,
                     extra={"hits/op": 1.0, "misses/op": 0.0, "clear-ns/op": 700.5 + rep, "retained-B": 65536})
-        res.add_raw("HashBuffer/impl=std", 2, 2000, 1_300_000 + 7 * rep, 64000, 2000, cpu_ns=1_200_000)
+        res.add_raw("HashBuffer/impl=std", 2, 2000, 1_300_000 + 7 * rep, 64000, 2000, cpu_ns=1_200_000,
+                    probe={"zero64k_ns": 580.25 + rep, "chain_ns": 2243.0})
         res.add_raw("SHA256/size=1MiB", 1, 50, 30_000_000, 0, 0, bytes_per_op=1 << 20)
     return res
 
@@ -95,6 +96,8 @@ def test_json_round_trips_exactly(tmp_path):
     s0 = doc["samples"][0]
     assert s0["ns"] == 1_400_000 and s0["alloc_bytes"] == 0 and s0["rep"] == 1 and s0["procs"] == 2
     assert "cpu_ns" not in s0 and doc["samples"][1]["cpu_ns"] == 1_200_000  # only when known
+    assert "probe" not in s0 and doc["samples"][1]["probe"] == {"zero64k_ns": 580.25, "chain_ns": 2243.0}
+    assert "probe" not in res.format_go() and "580" not in res.format_go()  # benchstat sees only the units
 
 
 def test_write_go_to_open_file_and_path(tmp_path):
@@ -135,6 +138,8 @@ def test_read_back_json_keeps_raw_totals_and_metadata(tmp_path):
     assert back.format_go() == res.format_go()
     a, b = res["BenchmarkHashBuffer/impl=std-2"], back["BenchmarkHashBuffer/impl=std-2"]
     assert list(a.ns) == list(b.ns) and list(a.cpu_ns) == list(b.cpu_ns) and list(a.alloc_bytes) == list(b.alloc_bytes)
+    assert list(b.probe_zero64k_ns) == [580.25, 581.25] and list(b.probe_chain_ns) == [2243.0, 2243.0]
+    assert np.isnan(back["BenchmarkHashBuffer/impl=pool-2"].probe_zero64k_ns).all()  # none recorded
     res.write_go(tmp_path / "r.txt")
     assert BenchResult.read(tmp_path / "r.txt").format_go() == res.format_go()
 

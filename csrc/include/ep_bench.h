@@ -46,6 +46,12 @@ typedef struct ep_bench_sample {
     uint64_t bytes_per_op;  /* the kernel's SetBytes (0 = none): MB/s = bytes_per_op·n/ns·1e3 */
     unsigned nunits;
     ep_bench_unit units[EP_BENCH_MAX_UNITS];
+    /* machine probe, timed after each step (outside ns), set by ep_bench_end:
+     * means over the sample's ticks, leaving out ticks over twice the median
+     * (an interrupt's, not the machine's speed); 0 ticks leaves them 0 */
+    uint64_t probe_ticks;
+    double probe_zero64k_ns; /* ns to zero 64 KiB */
+    double probe_chain_ns;   /* ns of one EP_BENCH_PROBE_CHAIN-step multiply chain */
     /* private: the pools' counters when the sample began */
     ep_pool_stats _pool0;
 } ep_bench_sample;
@@ -100,6 +106,17 @@ const ep_bench_kernel *ep_bench_find(const char *fullname);
 const char *ep_bench_group(const ep_bench_kernel *k);
 
 typedef struct ep_bench_run ep_bench_run;
+
+/* The machine probe: after every step, outside the timed region, the calling
+ * thread zeroes a 64 KiB buffer EP_BENCH_PROBE_ZEROS times (store-bound: what
+ * another tenant on the same core or cache slows down) and runs a dependent
+ * multiply chain of EP_BENCH_PROBE_CHAIN steps (latency-bound: only the clock
+ * changes it).  A few µs per ~20 ms step; a sample's means say how fast the
+ * machine itself was while the sample ran. */
+#define EP_BENCH_PROBE_BYTES ((size_t)64 << 10)
+#define EP_BENCH_PROBE_ZEROS 4
+#define EP_BENCH_PROBE_CHAIN 2048
+#define EP_BENCH_PROBE_KEEP 8192 /* ticks kept per sample (the latest, past that) */
 
 /* EINVAL: threads 0 or > EP_BENCH_MAX_THREADS; errors of the kernel's setup. */
 int ep_bench_open(const ep_bench_kernel *k, unsigned threads, ep_bench_run **out);

@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Iterator
 
-from .. import runner
+from .. import noise, runner
 from .._atomic import check_writable
 from .._flags import flag
 from ..benchresult import BenchResult, format_go_line, go_name
@@ -141,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
             result.write_go(args.output)
         if args.json:
             result.write_json(args.json)
+        _warn_noisy(result)
         return 0
 
     planned = len(runner.plan(selected, cpus, count))
@@ -160,3 +161,10 @@ def run(args: argparse.Namespace) -> int:
         msg += "; nothing written"
     print(f"enginepools bench: {msg}", file=sys.stderr)
     return 130
+
+
+def _warn_noisy(result: BenchResult) -> None:
+    """pyperf-style: say which benchmarks varied more than they should, and
+    whether the machine's probe says why (enginepools.noise)."""
+    for st in noise.check(result):
+        print(f"enginepools bench: noisy: {st.explain()}", file=sys.stderr)

@@ -1,0 +1,80 @@
+"""enginepools.noise: telling a noisy machine from a noisy kernel, and the
+bench command's warning."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from enginepools import noise
+from enginepools.benchresult import BenchResult
+from enginepools.commands import bench as bench_cmd
+
+ZERO = np.array([580, 760, 590, 600, 770, 585, 740, 595, 580, 775], float)  # a neighbour comes and goes
+
+
+def result(ns_per_op, zero=None, chain=None, kernel="HashBuffer/impl=pool") -> BenchResult:
+    res = BenchResult()
+    n = 1000
+    for i, v in enumerate(ns_per_op):
+        probe = None if zero is None else {"zero64k_ns": zero[i], "chain_ns": 2243.0 if chain is None else chain[i]}
+        res.add_raw(kernel, 1, n, int(v * n), 0, 0, probe=probe)
+    return res
+
+
+def only(res: BenchResult) -> noise.Stability:
+    (name,) = res.names()
+    return noise.stability(res[name])
+
+
+def test_kernel_following_the_store_probe_is_the_machines_noise():
+    ns = 700 + ZERO  # the 64 KiB clear is half of the op
+    st = only(result(ns, ZERO))
+    assert st.cv == pytest.approx(np.std(ns, ddof=1) / np.mean(ns))
+    assert st.noisy and st.cause == "machine" and st.r_zero == pytest.approx(1.0)
+    text = st.explain()
+    assert "follows the machine" in text and "580–775 ns" in text and "10 samples" in text
+
+
+def test_steady_machine_puts_the_spread_on_the_kernel():
+    ns = np.array([1000, 1100, 990, 1200, 1010, 1150, 1000, 990, 1120, 1005], float)
+    zero = np.full(10, 580.0) + np.arange(10) * 0.5  # steady to 0.3%
+    st = only(result(ns, zero))
+    assert st.noisy and st.cause == "kernel"
+    assert "kernel's own" in st.explain()
+
+
+def test_machine_noise_the_kernel_does_not_follow_is_unclear():
+    ns = np.array([1000, 1100, 990, 1200, 1010, 1150, 1000, 990, 1120, 1005], float)
+    st = only(result(ns, ZERO[::-1]))
+    assert st.cause == "unclear" and "does not follow" in st.explain()
+
+
+def test_latency_probe_counts_too():
+    chain = np.array([2240, 2700, 2250, 2245, 2690, 2250, 2241, 2705, 2244, 2250], float)  # the clock slowed
+    st = only(result(chain / 2, np.full(10, 580.0), chain))
+    assert st.cause == "machine" and st.r_chain == pytest.approx(1.0)
+
+
+def test_files_without_probe_say_so():
+    st = only(result([1000, 1100, 990, 1200]))
+    assert st.cause == "unclear" and "no machine probe" in st.explain()
+
+
+def test_check_lists_only_noisy_benchmarks_with_enough_samples():
+    res = result(700 + ZERO, ZERO)
+    for i in range(10):  # steady: 0.1% CV
+        res.add_raw("HashBuffer/impl=std", 1, 1000, 650_000 + 100 * i, 32000, 1000,
+                    probe={"zero64k_ns": ZERO[i], "chain_ns": 2243.0})
+    for i in range(2):  # too few samples to judge
+        res.add_raw("TarBuffer/impl=pool", 1, 1000, 500_000 * (i + 1), 0, 0)
+    assert [s.name for s in noise.check(res)] == ["BenchmarkHashBuffer/impl=pool"]
+    assert [s.name for s in noise.check(res, only_noisy=False)] == ["BenchmarkHashBuffer/impl=pool",
+                                                                    "BenchmarkHashBuffer/impl=std"]
+
+
+def test_bench_command_warns_on_stderr(capsys):
+    bench_cmd._warn_noisy(result(700 + ZERO, ZERO))
+    err = capsys.readouterr().err
+    assert err.startswith("enginepools bench: noisy: BenchmarkHashBuffer/impl=pool: ns/op varies")
+    bench_cmd._warn_noisy(result(np.full(5, 700.0), np.full(5, 580.0)))
+    assert capsys.readouterr().err == ""
