@@ -528,7 +528,7 @@ class GraphOptions:
     sample_index: str | int | None = None
     mean: bool = False
     cum: bool = False
-    nodecount: int = -1  # -1: pprof's default (all nodes for top)
+    nodecount: int = -1  # -1: pprof's default (all nodes for top, 80 for a picture)
     nodefraction: float = 0.005
     edgefraction: float = 0.001
     trim: bool = True
@@ -545,6 +545,10 @@ class GraphOptions:
     drop_negative: bool = False
     relative_percentages: bool = False
     divide_by: float = 1.0
+    #: a picture, not a -top list (pprof's -dot/-png/-svg): nodes are ranked
+    #: by pprof's entropy score, a node's tags count against -nodecount, and
+    #: -nodecount defaults to 80
+    visual: bool = False
 
 
 # ---- graph --------------------------------------------------------------------------------
@@ -927,12 +931,102 @@ def _cum_value(n: _GNode) -> int:
     return n.cum if n.cum_div == 0 else go_div(n.cum, n.cum_div)
 
 
-def _sort_nodes(nodes: list[_GNode], cum: bool) -> None:
-    """graph.Nodes.Sort(FlatNameOrder | CumNameOrder): a total order."""
-    if cum:
+def _sort_nodes(nodes: list[_GNode], cum: bool, visual: bool = False) -> None:
+    """graph.SortNodes: EntropyOrder for a picture, else CumNameOrder or
+    FlatNameOrder; a total order."""
+    if visual:
+        nodes.sort(key=lambda n: (-abs(_entropy_score(n)), printable_name(n.info), -abs(n.flat),
+                                  _info_sprint(n.info)))
+    elif cum:
         nodes.sort(key=lambda n: (-abs(n.cum), printable_name(n.info), -abs(n.flat), _info_sprint(n.info)))
     else:
         nodes.sort(key=lambda n: (-abs(n.flat), printable_name(n.info), -abs(n.cum), _info_sprint(n.info)))
+
+
+def _edge_entropy(edges: Iterable[list], self_value: int) -> float:
+    """graph.edgeEntropyScore: the entropy of how a node's weight splits over
+    its edges (and itself).  A zero-weight edge adds nothing (pprof's
+    0·log₂0 would be NaN)."""
+    ws = [abs(e[0]) for e in edges]
+    total = self_value + sum(w for w in ws if w > 0)
+    score = 0.0
+    if total != 0:
+        for w in ws + ([abs(self_value)] if self_value > 0 else []):
+            frac = float(w) / float(total)
+            if frac > 0:
+                score += -frac * math.log2(frac)
+    return score
+
+
+def _entropy_score(n: _GNode) -> int:
+    """graph.entropyScore: how much a picture gains by showing the node (entry
+    and leaf nodes, and nodes where weight forks, over straight pass-throughs)."""
+    score = 1.0 if not n.ins else _edge_entropy(n.ins.values(), 0)
+    score += 1.0 if not n.outs else _edge_entropy(n.outs.values(), n.flat)
+    return int(score * float(n.cum)) + n.flat
+
+
+MAX_NODELETS = 4  # graph.maxNodelets: tags drawn per node
+
+
+def _visual_limit(nodes: list[_GNode], max_nodes: int, tags: dict[NodeInfo, int]) -> int:
+    """graph.selectTopNodes in visual mode: each node's tags (up to 4) count
+    as nodes of the picture too."""
+    count = 0
+    for i, n in enumerate(nodes):
+        count += min(tags.get(n.info, 0), MAX_NODELETS) + 1
+        if count >= max_nodes:
+            return i + 1
+    return max_nodes
+
+
+def _tag_counts(p: WorkProfile, builder: "_Builder", kept: set[NodeInfo] | None, ix: int, mean_ix: int | None,
+                nlu: dict[str, str], cutoff: int) -> dict[NodeInfo, int]:
+    """graph.countTags of every node after TrimLowFrequencyTags(cutoff): the
+    tags with flat weight — one per sample label set, one per distinct "bytes"
+    value (as pprof's report keeps only that numeric label), formatted as
+    pprof labels them — whose flat or cum weight reaches the cutoff."""
+    unit = nlu.get("bytes", "bytes")
+    groups: dict[tuple, int] = {}
+    for s in p.samples:
+        w = s.values[ix]
+        if w == 0 and (mean_ix is None or s.values[mean_ix] == 0):
+            continue
+        labels = "\\n".join(sorted(f"{k}:{v}" for k, vs in s.labels.items() if k != "pprof::base" for v in vs))
+        nums = tuple(units.scaled_label(v, unit, "minimum") for v in s.num_labels.get("bytes", ()))
+        if not labels and not nums:
+            continue
+        key = (tuple(loc.id for loc in s.locs), labels, nums)
+        groups[key] = groups.get(key, 0) + w
+    if not groups:
+        return {}
+    tags: dict[NodeInfo, dict[tuple[str, str | None], list[int]]] = {}
+
+    def add(info: NodeInfo, labels: str, nums: tuple[str, ...], w: int, flat: bool) -> None:
+        t = tags.setdefault(info, {})
+        for key in ([(labels, None)] if labels else []) + [(labels, v) for v in nums]:
+            acc = t.setdefault(key, [0, 0])
+            acc[0 if flat else 1] += w
+
+    for (stack, labels, nums), w in groups.items():
+        seen: set[NodeInfo] = set()
+        leaf: NodeInfo | None = None
+        residual = False
+        for lid in reversed(stack):
+            infos = builder.loc_infos.get(lid, [])
+            for ni in range(len(infos) - 1, -1, -1):
+                info = infos[ni]
+                if kept is not None and info not in kept:
+                    residual = True
+                    continue
+                if info not in seen:
+                    seen.add(info)
+                    add(info, labels, nums, w, False)
+                leaf, residual = info, False
+        if leaf is not None and not residual:
+            add(leaf, labels, nums, w, True)
+    return {info: sum(1 for f, c in t.values() if f != 0 and (abs(f) >= cutoff or abs(c) >= cutoff))
+            for info, t in tags.items()}
 
 
 def _trim_edges(nodes: list[_GNode], cutoff: int) -> int:
@@ -1228,7 +1322,7 @@ def build_graph(profile: Profile | WorkProfile | str | os.PathLike[str], options
         p = dataclasses.replace(p, samples=list(p.samples))  # only the sample list changes
     if o.divide_by == 0:
         raise UsageError("zero divisor specified")
-    nodecount = o.nodecount if o.nodecount != -1 else 0
+    nodecount = o.nodecount if o.nodecount != -1 else (80 if o.visual else 0)
     nodefraction, edgefraction = o.nodefraction, o.edgefraction
     if not o.trim:
         nodecount, nodefraction, edgefraction = 0, 0.0, 0.0
@@ -1251,18 +1345,23 @@ def build_graph(profile: Profile | WorkProfile | str | os.PathLike[str], options
     node_cutoff = abs(int(float(total_value) * nodefraction))
     edge_cutoff = abs(int(float(total_value) * edgefraction))
     dropped_nodes = 0
+    kept_infos: set[NodeInfo] | None = None  # None: every node
     if node_cutoff > 0:
         kept = {n.info for n in g if abs(n.cum) >= node_cutoff}
         if len(kept) != len(g):
             dropped_nodes = len(g) - len(kept)
             g = builder.build(kept)
+            kept_infos = kept
     orig_count = len(g)
-    _sort_nodes(g, o.cum)
+    _sort_nodes(g, o.cum, o.visual)
     if nodecount > 0:
         _trim_edges(g, edge_cutoff)
-        if nodecount < len(g):
-            g = builder.build({n.info for n in g[:nodecount]})
-            _sort_nodes(g, o.cum)
+        limit = nodecount
+        if o.visual:
+            limit = _visual_limit(g, nodecount, _tag_counts(p, builder, kept_infos, ix, mean_ix, nlu, node_cutoff))
+        if limit < len(g):
+            g = builder.build({n.info for n in g[:limit]})
+            _sort_nodes(g, o.cum, o.visual)
     dropped_edges = _trim_edges(g, edge_cutoff)
 
     # selectOutputUnit ("minimum" stays when there is nothing to show)

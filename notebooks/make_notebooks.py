@@ -189,11 +189,18 @@ from enginepools import pprof_graph, pprof_report
 
 g = pprof_graph.build_graph(std_path, pprof_graph.GraphOptions(sample_index="alloc_space"))
 print(pprof_report.top_text(g))"""),
-    md("## 3. Call graph"),
+    md("""
+## 3. Call graph
+
+A picture selects its nodes as `go tool pprof -png` does (`visual=True`:
+pprof's entropy ranking, at most 80 boxes), not the biggest flat values
+that `-top` lists.
+"""),
     code("""
 from enginepools import callgraph
 
-fig = callgraph.draw(g, title="TarBuffer/impl=std: alloc_space")
+pic = pprof_graph.build_graph(std_path, pprof_graph.GraphOptions(sample_index="alloc_space", visual=True))
+fig = callgraph.draw(pic, title="TarBuffer/impl=std: alloc_space")
 fig"""),
     md("## 4. Flame graph"),
     code("""

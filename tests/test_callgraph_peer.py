@@ -84,3 +84,54 @@ def test_dot_matches_go_tool_pprof(tmp_path: Path) -> None:
     # the legend is pprof's
     legend = [line for line in r.stdout.splitlines() if line.startswith("subgraph cluster_L")]
     assert [line for line in ours.splitlines() if line.startswith("subgraph cluster_L")] == legend
+
+
+def _big_profile(path: Path, seed: int) -> None:
+    """Many functions in layers, forks and merges (so the entropy ranking has
+    choices), "bytes" numeric labels on every sample and string labels on
+    some (so a node's tags count against -nodecount), as Go heap profiles."""
+    import random
+
+    rnd = random.Random(seed)
+    b = ProfileBuilder(default_sample_type="inuse_space")
+    layers = [[(f"example.com/app/l{d}.F{i}", f"l{d}.go", 10 + i) for i in range(6 + 3 * d)] for d in range(7)]
+    sizes = [16, 32, 48, 64, 1024, 4096, 65536, 1 << 20]
+    for _ in range(400):
+        depth = rnd.randint(2, 7)
+        stack = [rnd.choice(layers[d]) for d in range(depth)][::-1] + [("main.main", "main.go", 5)]
+        size = rnd.choice(sizes)
+        n = rnd.randint(1, 40)
+        labels = {"phase": rnd.choice(["walk", "tar"])} if rnd.random() < 0.2 else None
+        b.add_sample([n, n * size, n, n * size], stack, labels=labels, num_labels={"bytes": size})
+    b.build().write(path)
+
+
+def _without_minlen(edges: set) -> set:
+    # pprof adds minlen=2 to edges out of a node it draws tags under; we draw no tags
+    return {(s, d, tuple(kv for kv in a if kv[0] != "minlen")) for s, d, a in edges}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("flags", [[], ["-nodecount=12"], ["-nodecount=30", "-sample_index=alloc_objects"],
+                                   ["-nodecount=5", "-nodefraction=0"]])
+def test_picture_selects_the_nodes_pprof_draws(tmp_path: Path, seed: int, flags: list[str]) -> None:
+    # a picture ranks nodes by pprof's entropy score and counts their tags as
+    # nodes; -nodecount defaults to 80 (a -top list keeps the biggest flat)
+    prof = tmp_path / "heap.prof"
+    _big_profile(prof, seed)
+    r = subprocess.run(["go", "tool", "pprof", "-dot", *flags, str(prof)], capture_output=True, text=True,
+                       env=_env(tmp_path), timeout=180)
+    assert r.returncode == 0, r.stderr
+    kw: dict = {"visual": True}
+    for f in flags:
+        k, v = f[1:].split("=")
+        kw[k] = int(v) if k == "nodecount" else float(v) if k == "nodefraction" else v
+    g = build_graph(prof, GraphOptions(**kw))
+    go_nodes, go_edges = _normalize(r.stdout)
+    our_nodes, our_edges = _normalize(callgraph.to_dot(g))
+    assert set(our_nodes) == set(go_nodes)
+    assert our_nodes == go_nodes
+    assert _without_minlen(our_edges) == _without_minlen(go_edges)
+    top = build_graph(prof, GraphOptions(**{k: v for k, v in kw.items() if k != "visual"}))
+    if "-nodecount=12" in flags:  # the -top selection is a different one, as in pprof
+        assert {n.name for n in top.nodes} != {n.name for n in g.nodes}

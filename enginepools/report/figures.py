@@ -221,7 +221,7 @@ def profile_specs(ctx: Context) -> list[Spec]:
             if ix is None or ix not in pa.tops:
                 continue
             key = stem if single else f"{stem}-{p.label}"
-            cg = build_graph(p.profile, GraphOptions(sample_index=ix, nodecount=GRAPH_NODES))
+            cg = build_graph(p.profile, GraphOptions(sample_index=ix, nodecount=GRAPH_NODES, visual=True))
             if not cg.nodes or cg.total == 0:
                 ctx.figure_notes[key] = f"no call graph: `{p.label}` has no `{ix}` left (nothing in use, or empty)"
                 pa.graph_keys[ix] = key
