@@ -573,7 +573,7 @@ def to_dot(graph: Any, title: str | None = None) -> str:
     ``N<i>`` nodes with label/fontsize/colours/tooltip, edges sorted by
     weight with weight/penwidth/colour, dotted residual edges, ``(inline)``
     in the label of inlined calls.  `title` names the digraph (pprof:
-    ``unnamed``)."""
+    ``unnamed``).  pprof's tag nodelets are not written."""
     g = _normalize(graph)
     name = _esc(title or g.title or "unnamed")
     out = [f'digraph "{name}" {{', 'node [style=filled fillcolor="#f8f8f8"]']
