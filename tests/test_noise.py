@@ -78,3 +78,14 @@ def test_bench_command_warns_on_stderr(capsys):
     assert err.startswith("enginepools bench: noisy: BenchmarkHashBuffer/impl=pool: ns/op varies")
     bench_cmd._warn_noisy(result(np.full(5, 700.0), np.full(5, 580.0)))
     assert capsys.readouterr().err == ""
+
+
+def test_study_command_warns_from_the_reports_bench_json(tmp_path, capsys):
+    from enginepools.commands import study as study_cmd
+
+    study_cmd._warn_noisy(tmp_path)  # no bench.json (benchmarks skipped): nothing to say
+    assert capsys.readouterr().err == ""
+    result(700 + ZERO, ZERO).write_json(tmp_path / "bench.json")
+    study_cmd._warn_noisy(tmp_path)
+    err = capsys.readouterr().err
+    assert err.startswith("noisy: BenchmarkHashBuffer/impl=pool: ns/op varies") and "follows the machine" in err

@@ -58,6 +58,21 @@ def run(args: argparse.Namespace) -> int:
         print("no verdicts: the study produced no pooled/plain comparison")
     for phase, why in res.skipped.items():
         print(f"skipped {phase}: {why}", file=sys.stderr)
+    _warn_noisy(res.out)
     print(f"report written to {res.out}/README.md ({len(res.files)} files, {fmt.seconds(res.seconds)})",
           file=sys.stderr)
     return 0
+
+
+def _warn_noisy(out) -> None:  # type: ignore[no-untyped-def]
+    """The benchmarks whose samples varied more than 3%, and whether the
+    machine probe says why (as ``enginepools bench`` does)."""
+    from pathlib import Path
+
+    from .. import noise
+    from ..benchresult import BenchResult
+
+    path = Path(out) / "bench.json"
+    if path.is_file():
+        for st in noise.check(BenchResult.read(path)):
+            print(f"noisy: {st.explain()}", file=sys.stderr)
