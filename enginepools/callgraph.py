@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -85,6 +85,7 @@ class _G:
     title: str
     labels: list[str]
     fmt: Any = None  # value -> text; pprof's FormatValue when the graph has one
+    tags: list[list[Any]] = field(default_factory=list)  # per node: pprof_graph.Tag (visual graphs)
 
     def format(self, v: float) -> str:
         return self.fmt(v) if self.fmt is not None else ps.pprof_label(v, self.unit)
@@ -126,7 +127,8 @@ def _normalize(graph: Any) -> _G:
 
         labels = report_labels(graph)
     return _G(names, np.array([float(n.flat) for n in nodes]), np.array([float(n.cum) for n in nodes]),
-              remove_redundant_edges(names, edges), total, unit, title, labels, fmt if callable(fmt) else None)
+              remove_redundant_edges(names, edges), total, unit, title, labels, fmt if callable(fmt) else None,
+              [list(getattr(n, "tags", None) or []) for n in nodes])
 
 
 def remove_redundant_edges(names: Sequence[str], edges: list[tuple[int, int, float, bool, bool]]
@@ -572,8 +574,9 @@ def to_dot(graph: Any, title: str | None = None) -> str:
     """DOT text as ``go tool pprof -dot`` writes it: legend cluster,
     ``N<i>`` nodes with label/fontsize/colours/tooltip, edges sorted by
     weight with weight/penwidth/colour, dotted residual edges, ``(inline)``
-    in the label of inlined calls.  `title` names the digraph (pprof:
-    ``unnamed``).  pprof's tag nodelets are not written."""
+    in the label of inlined calls, and the nodes' tags as pprof's nodelets
+    (:func:`nodelets`; a graph built with ``visual=True`` has them).
+    `title` names the digraph (pprof: ``unnamed``)."""
     g = _normalize(graph)
     name = _esc(title or g.title or "unnamed")
     out = [f'digraph "{name}" {{', 'node [style=filled fillcolor="#f8f8f8"]']
@@ -584,12 +587,18 @@ def to_dot(graph: Any, title: str | None = None) -> str:
         out.append(f'subgraph cluster_L {{ "{_esc(legend[0])}" [shape=box fontsize=16 '
                    f'label="{body}\\l"{tip}] }}')
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
+    has_out = {s for s, _, _, _, _ in g.edges}
+    has_nodelets: set[int] = set()
     for i, (n, f, c) in enumerate(zip(g.names, g.flat, g.cum), start=1):
         label = "\\n".join(_esc(s) for s in node_label(n, _int(f), _int(c), g.total, g.unit, g.fmt).split("\n"))
         score = c / g.total if g.total else 0.0
         out.append(f'N{i} [label="{label}" id="node{i}" fontsize={_font_size(f, max_flat)} shape=box '
                    f'tooltip="{_esc(n)} ({g.format(_int(c))})" color="{dot_color(score)}" '
                    f'fillcolor="{dot_color(score, True)}"]')
+        lets = nodelets(i, g.tags[i - 1] if g.tags else [], i - 1 in has_out, lambda v: g.format(_int(v)))
+        if lets:
+            has_nodelets.add(i - 1)
+            out += lets
     for s, d, w, residual, inline in sorted(g.edges, key=lambda e: -abs(e[2])):
         wl = g.format(_int(w))
         inl = "\\n (inline)" if inline else ""
@@ -606,9 +615,121 @@ def to_dot(graph: Any, title: str | None = None) -> str:
         attr += f" tooltip={tip} labeltooltip={tip}"
         if residual:  # pprof marks inlined calls by their label only
             attr += ' style="dotted"'
+        if s in has_nodelets:  # pprof: separate children further if the source has tags
+            attr += " minlen=2"
         out.append(f"N{s + 1} -> N{d + 1} [{attr}]")
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+MAX_NODELETS = 4  # pprof's maxNodelets
+
+
+def _sort_tags(ts: Sequence[Any], flat: bool) -> list[Any]:
+    """graph.SortTags: by |cum| (unless flat), then |flat|, then name."""
+    if flat:
+        return sorted(ts, key=lambda t: (-abs(t.flat), t.name))
+    return sorted(ts, key=lambda t: (-abs(t.cum), -abs(t.flat), t.name))
+
+
+@dataclass
+class _Bucket:  # a collapsed numeric tag: weights already divided
+    name: str
+    flat: int
+    cum: int
+
+    def flat_value(self) -> int:
+        return self.flat
+
+    def cum_value(self) -> int:
+        return self.cum
+
+
+def _go_div(a: int, b: int) -> int:
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def _collapsed_tags(ts: Sequence[Any], count: int, flat: bool) -> list[Any]:
+    """dotgraph.collapsedTags: the tags sorted; past `count`, the rest joined
+    to the nearest of the first `count` by value, as "min..max" buckets."""
+    from . import pprof_units as units
+
+    ts = _sort_tags(ts, flat)
+    if len(ts) <= count:
+        return ts
+
+    def distance(t: Any, u: Any) -> float:
+        v, _ = units.scale(u.value, u.unit, t.unit)
+        return abs(float(t.value) - v)
+
+    groups = [[t] for t in ts[:count]]
+    for t in ts[count:]:
+        gi, d = 0, distance(t, groups[0][0])
+        for i in range(1, count):
+            nd = distance(t, groups[i][0])
+            if nd < d:
+                gi, d = i, nd
+        groups[gi].append(t)
+    out = []
+    for grp in groups:
+        if len(grp) == 1:
+            t = grp[0]
+            out.append(_Bucket(units.label(t.value, t.unit), t.flat_value(), t.cum_value()))
+            continue
+        lo = hi = grp[0]
+        f, df, c, dc = lo.flat, lo.flat_div, lo.cum, lo.cum_div
+        for t in grp[1:]:
+            if int(units.scale(t.value, t.unit, lo.unit)[0]) < lo.value:
+                lo = t
+            if int(units.scale(t.value, t.unit, hi.unit)[0]) > hi.value:
+                hi = t
+            f, df, c, dc = f + t.flat, df + t.flat_div, c + t.cum, dc + t.cum_div
+        f = _go_div(f, df) if df else f
+        c = _go_div(c, dc) if dc else c
+        out.append(_Bucket(f"{units.label(lo.value, lo.unit)}..{units.label(hi.value, hi.unit)}", f, c))
+    return _sort_tags(out, flat)
+
+
+def _numeric_nodelets(nts: Sequence[Any], flat: bool, source: str, fmt: Callable[[int], str]) -> list[str]:
+    out = []
+    for j, t in enumerate(_collapsed_tags(nts, MAX_NODELETS, flat)):
+        w, attr = t.cum_value(), ' style="dotted"'
+        if flat or t.flat_value() == t.cum_value():
+            w, attr = t.flat_value(), ""
+        if w != 0:
+            wl = fmt(w)
+            out.append(f'N{source}_{j} [label = "{t.name}" id="N{source}_{j}" fontsize=8 shape=box3d '
+                       f'tooltip="{wl}"]')
+            out.append(f'{source} -> N{source}_{j} [label=" {wl}" weight=100 tooltip="{wl}" '
+                       f'labeltooltip="{wl}"{attr}]')
+    return out
+
+
+def nodelets(node_id: int, tags: Sequence[Any], has_out: bool, fmt: Callable[[int], str]) -> list[str]:
+    """dotgraph.addNodelets: DOT lines of node `node_id`'s tags — its top 4
+    label sets, the "bytes" values under each (in at most 4 buckets) and
+    those without labels.  An inner node (`has_out`) shows flat weights, a
+    leaf cum (which holds what its pruned callees had)."""
+    flat = has_out
+    label_tags = [t for t in tags if not t.numeric]
+    numeric: dict[str, list[Any]] = {}
+    for t in tags:
+        if t.numeric:
+            numeric.setdefault(t.labels, []).append(t)
+    out: list[str] = []
+    for i, t in enumerate(_sort_tags(label_tags, flat)[:MAX_NODELETS]):
+        w = t.flat_value() if flat else t.cum_value()
+        if w == 0:
+            continue
+        wl = fmt(w)
+        out.append(f'N{node_id}_{i} [label = "{t.name}" id="N{node_id}_{i}" fontsize=8 shape=box3d tooltip="{wl}"]')
+        out.append(f'N{node_id} -> N{node_id}_{i} [label=" {wl}" weight=100 tooltip="{wl}" labeltooltip="{wl}"]')
+        if t.name in numeric:
+            out += _numeric_nodelets(numeric[t.name], flat, f"N{node_id}_{i}", fmt)
+    if "" in numeric:
+        out += _numeric_nodelets(numeric[""], flat, f"N{node_id}", fmt)
+    return out
 
 
 _DOT_NODE = re.compile(r'^(N\d+) \[label="((?:[^"\\]|\\.)*)"')

@@ -557,6 +557,30 @@ class GraphOptions:
 NodeInfo = tuple
 
 
+@dataclass
+class Tag:
+    """graph.Tag: the weight of a node's samples that carry one label set
+    (``numeric`` False; the name is the label set, ``key:value`` lines) or,
+    under a label set, one "bytes" value (named as pprof labels it, with its
+    raw ``value`` and ``unit``)."""
+
+    name: str
+    labels: str = ""
+    numeric: bool = False
+    value: int = 0
+    unit: str = ""
+    flat: int = 0
+    flat_div: int = 0
+    cum: int = 0
+    cum_div: int = 0
+
+    def flat_value(self) -> int:
+        return self.flat if self.flat_div == 0 else go_div(self.flat, self.flat_div)
+
+    def cum_value(self) -> int:
+        return self.cum if self.cum_div == 0 else go_div(self.cum, self.cum_div)
+
+
 @dataclass(eq=False)
 class Node:
     """One report entry (a function at the default granularity).
@@ -581,6 +605,9 @@ class Node:
     info: NodeInfo = field(default=(), repr=False)
     ins: list["Edge"] = field(default_factory=list, repr=False)
     outs: list["Edge"] = field(default_factory=list, repr=False)
+    #: pprof's tags of the node (visual graphs only): what callgraph.to_dot
+    #: draws as nodelets
+    tags: list["Tag"] = field(default_factory=list, repr=False)
 
     @property
     def inline_label(self) -> str:
@@ -980,35 +1007,46 @@ def _visual_limit(nodes: list[_GNode], max_nodes: int, tags: dict[NodeInfo, int]
     return max_nodes
 
 
-def _tag_counts(p: WorkProfile, builder: "_Builder", kept: set[NodeInfo] | None, ix: int, mean_ix: int | None,
-                nlu: dict[str, str], cutoff: int) -> dict[NodeInfo, int]:
-    """graph.countTags of every node after TrimLowFrequencyTags(cutoff): the
-    tags with flat weight — one per sample label set, one per distinct "bytes"
-    value (as pprof's report keeps only that numeric label), formatted as
-    pprof labels them — whose flat or cum weight reaches the cutoff."""
+def _node_tags(p: WorkProfile, builder: "_Builder", kept: set[NodeInfo] | None, ix: int, mean_ix: int | None,
+               nlu: dict[str, str]) -> dict[NodeInfo, dict[tuple[str, str | None], Tag]]:
+    """The tags graph.newGraph gives each node: per sample label set (pprof's
+    joinLabels, without ``pprof::base``) a label tag, and under it a numeric
+    tag per "bytes" value (pprof's report keeps only that numeric label),
+    named with measurement.ScaledLabel; flat on the leaf, cum once per
+    stack, as node weights are."""
     unit = nlu.get("bytes", "bytes")
-    groups: dict[tuple, int] = {}
+    groups: dict[tuple, list[int]] = {}
     for s in p.samples:
         w = s.values[ix]
-        if w == 0 and (mean_ix is None or s.values[mean_ix] == 0):
+        dw = s.values[mean_ix] if mean_ix is not None else 0
+        if w == 0 and dw == 0:
             continue
         labels = "\\n".join(sorted(f"{k}:{v}" for k, vs in s.labels.items() if k != "pprof::base" for v in vs))
-        nums = tuple(units.scaled_label(v, unit, "minimum") for v in s.num_labels.get("bytes", ()))
+        nums = tuple(s.num_labels.get("bytes", ()))
         if not labels and not nums:
             continue
-        key = (tuple(loc.id for loc in s.locs), labels, nums)
-        groups[key] = groups.get(key, 0) + w
-    if not groups:
-        return {}
-    tags: dict[NodeInfo, dict[tuple[str, str | None], list[int]]] = {}
+        acc = groups.setdefault((tuple(loc.id for loc in s.locs), labels, nums), [0, 0])
+        acc[0] += w
+        acc[1] += dw
+    tags: dict[NodeInfo, dict[tuple[str, str | None], Tag]] = {}
 
-    def add(info: NodeInfo, labels: str, nums: tuple[str, ...], w: int, flat: bool) -> None:
+    def add(info: NodeInfo, labels: str, nums: tuple[int, ...], w: int, dw: int, flat: bool) -> None:
         t = tags.setdefault(info, {})
-        for key in ([(labels, None)] if labels else []) + [(labels, v) for v in nums]:
-            acc = t.setdefault(key, [0, 0])
-            acc[0 if flat else 1] += w
+        keys: list[tuple[tuple[str, str | None], int]] = [((labels, None), 0)] if labels else []
+        keys += [((labels, units.scaled_label(v, unit, "minimum")), v) for v in nums]
+        for key, v in keys:
+            tag = t.get(key)
+            if tag is None:
+                tag = t[key] = Tag(name=key[1] if key[1] is not None else labels, labels=labels,
+                                   numeric=key[1] is not None, value=v, unit=unit if key[1] is not None else "")
+            if flat:
+                tag.flat += w
+                tag.flat_div += dw
+            else:
+                tag.cum += w
+                tag.cum_div += dw
 
-    for (stack, labels, nums), w in groups.items():
+    for (stack, labels, nums), (w, dw) in groups.items():
         seen: set[NodeInfo] = set()
         leaf: NodeInfo | None = None
         residual = False
@@ -1021,12 +1059,22 @@ def _tag_counts(p: WorkProfile, builder: "_Builder", kept: set[NodeInfo] | None,
                     continue
                 if info not in seen:
                     seen.add(info)
-                    add(info, labels, nums, w, False)
+                    add(info, labels, nums, w, dw, False)
                 leaf, residual = info, False
         if leaf is not None and not residual:
-            add(leaf, labels, nums, w, True)
-    return {info: sum(1 for f, c in t.values() if f != 0 and (abs(f) >= cutoff or abs(c) >= cutoff))
-            for info, t in tags.items()}
+            add(leaf, labels, nums, w, dw, True)
+    return tags
+
+
+def _trim_tags(tags: dict[NodeInfo, dict[tuple[str, str | None], Tag]], cutoff: int) -> None:
+    """graph.TrimLowFrequencyTags: keep tags whose flat or cum reaches the cutoff."""
+    for info, t in tags.items():
+        tags[info] = {k: v for k, v in t.items() if abs(v.flat) >= cutoff or abs(v.cum) >= cutoff}
+
+
+def _tag_counts(tags: dict[NodeInfo, dict[tuple[str, str | None], Tag]]) -> dict[NodeInfo, int]:
+    """graph.countTags: the tags with a flat weight."""
+    return {info: sum(1 for v in t.values() if v.flat != 0) for info, t in tags.items()}
 
 
 def _trim_edges(nodes: list[_GNode], cutoff: int) -> int:
@@ -1358,11 +1406,18 @@ def build_graph(profile: Profile | WorkProfile | str | os.PathLike[str], options
         _trim_edges(g, edge_cutoff)
         limit = nodecount
         if o.visual:
-            limit = _visual_limit(g, nodecount, _tag_counts(p, builder, kept_infos, ix, mean_ix, nlu, node_cutoff))
+            tags = _node_tags(p, builder, kept_infos, ix, mean_ix, nlu)
+            _trim_tags(tags, node_cutoff)
+            limit = _visual_limit(g, nodecount, _tag_counts(tags))
         if limit < len(g):
-            g = builder.build({n.info for n in g[:limit]})
+            kept_infos = {n.info for n in g[:limit]}
+            g = builder.build(kept_infos)
             _sort_nodes(g, o.cum, o.visual)
     dropped_edges = _trim_edges(g, edge_cutoff)
+    final_tags: dict[NodeInfo, dict[tuple[str, str | None], Tag]] = {}
+    if o.visual:  # the tags a picture draws, of the final graph
+        final_tags = _node_tags(p, builder, kept_infos, ix, mean_ix, nlu)
+        _trim_tags(final_tags, node_cutoff)
 
     # selectOutputUnit ("minimum" stays when there is nothing to show)
     out_unit = "minimum"
@@ -1393,7 +1448,8 @@ def build_graph(profile: Profile | WorkProfile | str | os.PathLike[str], options
         name, _orig, address, file, _start, lineno, objfile = n.info
         node = Node(name=printable_name(n.info), flat=_flat_value(n), cum=_cum_value(n), function=name,
                     filename=file, line=lineno, address=address, objfile=objfile, flat_raw=n.flat,
-                    cum_raw=n.cum, flat_div=n.flat_div, cum_div=n.cum_div, info=n.info)
+                    cum_raw=n.cum, flat_div=n.flat_div, cum_div=n.cum_div, info=n.info,
+                    tags=list(final_tags.get(n.info, {}).values()))
         pub[id(n)] = node
         nodes.append(node)
     edges: list[Edge] = []
