@@ -793,7 +793,11 @@ def _place_labels(fig: Figure, ax: Axes, anchors: Sequence[tuple[float, float]],
         placed.append(box)
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         ann.remove()
-        far = math.hypot(cx - x, cy - y) > max(w, h) * 0.75 + 10 * px
+        # a leader line unless the label sits right by its point (the gap between
+        # the marker and the nearest edge of the label's box is small)
+        gx = max(box[0] - x, 0.0, x - box[2])
+        gy = max(box[1] - y, 0.0, y - box[3])
+        far = math.hypot(gx, gy) > rad + 6 * px
         ann = ax.annotate(label, (x, y), xycoords="data", annotation_clip=False,
                           xytext=((cx - x) / px, (cy - y) / px), textcoords="offset points", ha="center",
                           va="center",
@@ -805,11 +809,15 @@ def _place_labels(fig: Figure, ax: Axes, anchors: Sequence[tuple[float, float]],
     return out
 
 
-def _padded(v: np.ndarray, least: float = 10.0) -> tuple[float, float]:
-    """Axis limits that include 0 and ±`least`, with room for labels."""
+def _padded(v: np.ndarray, least: float = 10.0, floor: float | None = None) -> tuple[float, float]:
+    """Axis limits that include 0 and ±`least`, with room for labels; not
+    much below `floor` (a Δ% of a non-negative measure is never below −100)."""
     lo, hi = min(float(v.min()), -least), max(float(v.max()), least)
     pad = 0.25 * (hi - lo)
-    return lo - pad, hi + pad
+    lo, hi = lo - pad, hi + pad
+    if floor is not None:
+        lo = max(lo, floor - 0.08 * (hi - floor))
+    return lo, hi
 
 
 def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
@@ -830,8 +838,8 @@ def quadrant_chart(verdicts: Iterable[Any], title: str = "Speed vs memory, with 
     ax = fig.add_subplot()
     xs = np.array([p.time_delta_pct for p in pts])
     ys = np.array([p.memory_delta_pct for p in pts])
-    x0, x1 = _padded(xs)
-    y0, y1 = _padded(ys)
+    x0, x1 = _padded(xs, floor=-100.0)
+    y0, y1 = _padded(ys, floor=-100.0)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.axhline(0, color="#333333", linewidth=0.9)
