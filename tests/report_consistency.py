@@ -28,6 +28,7 @@ ANY_PCT = re.compile(r"[+-]?\d+(?:\.\d+)?%")
 ANY_RATIO = re.compile(r"\d+(?:\.\d+)?×")
 CONSTANT = re.compile(r"(?:≥ |±|the )(\d+(?:\.\d+)?)%")
 FIXED = re.compile(r"95% (?:CI|confidence|interval)|1\.00×|\[[-+]?\d+(?:\.\d+)?%, [-+]?\d+(?:\.\d+)?%\]")
+RAW_NS = re.compile(rf"^(Benchmark\S+)\s+\d+\s+({NUM}) ns/op", re.M)
 BYTES = re.compile(r"(\d[\d,]*(?:\.\d+)?) (B|KiB|MiB|GiB)\b")
 _BYTE_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 
@@ -134,7 +135,10 @@ def check_pprof_table(head: list[str], rows: list[list[str]], above: str) -> lis
 
 def check_text(name: str, text: str, thresholds: set[str] | None = None) -> list[str]:
     """Problems in one document (empty when every figure checks out)."""
-    thresholds = thresholds or {"15", "20", "10"}
+    thresholds = thresholds or {"15", "20", "10", "3"}  # the rules' thresholds; 3: the noise limit
+    raw_ns: dict[str, list[float]] = {}  # Go lines of the raw output: ns/op per benchmark
+    for m in RAW_NS.finditer(text):
+        raw_ns.setdefault(m.group(1), []).append(num(m.group(2)))
     problems: list[str] = []
     covered: list[tuple[int, int]] = []  # absolute spans of verified figures
     line_starts = [0]
@@ -186,6 +190,19 @@ def check_text(name: str, text: str, thresholds: set[str] | None = None) -> list
                         problems.append(f"{name}:{ln}: share {p}% is not {r[1]} of the stated total")
                     verified_deltas.setdefault(ln, set()).add(r[idx["share"]])
                     cover(ln, lines[ln - 1], f"| {r[idx['share']]} |")
+            if "CV of ns/op" in idx:
+                bench, shown = r[idx["benchmark"]].strip("`"), r[idx["CV of ns/op"]]
+                vs = raw_ns.get(bench, [])
+                if len(vs) < 2:
+                    problems.append(f"{name}:{ln}: CV of {bench}: not in the raw output")
+                else:
+                    mean = sum(vs) / len(vs)
+                    sd = math.sqrt(sum((v - mean) ** 2 for v in vs) / (len(vs) - 1))
+                    # the raw lines round to 4 digits; the report computed from the exact values
+                    if abs(float(shown.rstrip("%")) - 100 * sd / mean) > 0.1 + 1e-9:
+                        problems.append(f"{name}:{ln}: CV of {bench} is {shown}, the raw output gives "
+                                        f"{100 * sd / mean:.2f}%")
+                cover(ln, lines[ln - 1], f"| {shown} |")
             if "ratio pooled/plain" in idx:
                 a, b, q = r[idx["plain ops/s"]], r[idx["pooled ops/s"]], r[idx["ratio pooled/plain"]]
                 if q != ratio(num(b), num(a)):

@@ -89,3 +89,28 @@ def test_study_command_warns_from_the_reports_bench_json(tmp_path, capsys):
     study_cmd._warn_noisy(tmp_path)
     err = capsys.readouterr().err
     assert err.startswith("noisy: BenchmarkHashBuffer/impl=pool: ns/op varies") and "follows the machine" in err
+
+
+def test_report_lists_noisy_benchmarks_with_the_probe_and_checks_out(tmp_path):
+    import sys
+    from pathlib import Path
+
+    from enginepools.report import gather
+    from enginepools.report.writer import write_report
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from report_consistency import check_report
+
+    res = result(700 + ZERO, ZERO)
+    for i in range(10):
+        res.add_raw("HashBuffer/impl=std", 1, 1000, 650_000 + 100 * i, 32000, 1000,
+                    probe={"zero64k_ns": ZERO[i], "chain_ns": 2243.0})
+    res.write_json(tmp_path / "bench.json")
+    write_report(gather([str(tmp_path / "bench.json")], [], None), tmp_path / "report")
+    text = (tmp_path / "report" / "benchmark-results-summary.md").read_text()
+    section = text.split("## Measurement noise", 1)[1].split("\n## ", 1)[0]
+    assert "1 of 2 benchmarks varied by at most the 3%" in section
+    row = next(line for line in section.splitlines() if line.startswith("| `BenchmarkHashBuffer/impl=pool`"))
+    assert "| 10 |" in row and "580–775 ns" in row and "| 1.00 |" in row and "the machine's" in row
+    assert "impl=std`" not in section
+    assert check_report(tmp_path / "report") == []  # its CV is the raw output's

@@ -3,6 +3,7 @@ tables computed from it (pooled vs plain per unit, throughput, pool
 counters, benchmarks without a twin, thread scaling)."""
 from __future__ import annotations
 
+import math
 import os
 import re
 from typing import Sequence
@@ -47,6 +48,7 @@ def render(ctx: Context) -> str:
         for t in d.others.tables:
             out.append(md.heading(3, t.unit))
             out.append(median_table(t))
+    out.append(_noise(ctx))
     out.append(_scaling(d.records))
     if d.notes:
         out.append(md.heading(2, "Notes on the input"))
@@ -126,6 +128,52 @@ def _pool_only_units(ctx: Context) -> str:
 
 
 _PROCS_NAME = re.compile(r"^(.*)-(\d+)$")
+
+_READING = {"machine": "the machine's (follows the probe)", "kernel": "the kernel's own (probe steadier)",
+            "unclear": "unclear (probe varied, ns/op does not follow)"}
+
+
+def _noise(ctx: Context) -> str:
+    """How much each benchmark varied between samples, and whether the
+    machine probe in the JSON results says why (enginepools.noise)."""
+    from .. import noise
+    from ..benchresult import BenchResult
+    from ..errors import InputError
+
+    found: list[noise.Stability] = []
+    probed = False
+    for b in ctx.data.bench:
+        try:
+            res = BenchResult.read(b.path)
+        except (OSError, InputError, ValueError):
+            continue
+        for st in noise.check(res, only_noisy=False):
+            found.append(st)
+            probed = probed or not math.isnan(st.zero_cv)
+    if not found:
+        return ""
+    limit = f"{noise.CV_LIMIT * 100:g}"
+    noisy = [st for st in found if st.noisy]
+    intro = (f"The coefficient of variation (CV) of each benchmark's ns/op over its samples, from the raw output "
+             f"below: {len(found) - len(noisy)} of {len(found)} benchmarks varied by at most the {limit}% that a "
+             f"steady measurement stays within" + ("." if not noisy else "; the others are listed here."))
+    if not noisy:
+        return md.join(md.heading(2, "Measurement noise"), intro)
+    if probed:
+        intro += (" Beside the noisy ones, what the harness's machine probe measured between the same samples: "
+                  "the time to zero 64 KiB (store-bound, slowed by other work on this core or its caches), "
+                  "and the correlation *r* of ns/op with it. A spread that follows the probe is the machine's, "
+                  "not the pool's; the U test and the intervals above hold either way, only wider.")
+    body = []
+    for st in noisy:
+        lo, hi = st.zero_range
+        probe = "—" if math.isnan(lo) else f"{lo:.0f}–{hi:.0f} ns"
+        r = max((x for x in (st.r_zero, st.r_chain) if not math.isnan(x)), default=math.nan)
+        body.append([f"`{st.name}`", str(st.samples), f"{st.cv * 100:.1f}%", probe,
+                     "—" if math.isnan(r) else f"{r:.2f}", _READING[st.cause] if probed else "no probe in the input"])
+    return md.join(md.heading(2, "Measurement noise"), intro,
+                   md.table(["benchmark", "n", "CV of ns/op", "probe: zeroing 64 KiB", "r", "the spread is"],
+                            body, "lrrrrl"))
 
 
 def _scaling(records: Sequence[Record]) -> str:
