@@ -110,6 +110,16 @@ def renderer(fig: Figure) -> Any:
     return canvas.get_renderer()
 
 
+def figure_bytes(fig: Figure, fmt: str) -> bytes:
+    """`fig` encoded as `fmt` (png, svg or pdf), as :func:`save` writes it."""
+    import io
+
+    buf = io.BytesIO()
+    with matplotlib.rc_context(RC):
+        fig.savefig(buf, format=fmt, dpi="figure", metadata=_metadata(fmt))
+    return buf.getvalue()
+
+
 def save(fig: Figure, path_stem: str | os.PathLike[str], formats: Iterable[str] = FORMATS) -> list[Path]:
     """Write `fig` as ``<path_stem>.<fmt>`` for each format, atomically,
     at the figure's dpi (:data:`DPI` unless a renderer lowered it for a

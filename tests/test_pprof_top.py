@@ -179,3 +179,36 @@ def test_array_graph_builder_matches_pprofs_loop() -> None:
             infos = list({i for v in bl.loc_infos.values() for i in v})
             for kept in (None, set(rng.sample(infos, k=len(infos) // 2)) if infos else None):
                 assert _graph_state(bl.build(kept)) == _graph_state(bl.build_reference(kept)), (trial, gran)
+
+
+def test_dot_png_svg_output_formats(tmp_path: Path) -> None:
+    from enginepools import callgraph
+
+    f = tmp_path / "p.prof"
+    built_heap_profile().build().write(f)
+    rc, dot, err = run("top", "-dot", "-sample_index=alloc_space", str(f))
+    g = build_graph(f, GraphOptions(sample_index="alloc_space", visual=True))
+    assert (rc, err) == (0, "") and dot == callgraph.to_dot(g)  # the picture's selection, pprof's DOT
+    assert dot.startswith('digraph "unnamed" {') and "ep_bufpool_get" in dot
+    assert run("top", "-dot", "-sample_index=alloc_space", "-output", str(tmp_path / "g.dot"), str(f))[:2] == (0, "")
+    assert (tmp_path / "g.dot").read_text() == dot
+    png = tmp_path / "g.png"
+    assert run("top", "-png", "-output", str(png), str(f))[:2] == (0, "")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    svg = tmp_path / "g.svg"
+    assert run("top", "--svg", "--output", str(svg), "-nodecount=3", str(f))[0] == 0
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+
+
+def test_output_format_errors_name_the_problem(tmp_path: Path) -> None:
+    f = tmp_path / "p.prof"
+    built_heap_profile().build().write(f)
+    rc, out, err = run("top", "-dot", "-png", str(f))
+    assert (rc, out) == (2, "") and "-dot -png" in err
+    keep = tmp_path / "keep.png"
+    keep.write_bytes(b"earlier")
+    rc, _, err = run("top", "-png", "-focus=nothing-matches", "-output", str(keep), str(f))
+    assert rc == 2 and "nothing to draw" in err and keep.read_bytes() == b"earlier"
+    rc, _, err = run("top", "-svg", "-output", str(tmp_path / "no" / "dir.svg"), str(f))
+    assert rc == 1 and "no" in err and "does not exist" in err

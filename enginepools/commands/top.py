@@ -1,11 +1,15 @@
-"""``enginepools top``: the ``go tool pprof -top`` report of a pprof profile.
+"""``enginepools top``: the ``go tool pprof -top`` report of a pprof profile,
+or with ``-dot``/``-png``/``-svg`` its call graph.
 
     enginepools top heap.prof -sample_index=inuse_space
     enginepools top new.prof -diff_base old.prof -cum -nodecount 20
     enginepools top heap.prof -tagfocus pool=hash
+    enginepools top heap.prof -sample_index=alloc_space -png -output graph.png
 
 Flags are pprof's and mean what they mean there; the output is what
-``go tool pprof -top`` prints for the same file and flags.
+``go tool pprof -top`` (``-dot``) prints for the same file and flags.  ``-png``
+and ``-svg`` draw the graph that ``-dot`` describes with matplotlib (no
+graphviz needed).
 """
 from __future__ import annotations
 
@@ -16,12 +20,15 @@ from .._flags import flag
 from ..errors import UsageError
 
 NAME = "top"
-HELP = "print the top functions of a pprof profile (go tool pprof -top)"
+HELP = "print the top functions of a pprof profile (go tool pprof -top), or its call graph (-dot, -png, -svg)"
 DESCRIPTION = (
     "Print the functions of a pprof profile (Go's or ours) ordered by flat or cumulative value, "
     "exactly as `go tool pprof -top` does: header, 'Showing nodes accounting for …', and rows "
-    "flat flat% sum% cum cum% name. Several FILEs are merged."
+    "flat flat% sum% cum cum% name. Several FILEs are merged. With -dot, the call graph as "
+    "`go tool pprof -dot` writes it (the same nodes, edges and tag nodelets); with -png or -svg, that "
+    "graph drawn (-output FILE, or binary to a non-terminal stdout)."
 )
+_FORMATS = ("dot", "png", "svg")
 
 _GRANULARITIES = ("functions", "filefunctions", "files", "lines", "addresses")
 _LEGACY_INDEXES = ("inuse_space", "inuse_objects", "alloc_space", "alloc_objects")
@@ -86,6 +93,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _bool_flag(p, "relative_percentages", "percentages relative to the focused samples")
     _bool_flag(p, "drop_negative", "drop nodes with negative values")
     flag(p, "divide_by", type=float, default=1.0, metavar="X", help="divide all values by X")
+    _bool_flag(p, "top", "the top list (the default)")
+    for fmt in _FORMATS:
+        _bool_flag(p, fmt, f"the call graph{' in DOT' if fmt == 'dot' else ', drawn as ' + fmt.upper()} "
+                   "(-nodecount defaults to 80, as in pprof)")
+    flag(p, "output", metavar="FILE", default=None, help="write to FILE instead of stdout")
 
 
 def options_from_args(args: argparse.Namespace):
@@ -120,13 +132,56 @@ def options_from_args(args: argparse.Namespace):
     )
 
 
+def _output_format(args: argparse.Namespace) -> str:
+    chosen = [f for f in ("top", *_FORMATS) if getattr(args, f)]
+    if len(chosen) > 1:
+        raise UsageError(f"conflicting output formats: {' '.join('-' + f for f in chosen)} (pick one)")
+    return chosen[0] if chosen else "top"
+
+
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from .._atomic import check_writable, write_bytes, write_text
     from ..pprof_graph import build_graph, load_profile
     from ..pprof_report import top_text
 
+    fmt = _output_format(args)
     opts = options_from_args(args)
+    if fmt != "top":
+        opts = dataclasses.replace(opts, visual=True)
+    if args.output:
+        check_writable(args.output)  # before reading (large) profiles
+    elif fmt in ("png", "svg") and sys.stdout.isatty():
+        raise UsageError(f"-{fmt} writes binary data: give -output FILE (or redirect stdout)")
     base = args.diff_base or args.base
     prof = load_profile(args.sources, base=base, diff_base=bool(args.diff_base))
     g = build_graph(prof, opts, warn=lambda msg: print(msg, file=sys.stderr))
-    sys.stdout.write(top_text(g))
+    if fmt == "top":
+        text = top_text(g)
+    elif fmt == "dot":
+        from ..callgraph import to_dot
+
+        text = to_dot(g)
+    else:
+        data = _draw(g, fmt)
+        if args.output:
+            write_bytes(args.output, data)
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        return 0
+    if args.output:
+        write_text(args.output, text)
+    else:
+        sys.stdout.write(text)
     return 0
+
+
+def _draw(g, fmt: str) -> bytes:  # type: ignore[no-untyped-def]
+    from .. import _plotstyle as ps
+    from ..callgraph import draw
+
+    if not g.nodes:
+        raise UsageError("nothing to draw: no node is left (everything filtered or pruned)")
+    return ps.figure_bytes(draw(g), fmt)
