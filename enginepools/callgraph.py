@@ -268,6 +268,11 @@ class Layout:
     edges: list[tuple[int, int, float, bool, bool]]
     paths: list[list[tuple[float, float]]]
     extent: tuple[float, float, float, float]  # x0, y0, x1, y1
+    #: per node, its tags drawn as pprof's nodelets: (centre x, centre y, w,
+    #: h, tag label, weight text, dotted) in a row under the box; a node with
+    #: tags occupies centers/sizes (box and chips), its box is :attr:`boxes`
+    chips: list[list[tuple[float, float, float, float, str, str, bool]]] = field(default_factory=list)
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # (cx, cy, w, h)
 
 
 class _View:
@@ -310,14 +315,30 @@ def layout(graph: Any) -> Layout:
     if not hasattr(_text_size, "renderer"):
         _init_renderer()
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
-    labels, fonts, sizes = [], [], []
-    for name, f, c in zip(g.names, g.flat, g.cum):
+    labels, fonts, sizes, box_sizes = [], [], [], []
+    has_out = {s for s, d, *_ in g.edges if s != d}
+    chip_rows: list[list[tuple[float, float, str, str, bool]]] = []  # (w, h, label, weight, dotted)
+    for i, (name, f, c) in enumerate(zip(g.names, g.flat, g.cum)):
         lab = node_label(name, _int(f), _int(c), g.total, g.unit, g.fmt)
         fs = _font_size(f, max_flat)
         w, h = _text_size(lab, fs)
         labels.append(lab)
         fonts.append(fs)
-        sizes.append((w + 0.9 * fs + 6, h + 0.5 * fs + 4))
+        box = (w + 0.9 * fs + 6, h + 0.5 * fs + 4)
+        box_sizes.append(box)
+        # the node's own nodelets (label sets, sizes) as chips in a row under its box
+        row = []
+        for n in nodelet_items(i + 1, g.tags[i] if g.tags else [], i in has_out):
+            if n.source != f"N{i + 1}":
+                continue  # sizes under a label set: in the DOT only
+            text = f"{n.label}\n{g.format(_int(n.weight))}"
+            tw, th = _text_size(text, _CHIP_FONT)
+            row.append((tw + 8, th + 6, n.label, g.format(_int(n.weight)), n.dotted))
+        chip_rows.append(row)
+        if row:
+            row_w = sum(cw for cw, *_ in row) + _CHIP_GAP * (len(row) - 1)
+            box = (max(box[0], row_w), box[1] + _CHIP_DROP + max(ch for _, ch, *_ in row))
+        sizes.append(box)
     verts = [Vertex(i) for i in range(len(g.names))]
     loops = {s for s, d, *_ in g.edges if s == d}
     for i, (v, (w, h)) in enumerate(zip(verts, sizes)):
@@ -390,7 +411,24 @@ def layout(graph: Any) -> Layout:
     for p in edge_paths:
         x0, x1 = min([x0] + [x for x, _ in p]), max([x1] + [x for x, _ in p])
         y0, y1 = min([y0] + [y for _, y in p]), max([y1] + [y for _, y in p])
-    return Layout(g.names, labels, fonts, center_list, sizes, g.edges, edge_paths, (x0, y0, x1, y1))
+    boxes, chips = [], []
+    for (cx, cy), (fw, fh), (bw, bh), row in zip(center_list, sizes, box_sizes, chip_rows):
+        top = cy - fh / 2
+        boxes.append((cx, top + bh / 2, bw, bh))
+        placed = []
+        if row:
+            ch = max(h for _, h, *_ in row)
+            x = cx - (sum(w for w, *_ in row) + _CHIP_GAP * (len(row) - 1)) / 2
+            for w, h, label, weight, dotted in row:
+                placed.append((x + w / 2, cy + fh / 2 - ch / 2, w, h, label, weight, dotted))
+                x += w + _CHIP_GAP
+        chips.append(placed)
+    return Layout(g.names, labels, fonts, center_list, sizes, g.edges, edge_paths, (x0, y0, x1, y1), chips, boxes)
+
+
+_CHIP_FONT = 7.0   # pprof draws nodelets at 8 pt; two lines here (label, weight)
+_CHIP_GAP = 4.0    # between chips of one node
+_CHIP_DROP = 10.0  # from the box to its chips
 
 
 def _separate_layers(sug: Any, gap: float = 18.0) -> None:
@@ -483,6 +521,7 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
     # Edge labels go where they collide with no box and no other label:
     # candidates along the edge, the middle of its last leg first.
     obstacles = [(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2) for (cx, cy), (w, h) in zip(lay.centers, lay.sizes)]
+    obstacles += [(x - w / 2, y - h / 2, x + w / 2, y + h / 2) for row in lay.chips for x, y, w, h, *_ in row]
     for (s, d, w, residual, inline), path in zip(lay.edges, lay.paths):
         color = dot_color(w / g.total if g.total else 0.0)
         width = _edge_width(w, g.total)
@@ -511,8 +550,18 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
                 ha="right" if left else "left", zorder=2, gid=f"edgelabel:{g.names[s]}->{g.names[d]}",
                 bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.7))
     for i, name in enumerate(lay.names):
-        (cx, cy), (w, h) = lay.centers[i], lay.sizes[i]
+        cx, cy, w, h = lay.boxes[i] if lay.boxes else (*lay.centers[i], *lay.sizes[i])
         score = g.cum[i] / g.total if g.total else 0.0
+        for x, y, cw, ch, label, weight, dotted in (lay.chips[i] if lay.chips else []):
+            # pprof's box3d nodelet, hung from the box by a thin line
+            ax.plot([x, x], [cy + h / 2, y - ch / 2], color="#999999", linewidth=0.6 * scale,
+                    linestyle=":" if dotted else "-", zorder=2)
+            for off, fc in ((2.0, "#dddddd"), (0.0, "#f8f8f8")):
+                ax.add_patch(FancyBboxPatch((x - cw / 2 + off, y - ch / 2 - off), cw, ch, boxstyle="square,pad=0",
+                                            fc=fc, ec="#888888", linewidth=0.6 * scale, zorder=3,
+                                            gid=f"tag:{name}:{label}"))
+            ax.text(x, y, f"{label}\n{weight}", fontsize=_CHIP_FONT * scale, ha="center", va="center",
+                    linespacing=_LINE, color="#333333", zorder=4, gid=f"tagtext:{name}:{label}")
         box = FancyBboxPatch((cx - w / 2, cy - h / 2), w, h, boxstyle="square,pad=0",
                              fc=dot_color(score, True), ec=dot_color(score, False), linewidth=1.0 * scale,
                              zorder=3, gid=f"box:{name}")
@@ -691,23 +740,33 @@ def _collapsed_tags(ts: Sequence[Any], count: int, flat: bool) -> list[Any]:
     return _sort_tags(out, flat)
 
 
-def _numeric_nodelets(nts: Sequence[Any], flat: bool, source: str, fmt: Callable[[int], str]) -> list[str]:
+@dataclass
+class Nodelet:
+    """One of pprof's nodelets: `label` (a label set, a size or a min..max
+    range of sizes) hanging from `source` (a node id ``N3``, or a label
+    nodelet's ``N3_0``) with `weight`; `dotted` when it shows cum weight
+    because flat and cum differ on a leaf."""
+
+    id: str
+    source: str
+    label: str
+    weight: int
+    dotted: bool = False
+
+
+def _numeric_nodelets(nts: Sequence[Any], flat: bool, source: str) -> list[Nodelet]:
     out = []
     for j, t in enumerate(_collapsed_tags(nts, MAX_NODELETS, flat)):
-        w, attr = t.cum_value(), ' style="dotted"'
+        w, dotted = t.cum_value(), True
         if flat or t.flat_value() == t.cum_value():
-            w, attr = t.flat_value(), ""
+            w, dotted = t.flat_value(), False
         if w != 0:
-            wl = fmt(w)
-            out.append(f'N{source}_{j} [label = "{t.name}" id="N{source}_{j}" fontsize=8 shape=box3d '
-                       f'tooltip="{wl}"]')
-            out.append(f'{source} -> N{source}_{j} [label=" {wl}" weight=100 tooltip="{wl}" '
-                       f'labeltooltip="{wl}"{attr}]')
+            out.append(Nodelet(f"N{source}_{j}", source, t.name, w, dotted))
     return out
 
 
-def nodelets(node_id: int, tags: Sequence[Any], has_out: bool, fmt: Callable[[int], str]) -> list[str]:
-    """dotgraph.addNodelets: DOT lines of node `node_id`'s tags — its top 4
+def nodelet_items(node_id: int, tags: Sequence[Any], has_out: bool) -> list[Nodelet]:
+    """dotgraph.addNodelets: node `node_id`'s tags as nodelets — its top 4
     label sets, the "bytes" values under each (in at most 4 buckets) and
     those without labels.  An inner node (`has_out`) shows flat weights, a
     leaf cum (which holds what its pruned callees had)."""
@@ -717,18 +776,27 @@ def nodelets(node_id: int, tags: Sequence[Any], has_out: bool, fmt: Callable[[in
     for t in tags:
         if t.numeric:
             numeric.setdefault(t.labels, []).append(t)
-    out: list[str] = []
+    out: list[Nodelet] = []
     for i, t in enumerate(_sort_tags(label_tags, flat)[:MAX_NODELETS]):
         w = t.flat_value() if flat else t.cum_value()
         if w == 0:
             continue
-        wl = fmt(w)
-        out.append(f'N{node_id}_{i} [label = "{t.name}" id="N{node_id}_{i}" fontsize=8 shape=box3d tooltip="{wl}"]')
-        out.append(f'N{node_id} -> N{node_id}_{i} [label=" {wl}" weight=100 tooltip="{wl}" labeltooltip="{wl}"]')
+        out.append(Nodelet(f"N{node_id}_{i}", f"N{node_id}", t.name, w))
         if t.name in numeric:
-            out += _numeric_nodelets(numeric[t.name], flat, f"N{node_id}_{i}", fmt)
+            out += _numeric_nodelets(numeric[t.name], flat, f"N{node_id}_{i}")
     if "" in numeric:
-        out += _numeric_nodelets(numeric[""], flat, f"N{node_id}", fmt)
+        out += _numeric_nodelets(numeric[""], flat, f"N{node_id}")
+    return out
+
+
+def nodelets(node_id: int, tags: Sequence[Any], has_out: bool, fmt: Callable[[int], str]) -> list[str]:
+    """The DOT lines of :func:`nodelet_items`, as pprof writes them."""
+    out = []
+    for n in nodelet_items(node_id, tags, has_out):
+        wl = fmt(n.weight)
+        dotted = ' style="dotted"' if n.dotted else ""
+        out.append(f'{n.id} [label = "{n.label}" id="{n.id}" fontsize=8 shape=box3d tooltip="{wl}"]')
+        out.append(f'{n.source} -> {n.id} [label=" {wl}" weight=100 tooltip="{wl}" labeltooltip="{wl}"{dotted}]')
     return out
 
 

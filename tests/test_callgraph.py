@@ -190,3 +190,31 @@ def test_redundant_residual_edges_are_dropped_like_pprof() -> None:
              (0, 3, 2.0, True, False)]   # main ⋯> malg: the only way -> kept
     kept = callgraph.remove_redundant_edges(names, edges)
     assert (0, 2, 1.0, True, False) not in kept and (0, 3, 2.0, True, False) in kept and len(kept) == 3
+
+
+def test_tags_are_drawn_as_nodelets_under_their_node(tmp_path) -> None:
+    from enginepools.pprof_graph import GraphOptions, build_graph
+    from enginepools.profile import ProfileBuilder
+
+    b = ProfileBuilder(default_sample_type="inuse_space")
+    M, R = ("main.main", "main.go", 1), ("app.Run", "run.go", 2)
+    P, W = ("app.NewPool", "pool.go", 3), ("app.walk", "walk.go", 4)
+    for size, n in ((65536, 30), (32, 500), (48, 100)):
+        b.add_sample([n, n * size, n, n * size], [P, R, M], num_labels={"bytes": size})
+    b.add_sample([9, 9 * 4096, 9, 9 * 4096], [W, R, M], labels={"phase": "walk"}, num_labels={"bytes": 4096})
+    b.build().write(tmp_path / "h.prof")
+    g = build_graph(tmp_path / "h.prof", GraphOptions(visual=True, nodefraction=0))
+    dot = callgraph.to_dot(g)
+    fig = callgraph.draw(g)
+    texts = {t.get_gid(): t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_gid()}
+    # NewPool is a leaf: its sizes with their cum weight; walk's label set
+    assert texts["tagtext:app.NewPool:64kB"] == "64kB\n" + g.format_value(30 * 65536) == "64kB\n1920kB"
+    assert texts["tagtext:app.NewPool:32B"] == "32B\n" + g.format_value(500 * 32)
+    assert "tagtext:app.walk:phase:walk" in texts and "tagtext:main.main:64kB" not in texts  # inner: flat only
+    for label in ("64kB", "32B", "48B", "phase:walk"):
+        assert f'[label = "{label}"' in dot  # the DOT has the same nodelets
+    lay = callgraph.layout(g)
+    i = lay.names.index("app.NewPool")
+    cx, cy, w, h = lay.boxes[i]
+    assert all(y - ch / 2 > cy + h / 2 for _, y, _, ch, *_ in lay.chips[i])  # below the box
+    assert lay.sizes[i][1] > h  # and the node's room in the layout holds them
