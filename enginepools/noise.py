@@ -89,17 +89,28 @@ class Stability:
         if math.isnan(self.zero_cv):
             return head + "; no machine probe in these samples (a file from another tool or version)."
         lo, hi = self.zero_range
-        probe = (f"zeroing 64 KiB took {lo:.0f}–{hi:.0f} ns between its samples (CV {self.zero_cv * 100:.1f}%), "
-                 f"a fixed multiply chain varied {self.chain_cv * 100:.1f}%")
-        best = max((x for x in (self.r_zero, self.r_chain) if not math.isnan(x)), default=math.nan)
-        r = "" if math.isnan(best) else f" (r = {best:.2f})"
+
+        def r(x: float) -> str:
+            return "" if math.isnan(x) else f", r = {x:.2f}"
+
+        chain_r = "" if math.isnan(self.r_chain) else f" (r = {self.r_chain:.2f})"
+        probe = (f"zeroing 64 KiB took {lo:.0f}–{hi:.0f} ns between its samples (CV {self.zero_cv * 100:.1f}%"
+                 f"{r(self.r_zero)}), a fixed multiply chain varied {self.chain_cv * 100:.1f}%{chain_r}")
         if self.cause == "machine":
-            return (f"{head}, and it follows the machine{r}: {probe}. Other work on this machine's cores and "
+            return (f"{head}, and it follows the machine: {probe}. Other work on this machine's cores and "
                     f"caches, not the kernel; compare with the U test, or re-run when the machine is quieter.")
         if self.cause == "kernel":
-            return (f"{head}, much more than the machine did ({probe}){r}: the variation is the kernel's own "
+            return (f"{head}, much more than the machine did ({probe}): the variation is the kernel's own "
                     f"(allocator, page faults, pool misses — see the extra units).")
-        return f"{head}; the machine varied too ({probe}), but ns/op does not follow it{r}."
+        return f"{head}; the machine varied too, but ns/op does not clearly follow it: {probe}."
+
+
+def summary(found: list[Stability], total: int) -> str:
+    """One line for many benchmarks: how many were noisy, and how many of
+    those the machine explains."""
+    machine = sum(1 for st in found if st.cause == "machine")
+    return (f"{len(found)} of {total} benchmarks varied more than {CV_LIMIT * 100:g}% between samples; "
+            f"{machine} of them follow the machine probe (other work on this machine)")
 
 
 def stability(s: Series) -> Stability:
@@ -126,4 +137,4 @@ def check(res: BenchResult, only_noisy: bool = True) -> list[Stability]:
     return out
 
 
-__all__ = ["CV_LIMIT", "FOLLOWS_R", "MIN_SAMPLES", "Stability", "stability", "check"]
+__all__ = ["CV_LIMIT", "FOLLOWS_R", "MIN_SAMPLES", "Stability", "stability", "check", "summary"]

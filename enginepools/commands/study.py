@@ -73,6 +73,14 @@ def _warn_noisy(out) -> None:  # type: ignore[no-untyped-def]
     from ..benchresult import BenchResult
 
     path = Path(out) / "bench.json"
-    if path.is_file():
-        for st in noise.check(BenchResult.read(path)):
-            print(f"noisy: {st.explain()}", file=sys.stderr)
+    if not path.is_file():
+        return
+    res = BenchResult.read(path)
+    found = noise.check(res)
+    if len(found) > 3:  # a line each would bury the verdicts: the report has the table
+        total = len(noise.check(res, only_noisy=False))
+        print(f"noisy: {noise.summary(found, total)}; see 'Measurement noise' in "
+              f"{Path(out) / 'benchmark-results-summary.md'}", file=sys.stderr)
+        return
+    for st in found:
+        print(f"noisy: {st.explain()}", file=sys.stderr)
