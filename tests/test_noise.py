@@ -124,3 +124,4 @@ def test_report_lists_noisy_benchmarks_with_the_probe_and_checks_out(tmp_path):
     assert "| 10 |" in row and "580–775 ns" in row and "| 1.00 |" in row and "the machine's" in row
     assert "impl=std`" not in section
     assert check_report(tmp_path / "report") == []  # its CV is the raw output's
+

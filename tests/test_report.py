@@ -215,3 +215,21 @@ def test_bench_only_report_names_what_is_absent(go_report: tuple[Path, str]) -> 
     assert "No pprof profile was given" in readme
     assert "No end-to-end pipeline A/B result was given" in readme
     assert "No pprof profile was given" in (out / "pprof-results-analysis.md").read_text()
+
+
+def test_findings_say_what_a_pool_holds_beside_its_memory_delta(tmp_path):
+    from enginepools.benchresult import BenchResult
+    from enginepools.report import gather
+    from enginepools.report.writer import write_report
+
+    res = BenchResult()
+    for i in range(6):
+        res.add_raw("HashBuffer/impl=pool", 1, 1000, 700_000 + 1000 * i, 0, 0,
+                    extra={"hits/op": 1.0, "misses/op": 0.0, "retained-B": 65536.0})
+        res.add_raw("HashBuffer/impl=std", 1, 1000, 690_000 + 1000 * i, 32000, 1000)
+    res.write_json(tmp_path / "bench.json")
+    write_report(gather([str(tmp_path / "bench.json")], [], None), tmp_path / "r")
+    text = (tmp_path / "r" / "profiling-analysis-findings.md").read_text()
+    section = text.split("### HashBuffer", 1)[1].split("\n### ", 1)[0]
+    assert "- Memory: -100.0% (32 → 0 B/op" in section
+    assert "- Held: the pool keeps 64 KiB between operations (`retained-B`" in section

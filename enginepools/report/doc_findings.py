@@ -44,11 +44,27 @@ def _pool_section(ctx: Context, v: Verdict) -> str:
         items.append(f"Memory: {findings.evidence_phrase(v.memory, 'memory')}.")
     if v.allocs is not None:
         items.append(f"Allocations: {findings.evidence_phrase(v.allocs, 'allocation')}.")
+    held = _retained(ctx, v)
+    if held:
+        items.append(f"Held: the pool keeps {fmt.bytes_(held)} between operations (`retained-B`, median at the end "
+                     "of a sample). The memory line counts bytes allocated per operation, not what a pool holds: "
+                     "weigh the two where memory is short.")
     warns = [w for r in ctx.data.rows if r.name == v.pool and r.new_label == v.candidate for w in r.warnings]
     for w in dict.fromkeys(warns):
         items.append(f"Warning: {w}.")
     name = pool_name(v, ctx.data.verdicts)
     return md.join(md.heading(3, f"{name}: {v.decision}"), md.bullets(items))
+
+
+def _retained(ctx: Context, v: Verdict) -> float:
+    """The pooled variant's median retained-B (0 when it reports none)."""
+    comp = ctx.data.comparison
+    for t in comp.tables if comp is not None else []:
+        if t.unit == "retained-B":
+            s = t.cells.get((v.pool, v.candidate))
+            if s is not None and s.center > 0:
+                return float(s.center)
+    return 0.0
 
 
 def _ab_section(ctx: Context) -> str:

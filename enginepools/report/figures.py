@@ -154,7 +154,6 @@ def _is_pool(label: str, rows: Any) -> bool:
 def pool_stats(ctx: Context) -> list[Any]:
     """PoolStat per pooled benchmark from its hits/op, misses/op, retained-B."""
     from .. import charts
-    from ..stats import median
 
     comp = ctx.data.comparison
     if comp is None:
@@ -172,7 +171,6 @@ def pool_stats(ctx: Context) -> list[Any]:
         # per-op counts: scale to a million ops so the integer counters keep their ratio
         out.append(charts.PoolStat(f"{name} ({col})", int(round(v.get("hits/op", 0) * 1e6)),
                                    int(round(v.get("misses/op", 0) * 1e6)), float(v.get("retained-B", 0))))
-    del median
     return out
 
 
