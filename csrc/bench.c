@@ -13,8 +13,9 @@
  *
  * After each step, outside its timing, the caller's thread runs the machine
  * probe (ep_bench.h): fixed store-bound and latency-bound loops whose times,
- * summed per sample, let a noisy sample be told from a noisy kernel.  Its
- * buffer is the run's, from malloc: harness memory, never counted.
+ * kept per tick and averaged per sample by ep_bench_end, let a noisy sample
+ * be told from a noisy kernel.  Its buffers are the run's, from malloc:
+ * harness memory, never counted.
  *
  * Invariants: at most one step of a run is in flight (the caller holds the
  * GIL-free section); team members only touch their own slot of `slots`
