@@ -41,9 +41,11 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path as MplPath
 
 from . import _plotstyle as ps
+from .pprof_graph import MAX_NODELETS, go_div
 
 __all__ = ["CallGraph", "CallNode", "CallEdge", "node_label", "layout", "draw", "to_dot", "parse_dot",
-           "dot_color", "shorten_function_name", "Layout", "remove_redundant_edges", "from_items"]
+           "dot_color", "shorten_function_name", "Layout", "remove_redundant_edges", "from_items", "Nodelet",
+           "nodelet_items", "nodelets"]
 
 
 # ----------------------------------------------------------------- model
@@ -671,9 +673,6 @@ def to_dot(graph: Any, title: str | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-MAX_NODELETS = 4  # pprof's maxNodelets
-
-
 def _sort_tags(ts: Sequence[Any], flat: bool) -> list[Any]:
     """graph.SortTags: by |cum| (unless flat), then |flat|, then name."""
     if flat:
@@ -692,11 +691,6 @@ class _Bucket:  # a collapsed numeric tag: weights already divided
 
     def cum_value(self) -> int:
         return self.cum
-
-
-def _go_div(a: int, b: int) -> int:
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b > 0) else -q
 
 
 def _collapsed_tags(ts: Sequence[Any], count: int, flat: bool) -> list[Any]:
@@ -734,8 +728,8 @@ def _collapsed_tags(ts: Sequence[Any], count: int, flat: bool) -> list[Any]:
             if int(units.scale(t.value, t.unit, hi.unit)[0]) > hi.value:
                 hi = t
             f, df, c, dc = f + t.flat, df + t.flat_div, c + t.cum, dc + t.cum_div
-        f = _go_div(f, df) if df else f
-        c = _go_div(c, dc) if dc else c
+        f = go_div(f, df) if df else f
+        c = go_div(c, dc) if dc else c
         out.append(_Bucket(f"{units.label(lo.value, lo.unit)}..{units.label(hi.value, hi.unit)}", f, c))
     return _sort_tags(out, flat)
 
