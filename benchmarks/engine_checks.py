@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from enginepools import _core, noise, runner  # noqa: E402
+from enginepools import _core, noise, runner, stats  # noqa: E402
 from enginepools.benchresult import BenchResult  # noqa: E402
 
 SHA_SIZE = 1 << 20
@@ -46,8 +46,7 @@ def cv(res: BenchResult, name: str, cpu: bool = False) -> float:
     """Coefficient of variation of ns/op (or of CPU ns/op: what the run would
     show on an idle machine, preemption by other processes removed)."""
     s = res[name]
-    v = [float(x) for x in (s.cpu_ns / s.iterations if cpu else s.values["ns/op"])]
-    return statistics.stdev(v) / statistics.fmean(v) if len(v) > 1 else float("nan")
+    return stats.cv(s.cpu_ns / s.iterations if cpu else s.values["ns/op"])
 
 
 def sha_vs_hashlib(benchtime_ns: int, count: int) -> tuple[float, float]:

@@ -138,13 +138,13 @@ def save(fig: Figure, path_stem: str | os.PathLike[str], formats: Iterable[str] 
     if not stem.parent.is_dir():
         raise ValueError(f"save: directory {stem.parent} does not exist")
     out = []
-    with matplotlib.rc_context(RC):
-        for fmt in fmts:
-            path = stem.parent / f"{stem.name}.{fmt}"
-            with atomic_write(path, "wb") as f:
-                fig.savefig(f, format=fmt, dpi="figure", metadata=_metadata(fmt))
-            os.chmod(path, 0o666 & ~_umask())  # temp files are 0600; images are for sharing
-            out.append(path)
+    for fmt in fmts:
+        path = stem.parent / f"{stem.name}.{fmt}"
+        data = figure_bytes(fig, fmt)
+        with atomic_write(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, 0o666 & ~_umask())  # temp files are 0600; images are for sharing
+        out.append(path)
     return out
 
 

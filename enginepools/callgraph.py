@@ -92,6 +92,11 @@ class _G:
     def format(self, v: float) -> str:
         return self.fmt(v) if self.fmt is not None else ps.pprof_label(v, self.unit)
 
+    def has_out(self, i: int) -> bool:
+        """Whether node `i` calls another node (pprof: len(node.Out) > 0,
+        which decides flat or cum weights on its nodelets)."""
+        return any(s == i and d != i for s, d, *_ in self.edges)
+
 
 def _normalize(graph: Any) -> _G:
     nodes = list(getattr(graph, "nodes", None) or [])
@@ -318,7 +323,6 @@ def layout(graph: Any) -> Layout:
         _init_renderer()
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
     labels, fonts, sizes, box_sizes = [], [], [], []
-    has_out = {s for s, d, *_ in g.edges if s != d}
     chip_rows: list[list[tuple[float, float, str, str, bool]]] = []  # (w, h, label, weight, dotted)
     for i, (name, f, c) in enumerate(zip(g.names, g.flat, g.cum)):
         lab = node_label(name, _int(f), _int(c), g.total, g.unit, g.fmt)
@@ -330,7 +334,7 @@ def layout(graph: Any) -> Layout:
         box_sizes.append(box)
         # the node's own nodelets (label sets, sizes) as chips in a row under its box
         row = []
-        for n in nodelet_items(i + 1, g.tags[i] if g.tags else [], i in has_out):
+        for n in nodelet_items(i + 1, g.tags[i] if g.tags else [], g.has_out(i)):
             if n.source != f"N{i + 1}":
                 continue  # sizes under a label set: in the DOT only
             text = f"{n.label}\n{g.format(_int(n.weight))}"
@@ -638,7 +642,6 @@ def to_dot(graph: Any, title: str | None = None) -> str:
         out.append(f'subgraph cluster_L {{ "{_esc(legend[0])}" [shape=box fontsize=16 '
                    f'label="{body}\\l"{tip}] }}')
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
-    has_out = {s for s, _, _, _, _ in g.edges}
     has_nodelets: set[int] = set()
     for i, (n, f, c) in enumerate(zip(g.names, g.flat, g.cum), start=1):
         label = "\\n".join(_esc(s) for s in node_label(n, _int(f), _int(c), g.total, g.unit, g.fmt).split("\n"))
@@ -646,7 +649,7 @@ def to_dot(graph: Any, title: str | None = None) -> str:
         out.append(f'N{i} [label="{label}" id="node{i}" fontsize={_font_size(f, max_flat)} shape=box '
                    f'tooltip="{_esc(n)} ({g.format(_int(c))})" color="{dot_color(score)}" '
                    f'fillcolor="{dot_color(score, True)}"]')
-        lets = nodelets(i, g.tags[i - 1] if g.tags else [], i - 1 in has_out, lambda v: g.format(_int(v)))
+        lets = nodelets(i, g.tags[i - 1] if g.tags else [], g.has_out(i - 1), lambda v: g.format(_int(v)))
         if lets:
             has_nodelets.add(i - 1)
             out += lets

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .benchresult import BenchResult, Series
+from .stats import cv as _cv
 
 #: CV of ns/op above which a benchmark is reported as noisy
 CV_LIMIT = 0.03
@@ -36,13 +37,6 @@ CV_LIMIT = 0.03
 FOLLOWS_R = 0.7
 #: fewest samples for a CV worth stating
 MIN_SAMPLES = 3
-
-
-def _cv(a: np.ndarray) -> float:
-    a = a[np.isfinite(a)]
-    if len(a) < 2 or a.mean() <= 0:
-        return math.nan
-    return float(a.std(ddof=1) / a.mean())
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:

@@ -280,6 +280,16 @@ def delta(old: float, new: float) -> float | None:
     return (new - old) / old
 
 
+def cv(x: ArrayLike) -> float:
+    """Coefficient of variation: sample standard deviation / mean of the
+    finite values; NaN with fewer than 2 of them or a mean ≤ 0."""
+    a = np.asarray(x, dtype=float)
+    a = a[np.isfinite(a)]
+    if a.size < 2 or a.mean() <= 0:
+        return math.nan
+    return float(a.std(ddof=1) / a.mean())
+
+
 def geomean(x: ArrayLike) -> float | None:
     """Geometric mean; None unless every value is > 0."""
     a = np.asarray(x, dtype=float)
@@ -312,5 +322,5 @@ def _g(x: float) -> str:
 __all__ = [
     "ALPHA", "CONFIDENCE", "QuantileCI", "Summary", "Comparison", "quantile_ci", "median", "median_ci",
     "summarize", "min_samples_for_ci", "min_p_value", "min_samples_for_test", "mann_whitney_p",
-    "compare_samples", "delta", "geomean", "holm",
+    "compare_samples", "delta", "cv", "geomean", "holm",
 ]

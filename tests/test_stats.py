@@ -151,3 +151,10 @@ def test_delta_is_new_minus_old_over_old() -> None:
 def test_geomean() -> None:
     assert stats.geomean([1.0, 4.0, 16.0]) == pytest.approx(4.0)
     assert stats.geomean([0.0, 4.0]) is None
+
+
+def test_cv_is_sample_sd_over_mean_of_finite_values():
+    x = [100.0, 110.0, 90.0, 105.0]
+    assert stats.cv(x) == pytest.approx(np.std(x, ddof=1) / np.mean(x))
+    assert stats.cv(x + [math.nan]) == stats.cv(x)  # a sample without a probe reading is left out
+    assert math.isnan(stats.cv([5.0])) and math.isnan(stats.cv([0.0, 0.0]))

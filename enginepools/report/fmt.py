@@ -21,7 +21,7 @@ the operands of a figure right beside it::
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 MINUS = "-"  # ASCII: parsers and copy-paste both keep it
 PCT_DIGITS = 1  # decimals of every Δ and share
@@ -67,26 +67,27 @@ def parse(text: str) -> float:
     return float(text.replace(",", ""))
 
 
+def _operands(a: float, b: float, figure: Callable[[float, float], str], sig: int) -> tuple[str, str]:
+    """`a` and `b` printed with the fewest digits (from `sig`) from which
+    `figure(a, b)` recomputes to what the exact values give."""
+    want = figure(a, b)
+    for s in range(sig, MAX_SIG + 1):
+        x, y = num(a, s), num(b, s)
+        if figure(parse(x), parse(y)) == want:
+            return x, y
+    return repr(float(a)), repr(float(b))
+
+
 def pair(old: float, new: float, sig: int = MIN_SIG) -> tuple[str, str]:
     """`old` and `new` printed so that the Δ recomputed from the printed
     text rounds to the same :func:`pct` as the exact Δ."""
-    want = pct(delta(old, new))
-    for s in range(sig, MAX_SIG + 1):
-        a, b = num(old, s), num(new, s)
-        if pct(delta(parse(a), parse(b))) == want:
-            return a, b
-    return repr(float(old)), repr(float(new))
+    return _operands(old, new, lambda a, b: pct(delta(a, b)), sig)
 
 
 def share_pair(part: float, whole: float, sig: int = MIN_SIG) -> tuple[str, str]:
     """`part` and `whole` printed so that part/whole recomputed from the text
     gives the same :func:`share`."""
-    want = share(part, whole)
-    for s in range(sig, MAX_SIG + 1):
-        a, b = num(part, s), num(whole, s)
-        if share(parse(a), parse(b)) == want:
-            return a, b
-    return repr(float(part)), repr(float(whole))
+    return _operands(part, whole, share, sig)
 
 
 def share(part: float, whole: float) -> str:
@@ -104,12 +105,8 @@ def ratio(a: float, b: float) -> str:
 
 
 def ratio_pair(a: float, b: float, sig: int = MIN_SIG) -> tuple[str, str]:
-    want = ratio(a, b)
-    for s in range(sig, MAX_SIG + 1):
-        x, y = num(a, s), num(b, s)
-        if ratio(parse(x), parse(y)) == want:
-            return x, y
-    return repr(float(a)), repr(float(b))
+    """`a` and `b` printed so that a / b recomputed gives the same :func:`ratio`."""
+    return _operands(a, b, ratio, sig)
 
 
 # ---------------------------------------------------------------- phrases
