@@ -224,15 +224,23 @@ def delta_ci(old: np.ndarray, new: np.ndarray, confidence: float = 0.95,
 
 def child_command(root: str, config: str, threads: int, out: str | None) -> list[str]:
     spec = {"root": root, "pools": config_pools(config), "threads": threads, "out": out}
-    return [sys.executable, "-m", "enginepools._pipeline_child", json.dumps(spec)]
+    return python_command("enginepools._pipeline_child", json.dumps(spec))
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # the child must import this very enginepools, wherever it was imported from
+#: Starts a module of this very package in a fresh interpreter.  ``python -m``
+#: (and ``-c``) would put the working directory first on ``sys.path``, so a
+#: source checkout or any ``enginepools/`` folder there would shadow the
+#: installed package (``-P`` does not exist before 3.11): the bootstrap puts
+#: the parent of the package this process imported in its place instead.
+_BOOT = ("import sys, runpy; sys.path[0] = sys.argv.pop(1); "
+         "runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)")
+
+
+def python_command(module: str, *args: str) -> list[str]:
+    """argv that runs `module` (of this enginepools, wherever the working
+    directory is) with `args` in a fresh interpreter."""
     pkg_parent = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = pkg_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
+    return [sys.executable, "-c", _BOOT, pkg_parent, module, *args]
 
 
 def run_one(root: str, config: str, threads: int = 0, out: str | None = None) -> tuple[dict[str, float], dict[str, Any]]:
@@ -240,7 +248,7 @@ def run_one(root: str, config: str, threads: int = 0, out: str | None = None) ->
     cmd = child_command(root, config, threads, out)
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter_ns()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=_child_env())
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
         assert proc.stdout is not None
         try:
             data = proc.stdout.read()
@@ -288,8 +296,8 @@ def heap_profile_one(root: str, config: str, path: str, threads: int = 0, rate: 
     configuration `config`, made in a fresh process and written to `path`."""
     spec = {"root": root, "pools": config_pools(config), "threads": threads, "memprofile": path,
             "memprofilerate": rate}
-    cmd = [sys.executable, "-m", "enginepools._pipeline_child", json.dumps(spec)]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=_child_env())
+    cmd = python_command("enginepools._pipeline_child", json.dumps(spec))
+    r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         if r.returncode in (130, -2):
             raise KeyboardInterrupt
