@@ -98,9 +98,34 @@ class Progress:
         self.bar.close()
 
 
+class StudyFailed(EnginepoolsError):
+    """A phase failed or was interrupted after others had finished: their
+    results are kept in `staging`, and `command` builds a report from them."""
+
+    def __init__(self, phase: str, why: str, staging: Path, kept: list[Path], command: str | None,
+                 interrupted: bool = False) -> None:
+        self.phase, self.why, self.staging, self.kept, self.command = phase, why, staging, kept, command
+        self.interrupted = interrupted
+        self.exit_code = 130 if interrupted else 1
+        what = "was interrupted" if interrupted else f"failed: {why}"
+        lines = [f"phase '{phase}' {what}"]
+        if kept:
+            lines.append(f"finished results are kept in {staging}/: {', '.join(p.name for p in kept)}")
+        if command:
+            lines.append(f"build a report from them with:\n  {command}")
+        super().__init__("\n".join(lines))
+
+
 def run_study(out: str | os.PathLike[str] = DEFAULT_OUT, plan: Plan = DEFAULT_PLAN, progress: bool = True,
               log: Callable[[str], None] | None = None) -> StudyResult:
-    """Run every phase of the plan and write the report into `out`."""
+    """Run every phase of the plan and write the report into `out`.
+
+    Each measuring phase writes its raw results into a staging directory
+    beside `out` (``<out>.partial-XXXX``) as soon as it finishes; an earlier
+    report in `out` is replaced only once the new one is complete.  When a
+    phase fails or is interrupted, :class:`StudyFailed` says which, and the
+    staging directory stays with the finished results and the
+    ``enginepools report`` command that builds a report from them."""
     from .report import gather
     from .report.writer import check_out_dir, write_report
 
@@ -108,49 +133,83 @@ def run_study(out: str | os.PathLike[str] = DEFAULT_OUT, plan: Plan = DEFAULT_PL
     t0 = time.perf_counter()
     phases: dict[str, float] = {}
     skipped: dict[str, str] = {}
-    work = Path(tempfile.mkdtemp(prefix=".enginepools-study-", dir=target.resolve().parent))
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.resolve().parent))
     bar = Progress(total=_estimate_steps(plan), enabled=progress)
+    inputs: dict[str, list[str]] = {"bench": [], "profile": [], "ab": []}
+    extra: list[str] = []
     ok = False
+    phase = "benchmarks"
     try:
-        bench_files: list[str] = []
-        profile_files: list[str] = []
-        ab_file: str | None = None
-        extra: list[str] = []
         info: dict[str, Any] = {"quick": plan.quick, "count": plan.count, "benchtime": plan.benchtime,
                                 "cpu": ",".join(map(str, plan.cpu)), "heap_rate": plan.heap_rate}
-        for name, fn in (("benchmarks", _bench_phase), ("profiles", _profile_phase), ("A/B", _ab_phase)):
-            bar.phase(f"{name}")
+        for phase, key, fn in (("benchmarks", "bench", _bench_phase), ("profiles", "profile", _profile_phase),
+                               ("A/B", "ab", _ab_phase)):
+            bar.phase(phase)
             t = time.perf_counter()
             try:
-                produced, kept = fn(plan, work, bar)
+                produced, kept = fn(plan, staging, bar)
             except Unavailable as e:
-                skipped[name] = str(e)
+                skipped[phase] = str(e)
                 produced, kept = [], []
-            extra += kept
-            phases[name] = time.perf_counter() - t
-            if name == "benchmarks":
-                bench_files = produced
-                info["bench_seconds"] = phases[name]
-            elif name == "profiles":
-                profile_files = produced
-            else:
-                ab_file = produced[0] if produced else None
-        bar.phase("report")
+            inputs[key], extra = produced, extra + kept
+            phases[phase] = time.perf_counter() - t
+            if phase == "benchmarks":
+                info["bench_seconds"] = phases[phase]
+        phase = "report"
+        bar.phase(phase)
         t = time.perf_counter()
         info["skipped"] = dict(skipped)
-        data = gather(bench_files, profile_files, ab_file, study=info)
-        for phase, why in skipped.items():
-            data.notes.append(f"study phase '{phase}' skipped: {why}")
-        attachments = [Path(p) for p in [*bench_files, *extra, *profile_files, *([ab_file] if ab_file else [])]]
+        ab_file = inputs["ab"][0] if inputs["ab"] else None
+        data = gather(inputs["bench"], inputs["profile"], ab_file, study=info)
+        for name, why in skipped.items():
+            data.notes.append(f"study phase '{name}' skipped: {why}")
+        attachments = [Path(p) for p in [*inputs["bench"], *extra, *inputs["profile"], *inputs["ab"]]]
         files = write_report(data, target, progress=lambda s: (bar.note(s), bar.advance()),
                              attachments=attachments)
         phases["report"] = time.perf_counter() - t
         bar.phase("done")
         ok = True
+    except (Exception, KeyboardInterrupt) as e:
+        interrupted = isinstance(e, KeyboardInterrupt)
+        why = str(e) if isinstance(e, EnginepoolsError) else f"{type(e).__name__}: {e}"
+        kept = sorted(p for p in staging.iterdir() if p.is_file())
+        if not kept:
+            shutil.rmtree(staging, ignore_errors=True)
+            if interrupted:
+                raise
+            if isinstance(e, EnginepoolsError):
+                raise EnginepoolsError(f"phase '{phase}' failed: {e}") from e
+            raise
+        raise StudyFailed(phase, why, _shown(staging), kept, report_command(inputs, target),
+                          interrupted=interrupted) from e
     finally:
         bar.close(done=ok)
-        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)  # everything it held is now in the report
     return StudyResult(target, data, files, time.perf_counter() - t0, phases, skipped)
+
+
+def report_command(inputs: dict[str, list[str]], out: Path) -> str | None:
+    """The ``enginepools report`` command line that builds a report from
+    the study inputs finished so far (None when nothing finished)."""
+    import shlex
+
+    args = ["enginepools", "report"]
+    for flag_, key in (("--bench", "bench"), ("--profile", "profile"), ("--ab", "ab")):
+        if inputs[key]:
+            args += [flag_, *map(str, map(_shown, inputs[key]))]
+    if len(args) == 2:
+        return None
+    return shlex.join([*args, "--out", str(_shown(out))])
+
+
+def _shown(path: str | os.PathLike[str]) -> Path:
+    """`path` as a user in this directory would type it: relative when it
+    lies below the working directory, absolute otherwise."""
+    p = Path(path).absolute()
+    try:
+        return p.relative_to(Path.cwd())
+    except ValueError:
+        return p
 
 
 def _estimate_steps(plan: Plan) -> int:
@@ -247,5 +306,5 @@ def plan_for(quick: bool) -> Plan:
     return QUICK_PLAN if quick else DEFAULT_PLAN
 
 
-__all__ = ["Plan", "DEFAULT_PLAN", "QUICK_PLAN", "StudyResult", "run_study", "plan_for", "DEFAULT_OUT",
+__all__ = ["Plan", "DEFAULT_PLAN", "QUICK_PLAN", "StudyResult", "StudyFailed", "run_study", "report_command", "plan_for", "DEFAULT_OUT",
            "EnginepoolsError", "asdict"]

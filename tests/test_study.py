@@ -67,3 +67,127 @@ def test_study_rejects_a_bad_out_before_running(tmp_path: Path, capsys: pytest.C
     assert cli.main(["study", "--out", str(f), "--no-progress"]) == 1
     assert "not a directory" in capsys.readouterr().err
     assert cli.main(["study", "--out", str(tmp_path / "r"), "-count", "0"]) == 2
+
+
+# ------------------------------------------------------------ a failed study keeps what it finished
+
+def _tiny(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(study, "plan_for", lambda quick: TINY)
+
+
+def _staging_dirs(parent: Path) -> list[Path]:
+    return sorted(parent.glob("rep.partial-*"))
+
+
+@pytest.mark.slow
+def test_a_failed_last_phase_keeps_the_results_and_prints_a_working_report_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import shlex
+
+    from enginepools.report import writer
+
+    _tiny(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "rep"
+    # an earlier complete report must survive the failed run untouched
+    out.mkdir()
+    (out / "README.md").write_text("the earlier report\n")
+    (out / writer.MANIFEST).write_text('{"files": ["README.md"]}\n')
+
+    def broken(*a: object, **k: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "write_report", broken)
+    code = cli.main(["study", "--out", "rep", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "phase 'report' failed: OSError" in err
+    (staging,) = _staging_dirs(tmp_path)
+    kept = {p.name for p in staging.iterdir()}
+    assert {"bench.txt", "bench.json", "plain-heap.pb.gz", "pooled-heap.pb.gz", "pipeline-ab.json"} <= kept
+    assert f"finished results are kept in {staging.name}/" in err
+    assert (out / "README.md").read_text() == "the earlier report\n"
+    assert {p.name for p in out.iterdir()} == {"README.md", writer.MANIFEST}
+
+    # the one command it prints builds the report from those results
+    (command,) = [line.strip() for line in err.splitlines() if line.strip().startswith("enginepools report ")]
+    argv = shlex.split(command)
+    assert argv[:2] == ["enginepools", "report"] and "--ab" in argv and "--profile" in argv
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(argv[1:]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert set(DOCS) <= names and "flame-diff.png" in names
+    assert "End to end" in (out / "profiling-analysis-findings.md").read_text()
+    assert rc.check_report(out) == []
+
+
+@pytest.mark.parametrize("exc, code, said", [(KeyboardInterrupt(), 130, "phase 'A/B' was interrupted"),
+                                             (study.EnginepoolsError("pipeline broke"), 1,
+                                              "phase 'A/B' failed: pipeline broke")])
+def test_a_failed_or_interrupted_ab_phase_keeps_the_benchmarks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        exc: BaseException, code: int, said: str) -> None:
+    def unavailable(*a: object) -> None:
+        raise study.Unavailable("not in this build")
+
+    def failing(*a: object) -> None:
+        raise exc
+
+    monkeypatch.setattr(study, "_profile_phase", unavailable)
+    monkeypatch.setattr(study, "_ab_phase", failing)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["study", "--out", "rep", "-filter", "StringBuilder", "-benchtime", "1ms",
+                     "--no-progress"]) == code
+    err = capsys.readouterr().err
+    assert said in err
+    (staging,) = _staging_dirs(tmp_path)
+    assert {p.name for p in staging.iterdir()} == {"bench.txt", "bench.json"}
+    assert f"enginepools report --bench {staging.name}/bench.txt --out rep" in err
+    assert not (tmp_path / "rep").exists()
+
+
+def test_a_study_failing_before_any_result_leaves_nothing_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def failing(*a: object) -> None:
+        raise study.EnginepoolsError("no kernels")
+
+    monkeypatch.setattr(study, "_bench_phase", failing)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["study", "--out", "rep", "--no-progress"]) == 1
+    assert "phase 'benchmarks' failed: no kernels" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_successful_study_leaves_no_staging_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unavailable(*a: object) -> None:
+        raise study.Unavailable("not in this build")
+
+    monkeypatch.setattr(study, "_profile_phase", unavailable)
+    monkeypatch.setattr(study, "_ab_phase", unavailable)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["study", "--out", "rep", "-filter", "StringBuilder", "-benchtime", "1ms",
+                     "--no-progress"]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]
+
+
+# ------------------------------------------------------------ children run the installed package
+
+def test_the_pipeline_phases_ignore_a_decoy_package_in_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child processes of the profile and A/B phases import this
+    enginepools, not an ``enginepools/`` folder where the user stands (a
+    source checkout without the compiled core, as in the README's first
+    command run from the clone's root)."""
+    decoy = tmp_path / "enginepools"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("raise ImportError('the decoy enginepools was imported')\n")
+    (decoy / "_pipeline_child.py").write_text("raise SystemExit('the decoy child ran')\n")
+    monkeypatch.chdir(tmp_path)
+    bar = study.Progress(0, enabled=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    profiles, _ = study._profile_phase(TINY, work, bar)
+    assert [Path(p).name for p in profiles] == ["plain-heap.pb.gz", "pooled-heap.pb.gz"]
+    (ab_json,), _ = study._ab_phase(TINY, work, bar)
+    assert Path(ab_json).stat().st_size > 0
