@@ -55,12 +55,12 @@ static PyObject *py_sha256_impls(PyObject *m, PyObject *unused) {
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         if (!ep_sha256_impl_available(names[i])) continue;
         PyObject *s = PyUnicode_FromString(names[i]);
-        if (!s || PyList_Append(l, s) < 0) {
-            Py_XDECREF(s);
+        int rc = s ? PyList_Append(l, s) : -1;
+        Py_XDECREF(s);
+        if (rc < 0) {
             Py_DECREF(l);
             return NULL;
         }
-        Py_DECREF(s);
     }
     return l;
 }

@@ -43,17 +43,28 @@ PyObject *_ep_py_raise(int err, const char *fmt, ...) {
     return NULL;
 }
 
+int _ep_dict_put(PyObject *d, const char *key, PyObject *v) {
+    if (!v) return -1;
+    int rc = PyDict_SetItemString(d, key, v);
+    Py_DECREF(v);
+    return rc;
+}
+
 /* ---- alloc: too small a concern for a file of its own ---- */
+
+PyObject *_ep_alloc_dict(const ep_alloc_counters *c) {
+    return Py_BuildValue("{s:K,s:K,s:K,s:K}",
+                         "alloc_bytes", (unsigned long long)c->alloc_bytes,
+                         "alloc_objects", (unsigned long long)c->alloc_objects,
+                         "free_bytes", (unsigned long long)c->free_bytes,
+                         "free_objects", (unsigned long long)c->free_objects);
+}
 
 static PyObject *py_alloc_counters(PyObject *m, PyObject *unused) {
     (void)m; (void)unused;
     ep_alloc_counters c;
     ep_alloc_counters_read(&c);
-    return Py_BuildValue("{s:K,s:K,s:K,s:K}",
-                         "alloc_bytes", (unsigned long long)c.alloc_bytes,
-                         "alloc_objects", (unsigned long long)c.alloc_objects,
-                         "free_bytes", (unsigned long long)c.free_bytes,
-                         "free_objects", (unsigned long long)c.free_objects);
+    return _ep_alloc_dict(&c);
 }
 
 static PyMethodDef core_methods[] = {

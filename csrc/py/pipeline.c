@@ -152,22 +152,15 @@ static int pl_check(void *ctx, int phase) {
     return stop;
 }
 
+/* A pipeline pool's counters: a pool's stats() without what a one-shot run
+ * does not have (trims, retained objects) or derives (hit_rate). */
 static PyObject *pl_pool_stats_dict(const ep_pool_stats *s) {
-    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K}",
-                         "gets", (unsigned long long)s->gets, "hits", (unsigned long long)s->hits,
-                         "misses", (unsigned long long)s->misses, "puts", (unsigned long long)s->puts,
-                         "drops", (unsigned long long)s->drops,
-                         "retained_bytes", (unsigned long long)s->retained_bytes,
-                         "peak_retained_bytes", (unsigned long long)s->peak_retained_bytes,
-                         "clear_ns", (unsigned long long)s->clear_ns,
-                         "init_failures", (unsigned long long)s->init_failures);
-}
-
-static int dict_put(PyObject *d, const char *k, PyObject *v) {
-    if (!v) return -1;
-    int rc = PyDict_SetItemString(d, k, v);
-    Py_DECREF(v);
-    return rc;
+    static const char *const absent[] = {"retained_objects", "trims", "trimmed", "hit_rate"};
+    PyObject *d = _ep_pool_stats_dict(s);
+    for (size_t i = 0; d && i < sizeof absent / sizeof absent[0]; i++) {
+        if (PyDict_DelItemString(d, absent[i]) < 0) Py_CLEAR(d);
+    }
+    return d;
 }
 
 static PyObject *pipeline_result_dict(const ep_pipeline_result *r, unsigned pools, int keep) {
@@ -187,18 +180,13 @@ static PyObject *pipeline_result_dict(const ep_pipeline_result *r, unsigned pool
         "threads", r->threads);
     if (!d) return NULL;
     PyObject *pd = PyDict_New();
-    if (!pd || dict_put(d, "pools", pd) < 0) goto fail;
+    if (!pd || _ep_dict_put(d, "pools", pd) < 0) goto fail;
     /* pd borrowed from d now (dict_put dropped our reference, d holds one) */
-    if ((pools & EP_PIPELINE_STRING) && dict_put(pd, "string", pl_pool_stats_dict(&r->string_pool)) < 0) goto fail;
-    if ((pools & EP_PIPELINE_HASH) && dict_put(pd, "hash", pl_pool_stats_dict(&r->hash_pool)) < 0) goto fail;
-    if ((pools & EP_PIPELINE_TAR) && dict_put(pd, "tar", pl_pool_stats_dict(&r->tar_pool)) < 0) goto fail;
-    if (dict_put(d, "alloc", Py_BuildValue("{s:K,s:K,s:K,s:K}",
-                                           "alloc_bytes", (unsigned long long)r->alloc.alloc_bytes,
-                                           "alloc_objects", (unsigned long long)r->alloc.alloc_objects,
-                                           "free_bytes", (unsigned long long)r->alloc.free_bytes,
-                                           "free_objects", (unsigned long long)r->alloc.free_objects)) < 0)
-        goto fail;
-    if (dict_put(d, "workers", Py_BuildValue("{s:K,s:K,s:K,s:K,s:K}",
+    if ((pools & EP_PIPELINE_STRING) && _ep_dict_put(pd, "string", pl_pool_stats_dict(&r->string_pool)) < 0) goto fail;
+    if ((pools & EP_PIPELINE_HASH) && _ep_dict_put(pd, "hash", pl_pool_stats_dict(&r->hash_pool)) < 0) goto fail;
+    if ((pools & EP_PIPELINE_TAR) && _ep_dict_put(pd, "tar", pl_pool_stats_dict(&r->tar_pool)) < 0) goto fail;
+    if (_ep_dict_put(d, "alloc", _ep_alloc_dict(&r->alloc)) < 0) goto fail;
+    if (_ep_dict_put(d, "workers", Py_BuildValue("{s:K,s:K,s:K,s:K,s:K}",
                                              "submitted", (unsigned long long)r->workers.submitted,
                                              "completed", (unsigned long long)r->workers.completed,
                                              "queue_peak", (unsigned long long)r->workers.queue_peak,
@@ -207,7 +195,7 @@ static PyObject *pipeline_result_dict(const ep_pipeline_result *r, unsigned pool
         goto fail;
     if (keep) {
         PyObject *fl = PyList_New((Py_ssize_t)r->nfiles);
-        if (!fl || dict_put(d, "file_hashes", fl) < 0) goto fail;
+        if (!fl || _ep_dict_put(d, "file_hashes", fl) < 0) goto fail;
         for (size_t i = 0; i < r->nfiles; i++) {
             PyObject *t = Py_BuildValue("(sKy#)", r->file_list[i].path, (unsigned long long)r->file_list[i].size,
                                         (const char *)r->file_list[i].sha256, (Py_ssize_t)32);

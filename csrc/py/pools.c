@@ -384,23 +384,14 @@ static PyMethodDef lease_methods[] = {
 };
 
 static PyType_Slot lease_slots[] = {
-    {Py_tp_dealloc, lease_dealloc},
-    {Py_bf_getbuffer, lease_getbuffer},
-    {Py_bf_releasebuffer, lease_releasebuffer},
-    {Py_tp_traverse, lease_traverse},
-    {Py_tp_clear, lease_clear},
+    {Py_tp_dealloc, lease_dealloc}, {Py_tp_traverse, lease_traverse}, {Py_tp_clear, lease_clear},
+    {Py_bf_getbuffer, lease_getbuffer}, {Py_bf_releasebuffer, lease_releasebuffer},
+    {Py_tp_methods, lease_methods}, {Py_tp_getset, lease_getset},
     {Py_tp_doc, "One pooled block lent to Python: a writable buffer (memoryview(lease)); release() gives it back."},
-    {Py_tp_methods, lease_methods},
-    {Py_tp_getset, lease_getset},
     {0, NULL},
 };
 
-PyType_Spec _ep_Lease_spec = {
-    .name = "enginepools._core.Lease",
-    .basicsize = sizeof(LeaseObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
-    .slots = lease_slots,
-};
+EP_TYPE_SPEC(Lease, LeaseObject, lease_slots, Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION);
 
 /* ---- Builder ---- */
 
@@ -537,20 +528,12 @@ static PyMethodDef builder_methods[] = {
 };
 
 static PyType_Slot builder_slots[] = {
-    {Py_tp_dealloc, builder_dealloc},
-    {Py_sq_length, builder_len},
-    {Py_tp_doc, "A growable string builder lent by a StringBuilderPool."},
-    {Py_tp_methods, builder_methods},
-    {Py_tp_getset, builder_getset},
-    {0, NULL},
+    {Py_tp_dealloc, builder_dealloc}, {Py_sq_length, builder_len},
+    {Py_tp_methods, builder_methods}, {Py_tp_getset, builder_getset},
+    {Py_tp_doc, "A growable string builder lent by a StringBuilderPool."}, {0, NULL},
 };
 
-PyType_Spec _ep_Builder_spec = {
-    .name = "enginepools._core.Builder",
-    .basicsize = sizeof(BuilderObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
-    .slots = builder_slots,
-};
+EP_TYPE_SPEC(Builder, BuilderObject, builder_slots, Py_TPFLAGS_DISALLOW_INSTANTIATION);
 
 /* ---- the three pools: one init, one get, one put ---- */
 
@@ -826,65 +809,42 @@ static PyObject *bufpool_get_maxbytes(PyObject *s, void *c) {
     return PyLong_FromSize_t(pool_live(p) ? ep_bufpool_max_bytes(p->u.bp) : 0);
 }
 
-static PyGetSetDef objpool_getset[] = {
-    POOL_COMMON_GETSET
-    {"size", pool_get_size, NULL, "bytes per object", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
+/* One pool type: the getters and methods every kind has, then its own. */
+#define POOL_TYPE(ident, init, OWN_GETSET, OWN_METHODS, doc)                                                  \
+    static PyGetSetDef ident##_getset[] = {POOL_COMMON_GETSET OWN_GETSET {NULL, NULL, NULL, NULL, NULL}};    \
+    static PyMethodDef ident##_methods[] = {POOL_COMMON_METHODS OWN_METHODS {NULL, NULL, 0, NULL}};          \
+    static PyType_Slot ident##_slots[] = {                                                                    \
+        {Py_tp_dealloc, pool_dealloc}, {Py_tp_doc, doc},    {Py_tp_methods, ident##_methods},                 \
+        {Py_tp_getset, ident##_getset}, {Py_tp_init, init}, {Py_tp_new, PyType_GenericNew},                   \
+        {0, NULL},                                                                                            \
+    };                                                                                                        \
+    EP_TYPE_SPEC(ident, PoolObject, ident##_slots, 0)
 
-static PyMethodDef objpool_methods[] = {
-    POOL_COMMON_METHODS
-    {"get", pool_get, METH_NOARGS, "get() -> Lease: a cached object or a new one"},
+#define OBJPOOL_GETSET {"size", pool_get_size, NULL, "bytes per object", NULL},
+#define OBJPOOL_METHODS \
+    {"get", pool_get, METH_NOARGS, "get() -> Lease: a cached object or a new one"}, \
     {"put", pool_put, METH_O, "put(lease): give an object back (same as lease.release())"},
-    {NULL, NULL, 0, NULL},
-};
-
-static PyGetSetDef bufpool_getset[] = {
-    POOL_COMMON_GETSET
-    {"default_size", pool_get_size, NULL, "size get() uses when none is given (0 = none)", NULL},
-    {"max_bytes", bufpool_get_maxbytes, NULL, "cap on bytes retained over all classes (0 = none)", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
-static PyMethodDef bufpool_methods[] = {
-    POOL_COMMON_METHODS
-    {"get", bufpool_get, METH_VARARGS, "get(size=default_size) -> Lease of `size` bytes from the smallest class that fits"},
-    {"put", pool_put, METH_O, "put(lease): give a buffer back (same as lease.release())"},
-    {"class_stats", bufpool_class_stats, METH_O, "class_stats(class_size) -> dict: counters of one size class"},
-    {"class_for", bufpool_class_for, METH_O | METH_STATIC, "class_for(size) -> the class size serving `size`"},
-    {NULL, NULL, 0, NULL},
-};
-
-static PyGetSetDef strpool_getset[] = {
-    POOL_COMMON_GETSET
-    {"initial_capacity", pool_get_size, NULL, "capacity of a new builder", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
-static PyMethodDef strpool_methods[] = {
-    POOL_COMMON_METHODS
-    {"get", pool_get, METH_NOARGS, "get() -> Builder: an empty builder, reused when one is cached"},
-    {"put", pool_put, METH_O, "put(builder): give a builder back (same as builder.release())"},
-    {NULL, NULL, 0, NULL},
-};
-
-#define POOL_SPEC(ident, tname, init, methods, getset, doc)                                                  \
-    static PyType_Slot ident##_slots[] = {                                                                   \
-        {Py_tp_dealloc, pool_dealloc}, {Py_tp_doc, doc},       {Py_tp_methods, methods},                     \
-        {Py_tp_getset, getset},        {Py_tp_init, init},     {Py_tp_new, PyType_GenericNew},               \
-        {0, NULL},                                                                                           \
-    };                                                                                                       \
-    PyType_Spec _ep_##ident##_spec = {.name = "enginepools._core." tname, .basicsize = sizeof(PoolObject),   \
-                                      .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,                \
-                                      .slots = ident##_slots}
-
-POOL_SPEC(ObjectPool, "ObjectPool", objpool_init, objpool_methods, objpool_getset,
+POOL_TYPE(ObjectPool, objpool_init, OBJPOOL_GETSET, OBJPOOL_METHODS,
           "ObjectPool(size, *, max_objects=0, max_bytes=0, clear_on_put=False, magazine_size=0, name=None)\n"
           "Pool of fixed-size blocks with sync.Pool semantics (per-thread magazines, shared depot).");
-POOL_SPEC(BufferPool, "BufferPool", bufpool_init, bufpool_methods, bufpool_getset,
+
+#define BUFPOOL_GETSET \
+    {"default_size", pool_get_size, NULL, "size get() uses when none is given (0 = none)", NULL}, \
+    {"max_bytes", bufpool_get_maxbytes, NULL, "cap on bytes retained over all classes (0 = none)", NULL},
+#define BUFPOOL_METHODS \
+    {"get", bufpool_get, METH_VARARGS, "get(size=default_size) -> Lease of `size` bytes from the smallest class that fits"}, \
+    {"put", pool_put, METH_O, "put(lease): give a buffer back (same as lease.release())"}, \
+    {"class_stats", bufpool_class_stats, METH_O, "class_stats(class_size) -> dict: counters of one size class"}, \
+    {"class_for", bufpool_class_for, METH_O | METH_STATIC, "class_for(size) -> the class size serving `size`"},
+POOL_TYPE(BufferPool, bufpool_init, BUFPOOL_GETSET, BUFPOOL_METHODS,
           "BufferPool(preset=None, *, max_bytes=0, max_objects_per_class=0, clear_on_put=False, default_size=0, name=None)\n"
           "Byte buffers in power-of-two size classes, 256 B to 1 MiB; presets 'hash' and 'tar'.");
-POOL_SPEC(StringBuilderPool, "StringBuilderPool", strpool_init, strpool_methods, strpool_getset,
+
+#define STRPOOL_GETSET {"initial_capacity", pool_get_size, NULL, "capacity of a new builder", NULL},
+#define STRPOOL_METHODS \
+    {"get", pool_get, METH_NOARGS, "get() -> Builder: an empty builder, reused when one is cached"}, \
+    {"put", pool_put, METH_O, "put(builder): give a builder back (same as builder.release())"},
+POOL_TYPE(StringBuilderPool, strpool_init, STRPOOL_GETSET, STRPOOL_METHODS,
           "StringBuilderPool(*, initial_capacity=64, max_retained_capacity=0, max_objects=0, clear_on_put=False, name=None)\n"
           "Pool of growable string builders; stats count builder structs.");
 

@@ -35,18 +35,10 @@ static int pp_buf_getbuffer(PyObject *o, Py_buffer *view, int flags) {
 }
 
 static PyType_Slot pp_buf_slots[] = {
-    {Py_tp_dealloc, pp_buf_dealloc},
-    {Py_bf_getbuffer, pp_buf_getbuffer},
-    {Py_tp_doc, "A decoded pprof array (owns its memory; view it with numpy.frombuffer)."},
-    {0, NULL},
+    {Py_tp_dealloc, pp_buf_dealloc}, {Py_bf_getbuffer, pp_buf_getbuffer},
+    {Py_tp_doc, "A decoded pprof array (owns its memory; view it with numpy.frombuffer)."}, {0, NULL},
 };
-
-PyType_Spec _ep_PprofArray_spec = {
-    .name = "enginepools._core.PprofArray",
-    .basicsize = sizeof(pp_buf),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
-    .slots = pp_buf_slots,
-};
+EP_TYPE_SPEC(PprofArray, pp_buf, pp_buf_slots, Py_TPFLAGS_DISALLOW_INSTANTIATION);
 
 /* Move *pp (n items of `item` bytes) into d[key]; *pp becomes NULL. */
 static int pp_put_array(PyTypeObject *tp, PyObject *d, const char *key, void *pp, size_t n, size_t item) {
@@ -56,18 +48,10 @@ static int pp_put_array(PyTypeObject *tp, PyObject *d, const char *key, void *pp
     b->p = *slot;
     b->len = (Py_ssize_t)(n * item);
     *slot = NULL;
-    int r = PyDict_SetItemString(d, key, (PyObject *)b);
-    Py_DECREF(b);
-    return r;
+    return _ep_dict_put(d, key, (PyObject *)b);
 }
 
-static int pp_put_int(PyObject *d, const char *key, long long v) {
-    PyObject *o = PyLong_FromLongLong(v);
-    if (!o) return -1;
-    int r = PyDict_SetItemString(d, key, o);
-    Py_DECREF(o);
-    return r;
-}
+static int pp_put_int(PyObject *d, const char *key, long long v) { return _ep_dict_put(d, key, PyLong_FromLongLong(v)); }
 
 static PyObject *pp_result(PyTypeObject *arr_type, ep_pprof *p, const uint8_t *raw, size_t raw_len) {
     PyObject *d = PyDict_New();

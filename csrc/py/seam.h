@@ -58,10 +58,21 @@ static inline ep_state *ep_state_of(PyObject *self) {
 
 /* module.c: raise the exception matching errno-style code `err`; NULL. */
 PyObject *_ep_py_raise(int err, const char *fmt, ...);
+/* module.c: d[key] = v, stealing v; -1 if v is NULL (its error stands) or on failure. */
+int _ep_dict_put(PyObject *d, const char *key, PyObject *v);
+/* module.c: ep_alloc's counters as alloc_counters() returns them. */
+PyObject *_ep_alloc_dict(const ep_alloc_counters *c);
 
 /* pools.c: helpers the worker pool shares. */
 PyObject *_ep_pool_stats_dict(const ep_pool_stats *s);
 int _ep_size_arg(Py_ssize_t v, const char *what); /* ValueError unless v >= 0 */
+
+/* The spec of type `name` (C struct `obj`, slots `slots`).  Every type of
+ * ours is final and immutable, as the static types it replaces were:
+ * ep_state_of() relies on the first.  Extra flags: GC, no instantiation. */
+#define EP_TYPE_SPEC(name, obj, slots, extra_flags)                                                         \
+    PyType_Spec _ep_##name##_spec = {"enginepools._core." #name, sizeof(obj), 0,                            \
+                                     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | (extra_flags), slots}
 
 /* The type specs (module.c makes the types from them in exec). */
 extern PyType_Spec _ep_ObjectPool_spec, _ep_BufferPool_spec, _ep_StringBuilderPool_spec;

@@ -524,12 +524,9 @@ static PyObject *workers_stats(PyObject *self, PyObject *unused) {
                                     "errors", (unsigned long long)w->errors,
                                     "in_flight", (long long)inflight,
                                     "shut_down", w->shut ? Py_True : Py_False);
-    if (!extra || PyDict_Update(d, extra) < 0) {
-        Py_XDECREF(extra);
-        Py_DECREF(d);
-        return NULL;
-    }
-    Py_DECREF(extra);
+    int rc = extra ? PyDict_Update(d, extra) : -1;
+    Py_XDECREF(extra);
+    if (rc < 0) Py_CLEAR(d);
     return d;
 }
 
@@ -612,19 +609,10 @@ static PyMethodDef workers_methods[] = {
 };
 
 static PyType_Slot workers_slots[] = {
-    {Py_tp_dealloc, workers_dealloc},
+    {Py_tp_dealloc, workers_dealloc}, {Py_tp_init, workers_init}, {Py_tp_new, PyType_GenericNew},
+    {Py_tp_methods, workers_methods}, {Py_tp_getset, workers_getset},
     {Py_tp_doc, "WorkerPool(threads=2, *, queue_size=64, max_objects=-1, max_bytes=0)\n"
                 "Fixed pthreads serving a bounded job queue."},
-    {Py_tp_methods, workers_methods},
-    {Py_tp_getset, workers_getset},
-    {Py_tp_init, workers_init},
-    {Py_tp_new, PyType_GenericNew},
     {0, NULL},
 };
-
-PyType_Spec _ep_WorkerPool_spec = {
-    .name = "enginepools._core.WorkerPool",
-    .basicsize = sizeof(WorkersObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
-    .slots = workers_slots,
-};
+EP_TYPE_SPEC(WorkerPool, WorkersObject, workers_slots, 0);
