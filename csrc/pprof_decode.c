@@ -283,6 +283,7 @@ static int rd_line(dec *d, const fld *lf);
 static inline int rd_varints(dec *d, const fld *mf, uint64_t *r, unsigned n, unsigned line) {
     const uint8_t *p = mf->data, *end = mf->data_end;
     fld f;
+    f.val = 0; /* set by rd_field whenever want_varint passes; gcc -O1 cannot see that */
     memset(r, 0, n * sizeof *r);
     while (p < end) {
         int e = rd_field(d, &p, end, &f);
