@@ -1,9 +1,9 @@
 """Build of the C core, ``enginepools._core``.
 
-Every ``csrc/*.c`` file is compiled into the one extension; ``csrc/module.c`` is
-the only file that includes Python.h.  ``EP_SANITIZE=address`` builds with
-ASan+UBSan, ``EP_SANITIZE=thread`` with TSan (both ``-O1 -g
--fno-omit-frame-pointer``); ``EP_DEBUG=1`` turns on ``ep_assert``.
+Every ``csrc/*.c`` and ``csrc/py/*.c`` file is compiled into the one extension;
+the files in ``csrc/py/`` (the seam) are the only ones that include Python.h.
+``EP_SANITIZE=address`` builds with ASan+UBSan, ``EP_SANITIZE=thread`` with
+TSan (both ``-O1 -g -fno-omit-frame-pointer``); ``EP_DEBUG=1`` turns on ``ep_assert``.
 """
 import glob
 import os
@@ -32,9 +32,9 @@ if DEBUG or SANITIZE:
 
 core = Extension(
     "enginepools._core",
-    sources=sorted(glob.glob("csrc/*.c")),
-    include_dirs=["csrc/include", "csrc", numpy.get_include()],
-    depends=sorted(glob.glob("csrc/*.h") + glob.glob("csrc/include/*.h")),
+    sources=sorted(glob.glob("csrc/*.c")) + sorted(glob.glob("csrc/py/*.c")),
+    include_dirs=["csrc/include", "csrc", "csrc/py", numpy.get_include()],
+    depends=sorted(glob.glob("csrc/*.h") + glob.glob("csrc/include/*.h") + glob.glob("csrc/py/*.h")),
     define_macros=macros,
     extra_compile_args=cflags,
     extra_link_args=ldflags,

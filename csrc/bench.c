@@ -95,21 +95,6 @@ const ep_bench_kernel *ep_bench_find(const char *fullname) {
 
 const char *ep_bench_group(const ep_bench_kernel *k) { return k->group ? k->group : k->name; }
 
-void _ep_pool_stats_add(ep_pool_stats *a, const ep_pool_stats *b) {
-    a->gets += b->gets;
-    a->hits += b->hits;
-    a->misses += b->misses;
-    a->puts += b->puts;
-    a->drops += b->drops;
-    a->retained_objects += b->retained_objects;
-    a->retained_bytes += b->retained_bytes;
-    a->peak_retained_bytes += b->peak_retained_bytes;
-    a->clear_ns += b->clear_ns;
-    a->trims += b->trims;
-    a->trimmed += b->trimmed;
-    a->init_failures += b->init_failures;
-}
-
 void ep_bench_add_unit(ep_bench_sample *s, const char *name, double value) {
     if (s->nunits >= EP_BENCH_MAX_UNITS) return;
     ep_bench_unit *u = &s->units[s->nunits++];

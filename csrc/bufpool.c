@@ -136,20 +136,9 @@ void ep_bufpool_stats_read(const ep_bufpool *bp, ep_pool_stats *total) {
     for (int i = 0; i < EP_BUFPOOL_NCLASSES; i++) {
         ep_pool_stats s;
         ep_pool_stats_read(bp->cls[i], &s);
-        t.gets += s.gets;
-        t.hits += s.hits;
-        t.misses += s.misses;
-        t.puts += s.puts;
-        t.drops += s.drops;
-        t.retained_objects += s.retained_objects;
-        t.retained_bytes += s.retained_bytes;
-        /* classes peak at different times: the sum bounds the true peak from
-         * above, and with a shared budget the budget bounds it too */
-        t.peak_retained_bytes += s.peak_retained_bytes;
-        t.clear_ns += s.clear_ns;
-        t.trims += s.trims;
-        t.trimmed += s.trimmed;
-        t.init_failures += s.init_failures;
+        /* classes peak at different times: the sum of their peaks bounds the
+         * true peak from above, and with a shared budget the budget bounds it too */
+        _ep_pool_stats_add(&t, &s);
     }
     if (bp->has_budget && t.peak_retained_bytes > bp->budget.max) t.peak_retained_bytes = bp->budget.max;
     /* one trim() of the buffer pool trims every class */

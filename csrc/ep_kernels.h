@@ -21,7 +21,4 @@ extern const _ep_bench_family _ep_kernels_alloc;
 extern const _ep_bench_family _ep_kernels_contention;
 extern const _ep_bench_family _ep_kernels_workerpool;
 
-/* Sum b into a (every counter; retained/peak too, as snapshots of several pools add). */
-void _ep_pool_stats_add(ep_pool_stats *a, const ep_pool_stats *b);
-
 #endif

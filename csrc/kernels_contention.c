@@ -8,6 +8,7 @@
  * trial: with more threads they should scale, a locked pool would not.
  */
 #include "ep_kernels.h"
+#include "ep_pool_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -846,6 +846,21 @@ void ep_pool_trim(ep_pool *p) {
     chain_free(p, empty);
 }
 
+void _ep_pool_stats_add(ep_pool_stats *a, const ep_pool_stats *b) {
+    a->gets += b->gets;
+    a->hits += b->hits;
+    a->misses += b->misses;
+    a->puts += b->puts;
+    a->drops += b->drops;
+    a->retained_objects += b->retained_objects;
+    a->retained_bytes += b->retained_bytes;
+    a->peak_retained_bytes += b->peak_retained_bytes;
+    a->clear_ns += b->clear_ns;
+    a->trims += b->trims;
+    a->trimmed += b->trimmed;
+    a->init_failures += b->init_failures;
+}
+
 void ep_pool_stats_read(const ep_pool *cp, ep_pool_stats *out) {
     ep_pool *p = (ep_pool *)cp; /* the lock and the peak are mutable */
     ep_pool_stats s;

@@ -11,7 +11,7 @@
  *
  * Speed: a first scan of the top-level keys and lengths sizes the arrays (so
  * the big ones are never copied as they grow), packed varints and labels take
- * a short path, and module.c hands the arrays to numpy without copying them.
+ * a short path, and csrc/py/pprof.c hands the arrays to numpy without copying them.
  * Most of the remaining cost is faulting in fresh output pages, so big arrays
  * ask for transparent huge pages (one fault per 2 MiB instead of 512) and the
  * decoder keeps no per-sample or per-label side arrays: sample value counts,
@@ -274,18 +274,36 @@ static int rd_ints(dec *d, const fld *f, vec *out) {
 
 /* ---- messages ----------------------------------------------------------------- */
 
-static int rd_value_type(dec *d, const uint8_t *p, const uint8_t *end, int64_t *t, int64_t *u) {
+static int rd_line(dec *d, const fld *lf);
+
+/* The loop the small messages share: varint field k in 1..n-1 lands in r[k]
+ * (zeroed first; a repeated field's last value wins, as in protobuf), field
+ * `line` (0: none) is a nested Line read as it comes, others are skipped.
+ * Inline, so each caller's constants fold into a copy of its own. */
+static inline int rd_varints(dec *d, const fld *mf, uint64_t *r, unsigned n, unsigned line) {
+    const uint8_t *p = mf->data, *end = mf->data_end;
     fld f;
-    *t = *u = 0;
+    f.val = 0; /* set by rd_field whenever want_varint passes; gcc -O1 cannot see that */
+    memset(r, 0, n * sizeof *r);
     while (p < end) {
         int e = rd_field(d, &p, end, &f);
         if (e) return e;
-        if (f.field == 1 || f.field == 2) {
+        if (line && f.field == line) {
+            if ((e = want_bytes(d, &f)) || (e = rd_line(d, &f))) return e;
+        } else if (f.field >= 1 && f.field < n) {
             if ((e = want_varint(d, &f))) return e;
-            *(f.field == 1 ? t : u) = (int64_t)f.val;
+            r[f.field] = f.val;
         }
     }
     return 0;
+}
+
+static int rd_value_type(dec *d, const fld *vf, int64_t *t, int64_t *u) {
+    uint64_t r[3];
+    int e = rd_varints(d, vf, r, 3, 0);
+    *t = (int64_t)r[1];
+    *u = (int64_t)r[2];
+    return e;
 }
 
 static int rd_label(dec *d, const uint8_t *p, const uint8_t *end) {
@@ -365,36 +383,18 @@ static int rd_sample(dec *d, const fld *sf) {
 }
 
 static int rd_line(dec *d, const fld *lf) {
-    const uint8_t *p = lf->data, *end = lf->data_end;
-    uint64_t fn = 0, line = 0;
-    fld f;
-    while (p < end) {
-        int e = rd_field(d, &p, end, &f);
-        if (e) return e;
-        if (f.field == 1 || f.field == 2) {
-            if ((e = want_varint(d, &f))) return e;
-            *(f.field == 1 ? &fn : &line) = f.val;
-        }
-    }
-    PUSH(d, V_LINE_FN, fn);
-    PUSH(d, V_LINE_LN, line);
+    uint64_t r[3];
+    int e = rd_varints(d, lf, r, 3, 0);
+    if (e) return e;
+    PUSH(d, V_LINE_FN, r[1]);
+    PUSH(d, V_LINE_LN, r[2]);
     return 0;
 }
 
 static int rd_location(dec *d, const fld *lf) {
-    const uint8_t *p = lf->data, *end = lf->data_end;
-    uint64_t r[6] = {0, 0, 0, 0, 0, 0};
-    fld f;
-    while (p < end) {
-        int e = rd_field(d, &p, end, &f);
-        if (e) return e;
-        if (f.field == 4) {
-            if ((e = want_bytes(d, &f)) || (e = rd_line(d, &f))) return e;
-        } else if (f.field >= 1 && f.field <= 5) {
-            if ((e = want_varint(d, &f))) return e;
-            r[f.field] = f.val;
-        }
-    }
+    uint64_t r[6];
+    int e = rd_varints(d, lf, r, 6, 4);
+    if (e) return e;
     PUSH(d, V_LOC_ID, r[1]);
     PUSH(d, V_LOC_MAP, r[2]);
     PUSH(d, V_LOC_ADDR, r[3]);
@@ -405,34 +405,18 @@ static int rd_location(dec *d, const fld *lf) {
 }
 
 static int rd_function(dec *d, const fld *ff) {
-    const uint8_t *p = ff->data, *end = ff->data_end;
-    uint64_t r[6] = {0, 0, 0, 0, 0, 0};
-    fld f;
-    while (p < end) {
-        int e = rd_field(d, &p, end, &f);
-        if (e) return e;
-        if (f.field >= 1 && f.field <= 5) {
-            if ((e = want_varint(d, &f))) return e;
-            r[f.field] = f.val;
-        }
-    }
+    uint64_t r[6];
+    int e = rd_varints(d, ff, r, 6, 0);
+    if (e) return e;
     for (int k = 1; k <= 5; k++) PUSH(d, V_FN_ID + k - 1, r[k]);
     PUSH(d, V_FN_POS, ff->start - d->base);
     return 0;
 }
 
 static int rd_mapping(dec *d, const fld *mf) {
-    const uint8_t *p = mf->data, *end = mf->data_end;
-    uint64_t r[11] = {0};
-    fld f;
-    while (p < end) {
-        int e = rd_field(d, &p, end, &f);
-        if (e) return e;
-        if (f.field >= 1 && f.field <= 10) {
-            if ((e = want_varint(d, &f))) return e;
-            r[f.field] = f.val;
-        }
-    }
+    uint64_t r[11];
+    int e = rd_varints(d, mf, r, 11, 0);
+    if (e) return e;
     for (int k = 1; k <= 6; k++) PUSH(d, V_MAP_ID + k - 1, r[k]);
     PUSH(d, V_MAP_FLAGS, (r[7] ? EP_PPROF_HAS_FUNCTIONS : 0) | (r[8] ? EP_PPROF_HAS_FILENAMES : 0) |
                              (r[9] ? EP_PPROF_HAS_LINE_NUMBERS : 0) | (r[10] ? EP_PPROF_HAS_INLINE_FRAMES : 0));
@@ -458,16 +442,14 @@ static int rd_profile(dec *d, const uint8_t *p, const uint8_t *end) {
         case 3: e = want_bytes(d, &f) ? EINVAL : rd_mapping(d, &f); break;
         case 1: {
             int64_t t, u;
-            if ((e = want_bytes(d, &f)) || (e = rd_value_type(d, f.data, f.data_end, &t, &u))) break;
+            if ((e = want_bytes(d, &f)) || (e = rd_value_type(d, &f, &t, &u))) break;
             PUSH(d, V_TYPE_T, t);
             PUSH(d, V_TYPE_U, u);
             PUSH(d, V_TYPE_POS, f.start - d->base);
             break;
         }
         case 11:
-            if ((e = want_bytes(d, &f)) ||
-                (e = rd_value_type(d, f.data, f.data_end, &d->pt_type, &d->pt_unit)))
-                break;
+            if ((e = want_bytes(d, &f)) || (e = rd_value_type(d, &f, &d->pt_type, &d->pt_unit))) break;
             d->has_period_type = 1;
             d->pt_pos = (uint64_t)(f.start - d->base);
             break;

@@ -13,7 +13,7 @@
  * A run is opened once per (kernel, thread count) and reused for every
  * sample: state (pools, worker threads, the thread team) persists, so pooled
  * kernels are measured in steady state as Go's package-level pools are.  One
- * sample is begin → step(n₁) → step(n₂) … → end: the caller (module.c) steps
+ * sample is begin → step(n₁) → step(n₂) … → end: the caller (csrc/py/bench.c) steps
  * in chunks of ~20 ms so it can check for Ctrl-C between them; only the steps
  * are timed.  Pooled kernels report their pools' counters, turned into the
  * extra units hits/op, misses/op, clear-ns/op and retained-B.

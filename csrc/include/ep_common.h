@@ -2,8 +2,8 @@
  *
  * Error model: a function returns 0 on success or a positive errno-style code
  * (EINVAL, ENOMEM, ESHUTDOWN, EINTR, …) and leaves its outputs untouched on
- * failure; module.c turns the code into one Python exception.  Nothing in
- * csrc/ except module.c knows about Python.
+ * failure; the seam (csrc/py/) turns the code into one Python exception.
+ * Nothing in csrc/ outside csrc/py/ knows about Python.
  *
  * Prefixes: ep_ public, _ep_ shared-internal, EP_ macros.  ep_assert is
  * compiled in only with EP_DEBUG (set by sanitizer and debug builds).

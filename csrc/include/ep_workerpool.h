@@ -36,8 +36,8 @@ int ep_workerpool_shutdown(ep_workerpool *wp, int drain);
 void ep_workerpool_destroy(ep_workerpool *wp); /* shuts down (drain=1) if still running */
 void ep_workerpool_stats_read(const ep_workerpool *wp, ep_workerpool_stats *out);
 
-/* Bounded waits for callers that must stay interruptible (module.c releases
- * the GIL and checks signals between them): ETIMEDOUT when timeout_ns passed. */
+/* Bounded waits for callers that must stay interruptible (csrc/py/workerpool.c
+ * releases the GIL and checks signals between them): ETIMEDOUT when timeout_ns passed. */
 int ep_workerpool_submit_timed(ep_workerpool *wp, ep_job_fn fn, void *arg, uint64_t timeout_ns);
 int ep_workerpool_wait_timed(ep_workerpool *wp, uint64_t timeout_ns);
 /* shutdown() that gives up after timeout_ns (ETIMEDOUT, the pool stays
