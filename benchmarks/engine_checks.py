@@ -32,8 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from enginepools import _core, noise, runner, stats  # noqa: E402
-from enginepools.benchresult import BenchResult  # noqa: E402
+from enginepools import _core  # noqa: E402
+from enginepools.bench import noise, runner  # noqa: E402
+from enginepools.analysis import stats  # noqa: E402
+from enginepools.bench.result import BenchResult  # noqa: E402
 
 SHA_SIZE = 1 << 20
 

@@ -109,7 +109,7 @@ class State:
 
     def load_baseline(self) -> list[Any]:
         if self.baseline is None:
-            from . import benchfmt
+            from .bench import benchfmt
 
             assert self.compare_path is not None
             self.baseline = benchfmt.read(self.compare_path)
@@ -146,7 +146,7 @@ def pytest_configure(config: pytest.Config) -> None:
     benchtime = getattr(opt, "ep_benchtime", None)
     count = getattr(opt, "ep_count", None)
     if benchtime is not None or count is not None:
-        from . import pybench
+        from .bench import pybench
         from .errors import UsageError
 
         try:
@@ -233,7 +233,7 @@ class PoolBenchmark:
             name: str | None = None) -> Any:
         """Like calling the fixture, with the callable's arguments given
         explicitly (for callables that take ``pool=`` themselves)."""
-        from . import pybench
+        from .bench import pybench
         from .errors import UsageError
 
         self._check_once()
@@ -258,7 +258,7 @@ class PoolBenchmark:
         ``retained-B`` units.  Returns the result."""
         self._check_once()
         try:
-            from . import runner
+            from .bench import runner
         except ImportError:  # pragma: no cover - a build without the bench harness
             from .errors import EnginepoolsError
 
@@ -272,7 +272,7 @@ class PoolBenchmark:
         if kernel is None:
             raise pytest.UsageError(f"{self._request.node.nodeid}: pool_benchmark.kernel({name!r}): no such kernel "
                                     f"(known: {', '.join(known)})")
-        from . import pybench
+        from .bench import pybench
 
         try:
             bt = str(pybench.parse_benchtime(opts["benchtime"]))  # 0.05 (seconds) -> "50ms", as Go spells it
@@ -351,12 +351,12 @@ class KernelResult:
         return a[~np.isnan(a)]
 
     def summary(self, unit: str = "ns/op") -> Any:
-        from . import stats
+        from .analysis import stats
 
         return stats.summarize(self.values(unit))
 
     def records(self, config: dict[str, str] | None = None) -> list[Any]:
-        from .benchfmt import make_record
+        from .bench.benchfmt import make_record
 
         return [make_record(self.series.name, int(self.series.iterations[i]), self.series.sample(i), config)
                 for i in range(len(self.series))]
@@ -374,7 +374,7 @@ class KernelResult:
         return out
 
     def _repr_html_(self) -> str:
-        from . import _html
+        from .render import html as _html
 
         return _html.pybench_result(self)
 
@@ -479,14 +479,14 @@ def _gate_pool(entry: Entry, opts: dict[str, Any]) -> None:
 # ------------------------------------------------------------ comparing
 
 def _config() -> dict[str, str]:
-    from . import machine
+    from .bench import machine
 
     return {"goos": machine.goos(), "goarch": machine.goarch(), "python": platform.python_version(),
             "pkg": "pytest"}
 
 
 def _compare_entry(st: State, entry: Entry) -> None:
-    from . import compare
+    from .analysis import compare
 
     old = [r for r in st.load_baseline() if r.name == entry.name]
     if not old:
@@ -514,7 +514,7 @@ def _strip_pkg(records: list[Any]) -> list[Any]:
 # ------------------------------------------------------------ saving
 
 def write_results(st: State, name: str) -> tuple[Path, Path]:
-    from . import benchfmt
+    from .bench import benchfmt
     from ._atomic import write_text
 
     d = st.rootdir / SAVE_DIR

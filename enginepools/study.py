@@ -164,7 +164,7 @@ def _estimate_steps(plan: Plan) -> int:
 
 def _bench_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:
     try:
-        from . import runner
+        from .bench import runner
     except ImportError:  # pragma: no cover - only in a build without the runner
         raise Unavailable("the benchmark runner is not in this build") from None
     selected = runner.select(plan.filter or ".")
@@ -195,7 +195,7 @@ def _bench_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list
 
 
 def _workload_tree(plan: Plan) -> Path:
-    from . import treegen
+    from .e2e import treegen
 
     spec = treegen.TreeSpec(files=plan.tree_files, dirs=max(10, plan.tree_files // 20))
     return Path(treegen.default_tree(spec).path)
@@ -203,7 +203,7 @@ def _workload_tree(plan: Plan) -> Path:
 
 def _profile_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:
     try:
-        from .pipeline_report import profile_pipeline
+        from .report.pipeline import profile_pipeline
     except ImportError:  # pragma: no cover
         raise Unavailable("the heap profiler or the pipeline is not in this build") from None
     bar.grow(2)
@@ -222,7 +222,7 @@ def _profile_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], li
 
 def _ab_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:
     try:
-        from . import ab
+        from .e2e import ab
     except ImportError:  # pragma: no cover
         raise Unavailable("the pipeline A/B driver is not in this build") from None
     root = _workload_tree(plan)

@@ -12,9 +12,10 @@ import pytest
 from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.figure import Figure
 
-from enginepools import _plotstyle, charts, compare, verdict
-from enginepools.benchfmt import make_record
-from enginepools.charts import Estimate, PoolStat, QuadrantPoint, ScalingPoint
+from enginepools.render import style as _plotstyle, charts
+from enginepools.analysis import compare, verdict
+from enginepools.bench.benchfmt import make_record
+from enginepools.render.charts import Estimate, PoolStat, QuadrantPoint, ScalingPoint
 
 STD = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2]
 

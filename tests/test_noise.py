@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from enginepools import noise
-from enginepools.benchresult import BenchResult
+from enginepools.bench import noise
+from enginepools.bench.result import BenchResult
 from enginepools.commands import bench as bench_cmd
 
 ZERO = np.array([580, 760, 590, 600, 770, 585, 740, 595, 580, 775], float)  # a neighbour comes and goes

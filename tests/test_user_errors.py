@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from enginepools import ab as abmod
+from enginepools.e2e import ab as abmod
 from enginepools._atomic import check_dir_writable, check_writable
 from enginepools.cli import main
 from enginepools.errors import InputError
@@ -173,7 +173,7 @@ def test_readme_submodule_spelling_works_after_plain_import() -> None:
     root = Path(__file__).resolve().parents[1]
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == ["run run enginepools.verdict",
+    assert r.stdout.splitlines() == ["run run enginepools.analysis.verdict",
                                      "AE module 'enginepools' has no attribute 'no_such_thing'"]
 
 

@@ -36,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .. import verdict as vd
+    from ..analysis import verdict as vd
     from ..errors import UsageError
     from ..report import fmt
     from ..study import plan_for, run_study
@@ -69,8 +69,8 @@ def _warn_noisy(out) -> None:  # type: ignore[no-untyped-def]
     machine probe says why (as ``enginepools bench`` does)."""
     from pathlib import Path
 
-    from .. import noise
-    from ..benchresult import BenchResult
+    from ..bench import noise
+    from ..bench.result import BenchResult
 
     path = Path(out) / "bench.json"
     if not path.is_file():

@@ -101,7 +101,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(args: argparse.Namespace):
-    from ..pprof_graph import GraphOptions
+    from ..pprof.graph import GraphOptions
 
     si = args.sample_index
     for name in _LEGACY_INDEXES:
@@ -143,8 +143,8 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from .._atomic import check_writable, write_bytes, write_text
-    from ..pprof_graph import build_graph, load_profile
-    from ..pprof_report import top_text
+    from ..pprof.graph import build_graph, load_profile
+    from ..pprof.report import top_text
 
     fmt = _output_format(args)
     opts = options_from_args(args)
@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "top":
         text = top_text(g)
     elif fmt == "dot":
-        from ..callgraph import to_dot
+        from ..render.callgraph import to_dot
 
         text = to_dot(g)
     else:
@@ -179,8 +179,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _draw(g, fmt: str) -> bytes:  # type: ignore[no-untyped-def]
-    from .. import _plotstyle as ps
-    from ..callgraph import draw
+    from ..render import style as ps
+    from ..render.callgraph import draw
 
     if not g.nodes:
         raise UsageError("nothing to draw: no node is left (everything filtered or pruned)")

@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Sequence
 
-from .. import benchfmt
-from .. import compare as cmp
-from .. import verdict as vd
-from ..benchfmt import Record
+from ..bench import benchfmt
+from ..analysis import compare as cmp
+from ..analysis import verdict as vd
+from ..bench.benchfmt import Record
 from ..errors import InputError
 from .model import ABInput, BenchInput, ProfileInput, ReportData
 
@@ -148,7 +148,7 @@ def read_profile(path: str | os.PathLike[str], taken: set[str] | None = None) ->
     if os.path.isdir(p):
         raise InputError(f"{p}: is a directory, expected a pprof profile")
     try:
-        from ..profile import Profile
+        from ..pprof.profile import Profile
     except ImportError:  # pragma: no cover - only before the pprof reader exists
         raise InputError(f"{p}: this build of enginepools cannot read pprof profiles") from None
     try:
@@ -203,7 +203,7 @@ def read_ab(path: str | os.PathLike[str]) -> ABInput:
     if not os.path.exists(p):
         raise InputError(f"{p}: no such file")
     try:
-        from .. import ab as ab_mod
+        from ..e2e import ab as ab_mod
     except ImportError:  # pragma: no cover - only before the A/B driver exists
         raise InputError(f"{p}: this build of enginepools cannot read pipeline A/B results") from None
     reader = getattr(ab_mod, "read", None) or getattr(ab_mod, "load", None)

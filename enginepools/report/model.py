@@ -11,9 +11,9 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..benchfmt import Record
-from ..compare import Result, Row
-from ..verdict import Rules, Verdict
+from ..bench.benchfmt import Record
+from ..analysis.compare import Result, Row
+from ..analysis.verdict import Rules, Verdict
 
 
 @dataclass

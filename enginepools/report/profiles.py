@@ -101,7 +101,7 @@ def indices(p: ProfileInput) -> list[str]:
 
 
 def analyse(p: ProfileInput, focus_pkg: str | None = None) -> ProfileAnalysis:
-    from ..pprof_graph import GraphOptions, build_graph
+    from ..pprof.graph import GraphOptions, build_graph
 
     pa = ProfileAnalysis(p)
     for ix in indices(p):

@@ -83,7 +83,7 @@ def go_header() -> dict[str, str]:
 
 def metadata() -> dict[str, Any]:
     """Everything above plus the library's own facts, for the JSON result."""
-    from . import __version__, _core
+    from .. import __version__, _core
 
     try:
         affinity = len(os.sched_getaffinity(0))

@@ -26,9 +26,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from . import benchfmt, stats
-from .benchfmt import Record
-from .errors import InputError, UsageError
+from ..bench import benchfmt
+from . import stats
+from ..bench.benchfmt import Record
+from ..errors import InputError, UsageError
 
 GEOMEAN_NOT_POSITIVE = "summaries must be >0 to compute geomean"
 
@@ -126,7 +127,7 @@ class Result:
         return [r for t in self.tables for r in t.rows]
 
     def _repr_html_(self) -> str:
-        from . import _html
+        from ..render import html as _html
 
         return _html.compare_result(self)
 

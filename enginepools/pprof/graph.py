@@ -26,8 +26,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from . import pprof_units as units
-from .errors import InputError, UsageError
+from . import units
+from ..errors import InputError, UsageError
 from .profile import Profile
 
 __all__ = ["GraphOptions", "Graph", "Node", "Edge", "build_graph", "load_profile", "WorkProfile"]
@@ -655,7 +655,7 @@ class Graph:
     profile: WorkProfile | None = field(default=None, repr=False)
 
     def _repr_html_(self) -> str:
-        from . import _html
+        from ..render import html as _html
 
         return _html.top_graph(self)
 

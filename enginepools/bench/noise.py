@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .benchresult import BenchResult, Series
-from .stats import cv as _cv
+from .result import BenchResult, Series
+from ..analysis.stats import cv as _cv
 
 #: CV of ns/op above which a benchmark is reported as noisy
 CV_LIMIT = 0.03

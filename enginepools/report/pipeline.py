@@ -73,7 +73,7 @@ class HeapBreakdown:
 
 def _load_profile(p: Any) -> Any:
     if isinstance(p, (str, os.PathLike)):
-        from .profile import Profile
+        from ..pprof.profile import Profile
 
         return Profile.read(p)
     return p
@@ -135,8 +135,8 @@ def heap_breakdown(profile: Any, sample_type: str = "alloc_space") -> HeapBreakd
 def profile_pipeline(root: str | os.PathLike[str], pools: Any = None, rate: int = 1, **kw: Any) -> Any:
     """Heap profile (a :class:`enginepools.profile.Profile`) of one pipeline
     run in this process, at `rate` (1 = every allocation)."""
-    from .pipeline import run_pipeline
-    from .profiling import HeapProfiler
+    from ..e2e.pipeline import run_pipeline
+    from ..pprof.profilers import HeapProfiler
 
     with HeapProfiler(rate=rate, seed=1) as hp:
         run_pipeline(root, pools, None, **kw)
@@ -176,7 +176,7 @@ def _table(head: list[str], rows: Iterable[list[str]]) -> str:
 
 def _load_ab(ab: Any) -> Any:
     if isinstance(ab, (str, os.PathLike)):
-        from .ab import load
+        from ..e2e.ab import load
 
         return load(ab)
     return ab
@@ -187,7 +187,7 @@ def _ab_figure(ab: Any) -> Any:
     if not rows:
         return None
     try:
-        from .charts import ab_chart
+        from ..render.charts import ab_chart
     except ImportError:
         ab_chart = None
     if ab_chart is not None:
@@ -222,7 +222,7 @@ def _ab_figure(ab: Any) -> Any:
 
 def _heap_figure(hb: HeapBreakdown) -> Any:
     try:
-        from .charts import heap_top_chart
+        from ..render.charts import heap_top_chart
     except ImportError:
         heap_top_chart = None
     if heap_top_chart is not None:

@@ -28,7 +28,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Sequence
 
-from . import _core
+from .. import _core
 from .symbolize import Symbolizer
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ._atomic import atomic_write
+from .._atomic import atomic_write
 
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = {

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime
 import time
 
-from . import pprof_units as units
-from .pprof_graph import Graph, go_base
+from . import units
+from .graph import Graph, go_base
 
 __all__ = ["profile_labels", "report_labels", "top_text"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 MiB = 1 << 20
 
@@ -129,7 +129,7 @@ def default_tree(spec: TreeSpec = TreeSpec(), cache: str | os.PathLike[str] | No
         shutil.rmtree(tmp, ignore_errors=True)
     doc = {"files": info.files, "symlinks": info.symlinks, "dirs": info.dirs, "bytes": info.bytes,
            "spec": asdict(spec)}
-    from ._atomic import write_text
+    from .._atomic import write_text
 
     write_text(marker, json.dumps(doc, indent=1) + "\n")
     return TreeInfo(path, info.files, info.symlinks, info.dirs, info.bytes)

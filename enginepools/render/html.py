@@ -99,7 +99,7 @@ def pybench_result(r: Any) -> str:
 def compare_result(result: Any) -> str:
     """:class:`enginepools.compare.Result`: one table per (pkg, unit), the
     same cells as the text rendering (median ± CI, Δ and the test)."""
-    from .compare_render import _Footnotes, _table_cells, display_unit
+    from ..analysis.tables import _Footnotes, _table_cells, display_unit
 
     parts = []
     for t in result.tables:
@@ -149,7 +149,7 @@ TOP_ROWS = 20
 def top_graph(g: Any, rows: int = TOP_ROWS) -> str:
     """:class:`enginepools.pprof_graph.Graph`: the ``-top`` table (flat,
     flat%, sum%, cum, cum%, name) with pprof's numbers, first `rows` entries."""
-    from .pprof_units import percentage
+    from ..pprof.units import percentage
 
     body = []
     flat_sum = 0
@@ -177,7 +177,7 @@ def profile(p: Any, rows: int = TOP_ROWS) -> str:
     if p.n_samples == 0:
         return head
     try:
-        from .pprof_graph import build_graph
+        from ..pprof.graph import build_graph
 
         return head + top_graph(build_graph(p), rows)
     except Exception as e:  # a notebook preview must never raise
@@ -192,8 +192,8 @@ def bench_result(res: Any) -> str:
     95% interval (bare median below 6 samples)."""
     import numpy as np
 
-    from . import stats
-    from .benchresult import STANDARD_UNITS
+    from ..analysis import stats
+    from ..bench.result import STANDARD_UNITS
 
     series = list(res.series.values())
     present = {u for s in series for u in s.values}
@@ -221,7 +221,7 @@ def ab_result(ab: Any) -> str:
     """:class:`enginepools.ab.ABResult`: one row per (unit, configuration)
     with the median, Δ against ``none`` with its bootstrap interval, the
     U-test p-value and the verdict, as ``ABResult.table()`` prints them."""
-    from .ab import TABLE_UNITS, _fmt
+    from ..e2e.ab import TABLE_UNITS, _fmt
 
     head = ["unit", "pools", "n", "median", "Δ vs none", "95% CI of Δ", "p", "verdict"]
     body, classes = [], []

@@ -32,7 +32,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from . import _plotstyle as ps
+from . import style as ps
 from .callgraph import shorten_function_name
 
 __all__ = ["Stacks", "FlameNode", "FlameFrame", "stacks_from_profile", "build_tree", "flame_layout",

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import _core
-from .errors import InputError, UsageError
+from .. import _core
+from ..errors import InputError, UsageError
 
 POOLS = ("string", "hash", "tar")
 _BITS = {"string": _core.PIPELINE_STRING, "hash": _core.PIPELINE_HASH, "tar": _core.PIPELINE_TAR}
@@ -143,7 +143,7 @@ def run_pipeline(root: str | os.PathLike[str], pools: Iterable[str] | str | None
               mtime=mtime, hash_bufsize=hash_bufsize, tar_bufsize=tar_bufsize, hook=_hook)
     if out is None:
         return _result(root_s, ps, _run_core(root_s, -1, kw), None)
-    from ._atomic import check_writable
+    from .._atomic import check_writable
 
     target = check_writable(out)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent if str(target.parent) else ".")

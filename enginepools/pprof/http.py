@@ -21,7 +21,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = ["PprofServer", "parse_addr", "DEFAULT_ADDR", "MAX_SECONDS"]
 
@@ -77,8 +77,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:
-        from . import _core
-        from .profiling import CPUProfiler, heap_profile
+        from .. import _core
+        from .profilers import CPUProfiler, heap_profile
 
         url = urlsplit(self.path)
         path, query = url.path, parse_qs(url.query, keep_blank_values=True)

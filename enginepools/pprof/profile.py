@@ -22,7 +22,7 @@ from typing import Any, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["Profile", "ProfileBuilder", "ProfileFormatError", "Frame"]
 
@@ -155,7 +155,7 @@ class Profile:
                 f"{len(self.location_id)} locations, {len(self.function_id)} functions)")
 
     def _repr_html_(self) -> str:
-        from . import _html
+        from ..render import html as _html
 
         return _html.profile(self)
 
@@ -166,7 +166,7 @@ class Profile:
 
     def write(self, path: str | os.PathLike[str]) -> None:
         """Write gzip'd profile.proto to `path` atomically (temp file + rename)."""
-        from ._atomic import write_bytes
+        from .._atomic import write_bytes
 
         write_bytes(path, self.to_bytes())
 
@@ -181,7 +181,7 @@ class Profile:
     def read(cls, path: str | os.PathLike[str]) -> "Profile":
         """Read a pprof profile file.  Raises ProfileFormatError on bad content,
         InputError when the file cannot be read."""
-        from ._inputs import GiB, read_input
+        from .._inputs import GiB, read_input
 
         p = os.fspath(path)
         return cls.from_bytes(read_input(p, "pprof profile", 4 * GiB), source=p)
@@ -206,7 +206,7 @@ _STRING_INDEX_FIELDS = ("label_key", "label_str", "label_unit", "function_name",
 
 
 def _encode(p: Profile, level: int) -> bytes:
-    from . import _core
+    from .. import _core
 
     strings = list(p.strings) if p.strings else [""]
     if strings[0] != "":
@@ -240,7 +240,7 @@ def _encode(p: Profile, level: int) -> bytes:
 
 
 def _decode(data: bytes | bytearray | memoryview, source: str) -> Profile:
-    from . import _core
+    from .. import _core
 
     if len(data) == 0:
         raise ProfileFormatError("empty input file", source, 0)

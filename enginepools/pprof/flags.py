@@ -25,11 +25,11 @@ import sys
 from dataclasses import dataclass
 from typing import Iterator
 
-from ._atomic import check_writable, write_bytes
-from ._flags import flag
-from .errors import UsageError
-from .pprof_http import DEFAULT_ADDR, PprofServer, parse_addr
-from .profiling import DEFAULT_RATE, CPUProfiler, HeapProfiler
+from .._atomic import check_writable, write_bytes
+from .._flags import flag
+from ..errors import UsageError
+from .http import DEFAULT_ADDR, PprofServer, parse_addr
+from .profilers import DEFAULT_RATE, CPUProfiler, HeapProfiler
 
 __all__ = ["add_profile_flags", "check_profile_flags", "profiling_session", "ProfilingSession"]
 

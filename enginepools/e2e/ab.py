@@ -51,10 +51,11 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from . import benchfmt, compare, stats
-from . import verdict as vd
-from .benchresult import BenchResult
-from .errors import EnginepoolsError, InputError, UsageError
+from ..bench import benchfmt
+from ..analysis import compare, stats
+from ..analysis import verdict as vd
+from ..bench.result import BenchResult
+from ..errors import EnginepoolsError, InputError, UsageError
 from .pipeline import POOLS, check_root, parse_pools, pools_label
 
 BENCH = "Pipeline"
@@ -165,7 +166,7 @@ class ABResult:
         return render_table(self)
 
     def _repr_html_(self) -> str:
-        from . import _html
+        from ..render import html as _html
 
         return _html.ab_result(self)
 
@@ -186,7 +187,7 @@ class ABResult:
         self.result.write_go(dest)
 
     def write_json(self, dest: str | os.PathLike[str]) -> None:
-        from ._atomic import write_text
+        from .._atomic import write_text
 
         write_text(dest, json.dumps(_jsonable(self.to_json()), indent=1, allow_nan=False) + "\n")
 
@@ -224,7 +225,7 @@ def delta_ci(old: np.ndarray, new: np.ndarray, confidence: float = 0.95,
 
 def child_command(root: str, config: str, threads: int, out: str | None) -> list[str]:
     spec = {"root": root, "pools": config_pools(config), "threads": threads, "out": out}
-    return [sys.executable, "-m", "enginepools._pipeline_child", json.dumps(spec)]
+    return [sys.executable, "-m", "enginepools.e2e.child", json.dumps(spec)]
 
 
 def _child_env() -> dict[str, str]:
@@ -288,7 +289,7 @@ def heap_profile_one(root: str, config: str, path: str, threads: int = 0, rate: 
     configuration `config`, made in a fresh process and written to `path`."""
     spec = {"root": root, "pools": config_pools(config), "threads": threads, "memprofile": path,
             "memprofilerate": rate}
-    cmd = [sys.executable, "-m", "enginepools._pipeline_child", json.dumps(spec)]
+    cmd = [sys.executable, "-m", "enginepools.e2e.child", json.dumps(spec)]
     r = subprocess.run(cmd, capture_output=True, text=True, env=_child_env())
     if r.returncode != 0:
         if r.returncode in (130, -2):
@@ -310,7 +311,7 @@ def run_ab(root: str | os.PathLike[str], configs: str | Sequence[str] = DEFAULT_
     cfgs = parse_configs(configs)
     if count < 1:
         raise UsageError(f"-count: must be at least 1, not {count}")
-    from .machine import go_header, metadata
+    from ..bench.machine import go_header, metadata
 
     header = dict(go_header())
     header["pkg"] = "enginepools/pipeline"

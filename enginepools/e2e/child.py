@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
 
     memprofile = spec.get("memprofile")
     if memprofile:  # a profiled run (not a measured one): every allocation, written atomically
-        from .profiling import HeapProfiler
+        from ..pprof.profilers import HeapProfiler
 
         with HeapProfiler(rate=int(spec.get("memprofilerate", 1)), seed=1) as hp:
             run_pipeline(spec["root"], spec.get("pools", "all"), None, threads=int(spec.get("threads", 0)))

@@ -48,7 +48,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from . import runner
-from .errors import UsageError
+from ..errors import UsageError
 from .runner import MAX_N, BenchTime
 from .runner import predict_n as next_n
 
@@ -146,7 +146,7 @@ class PyBenchResult:
         return v
 
     def summary(self, unit: str = "ns/op"):  # -> stats.Summary
-        from . import stats
+        from ..analysis import stats
 
         return stats.summarize(self.values(unit))
 
@@ -170,7 +170,7 @@ class PyBenchResult:
                 "values": {u: self.values(u).tolist() for u in self.units()}}
 
     def _repr_html_(self) -> str:
-        from . import _html
+        from ..render import html as _html
 
         return _html.pybench_result(self)
 
@@ -198,7 +198,7 @@ def _loop_overhead(ops: int) -> float:
 
 
 def _measure(func: Callable[..., Any], args: tuple, kw: Mapping[str, Any], ops: int) -> tuple[float, float]:
-    from . import alloc_counters
+    from .. import alloc_counters
 
     peaks = array("q", bytes(8 * ops))  # preallocated: no int objects live across the loop
     was_tracing = tracemalloc.is_tracing()

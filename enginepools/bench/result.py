@@ -32,7 +32,7 @@ from typing import IO, Any, Iterable, Mapping
 import numpy as np
 
 from . import benchfmt
-from ._atomic import atomic_write
+from .._atomic import atomic_write
 
 #: Units Go computes itself; every other unit is an "extra" printed between them.
 STANDARD_UNITS = ("ns/op", "MB/s", "B/op", "allocs/op")
@@ -289,7 +289,7 @@ class BenchResult:
 
     # ---- notebooks
     def _repr_html_(self) -> str:
-        from . import _html
+        from ..render import html as _html
 
         return _html.bench_result(self)
 

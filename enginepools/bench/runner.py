@@ -27,9 +27,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
-from . import _core, machine
-from .benchresult import BenchResult, go_name
-from .errors import InputError, UsageError
+from .. import _core
+from . import machine
+from .result import BenchResult, go_name
+from ..errors import InputError, UsageError
 
 MAX_N = 1_000_000_000
 DEFAULT_BENCHTIME = "1s"

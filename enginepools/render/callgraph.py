@@ -40,8 +40,8 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path as MplPath
 
-from . import _plotstyle as ps
-from .pprof_graph import MAX_NODELETS, go_div
+from . import style as ps
+from ..pprof.graph import MAX_NODELETS, go_div
 
 __all__ = ["CallGraph", "CallNode", "CallEdge", "node_label", "layout", "draw", "to_dot", "parse_dot",
            "dot_color", "shorten_function_name", "Layout", "remove_redundant_edges", "from_items", "Nodelet",
@@ -130,7 +130,7 @@ def _normalize(graph: Any) -> _G:
     labels = [str(s) for s in (getattr(graph, "labels", None) or [])]
     title = str(getattr(graph, "title", "") or "")
     if not labels and hasattr(graph, "sample_type") and hasattr(graph, "dropped_nodes"):
-        from .pprof_report import report_labels  # a pprof_graph.Graph: pprof's own legend
+        from ..pprof.report import report_labels  # a pprof_graph.Graph: pprof's own legend
 
         labels = report_labels(graph)
     return _G(names, np.array([float(n.flat) for n in nodes]), np.array([float(n.cum) for n in nodes]),
@@ -699,7 +699,7 @@ class _Bucket:  # a collapsed numeric tag: weights already divided
 def _collapsed_tags(ts: Sequence[Any], count: int, flat: bool) -> list[Any]:
     """dotgraph.collapsedTags: the tags sorted; past `count`, the rest joined
     to the nearest of the first `count` by value, as "min..max" buckets."""
-    from . import pprof_units as units
+    from ..pprof import units
 
     ts = _sort_tags(ts, flat)
     if len(ts) <= count:

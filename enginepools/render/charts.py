@@ -38,8 +38,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from . import _plotstyle as ps
-from ._plotstyle import save, styled
+from . import style as ps
+from .style import save, styled
 
 __all__ = ["Estimate", "Pair", "PoolStat", "ScalingPoint", "QuadrantPoint", "pairs_from_rows", "delta_ci",
            "time_chart", "memory_chart", "throughput_chart", "paired_chart", "impact_chart", "heap_top_chart",
@@ -648,7 +648,7 @@ def scaling_from_records(records: Iterable[Any], unit: str = "ns/op", key: str =
     """Series for :func:`scaling_chart` from benchmark records: one series
     per value of name part `key` (or per benchmark when absent), x = the
     ``-N`` thread suffix (or a ``threads=``/``cpu=`` part)."""
-    from . import stats
+    from ..analysis import stats
 
     samples: dict[str, dict[int, list[float]]] = {}
     for r in records:

@@ -30,8 +30,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Sequence
 
-from ._atomic import write_text
-from .errors import InputError
+from .._atomic import write_text
+from ..errors import InputError
 
 JSON_FORMAT = "enginepools.bench/1"
 
@@ -122,7 +122,7 @@ def parse_number(text: str) -> float:
 
 def read(path: str | os.PathLike[str]) -> list[Record]:
     """All samples in `path` (Go text or our JSON, detected by content)."""
-    from ._inputs import GiB, read_input
+    from .._inputs import GiB, read_input
 
     p = os.fspath(path)
     data = read_input(p, "benchmark result file", 2 * GiB)

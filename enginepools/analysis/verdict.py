@@ -28,7 +28,7 @@ import sys
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Iterable, Mapping
 
-from .errors import InputError
+from ..errors import InputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -103,7 +103,7 @@ class Verdict:
         return asdict(self)
 
     def _repr_html_(self) -> str:
-        from . import _html
+        from ..render import html as _html
 
         return _html.verdicts([self])
 
@@ -112,7 +112,7 @@ class Verdicts(list):
     """The list :func:`decide` returns; renders as a table in Jupyter."""
 
     def _repr_html_(self) -> str:
-        from . import _html
+        from ..render import html as _html
 
         return _html.verdicts(self)
 

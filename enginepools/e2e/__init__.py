@@ -1,0 +1,2 @@
+"""End to end: the build-context pipeline, its tree generator, the A/B
+driver and the child process each A/B run happens in."""

@@ -1,0 +1,2 @@
+"""pprof profiles: the model, the graph and its reports, units, the live
+profilers and their flags, symbolization and the HTTP endpoint."""

@@ -1,0 +1,2 @@
+"""Rendering: charts, call graphs, flame graphs, their shared style and the
+notebook HTML. Renderers take data; they never measure."""
