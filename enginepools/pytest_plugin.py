@@ -374,9 +374,9 @@ class KernelResult:
         return out
 
     def _repr_html_(self) -> str:
-        from .render import html as _html
+        from .bench.pybench import summary_html
 
-        return _html.pybench_result(self)
+        return summary_html(self)
 
 
 @pytest.fixture

@@ -159,7 +159,9 @@ def test_array_graph_builder_matches_pprofs_loop() -> None:
     values and random kept-node sets."""
     import random
 
-    from enginepools.pprof.graph import WorkProfile, _Agg, _Builder
+    from enginepools.pprof.builder import Builder as _Builder
+    from enginepools.pprof.granularity import Aggregator as _Agg
+    from enginepools.pprof.work import WorkProfile
 
     rng = random.Random(5)
     fns = [f"f{i}" for i in range(9)]

@@ -31,7 +31,6 @@ from . import stats
 from ..bench.benchfmt import Record
 from ..errors import InputError, UsageError
 
-GEOMEAN_NOT_POSITIVE = "summaries must be >0 to compute geomean"
 
 
 @dataclass(frozen=True)
@@ -110,6 +109,13 @@ class Table:
     def compared(self) -> bool:
         return len(self.columns) > 1
 
+    def geomean_delta(self, column: str) -> float | None:
+        """Δ of `column`'s geomean against the base column's (None without both)."""
+        old, new = self.geomeans.get(self.base), self.geomeans.get(column)
+        if old is None or new is None:
+            return None
+        return stats.delta(old, new)
+
 
 @dataclass
 class Result:
@@ -127,9 +133,9 @@ class Result:
         return [r for t in self.tables for r in t.rows]
 
     def _repr_html_(self) -> str:
-        from ..render import html as _html
+        from .tables import to_html
 
-        return _html.compare_result(self)
+        return to_html(self)
 
     def to_json_rows(self) -> list[dict[str, Any]]:
         if self.mode == "single":
@@ -413,10 +419,7 @@ def _table(pkg: str, unit: str, names: Mapping[str, Mapping[str, Mapping[str, li
 
 
 def geomean_delta(table: Table, column: str) -> float | None:
-    old, new = table.geomeans.get(table.base), table.geomeans.get(column)
-    if old is None or new is None:
-        return None
-    return stats.delta(old, new)
+    return table.geomean_delta(column)
 
 
 __all__ = ["Row", "Table", "Result", "compare", "compare_files", "compare_columns", "summarize_records",

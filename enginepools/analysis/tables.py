@@ -17,10 +17,14 @@ import csv
 import io
 import json
 import math
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import stats
-from .compare import GEOMEAN_NOT_POSITIVE, Result, Row, Table, geomean_delta
+
+if TYPE_CHECKING:
+    from .compare import Result, Row, Table
+
+GEOMEAN_NOT_POSITIVE = "summaries must be >0 to compute geomean"
 
 FORMATS = ("text", "csv", "markdown", "json")
 
@@ -165,7 +169,7 @@ def _table_cells(t: Table, foot: _Footnotes) -> tuple[list[str], list[list[tuple
             else:
                 cells.append((format_quantity(g * factor, kind), ""))
             if i > 0:
-                d = geomean_delta(t, col)
+                d = t.geomean_delta(col)
                 cells.append((format_pct(d) if d is not None else "", ""))
         labels.append("geomean")
         body.append(cells)
@@ -326,3 +330,31 @@ def render_json(result: Result) -> str:
 
 __all__ = ["FORMATS", "render", "render_text", "render_csv", "render_markdown", "render_json",
            "format_quantity", "format_pct", "format_ci", "display_unit"]
+
+
+def to_html(result: Any) -> str:
+    """A :class:`~enginepools.analysis.compare.Result` as HTML: one table per (pkg, unit), the
+    same cells as the text rendering (median ± CI, Δ and the test)."""
+    from ..render import html
+
+    parts = []
+    for t in result.tables:
+        foot = _Footnotes()
+        labels, body = _table_cells(t, foot)
+        head = ["benchmark"]
+        for i, col in enumerate(t.columns):
+            head.append(col)
+            if i > 0:
+                head.append(f"vs {t.base}" + (" (Holm)" if result.holm else ""))
+        sig = {r.name for r in t.rows if r.significant}
+        rows = [[label] + [f"{a} {b}".strip() for a, b in cells] for label, cells in zip(labels, body)]
+        classes = ["ep-sig" if label in sig else "" for label in labels]
+        caption = display_unit(t.unit)[0] + (f" · {t.pkg}" if t.pkg else "")
+        parts.append(html.table(head, rows, caption=caption, numeric=[False] + [True] * (len(head) - 1),
+                                row_class=classes, notes=foot.lines()))
+    notes = [f"note: {n}" for n in result.notes]
+    if notes:
+        parts.append("".join(f'<div class="ep-note">{html.esc(n)}</div>' for n in notes))
+    if not parts:
+        return "<p>no benchmarks</p>"
+    return "".join(parts)

@@ -26,7 +26,7 @@ import math
 import os
 import sys
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import InputError
 
@@ -103,18 +103,14 @@ class Verdict:
         return asdict(self)
 
     def _repr_html_(self) -> str:
-        from ..render import html as _html
-
-        return _html.verdicts([self])
+        return verdicts_html([self])
 
 
 class Verdicts(list):
     """The list :func:`decide` returns; renders as a table in Jupyter."""
 
     def _repr_html_(self) -> str:
-        from ..render import html as _html
-
-        return _html.verdicts(self)
+        return verdicts_html(self)
 
 
 # ------------------------------------------------------------------ rules
@@ -304,3 +300,24 @@ def _cells(e: Evidence | None) -> list[str]:
 
 __all__ = ["KEEP", "REMOVE", "INCONCLUSIVE", "Rules", "Evidence", "Verdict", "Verdicts", "decide", "load_rules",
            "rules_from_mapping", "render"]
+
+
+def verdicts_html(vs: Sequence[Any]) -> str:
+    """A list of :class:`Verdict` as an HTML table."""
+    from ..render import html
+
+    head = ["pool", "vs", "verdict", "time Δ", "p", "B/op Δ", "p", "rule"]
+    rows = []
+    for v in vs:
+        rows.append([v.pool, f"{v.candidate} vs {v.baseline}",
+                     html.Raw(f'<span class="ep-{html.esc(v.decision)}"><b>{html.esc(v.decision)}</b></span>'),
+                     *_evidence_cells(v.time), *_evidence_cells(v.memory), v.rule])
+    return html.table(head, rows, caption="verdicts", numeric=[False, False, False, True, True, True, True, False])
+
+
+def _evidence_cells(e: Any) -> list[str]:
+    from ..render import html
+
+    if e is None:
+        return ["—", ""]
+    return [html.pct(e.delta_pct), html.pval(e.p_value)]

@@ -170,9 +170,7 @@ class PyBenchResult:
                 "values": {u: self.values(u).tolist() for u in self.units()}}
 
     def _repr_html_(self) -> str:
-        from ..render import html as _html
-
-        return _html.pybench_result(self)
+        return summary_html(self)
 
 
 def measure_memory(func: Callable[..., Any], args: tuple = (), kwargs: Mapping[str, Any] | None = None,
@@ -300,3 +298,15 @@ def run_interleaved(variants: Mapping[str, Callable[[], Any]], *, benchtime: "st
 
 __all__ = ["BenchTime", "PyBenchResult", "run_interleaved", "parse_benchtime", "parse_count", "next_n", "calibrate",
            "measure_memory", "run", "MAX_N", "DEFAULT_BENCHTIME", "DEFAULT_COUNT"]
+
+
+def summary_html(r: Any) -> str:
+    """A :class:`PyBenchResult` (or one like it) as an HTML table."""
+    from ..render import html
+
+    rows = []
+    for unit in r.units():
+        s = r.summary(unit)
+        rows.append([unit, html.median_ci(s.center, s.lo, s.hi), s.n])
+    return html.table(["unit", "median ±CI", "n"], rows, caption=f"{r.name} (N={int(r.iterations[0])}, "
+                      f"benchtime {r.benchtime})", numeric=[False, True, True])

@@ -289,9 +289,7 @@ class BenchResult:
 
     # ---- notebooks
     def _repr_html_(self) -> str:
-        from ..render import html as _html
-
-        return _html.bench_result(self)
+        return summary_html(self)
 
     def __repr__(self) -> str:
         state = "" if self.complete else ", incomplete"
@@ -307,3 +305,32 @@ def _write(dest: str | os.PathLike[str] | IO[str], text: str) -> None:
 
 
 __all__ = ["BenchResult", "Series", "go_name", "pretty", "format_go_line", "sample_values", "STANDARD_UNITS"]
+
+
+def summary_html(res: Any) -> str:
+    """A :class:`BenchResult` as an HTML table: per benchmark the
+    number of samples and, per unit, the median ± the larger side of its
+    95% interval (bare median below 6 samples)."""
+    from ..render import html
+    import numpy as np
+
+    from ..analysis import stats
+    
+    series = list(res.series.values())
+    present = {u for s in series for u in s.values}
+    cols = [u for u in STANDARD_UNITS if u in present] + sorted(present - set(STANDARD_UNITS))
+    body = []
+    for s in series:
+        row: list[Any] = [s.name, len(s)]
+        for u in cols:
+            a = s.values.get(u)
+            a = a[~np.isnan(a)] if a is not None else None
+            if a is None or a.size == 0:
+                row.append("")
+                continue
+            sm = stats.summarize(a)
+            row.append(html.median_ci(sm.center, sm.lo, sm.hi))
+        body.append(row)
+    notes = [] if res.complete else ["incomplete run (interrupted): only finished samples are shown"]
+    return html.table(["benchmark", "samples", *cols], body, caption=f"{len(res)} samples, median ±95% CI",
+                      numeric=[False] + [True] * (len(cols) + 1), notes=notes)

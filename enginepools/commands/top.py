@@ -18,6 +18,7 @@ import sys
 
 from .._flags import flag
 from ..errors import UsageError
+from ..pprof.granularity import GRANULARITIES
 
 NAME = "top"
 HELP = "print the top functions of a pprof profile (go tool pprof -top), or its call graph (-dot, -png, -svg)"
@@ -30,7 +31,6 @@ DESCRIPTION = (
 )
 _FORMATS = ("dot", "png", "svg")
 
-_GRANULARITIES = ("functions", "filefunctions", "files", "lines", "addresses")
 _LEGACY_INDEXES = ("inuse_space", "inuse_objects", "alloc_space", "alloc_objects")
 
 
@@ -86,8 +86,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     flag(p, "diff_base", action="append", default=[], metavar="FILE",
          help="subtract FILE and show the difference, percentages relative to FILE")
     flag(p, "base", action="append", default=[], metavar="FILE", help="subtract FILE")
-    flag(p, "granularity", choices=_GRANULARITIES, default=None, help="aggregate by (default functions)")
-    for g in _GRANULARITIES:
+    flag(p, "granularity", choices=GRANULARITIES, default=None, help="aggregate by (default functions)")
+    for g in GRANULARITIES:
         _bool_flag(p, g, f"same as -granularity={g}")
     _bool_flag(p, "noinlines", "attribute inlined functions to their callers")
     _bool_flag(p, "relative_percentages", "percentages relative to the focused samples")
@@ -110,7 +110,7 @@ def options_from_args(args: argparse.Namespace):
                 print(f"Multiple value selections, ignoring -{name}", file=sys.stderr)
             else:
                 si = name
-    chosen = [g for g in _GRANULARITIES if getattr(args, g)]
+    chosen = [g for g in GRANULARITIES if getattr(args, g)]
     if args.granularity:
         chosen.append(args.granularity)
     if len(set(chosen)) > 1:

@@ -166,9 +166,7 @@ class ABResult:
         return render_table(self)
 
     def _repr_html_(self) -> str:
-        from ..render import html as _html
-
-        return _html.ab_result(self)
+        return summary_html(self)
 
     def to_json(self) -> dict[str, Any]:
         doc = self.result.to_json()
@@ -449,3 +447,34 @@ def render_table(ab: ABResult, units: Iterable[str] = TABLE_UNITS) -> str:
 
 __all__ = ["END_TO_END_RULES", "ABResult", "RunSample", "run_ab", "run_one", "heap_profile_one", "load", "parse_configs", "render_table", "delta_ci",
            "DEFAULT_CONFIGS", "TABLE_UNITS", "POOLS"]
+
+
+def summary_html(ab: Any) -> str:
+    """An :class:`ABResult` as an HTML table: one row per (unit, configuration)
+    with the median, Δ against ``none`` with its bootstrap interval, the
+    U-test p-value and the verdict, as ``ABResult.table()`` prints them."""
+    from ..render import html
+
+    head = ["unit", "pools", "n", "median", "Δ vs none", "95% CI of Δ", "p", "verdict"]
+    body, classes = [], []
+    for unit in TABLE_UNITS:
+        rows = [r for r in ab.summary(unit) if r["n"]]
+        if not rows:
+            continue
+        for r in rows:
+            if r["config"] == "none":
+                delta = ci = p = ""
+                verdict = "(baseline)"
+            else:
+                delta = html.pct(r.get("delta_pct"))
+                lo_hi = r.get("delta_ci_pct")
+                ci = "—" if not lo_hi else f"[{lo_hi[0]:+.1f}%, {lo_hi[1]:+.1f}%]"
+                p = html.pval(r.get("p_value")) + ("" if r.get("significant") else " ~")
+                verdict = r.get("verdict", "") if unit == "ns/op" else ""
+            body.append([unit, r["config"], r["n"], _fmt(unit, r["median"]), delta, ci, p,
+                         html.Raw(f'<span class="ep-{html.esc(verdict)}">{html.esc(verdict)}</span>') if verdict else ""])
+            classes.append("ep-sig" if r.get("significant") else "")
+    notes = [] if ab.complete else ["incomplete run (interrupted): only finished runs are shown"]
+    caption = f"pipeline A/B: {ab.count} interleaved runs per configuration, {ab.threads} hash workers"
+    return html.table(head, body, caption=caption, numeric=[False, False, True, True, True, True, True, False],
+                      row_class=classes, notes=notes)

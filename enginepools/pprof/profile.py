@@ -155,9 +155,9 @@ class Profile:
                 f"{len(self.location_id)} locations, {len(self.function_id)} functions)")
 
     def _repr_html_(self) -> str:
-        from ..render import html as _html
+        from .build import profile_html
 
-        return _html.profile(self)
+        return profile_html(self)
 
     # ---- I/O --------------------------------------------------------------
     def to_bytes(self, compress: bool = True) -> bytes:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import datetime
 import time
+from typing import TYPE_CHECKING, Any
 
 from . import units
-from .graph import Graph, go_base
+from .gostd import go_base
+
+if TYPE_CHECKING:
+    from .nodes import Graph
 
 __all__ = ["profile_labels", "report_labels", "top_text"]
 
@@ -91,3 +95,28 @@ def top_text(g: Graph) -> str:
             g.format_value(n.flat), units.percentage(n.flat, g.total), units.percentage(flat_sum, g.total),
             g.format_value(n.cum), units.percentage(n.cum, g.total), n.name, inl))
     return "\n".join(lines) + "\n"
+
+
+TOP_ROWS = 20  # rows of the notebook's top table
+
+
+def top_html(g: Any, rows: int = TOP_ROWS) -> str:
+    """A :class:`~enginepools.pprof.nodes.Graph` as HTML: the ``-top`` table (flat,
+    flat%, sum%, cum, cum%, name) with pprof's numbers, first `rows` entries."""
+    from ..render import html
+
+    body = []
+    flat_sum = 0
+    for n in g.nodes[:rows]:
+        flat_sum += n.flat
+        name = n.name + (f" {n.inline_label}" if n.inline_label else "")
+        body.append([g.format_value(n.flat), units.percentage(n.flat, g.total).strip(), units.percentage(flat_sum, g.total).strip(),
+                     g.format_value(n.cum), units.percentage(n.cum, g.total).strip(), name])
+    notes = []
+    if len(g.nodes) > rows:
+        notes.append(f"{len(g.nodes) - rows} more entries (pprof_report.top_text(graph) prints all)")
+    if g.dropped_nodes:
+        notes.append(f"dropped {g.dropped_nodes} nodes below {g.format_value(g.node_cutoff)}")
+    caption = f"{g.sample_type} — total {g.format_value(g.total)}"
+    return html.table(["flat", "flat%", "sum%", "cum", "cum%", "function"], body, caption=caption,
+                      numeric=[True] * 5 + [False], notes=notes)
