@@ -163,10 +163,8 @@ def _estimate_steps(plan: Plan) -> int:
 # Each phase returns (inputs for the report, extra files to keep beside it).
 
 def _bench_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:
-    try:
-        from .bench import runner
-    except ImportError:  # pragma: no cover - only in a build without the runner
-        raise Unavailable("the benchmark runner is not in this build") from None
+    from .bench import runner
+
     selected = runner.select(plan.filter or ".")
     serial = [k for k in selected if not k.parallel]
     parallel = [k for k in selected if k.parallel]
@@ -202,10 +200,8 @@ def _workload_tree(plan: Plan) -> Path:
 
 
 def _profile_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:
-    try:
-        from .report.pipeline import profile_pipeline
-    except ImportError:  # pragma: no cover
-        raise Unavailable("the heap profiler or the pipeline is not in this build") from None
+    from .e2e.pipeline import profile_pipeline
+
     bar.grow(2)
     root = _workload_tree(plan)
     out = []
@@ -221,10 +217,8 @@ def _profile_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], li
 
 
 def _ab_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:
-    try:
-        from .e2e import ab
-    except ImportError:  # pragma: no cover
-        raise Unavailable("the pipeline A/B driver is not in this build") from None
+    from .e2e import ab
+
     root = _workload_tree(plan)
     configs = list(plan.ab_configs)
     bar.grow(plan.ab_runs * len(configs))

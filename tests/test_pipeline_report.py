@@ -107,7 +107,7 @@ def test_missing_ab_file_is_input_error(tmp_path: Path) -> None:
 
 
 def test_real_heap_profile_of_the_pipeline(tmp_path: Path) -> None:
-    from enginepools.report.pipeline import profile_pipeline
+    from enginepools.e2e.pipeline import profile_pipeline
     from enginepools.e2e.treegen import TreeSpec, generate
 
     root = tmp_path / "t"

@@ -280,6 +280,69 @@ def delta(old: float, new: float) -> float | None:
     return (new - old) / old
 
 
+# ------------------------------------------------------------- Δ intervals
+# Two methods, one convention: a fraction, as delta() returns.
+
+def _u_null_cdf(m: int, n: int) -> np.ndarray:
+    """cdf[u] = P(U ≤ u) for the Mann–Whitney U of sizes m, n (no ties)."""
+    big = m * n
+    # Generating function of U is the Gaussian binomial [m+n choose m]_q;
+    # count the m-subsets of ranks 1..m+n by rank sum, then shift to U.
+    total = (m + n) * (m + n + 1) // 2
+    sub = np.zeros((m + 1, total + 1))
+    sub[0, 0] = 1.0
+    for r in range(1, m + n + 1):
+        sub[1:, r:] += sub[:-1, : total + 1 - r]
+    w0 = m * (m + 1) // 2
+    dist = sub[m, w0: w0 + big + 1]
+    counts = dist / dist.sum()
+    return np.cumsum(counts)
+
+
+def delta_ci_hodges_lehmann(old: ArrayLike, new: ArrayLike, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """Interval (a fraction, as :func:`delta`) for Δ = new/old − 1: the Hodges–Lehmann interval of
+    the log-ratio shift, i.e. the order statistics ``k`` and ``mn+1−k`` of
+    the m·n pairwise ratios, ``k`` the exact Mann–Whitney critical value
+    (normal approximation above 50 a side).  None when the samples are too
+    small for any interval at this confidence, or not all positive."""
+    a = np.asarray(old, dtype=float)
+    b = np.asarray(new, dtype=float)
+    m, n = a.size, b.size
+    if m == 0 or n == 0 or np.any(a <= 0) or np.any(b <= 0):
+        return None
+    alpha = 1.0 - confidence
+    if m <= 50 and n <= 50:
+        cdf = _u_null_cdf(m, n)
+        # k = number of smallest differences cut off each side: P(U ≤ k−1) ≤ α/2
+        ok = np.nonzero(cdf <= alpha / 2 + 1e-12)[0]
+        k = int(ok[-1]) + 1 if ok.size else 0
+    else:
+        z = _scipy_stats().norm.ppf(1 - alpha / 2)
+        k = int(math.floor(m * n / 2 - z * math.sqrt(m * n * (m + n + 1) / 12)))
+    if k < 1:
+        return None
+    d = np.sort((np.log(b)[None, :] - np.log(a)[:, None]).ravel())
+    lo, hi = d[k - 1], d[m * n - k]
+    return math.expm1(lo), math.expm1(hi)
+
+
+def delta_ci_bootstrap(old: ArrayLike, new: ArrayLike, confidence: float = CONFIDENCE,
+                       resamples: int = 4000, seed: int = 0) -> tuple[float, float] | None:
+    """Interval (a fraction, as :func:`delta`) for Δ = median(new)/median(old) − 1:
+    the percentile bootstrap (`resamples` resamples, seeded).  None below 4
+    samples a side."""
+    old, new = np.asarray(old, float), np.asarray(new, float)
+    if len(old) < 4 or len(new) < 4 or np.median(old) == 0:
+        return None
+    def stat(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.median(b, axis=axis) / np.median(a, axis=axis) - 1.0
+
+    res = _scipy_stats().bootstrap((old, new), stat, vectorized=True, paired=False, confidence_level=confidence,
+                    n_resamples=resamples, method="percentile", random_state=np.random.default_rng(seed))
+    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else None
+
+
 def cv(x: ArrayLike) -> float:
     """Coefficient of variation: sample standard deviation / mean of the
     finite values; NaN with fewer than 2 of them or a mean ≤ 0."""
@@ -322,5 +385,5 @@ def _g(x: float) -> str:
 __all__ = [
     "ALPHA", "CONFIDENCE", "QuantileCI", "Summary", "Comparison", "quantile_ci", "median", "median_ci",
     "summarize", "min_samples_for_ci", "min_p_value", "min_samples_for_test", "mann_whitney_p",
-    "compare_samples", "delta", "cv", "geomean", "holm",
+    "compare_samples", "delta", "delta_ci_hodges_lehmann", "delta_ci_bootstrap", "cv", "geomean", "holm",
 ]

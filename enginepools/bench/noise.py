@@ -24,6 +24,8 @@ two, and :meth:`Stability.explain` says in a sentence which it is:
 from __future__ import annotations
 
 import math
+import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,4 +133,23 @@ def check(res: BenchResult, only_noisy: bool = True) -> list[Stability]:
     return out
 
 
-__all__ = ["CV_LIMIT", "FOLLOWS_R", "MIN_SAMPLES", "Stability", "stability", "check", "summary"]
+def warn(res: BenchResult | str | os.PathLike[str], *, prefix: str = "", most: int | None = None,
+         detail: str = "") -> None:
+    """pyperf-style, on stderr: say which benchmarks of `res` (a result, or
+    the path of its JSON; a missing file says nothing) varied more than they
+    should, and whether the machine's probe says why.  Past `most` of them,
+    one summary line instead, pointing to `detail` (where the table is)."""
+    if not isinstance(res, BenchResult):
+        if not os.path.isfile(res):
+            return
+        res = BenchResult.read(res)
+    found = check(res)
+    if most is not None and len(found) > most:  # a line each would bury what follows
+        total = len(check(res, only_noisy=False))
+        print(f"{prefix}noisy: {summary(found, total)}" + (f"; see {detail}" if detail else ""), file=sys.stderr)
+        return
+    for st in found:
+        print(f"{prefix}noisy: {st.explain()}", file=sys.stderr)
+
+
+__all__ = ["CV_LIMIT", "FOLLOWS_R", "MIN_SAMPLES", "Stability", "stability", "check", "summary", "warn"]

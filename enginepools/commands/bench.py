@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
             result.write_go(args.output)
         if args.json:
             result.write_json(args.json)
-        _warn_noisy(result)
+        noise.warn(result, prefix="enginepools bench: ")
         return 0
 
     planned = len(runner.plan(selected, cpus, count))
@@ -161,10 +161,3 @@ def run(args: argparse.Namespace) -> int:
         msg += "; nothing written"
     print(f"enginepools bench: {msg}", file=sys.stderr)
     return 130
-
-
-def _warn_noisy(result: BenchResult) -> None:
-    """pyperf-style: say which benchmarks varied more than they should, and
-    whether the machine's probe says why (enginepools.noise)."""
-    for st in noise.check(result):
-        print(f"enginepools bench: noisy: {st.explain()}", file=sys.stderr)

@@ -37,12 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     flag(p, "seed", type=int, default=1, metavar="N", help="seed of the generated tree (default 1)")
     flag(p, "count", type=int, default=1, metavar="N",
          help="run the pipeline N times in a row in this process (one profile covers them all)")
-    try:
-        from ..pprof.flags import add_profile_flags
-    except ImportError:  # profiling helper not present
-        pass
-    else:
-        add_profile_flags(p)
+    from ..pprof.flags import add_profile_flags
+
+    add_profile_flags(p)
 
 
 def resolve_dir(args: argparse.Namespace) -> str:
@@ -54,12 +51,8 @@ def resolve_dir(args: argparse.Namespace) -> str:
 
 
 def _profiling(args: argparse.Namespace) -> Any:
-    try:
-        from ..pprof.flags import profiling_session
-    except ImportError:
-        import contextlib
+    from ..pprof.flags import profiling_session
 
-        return contextlib.nullcontext()
     return profiling_session(args)
 
 

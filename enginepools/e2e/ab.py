@@ -139,7 +139,7 @@ class ABResult:
 
     def delta_ci(self, config: str, unit: str = "ns/op", confidence: float = 0.95) -> tuple[float, float] | None:
         """Bootstrap percentile CI of Δ = median(config)/median(none) − 1 (fraction)."""
-        return delta_ci(self.values("none", unit), self.values(config, unit), confidence)
+        return stats.delta_ci_bootstrap(self.values("none", unit), self.values(config, unit), confidence)
 
     def summary(self, unit: str = "ns/op") -> list[dict[str, Any]]:
         """Per config: n, median, Δ%, Δ CI (%), p, significant, verdict (vs none)."""
@@ -200,23 +200,6 @@ def _jsonable(x: Any) -> Any:
     if isinstance(x, (np.floating, np.integer)):
         return _jsonable(x.item())
     return x
-
-
-def delta_ci(old: np.ndarray, new: np.ndarray, confidence: float = 0.95,
-             resamples: int = 4000, seed: int = 0) -> tuple[float, float] | None:
-    """Percentile-bootstrap CI of median(new)/median(old) − 1 (None below 4 samples each)."""
-    old, new = np.asarray(old, float), np.asarray(new, float)
-    if len(old) < 4 or len(new) < 4 or np.median(old) == 0:
-        return None
-    from scipy.stats import bootstrap
-
-    def stat(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.median(b, axis=axis) / np.median(a, axis=axis) - 1.0
-
-    res = bootstrap((old, new), stat, vectorized=True, paired=False, confidence_level=confidence,
-                    n_resamples=resamples, method="percentile", random_state=np.random.default_rng(seed))
-    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
-    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else None
 
 
 # ------------------------------------------------------------------ running
@@ -445,7 +428,7 @@ def render_table(ab: ABResult, units: Iterable[str] = TABLE_UNITS) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["END_TO_END_RULES", "ABResult", "RunSample", "run_ab", "run_one", "heap_profile_one", "load", "parse_configs", "render_table", "delta_ci",
+__all__ = ["END_TO_END_RULES", "ABResult", "RunSample", "run_ab", "run_one", "heap_profile_one", "load", "parse_configs", "render_table",
            "DEFAULT_CONFIGS", "TABLE_UNITS", "POOLS"]
 
 

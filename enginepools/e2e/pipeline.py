@@ -182,4 +182,15 @@ def _umask() -> int:
     return m
 
 
-__all__ = ["POOLS", "PipelineResult", "run_pipeline", "parse_pools", "pools_label", "pools_mask", "check_root"]
+__all__ = ["POOLS", "PipelineResult", "run_pipeline", "parse_pools", "pools_label", "pools_mask", "check_root",
+           "profile_pipeline"]
+
+
+def profile_pipeline(root: str | os.PathLike[str], pools: Any = None, rate: int = 1, **kw: Any) -> Any:
+    """Heap profile (a :class:`enginepools.pprof.profile.Profile`) of one pipeline
+    run in this process, at `rate` (1 = every allocation)."""
+    from ..pprof.profilers import HeapProfiler
+
+    with HeapProfiler(rate=rate, seed=1) as hp:
+        run_pipeline(root, pools, None, **kw)
+    return hp.profile("alloc_space")

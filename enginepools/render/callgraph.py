@@ -40,6 +40,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path as MplPath
 
+from ..pprof import units
 from . import style as ps
 from ..pprof.graph import MAX_NODELETS, go_div
 
@@ -90,7 +91,7 @@ class _G:
     tags: list[list[Any]] = field(default_factory=list)  # per node: pprof_graph.Tag (visual graphs)
 
     def format(self, v: float) -> str:
-        return self.fmt(v) if self.fmt is not None else ps.pprof_label(v, self.unit)
+        return self.fmt(v) if self.fmt is not None else units.label(v, self.unit)
 
     def has_out(self, i: int) -> bool:
         """Whether node `i` calls another node (pprof: len(node.Out) > 0,
@@ -207,14 +208,14 @@ def _name_lines(name: str) -> list[str]:
 def node_label(name: str, flat: float, cum: float, total: float, unit: str, fmt: Any = None) -> str:
     """The box text pprof writes: name lines, ``flat (pct)``, ``of cum (pct)``.
     `fmt` formats values (default: pprof's auto-scaled label in `unit`)."""
-    f_ = fmt or (lambda v: ps.pprof_label(v, unit))
+    f_ = fmt or (lambda v: units.label(v, unit))
     lines = _name_lines(name)
     if flat != 0:
-        value = f"{f_(flat)} ({ps.pprof_percentage(flat, total)})"
+        value = f"{f_(flat)} ({units.percentage(flat, total).strip()})"
     else:
         value = "0"
     if cum != flat:
-        of = f"of {f_(cum)} ({ps.pprof_percentage(cum, total)})"
+        of = f"of {f_(cum)} ({units.percentage(cum, total).strip()})"
         if flat != 0:
             lines += [value, of]
         else:
@@ -612,7 +613,7 @@ def _legend_lines(g: _G, title: str | None, key: bool = True) -> list[str]:
     if not g.labels:
         shown = float(np.sum(g.flat))
         lines.append(f"Showing nodes accounting for {g.format(_int(shown))}, "
-                     f"{ps.pprof_percentage(shown, g.total)} of {g.format(_int(g.total))} total")
+                     f"{units.percentage(shown, g.total).strip()} of {g.format(_int(g.total))} total")
     if key:
         lines.append("box: flat (flat%) of cum (cum%); edge width: weight; "
                      "dotted: through pruned nodes; dashed: inlined")
@@ -699,8 +700,6 @@ class _Bucket:  # a collapsed numeric tag: weights already divided
 def _collapsed_tags(ts: Sequence[Any], count: int, flat: bool) -> list[Any]:
     """dotgraph.collapsedTags: the tags sorted; past `count`, the rest joined
     to the nearest of the first `count` by value, as "min..max" buckets."""
-    from ..pprof import units
-
     ts = _sort_tags(ts, flat)
     if len(ts) <= count:
         return ts

@@ -38,10 +38,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from ..pprof import units
 from . import style as ps
 from .style import save, styled
 
-__all__ = ["Estimate", "Pair", "PoolStat", "ScalingPoint", "QuadrantPoint", "pairs_from_rows", "delta_ci",
+__all__ = ["Estimate", "Pair", "PoolStat", "ScalingPoint", "QuadrantPoint", "pairs_from_rows",
            "time_chart", "memory_chart", "throughput_chart", "paired_chart", "impact_chart", "heap_top_chart",
            "heap_top_from_graph", "pool_stats_chart", "scaling_chart", "scaling_from_records", "quadrant_chart", "quadrant_points",
            "ab_chart", "format_value", "save"]
@@ -194,49 +195,14 @@ def _sig(x: float) -> str:
 
 # ------------------------------------------------------- Δ interval (HL)
 
-def _u_null_cdf(m: int, n: int) -> np.ndarray:
-    """cdf[u] = P(U ≤ u) for the Mann–Whitney U of sizes m, n (no ties)."""
-    big = m * n
-    # Generating function of U is the Gaussian binomial [m+n choose m]_q;
-    # count the m-subsets of ranks 1..m+n by rank sum, then shift to U.
-    total = (m + n) * (m + n + 1) // 2
-    sub = np.zeros((m + 1, total + 1))
-    sub[0, 0] = 1.0
-    for r in range(1, m + n + 1):
-        sub[1:, r:] += sub[:-1, : total + 1 - r]
-    w0 = m * (m + 1) // 2
-    dist = sub[m, w0: w0 + big + 1]
-    counts = dist / dist.sum()
-    return np.cumsum(counts)
+def _ci_pct(p: Pair, confidence: float) -> tuple[float, float] | None:
+    """The Hodges–Lehmann interval of a pair's Δ, in percent (the bars' unit)."""
+    from ..analysis.stats import delta_ci_hodges_lehmann
 
-
-def delta_ci(old: Sequence[float], new: Sequence[float], confidence: float = 0.95) -> tuple[float, float] | None:
-    """Interval (in %) for Δ = new/old − 1: the Hodges–Lehmann interval of
-    the log-ratio shift, i.e. the order statistics ``k`` and ``mn+1−k`` of
-    the m·n pairwise ratios, ``k`` the exact Mann–Whitney critical value
-    (normal approximation above 50 a side).  None when the samples are too
-    small for any interval at this confidence, or not all positive."""
-    a = np.asarray(old, dtype=float)
-    b = np.asarray(new, dtype=float)
-    m, n = a.size, b.size
-    if m == 0 or n == 0 or np.any(a <= 0) or np.any(b <= 0):
+    if not (p.plain_values and p.pooled_values):
         return None
-    alpha = 1.0 - confidence
-    if m <= 50 and n <= 50:
-        cdf = _u_null_cdf(m, n)
-        # k = number of smallest differences cut off each side: P(U ≤ k−1) ≤ α/2
-        ok = np.nonzero(cdf <= alpha / 2 + 1e-12)[0]
-        k = int(ok[-1]) + 1 if ok.size else 0
-    else:
-        from scipy.stats import norm
-
-        z = norm.ppf(1 - alpha / 2)
-        k = int(math.floor(m * n / 2 - z * math.sqrt(m * n * (m + n + 1) / 12)))
-    if k < 1:
-        return None
-    d = np.sort((np.log(b)[None, :] - np.log(a)[:, None]).ravel())
-    lo, hi = d[k - 1], d[m * n - k]
-    return 100.0 * math.expm1(lo), 100.0 * math.expm1(hi)
+    ci = delta_ci_hodges_lehmann(p.plain_values, p.pooled_values, confidence)
+    return None if ci is None else (100.0 * ci[0], 100.0 * ci[1])
 
 
 # ---------------------------------------------------------- paired bars
@@ -464,8 +430,7 @@ def impact_chart(rows: Iterable[Any], unit: str = "ns/op", title: str = "Perform
     pairs = [p for p in pairs_from_rows(rows, unit) if p.delta_pct is not None]
     _require(pairs, f"no comparison rows with a Δ in {unit}")
     higher = unit.endswith("/s")
-    cis = [delta_ci(p.plain_values, p.pooled_values, confidence) if p.plain_values and p.pooled_values else None
-           for p in pairs]
+    cis = [_ci_pct(p, confidence) for p in pairs]
     fig = ps.new_figure(8.0, 0.55 * len(pairs) + 1.9)
     ax = fig.add_subplot()
     extra: list[Any] = []
@@ -500,8 +465,7 @@ def ab_chart(rows: Iterable[Any], unit: str | None = None, title: str = "End-to-
         unit = next((u for u in ("sec/op", "ns/op") if u in units), units[0] if units else "sec/op")
     pairs = [p for p in pairs_from_rows(rows, unit) if p.delta_pct is not None]
     _require(pairs, f"no A/B comparison rows in {unit}")
-    cis = [delta_ci(p.plain_values, p.pooled_values, confidence) if p.plain_values and p.pooled_values else None
-           for p in pairs]
+    cis = [_ci_pct(p, confidence) for p in pairs]
     fig = ps.new_figure(8.0, 0.55 * len(pairs) + 1.9)
     ax = fig.add_subplot()
     labels = [f"{p.pooled_label} vs {p.plain_label}" + (f" · {p.name}" if len({q.name for q in pairs}) > 1 else "")
@@ -527,7 +491,7 @@ def heap_top_chart(items: Iterable[tuple[str, float]], total: float, unit: str =
     and percentages are written as ``go tool pprof -top`` writes them
     (``48.10%``; values with `fmt`, e.g. a pprof graph's ``format_value``,
     else pprof's auto-scaled label)."""
-    label = fmt or (lambda v: ps.pprof_label(v, unit))
+    label = fmt or (lambda v: units.label(v, unit))
     pairs = [(str(k), float(v)) for k, v in items]
     _require(pairs, "no functions in the profile")
     if not total or total <= 0:
@@ -558,7 +522,7 @@ def heap_top_chart(items: Iterable[tuple[str, float]], total: float, unit: str =
     ax.set_xlim(lo - (0.05 * span if lo < 0 else 0), hi + 0.4 * span)
     for yi, p, v in zip(y, pct, values):
         # a shrinking function's label sits right of 0, beside the end of its bar
-        ax.annotate(f"{ps.pprof_percentage(v, total)}  ({label(_intish(v))})", (max(p, 0.0), yi),
+        ax.annotate(f"{units.percentage(v, total).strip()}  ({label(_intish(v))})", (max(p, 0.0), yi),
                     xytext=(4, 0), textcoords="offset points", va="center", ha="left", fontsize=8.5)
     if diff:
         ax.axvline(0, color="#333333", linewidth=0.9)

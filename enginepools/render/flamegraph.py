@@ -32,6 +32,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from ..pprof import units
 from . import style as ps
 from .callgraph import shorten_function_name
 
@@ -280,7 +281,7 @@ def flame_graph(src: Any, sample_index: int | str | None = None, *, title: str |
     unit = unit or ""
     frames = flame_layout(root, root.value * min_fraction)
     colors = [(0.8, 0.8, 0.8) if f.depth == 0 else _module_color(f.name) for f in frames]
-    xlabel = (f"width = share of {ps.pprof_label(root.value, unit)} total (inclusive); "
+    xlabel = (f"width = share of {units.label(root.value, unit)} total (inclusive); "
               f"stacks root at the bottom, callees above; colour = module")
     fig, _ = _draw(frames, colors, root.value, title or "Flame graph", xlabel, width)
     return fig
@@ -318,8 +319,8 @@ def diff_flame_graph(base: Any, new: Any, sample_index: int | str | None = None,
     deltas = frame_deltas(frames, nroot, broot, normalize)
     colors = diff_colors(deltas)
     gone = _vanished_share(broot, nroot)
-    xlabel = (f"width = {new_label} ({ps.pprof_label(nroot.value, unit)} total); colour = change of each frame's "
-              f"share vs {base_label} ({ps.pprof_label(broot.value, unit)} total)")
+    xlabel = (f"width = {new_label} ({units.label(nroot.value, unit)} total); colour = change of each frame's "
+              f"share vs {base_label} ({units.label(broot.value, unit)} total)")
     if gone > 0:
         xlabel += f"; {100 * gone:.1f}% of {base_label} is in stacks absent from {new_label} (not drawn)"
     fig, ax = _draw(frames, colors, nroot.value, title or f"Differential flame graph: {new_label} vs {base_label}",

@@ -163,55 +163,6 @@ def _metadata(fmt: str) -> dict[str, Any]:
     return {}
 
 
-_PPROF_UNITS: list[tuple[tuple[str, ...], list[tuple[str, float]]]] = [
-    (("b", "byte", "bytes"),
-     [("B", 1.0), ("kB", 2.0 ** 10), ("MB", 2.0 ** 20), ("GB", 2.0 ** 30), ("TB", 2.0 ** 40), ("PB", 2.0 ** 50)]),
-    (("ns", "nanosecond", "nanoseconds"),
-     [("ns", 1.0), ("us", 1e3), ("ms", 1e6), ("s", 1e9), ("hrs", 3.6e12)]),
-    (("us", "microsecond", "microseconds"), [("us", 1.0), ("ms", 1e3), ("s", 1e6), ("hrs", 3.6e9)]),
-    (("ms", "millisecond", "milliseconds"), [("ms", 1.0), ("s", 1e3), ("hrs", 3.6e6)]),
-    (("s", "sec", "second", "seconds"), [("s", 1.0), ("hrs", 3600.0)]),
-]
-
-
-def pprof_label(value: float, unit: str) -> str:
-    """A value as ``go tool pprof`` labels it (measurement.Label): bytes
-    auto-scaled in powers of 1024 to B/kB/MB/GB, times to ns/us/ms/s, two
-    decimals with a trailing ``.00`` dropped; counts bare."""
-    u = unit.lower()
-    for aliases, scale in _PPROF_UNITS:
-        if u in aliases:
-            name, factor = scale[0]
-            for n, f in scale:
-                if abs(value) / f >= 1.0:
-                    name, factor = n, f
-            return _pprof_num(value / factor) + ("" if _pprof_num(value / factor) == "0" else name)
-    sv = _pprof_num(value)
-    return sv if u in ("count", "sample", "samples", "unit", "") or sv == "0" else sv + unit
-
-
-def _pprof_num(v: float) -> str:
-    sv = f"{v:.2f}"
-    if sv.endswith(".00"):
-        sv = sv[:-3]
-    return "0" if sv in ("0", "-0") else sv
-
-
-def pprof_percentage(value: float, total: float) -> str:
-    """pprof's measurement.Percentage, trimmed: ``48.10%``, ``0.52%``, ``100%``."""
-    ratio = abs(value / total) * 100 if total else 0.0
-    if 99.95 <= ratio <= 100.05:
-        return "100%"
-    if ratio >= 1.0:
-        return f"{ratio:.2f}%"
-    return f"{_go_g2(ratio)}%"
-
-
-def _go_g2(x: float) -> str:
-    # Go's %5.2g then TrimSpace: two significant digits, %g style.
-    return f"{x:.2g}"
-
-
 def shorten(text: str, limit: int) -> str:
     """`text` cut in the middle to at most `limit` characters, keeping the
     end (the function name) and the start (the package)."""
@@ -224,4 +175,4 @@ def shorten(text: str, limit: int) -> str:
 
 __all__ = ["OKABE_ITO", "PLAIN", "POOLED", "KEEP", "REMOVE", "INCONCLUSIVE", "FASTER", "SLOWER",
            "NOT_SIGNIFICANT", "GREY", "CYCLE", "DPI", "RC", "styled", "new_figure", "save", "renderer",
-           "shorten", "pprof_label", "pprof_percentage"]
+           "shorten"]

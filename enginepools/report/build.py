@@ -147,10 +147,8 @@ def read_profile(path: str | os.PathLike[str], taken: set[str] | None = None) ->
         raise InputError(f"{p}: no such file")
     if os.path.isdir(p):
         raise InputError(f"{p}: is a directory, expected a pprof profile")
-    try:
-        from ..pprof.profile import Profile
-    except ImportError:  # pragma: no cover - only before the pprof reader exists
-        raise InputError(f"{p}: this build of enginepools cannot read pprof profiles") from None
+    from ..pprof.profile import Profile
+
     try:
         prof = Profile.read(p)
     except InputError:
@@ -202,15 +200,10 @@ def read_ab(path: str | os.PathLike[str]) -> ABInput:
     p = os.fspath(path)
     if not os.path.exists(p):
         raise InputError(f"{p}: no such file")
+    from ..e2e import ab as ab_mod
+
     try:
-        from ..e2e import ab as ab_mod
-    except ImportError:  # pragma: no cover - only before the A/B driver exists
-        raise InputError(f"{p}: this build of enginepools cannot read pipeline A/B results") from None
-    reader = getattr(ab_mod, "read", None) or getattr(ab_mod, "load", None)
-    if reader is None:  # pragma: no cover
-        raise InputError(f"{p}: this build of enginepools cannot read pipeline A/B results")
-    try:
-        return ABInput(p, reader(p))
+        return ABInput(p, ab_mod.load(p))
     except InputError:
         raise
     except (ValueError, KeyError, TypeError, OSError) as e:

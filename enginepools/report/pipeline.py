@@ -4,12 +4,11 @@
 — a ``(markdown, figures)`` pair whose ``str()`` is the markdown — built only
 from the data given:
 
-* from the A/B (an :class:`enginepools.ab.ABResult`, or a path to what
+* from the A/B (an :class:`enginepools.e2e.ab.ABResult`, or a path to what
   ``enginepools ab -json/-o`` wrote): per configuration, the median pipeline
   wall time, Δ against ``none`` with its bootstrap 95% CI and the U-test p,
   the Δ of peak RSS and of bytes allocated, and the verdict; a chart of the
-  Δs with their CIs (``charts.ab_chart`` when the charts module is present,
-  else a plain matplotlib chart drawn here);
+  Δs with their CIs (``charts.ab_chart``);
 * from a heap profile of one pipeline run (ideally at
   ``-memprofilerate 1``, so every allocation is in it): where the bytes go,
   by pipeline stage (worker pool, hash buffers, tar buffers, walk, tags,
@@ -18,18 +17,18 @@ from the data given:
   configuration (an A/B run with ``-heapprofiles DIR`` names its profiles
   in its JSON; they are used when no profile is given or when the one given
   is not of a pipeline run).
-  :func:`profile_pipeline` makes such a profile in this process.
+  :func:`enginepools.e2e.pipeline.profile_pipeline` makes such a profile
+  in this process.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
-import numpy as np
+from . import fmt, md
 
-__all__ = ["PipelineSection", "pipeline_section", "heap_breakdown", "HeapBreakdown", "STAGES", "profile_pipeline"]
+__all__ = ["PipelineSection", "pipeline_section", "heap_breakdown", "HeapBreakdown", "STAGES"]
 
 
 class PipelineSection(NamedTuple):
@@ -132,46 +131,16 @@ def heap_breakdown(profile: Any, sample_type: str = "alloc_space") -> HeapBreakd
                          int(getattr(prof, "period", 0) or 0))
 
 
-def profile_pipeline(root: str | os.PathLike[str], pools: Any = None, rate: int = 1, **kw: Any) -> Any:
-    """Heap profile (a :class:`enginepools.profile.Profile`) of one pipeline
-    run in this process, at `rate` (1 = every allocation)."""
-    from ..e2e.pipeline import run_pipeline
-    from ..pprof.profilers import HeapProfiler
-
-    with HeapProfiler(rate=rate, seed=1) as hp:
-        run_pipeline(root, pools, None, **kw)
-    return hp.profile("alloc_space")
-
-
 # -------------------------------------------------------------- rendering
 
-def _bytes(v: float) -> str:
-    for scale, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if abs(v) >= scale:
-            return f"{v / scale:.2f} {suffix}"
-    return f"{v:.0f} B"
+def _pct_points(v: float | None) -> str:
+    """A Δ the A/B summary gives in percent, printed as every Δ is."""
+    return fmt.pct(None if v is None else v / 100)
 
 
-def _ms(v: float | None) -> str:
-    return "—" if v is None else f"{v / 1e6:.1f} ms"
-
-
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{v:+.1f}%"
-
-
-def _ci(ci: Any) -> str:
-    return "—" if not ci else f"[{ci[0]:+.1f}%, {ci[1]:+.1f}%]"
-
-
-def _p(p: float | None) -> str:
-    return "—" if p is None else (f"{p:.3f}" if p >= 0.001 else f"{p:.1e}")
-
-
-def _table(head: list[str], rows: Iterable[list[str]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
-    return "\n".join(lines)
+def _interval_points(ci: Any) -> str:
+    """An interval of a Δ the A/B summary gives in percent."""
+    return "—" if not ci else f"[{_pct_points(ci[0])}, {_pct_points(ci[1])}]"
 
 
 def _load_ab(ab: Any) -> Any:
@@ -186,61 +155,16 @@ def _ab_figure(ab: Any) -> Any:
     rows = [r for r in ab.comparison().rows if r.unit == "ns/op"]
     if not rows:
         return None
-    try:
-        from ..render.charts import ab_chart
-    except ImportError:
-        ab_chart = None
-    if ab_chart is not None:
-        return ab_chart(rows, "ns/op", title="End-to-end A/B: pipeline wall time vs pools=none")
-    import matplotlib
+    from ..render.charts import ab_chart
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    labels, deltas, lo, hi, colors = [], [], [], [], []
-    for c in ab.configs[1:]:
-        row = next((r for r in rows if r.new_label == c), None)
-        if row is None or row.delta_pct is None:
-            continue
-        ci = ab.delta_ci(c, "ns/op")
-        d = row.delta_pct
-        labels.append(f"pools={c}")
-        deltas.append(d)
-        lo.append(d - 100 * ci[0] if ci else 0.0)
-        hi.append(100 * ci[1] - d if ci else 0.0)
-        colors.append("#0072B2" if row.significant else "#999999")
-    fig = Figure(figsize=(7.5, 0.5 * len(labels) + 1.8), layout="constrained")
-    ax = fig.add_subplot()
-    y = np.arange(len(labels))[::-1]
-    ax.barh(y, deltas, xerr=[lo, hi], color=colors, capsize=4)
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y, labels)
-    ax.set_xlabel("Δ pipeline wall time vs pools=none (%, median; bars: bootstrap 95% CI; grey = not significant)")
-    ax.set_title("End-to-end A/B")
-    return fig
+    return ab_chart(rows, "ns/op", title="End-to-end A/B: pipeline wall time vs pools=none")
 
 
 def _heap_figure(hb: HeapBreakdown) -> Any:
-    try:
-        from ..render.charts import heap_top_chart
-    except ImportError:
-        heap_top_chart = None
-    if heap_top_chart is not None:
-        return heap_top_chart(hb.stages, hb.total, hb.unit, title="Pipeline heap profile: bytes allocated by stage",
-                              sample=hb.sample_type)
-    import matplotlib
+    from ..render.charts import heap_top_chart
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7.5, 0.45 * len(hb.stages) + 1.6), layout="constrained")
-    ax = fig.add_subplot()
-    y = np.arange(len(hb.stages))[::-1]
-    ax.barh(y, [hb.pct(v) for _, v in hb.stages], color="#0072B2")
-    ax.set_yticks(y, [k for k, _ in hb.stages])
-    ax.set_xlabel(f"share of {hb.sample_type} ({_bytes(hb.total)}), %")
-    ax.set_title("Pipeline heap profile by stage")
-    return fig
+    return heap_top_chart(hb.stages, hb.total, hb.unit, title="Pipeline heap profile: bytes allocated by stage",
+                          sample=hb.sample_type)
 
 
 def pipeline_section(ab_results: Any, heap_profile: Any = None, *, figures: bool = True) -> PipelineSection:
@@ -268,15 +192,15 @@ def pipeline_section(ab_results: Any, heap_profile: Any = None, *, figures: bool
             w = wall.get(c, {})
             r, m = rss.get(c, {}), mem.get(c, {})
             if c == "none":
-                rows.append([f"`{c}`", _ms(w.get("median")), "baseline", "", "",
-                             _bytes(r["median"]) if r.get("median") is not None else "—",
-                             _bytes(m["median"]) if m.get("median") is not None else "—", ""])
+                rows.append([f"`{c}`", fmt.ms(w.get("median")), "baseline", "", "",
+                             fmt.bytes_(r["median"]) if r.get("median") is not None else "—",
+                             fmt.bytes_(m["median"]) if m.get("median") is not None else "—", ""])
                 continue
             sig = "" if w.get("significant") is None else ("" if w["significant"] else " ~")
-            rows.append([f"`{c}`", _ms(w.get("median")), _pct(w.get("delta_pct")) + sig, _ci(w.get("delta_ci_pct")),
-                         _p(w.get("p_value")), _pct(r.get("delta_pct")), _pct(m.get("delta_pct")),
+            rows.append([f"`{c}`", fmt.ms(w.get("median")), _pct_points(w.get("delta_pct")) + sig, _interval_points(w.get("delta_ci_pct")),
+                         fmt.p_value(w.get("p_value")), _pct_points(r.get("delta_pct")), _pct_points(m.get("delta_pct")),
                          w.get("verdict", "—")])
-        out.append(_table(["pools", "wall time", "Δ time", "95% CI of Δ", "p", "peak RSS (Δ)", "B/op (Δ)",
+        out.append(md.table(["pools", "wall time", "Δ time", "95% CI of Δ", "p", "peak RSS (Δ)", "B/op (Δ)",
                            "verdict"], rows))
         out.append("")
         out.append("`~`: not significant at α = 0.05. Peak RSS and B/op show the baseline's value and, for the "
@@ -289,8 +213,8 @@ def pipeline_section(ab_results: Any, heap_profile: Any = None, *, figures: bool
             sig = "significant" if w.get("significant") else "not significant"
             what = "pool" if "+" not in c and c != "all" else "pools"
             subject = "all three pools" if c == "all" else f"the {c.replace('+', ' and ')} {what}"
-            out.append(f"- With {subject}, the pipeline's wall time changes by {_pct(w['delta_pct'])} "
-                       f"(95% CI {_ci(w.get('delta_ci_pct'))}, p = {_p(w.get('p_value'))}, {sig})"
+            out.append(f"- With {subject}, the pipeline's wall time changes by {_pct_points(w['delta_pct'])} "
+                       f"(95% CI {_interval_points(w.get('delta_ci_pct'))}, p = {fmt.p_value(w.get('p_value'))}, {sig})"
                        + (f"; verdict **{w['verdict']}**: {w.get('rule', '')}" if w.get("verdict") else "") + ".")
         if figures:
             try:
@@ -333,21 +257,21 @@ def _heap_markdown(heap_profile: Any, figs: dict[str, Any] | None, label: str = 
                 "workload). Profile a pipeline run: `enginepools pipeline -memprofile heap.pb.gz -memprofilerate 1`, "
                 "or `enginepools ab -heapprofiles DIR`.\n")
     rate = ("every allocation recorded (rate 1)" if hb.period == 1 else
-            f"allocations sampled every {_bytes(hb.period)} on average, values unbiased" if hb.period else
+            f"allocations sampled every {fmt.bytes_(hb.period)} on average, values unbiased" if hb.period else
             "allocations as sampled")
     lines = [title, "",
-             f"From a heap profile of one pipeline run, {rate}: {_bytes(hb.total)} of `{hb.sample_type}` "
+             f"From a heap profile of one pipeline run, {rate}: {fmt.bytes_(hb.total)} of `{hb.sample_type}` "
              "through `ep_alloc` in all (thread stacks and the C library's own buffers are not part of it).",
              "", "By stage (the first pipeline function on each allocation's stack):", "",
-             _table(["stage", hb.sample_type, "share"], [[k, _bytes(v), f"{hb.pct(v):.1f}%"] for k, v in hb.stages]),
+             md.table(["stage", hb.sample_type, "share"], [[k, fmt.bytes_(v), fmt.share(v, hb.total)] for k, v in hb.stages]),
              "", "By allocating function (flat, top 10):", "",
-             _table(["function", hb.sample_type, "share"],
-                    [[f"`{k}`", _bytes(v), f"{hb.pct(v):.1f}%"] for k, v in hb.functions[:10]])]
+             md.table(["function", hb.sample_type, "share"],
+                    [[f"`{k}`", fmt.bytes_(v), fmt.share(v, hb.total)] for k, v in hb.functions[:10]])]
     if len(hb.pools) > 1 or (hb.pools and not hb.pools[0][0].startswith("direct")):
         lines += ["", "By pool label (allocations a pool made on a miss carry its name):", "",
-                  _table(["pool", hb.sample_type, "share"], [[k, _bytes(v), f"{hb.pct(v):.1f}%"] for k, v in hb.pools])]
+                  md.table(["pool", hb.sample_type, "share"], [[k, fmt.bytes_(v), fmt.share(v, hb.total)] for k, v in hb.pools])]
     top = hb.stages[0]
-    lines += ["", f"The largest share, {hb.pct(top[1]):.1f}%, goes to {top[0]}."]
+    lines += ["", f"The largest share, {fmt.share(top[1], hb.total)}, goes to {top[0]}."]
     if figs is not None:
         try:
             figs["pipeline_heap" + (f"_{label}" if label else "")] = _heap_figure(hb)
