@@ -102,18 +102,31 @@ if _OldNames not in _sys.meta_path:
     _sys.meta_path.append(_OldNames)
 
 
-def __getattr__(name: str):
-    import importlib
-    import importlib.util
+def _submodules(package: str):
+    """A module ``__getattr__`` for `package` that imports its public
+    submodules on first use, so that after a plain ``import enginepools``
+    ``enginepools.bench.runner.run(...)`` works as the README writes it."""
 
+    def __getattr__(name: str):
+        import importlib
+        import importlib.util
+
+        if not name.startswith("_") and importlib.util.find_spec(f"{package}.{name}") is not None:
+            return importlib.import_module(f"{package}.{name}")
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
+_submodule = _submodules(__name__)
+
+
+def __getattr__(name: str):
     mod = _LAZY.get(name)
-    if mod is None and name in _MOVED:
-        return importlib.import_module(f".{name}", __name__)
     if mod is None:
-        # public submodules too, as the README uses them: enginepools.runner.run(...)
-        if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
-            return importlib.import_module(f".{name}", __name__)
-        raise AttributeError(f"module 'enginepools' has no attribute {name!r}")
+        return _submodule(name)  # old names (_MOVED) too, through _OldNames
+    import importlib
+
     return getattr(importlib.import_module(f".{mod}", __name__), name)
 
 

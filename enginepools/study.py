@@ -2,13 +2,13 @@
 
 1. **Benchmarks** — every kernel, pooled and plain variants interleaved,
    ``-count`` ≥ 6 so each comparison has a confidence interval and a test
-   (:mod:`enginepools.runner`).
+   (:mod:`enginepools.bench.runner`).
 2. **Profiles** — the heap (every allocation sampled: rate 1) of a
    representative workload, once with pools and once with plain
    allocation, so the report can show both heap graphs and their
-   difference (:mod:`enginepools.profiling`).
+   difference (:mod:`enginepools.pprof.profilers`).
 3. **A/B** — a short end-to-end pipeline run, pooled against plain
-   (:mod:`enginepools.ab`), when this build has it.
+   (:mod:`enginepools.e2e.ab`), when this build has it.
 4. **Report** — the result files are written beside the documents and the
    report is built *from those files*, exactly as ``enginepools report``
    would build it, so anyone can regenerate it.

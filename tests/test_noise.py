@@ -1,4 +1,4 @@
-"""enginepools.noise: telling a noisy machine from a noisy kernel, and the
+"""enginepools.bench.noise: telling a noisy machine from a noisy kernel, and the
 bench command's warning."""
 from __future__ import annotations
 

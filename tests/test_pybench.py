@@ -1,4 +1,4 @@
-"""enginepools.pybench: Go-style calibration and -benchmem for Python callables."""
+"""enginepools.bench.pybench: Go-style calibration and -benchmem for Python callables."""
 from __future__ import annotations
 
 import time

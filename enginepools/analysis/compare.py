@@ -12,10 +12,10 @@ Three ways to lay samples out in columns:
 * :func:`summarize_records` — a single column, no comparison.
 
 Rows are benchmarks (the name without the column part), one table per
-package and unit.  Each cell is a :class:`~enginepools.stats.Summary`; each
+package and unit.  Each cell is a :class:`~enginepools.analysis.stats.Summary`; each
 (row, non-base column) pair is a :class:`Row` holding both summaries, Δ,
 the U-test p-value and the warnings.  Rendering is in
-:mod:`enginepools.compare_render`.
+:mod:`enginepools.analysis.tables`.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Render a :class:`~enginepools.compare.Result` as text, CSV, Markdown or JSON.
+"""Render a :class:`~enginepools.analysis.compare.Result` as text, CSV, Markdown or JSON.
 
 Text reads like benchstat: one table per unit, ``median ± CI%`` per column,
 then Δ against the base column with the U-test p-value and sample counts,

@@ -1,7 +1,7 @@
 """Keep / remove / inconclusive per pool, from comparison rows and rules.
 
 A *pool* is one benchmark compared against its plain-allocation twin (one
-:class:`~enginepools.compare.Row` per unit).  :func:`decide` reads the
+:class:`~enginepools.analysis.compare.Row` per unit).  :func:`decide` reads the
 time row (``ns/op``) and the memory row (``B/op``) of each and applies, in
 order (defaults from the original study's plan; α from the rules):
 
@@ -188,7 +188,7 @@ def _evidence(row: Any, alpha: float) -> Evidence:
 def decide(rows: Iterable[Any], rules: Rules | None = None) -> "Verdicts":
     """One verdict per (benchmark, candidate column) found in `rows`.
 
-    `rows` are :class:`~enginepools.compare.Row` objects or their JSON
+    `rows` are :class:`~enginepools.analysis.compare.Row` objects or their JSON
     dicts (``name, unit, old, new, delta_pct, p_value`` and optionally
     ``old_label, new_label, pkg``).  Significance is re-derived from
     ``p_value`` and ``rules.alpha``."""

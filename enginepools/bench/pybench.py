@@ -30,9 +30,9 @@ timing: with :mod:`tracemalloc` on, each call runs on its own and records
 Each of the ``count`` samples averages ``memory_ops`` calls (default
 ``min(N / count, 64)``, so the whole pass makes at most N calls), so the memory arrays line up with the timing arrays and a
 sample reads as one Go result line.  Results are numpy arrays the
-:mod:`enginepools.stats` functions take directly, and
-:meth:`PyBenchResult.records` turns them into :class:`~enginepools.benchfmt.Record`
-lines for :mod:`enginepools.compare` and the Go format.
+:mod:`enginepools.analysis.stats` functions take directly, and
+:meth:`PyBenchResult.records` turns them into :class:`~enginepools.bench.benchfmt.Record`
+lines for :mod:`enginepools.analysis.compare` and the Go format.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ Writers:
   with raw totals (wall ``ns``, ``cpu_ns`` of the measuring threads,
   allocation totals), the run's settings and the machine's metadata.
 
-Both are read back by :mod:`enginepools.benchfmt` (and the text by
+Both are read back by :mod:`enginepools.bench.benchfmt` (and the text by
 benchstat) unchanged.
 """
 from __future__ import annotations

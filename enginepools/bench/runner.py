@@ -376,7 +376,7 @@ def _progress(total: int, enabled: bool | None):
 
 def run(pattern: str = ".", benchtime: str = DEFAULT_BENCHTIME, count: int = 1,
         cpus: Sequence[int] | None = None, **kw) -> BenchResult:
-    """Library entry point: ``enginepools.runner.run("HashBuffer", "0.1s", count=5)``."""
+    """Library entry point: ``enginepools.bench.runner.run("HashBuffer", "0.1s", count=5)``."""
     return Runner(select(pattern), benchtime=benchtime, count=count, cpus=list(cpus or default_cpus()),
                   pattern=pattern, **kw).run()
 

@@ -1,11 +1,11 @@
 """End-to-end A/B of the pools: pipeline configurations run interleaved, one process each.
 
-    from enginepools.ab import run_ab
+    from enginepools.e2e.ab import run_ab
     ab = run_ab("ctx/", configs=["none", "all", "hash", "tar", "string"], count=10)
     print(ab.table())
     ab.write_go("pipeline.txt"); ab.write_json("pipeline.json")
 
-Every run is a fresh ``python -m enginepools._pipeline_child`` process, so
+Every run is a fresh ``python -m enginepools.e2e.child`` process, so
 its peak RSS (``ru_maxrss`` from ``os.wait4``) belongs to that run alone.
 Round *r* runs every configuration once, starting at a different one each
 round (A B C, B C A, …), so drift and position hit every configuration
@@ -30,9 +30,9 @@ high-water mark across ``exec`` into it (this process, with numpy and
 scipy loaded, is bigger than the child).  ``ru_maxrss`` is kept in the JSON.
 
 Each configuration is compared with ``none`` by the statistics engine
-(:func:`enginepools.compare.compare_columns`: medians with 95% CIs,
+(:func:`enginepools.analysis.compare.compare_columns`: medians with 95% CIs,
 Mann–Whitney U), Δ gets a bootstrap 95% CI, and each gets a verdict
-(:mod:`enginepools.verdict`) with the study's thresholds, "memory" being the
+(:mod:`enginepools.analysis.verdict`) with the study's thresholds, "memory" being the
 peak RSS (:data:`END_TO_END_RULES`; B/op is reported beside it).
 """
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """One measured pipeline run in a fresh process (used by ``enginepools ab``).
 
-    python -m enginepools._pipeline_child '{"root": "...", "pools": "hash", "threads": 0, "out": null}'
+    python -m enginepools.e2e.child '{"root": "...", "pools": "hash", "threads": 0, "out": null}'
 
 With ``"memprofile": PATH`` in the spec it instead runs the pipeline once
 under the heap profiler (``memprofilerate``, default 1) and writes PATH.
 
-Imports only the C core and enginepools.pipeline (no numpy, no scipy), so
+Imports only the C core and enginepools.e2e.pipeline (no numpy, no scipy), so
 the process's peak RSS is the interpreter plus the pipeline.  Prints one JSON
 object: the pipeline result plus the process's own CPU time and faults
 during the run (getrusage before/after, all threads).

@@ -1,6 +1,6 @@
 """The build-context pipeline from Python: walk, hash, tar, with each pool on or off.
 
-    from enginepools.pipeline import run_pipeline
+    from enginepools.e2e.pipeline import run_pipeline
     r = run_pipeline("ctx/", pools={"hash", "tar"}, out="ctx.tar", keep_hashes=True)
     r.files, r.archive_bytes, r.hashes["src/main.go"], r.skipped
 

@@ -12,8 +12,14 @@ letter, including pprof's orderings and integer arithmetic, because users
 compare our numbers with pprof's byte for byte.
 
 ``build_graph(profile, options)`` returns a :class:`Graph` of :class:`Node`
-and :class:`Edge`; ``enginepools.pprof_report`` formats it as text and the
+and :class:`Edge`; ``enginepools.pprof.report`` formats it as text and the
 charts draw call graphs from the same objects.
+
+This module is the entry point; the port is split by concern: ``gostd``
+(Go's standard library bits), ``work`` (the working profile, merging,
+pruning), ``filters`` (sample index, focus/ignore/tag filters),
+``granularity``, ``builder`` (graph.newGraph), ``visual`` (what a picture
+shows), ``nodes`` (the graph's objects) and ``build`` (all of it, in order).
 """
 from __future__ import annotations
 

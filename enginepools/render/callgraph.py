@@ -1,7 +1,7 @@
 """pprof-style call graphs, laid out without graphviz.
 
 Input is a graph already pruned the way pprof prunes it (node and edge
-fractions, node count — :func:`enginepools.pprof_graph.build_graph` does
+fractions, node count — :func:`enginepools.pprof.graph.build_graph` does
 that); this module only draws.  The graph is duck-typed:
 
 * ``graph.nodes``: objects with ``name``, ``flat``, ``cum``;
@@ -499,7 +499,7 @@ _MAX_PIXELS = 16e6
 @ps.styled
 def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) -> Figure:
     """The call graph as a matplotlib Figure (PNG/SVG with
-    :func:`enginepools.charts.save`).  Text artists carry
+    :func:`enginepools.render.charts.save`).  Text artists carry
     ``gid="node:<name>"``, edge arrows ``gid="edge:<src>-><dst>"``."""
     g = _normalize(graph)
     lay = layout(graph)

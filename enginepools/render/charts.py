@@ -1,8 +1,8 @@
 """The study's charts, drawn from data (never measured here).
 
 Every function takes plain data — comparison rows from
-:mod:`enginepools.compare` (``Row`` objects or their JSON dicts), verdicts
-from :mod:`enginepools.verdict`, or small dataclasses defined here — and
+:mod:`enginepools.analysis.compare` (``Row`` objects or their JSON dicts), verdicts
+from :mod:`enginepools.analysis.verdict`, or small dataclasses defined here — and
 returns a :class:`matplotlib.figure.Figure`.  Write it with :func:`save`
 (PNG and SVG, atomically).  Empty input raises ``ValueError`` naming what
 is missing.
@@ -539,7 +539,7 @@ def _intish(v: float) -> Any:
 
 
 def heap_top_from_graph(graph: Any, n: int = 10, title: str | None = None) -> Figure:
-    """:func:`heap_top_chart` of a :class:`enginepools.pprof_graph.Graph`
+    """:func:`heap_top_chart` of a :class:`enginepools.pprof.graph.Graph`
     (``build_graph(profile, GraphOptions(sample_index=...))``): the same
     functions, values and percentages as ``go tool pprof -top``."""
     nodes = list(getattr(graph, "nodes", []) or [])
@@ -690,7 +690,7 @@ _DECISION_STYLE = {
 
 
 def quadrant_points(verdicts: Iterable[Any]) -> list[QuadrantPoint]:
-    """From :class:`~enginepools.verdict.Verdict` objects (or their dicts);
+    """From :class:`~enginepools.analysis.verdict.Verdict` objects (or their dicts);
     pools without a time or memory Δ are left out."""
     out = []
     for v in verdicts:

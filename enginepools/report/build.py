@@ -5,7 +5,7 @@ content); pooled/plain twins are found by the ``/impl=`` name part (our
 runner's names) or, failing that, by name suffixes such as
 ``XWithPool``/``XStandard`` (the original Go study's names).  ``--profile``
 files are pprof profiles (gzipped or not), read with
-:mod:`enginepools.profile`.  ``--ab`` is an ``enginepools ab`` result.
+:mod:`enginepools.pprof.profile`.  ``--ab`` is an ``enginepools ab`` result.
 Every problem is an :class:`~enginepools.errors.InputError` naming the file.
 """
 from __future__ import annotations

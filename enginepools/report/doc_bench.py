@@ -134,7 +134,7 @@ _READING = {"machine": "the machine's (follows the probe)", "kernel": "the kerne
 
 def _noise(ctx: Context) -> str:
     """How much each benchmark varied between samples, and whether the
-    machine probe in the JSON results says why (enginepools.noise)."""
+    machine probe in the JSON results says why (enginepools.bench.noise)."""
     from ..bench import noise
     from ..bench.result import BenchResult
     from ..errors import InputError

@@ -1,6 +1,6 @@
 """Draw every figure of a report by calling the renderers in
-:mod:`enginepools.charts`, :mod:`enginepools.callgraph` and
-:mod:`enginepools.flamegraph` (they get data; they never measure).
+:mod:`enginepools.render.charts`, :mod:`enginepools.render.callgraph` and
+:mod:`enginepools.render.flamegraph` (they get data; they never measure).
 
 Each figure is optional: when its data is absent the figure is skipped;
 when a renderer refuses the data (``ValueError``: "no data to chart") the

@@ -32,7 +32,7 @@ class ProfileInput:
 
     path: str
     label: str  # short name used in headings and file names
-    profile: Any  # enginepools.profile.Profile
+    profile: Any  # enginepools.pprof.profile.Profile
     kind: str  # "heap", "cpu" or "other" (from its sample types)
     sample_types: list[str] = field(default_factory=list)  # "inuse_space/bytes", …
 

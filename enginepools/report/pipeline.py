@@ -23,6 +23,7 @@ from the data given:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -143,6 +144,12 @@ def _interval_points(ci: Any) -> str:
     return "—" if not ci else f"[{_pct_points(ci[0])}, {_pct_points(ci[1])}]"
 
 
+def _blocks(lines: list[str]) -> str:
+    """Lines and blocks (md.table ends its own line) as one markdown text,
+    blocks one blank line apart."""
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).rstrip() + "\n"
+
+
 def _load_ab(ab: Any) -> Any:
     if isinstance(ab, (str, os.PathLike)):
         from ..e2e.ab import load
@@ -232,7 +239,7 @@ def pipeline_section(ab_results: Any, heap_profile: Any = None, *, figures: bool
         for label, prof in profiles.items():
             out.append("")
             out.append(_heap_markdown(prof, figs if figures else None, label))
-    return PipelineSection("\n".join(out).rstrip() + "\n", figs)
+    return PipelineSection(_blocks(out), figs)
 
 
 def _is_pipeline_profile(p: Any) -> bool:
@@ -277,4 +284,4 @@ def _heap_markdown(heap_profile: Any, figs: dict[str, Any] | None, label: str = 
             figs["pipeline_heap" + (f"_{label}" if label else "")] = _heap_figure(hb)
         except Exception as e:
             lines += ["", f"(heap chart not drawn: {e})"]
-    return "\n".join(lines) + "\n"
+    return _blocks(lines)

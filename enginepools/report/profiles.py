@@ -1,7 +1,7 @@
 """What the report says about each pprof profile.
 
-Tables and totals come from :mod:`enginepools.pprof_graph` /
-:mod:`enginepools.pprof_report` — the same rows, values and percentages as
+Tables and totals come from :mod:`enginepools.pprof.graph` /
+:mod:`enginepools.pprof.report` — the same rows, values and percentages as
 ``go tool pprof -top`` — never computed here.  This module only chooses
 which sample indices to show and turns the first rows into sentences.
 """
