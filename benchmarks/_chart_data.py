@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from enginepools import compare, verdict
-from enginepools.benchfmt import make_record
-from enginepools.charts import Estimate, PoolStat, ScalingPoint
+from enginepools.analysis import compare, verdict
+from enginepools.bench.benchfmt import make_record
+from enginepools.render.charts import Estimate, PoolStat, ScalingPoint
 
 # name -> (pool ns, std ns, pool B, std B, pool allocs, std allocs, bytes per op or 0)
 KERNELS = {
@@ -89,7 +89,7 @@ def ab_rows() -> list:
 
 
 def heap_graph():
-    from enginepools.callgraph import CallEdge, CallGraph, CallNode
+    from enginepools.render.callgraph import CallEdge, CallGraph, CallNode
 
     N = CallNode
     nodes = [
@@ -122,7 +122,7 @@ def heap_graph():
 
 
 def big_graph(n: int = 80, seed: int = 3):
-    from enginepools.callgraph import CallEdge, CallGraph, CallNode
+    from enginepools.render.callgraph import CallEdge, CallGraph, CallNode
 
     rng = np.random.default_rng(seed)
     pk = ["ep_pool", "ep_bufpool", "ep_strbuf", "kernel", "tar", "sha256", "pipeline", "worker", "alloc"]

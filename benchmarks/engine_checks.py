@@ -12,7 +12,7 @@ Prints, each with the baseline it is a ratio against:
 * harness overhead: ns/op of the Empty kernel (goal < 1 ns);
 * the worst coefficient of variation of ns/op among the HashBuffer variants
   over -count samples (goal ≤ 3%), and per variant what the machine probe
-  saw meanwhile (enginepools.noise: is the spread the machine's?);
+  saw meanwhile (enginepools.bench.noise: is the spread the machine's?);
 * MallocFree ÷ PoolGetPut ns/op at 64 B and 64 KiB, 1 and 2 threads;
 * PoolContention throughput at 2 threads ÷ at 1 thread, pool and std;
 * pool ÷ std ns/op of the study's kernels.
@@ -32,8 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from enginepools import _core, noise, runner, stats  # noqa: E402
-from enginepools.benchresult import BenchResult  # noqa: E402
+from enginepools import _core  # noqa: E402
+from enginepools.bench import noise, runner  # noqa: E402
+from enginepools.analysis import stats  # noqa: E402
+from enginepools.bench.result import BenchResult  # noqa: E402
 
 SHA_SIZE = 1 << 20
 

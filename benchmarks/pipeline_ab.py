@@ -22,8 +22,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from enginepools import ab as abmod  # noqa: E402
-from enginepools.treegen import TreeSpec, default_tree  # noqa: E402
+from enginepools.e2e import ab as abmod  # noqa: E402
+from enginepools.e2e.treegen import TreeSpec, default_tree  # noqa: E402
 
 
 def main() -> int:
@@ -58,7 +58,7 @@ def main() -> int:
         print(f"  pools={d['config']:<8} Δ {d.get('delta_pct', float('nan')):+6.1f}%  CI {cis:<20} p={p_}  "
               f"n={d['n']}  verdict {d.get('verdict', '—')}")
     if ab.heap_profiles:
-        from enginepools.pipeline_report import heap_breakdown
+        from enginepools.report.pipeline import heap_breakdown
 
         for c, path in ab.heap_profiles.items():
             hb = heap_breakdown(path)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from enginepools.profile import Profile  # noqa: E402
+from enginepools.pprof.profile import Profile  # noqa: E402
 
 GO_MAIN = r'''
 package main

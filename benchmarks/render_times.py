@@ -25,7 +25,7 @@ sys.path[:0] = [os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.
 import numpy as np  # noqa: E402
 
 import _chart_data as d  # noqa: E402
-from enginepools import _plotstyle, callgraph, charts, flamegraph  # noqa: E402
+from enginepools.render import style as _plotstyle, callgraph, charts, flamegraph  # noqa: E402
 
 
 def baseline() -> Any:

@@ -2,13 +2,13 @@
 
 1. **Benchmarks** — every kernel, pooled and plain variants interleaved,
    ``-count`` ≥ 6 so each comparison has a confidence interval and a test
-   (:mod:`enginepools.runner`).
+   (:mod:`enginepools.bench.runner`).
 2. **Profiles** — the heap (every allocation sampled: rate 1) of a
    representative workload, once with pools and once with plain
    allocation, so the report can show both heap graphs and their
-   difference (:mod:`enginepools.profiling`).
+   difference (:mod:`enginepools.pprof.profilers`).
 3. **A/B** — a short end-to-end pipeline run, pooled against plain
-   (:mod:`enginepools.ab`), when this build has it.
+   (:mod:`enginepools.e2e.ab`), when this build has it.
 4. **Report** — the result files are written beside the documents and the
    report is built *from those files*, exactly as ``enginepools report``
    would build it, so anyone can regenerate it.
@@ -222,10 +222,8 @@ def _estimate_steps(plan: Plan) -> int:
 # Each phase returns (inputs for the report, extra files to keep beside it).
 
 def _bench_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:
-    try:
-        from . import runner
-    except ImportError:  # pragma: no cover - only in a build without the runner
-        raise Unavailable("the benchmark runner is not in this build") from None
+    from .bench import runner
+
     selected = runner.select(plan.filter or ".")
     serial = [k for k in selected if not k.parallel]
     parallel = [k for k in selected if k.parallel]
@@ -254,17 +252,15 @@ def _bench_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list
 
 
 def _workload_tree(plan: Plan) -> Path:
-    from . import treegen
+    from .e2e import treegen
 
     spec = treegen.TreeSpec(files=plan.tree_files, dirs=max(10, plan.tree_files // 20))
     return Path(treegen.default_tree(spec).path)
 
 
 def _profile_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:
-    try:
-        from .pipeline_report import profile_pipeline
-    except ImportError:  # pragma: no cover
-        raise Unavailable("the heap profiler or the pipeline is not in this build") from None
+    from .e2e.pipeline import profile_pipeline
+
     bar.grow(2)
     root = _workload_tree(plan)
     out = []
@@ -280,10 +276,8 @@ def _profile_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], li
 
 
 def _ab_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:
-    try:
-        from . import ab
-    except ImportError:  # pragma: no cover
-        raise Unavailable("the pipeline A/B driver is not in this build") from None
+    from .e2e import ab
+
     root = _workload_tree(plan)
     configs = list(plan.ab_configs)
     bar.grow(plan.ab_runs * len(configs))

@@ -18,7 +18,7 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["enginepools"]):
-    from enginepools.profile import Profile, ProfileBuilder, ProfileFormatError
+    from enginepools.pprof.profile import Profile, ProfileBuilder, ProfileFormatError
 
 
 def check(data: bytes) -> None:

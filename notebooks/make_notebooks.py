@@ -73,7 +73,7 @@ drift hits all of them alike. `benchtime` is short here; use `1s` for real
 measurements.
 """),
     code("""
-from enginepools import runner
+from enginepools.bench import runner
 
 res = runner.run("HashBuffer|TarBuffer", benchtime="40ms", count=6, cpus=[1], progress=False)
 res"""),
@@ -89,7 +89,7 @@ side by side: median ± 95% interval per column, Δ of the medians, and the
 Mann–Whitney U test. `~` means the difference is not significant.
 """),
     code("""
-from enginepools import compare
+from enginepools.analysis import compare
 
 cmp = compare.compare_columns(res.records(), "impl", base="std")
 cmp"""),
@@ -106,7 +106,7 @@ significantly slower or within 10% with no memory gain; otherwise
 inconclusive. Each verdict names the rule that decided it.
 """),
     code("""
-from enginepools import verdict
+from enginepools.analysis import verdict
 
 verdicts = verdict.decide(cmp.rows)
 verdicts"""),
@@ -135,7 +135,7 @@ interval, ~ when not significant. [docs/reading-the-charts.md](../docs/reading-t
 explains how to read them.
 """),
     code("""
-from enginepools import charts
+from enginepools.render import charts
 
 charts.time_chart(cmp.rows)"""),
     code("""
@@ -163,7 +163,8 @@ The profiler samples allocations made through enginepools' C allocator
 workload runs the TarBuffer kernels: plain allocation first, then the pool.
 """),
     code("""
-from enginepools import profiling, runner
+from enginepools.pprof import profilers as profiling
+from enginepools.bench import runner
 
 def profile_kernel(pattern, path):
     with profiling.HeapProfiler(rate=1) as prof:
@@ -185,7 +186,7 @@ p"""),
 The same rows and numbers as `go tool pprof -top -sample_index=alloc_space`.
 """),
     code("""
-from enginepools import pprof_graph, pprof_report
+from enginepools.pprof import graph as pprof_graph, report as pprof_report
 
 g = pprof_graph.build_graph(std_path, pprof_graph.GraphOptions(sample_index="alloc_space"))
 print(pprof_report.top_text(g))"""),
@@ -197,14 +198,14 @@ pprof's entropy ranking, at most 80 boxes), not the biggest flat values
 that `-top` lists.
 """),
     code("""
-from enginepools import callgraph
+from enginepools.render import callgraph
 
 pic = pprof_graph.build_graph(std_path, pprof_graph.GraphOptions(sample_index="alloc_space", visual=True))
 fig = callgraph.draw(pic, title="TarBuffer/impl=std: alloc_space")
 fig"""),
     md("## 4. Flame graph"),
     code("""
-from enginepools import flamegraph
+from enginepools.render import flamegraph
 
 fig = flamegraph.flame_graph(Profile.read(std_path), "alloc_space", title="TarBuffer/impl=std")
 fig"""),
@@ -246,7 +247,7 @@ The default tree (3000 files, tens of MB) is what `enginepools ab` uses;
 a small one keeps this notebook quick.
 """),
     code("""
-from enginepools import treegen
+from enginepools.e2e import treegen
 
 tree = treegen.generate(WORK / "ctx", treegen.TreeSpec(files=400, dirs=30, seed=1))
 tree"""),
@@ -259,7 +260,7 @@ baseline: plain allocation everywhere; `all` turns on the hash, tar and
 string pools.
 """),
     code("""
-from enginepools import ab
+from enginepools.e2e import ab
 
 result = ab.run_ab(tree.path, configs=["none", "all"], count=6)
 result"""),
@@ -277,7 +278,7 @@ cmp"""),
     code("""
 result.verdicts()"""),
     code("""
-from enginepools import charts
+from enginepools.render import charts
 
 fig = charts.ab_chart(cmp.rows, unit="ns/op")
 fig"""),
@@ -299,13 +300,14 @@ A pool trades memory it keeps for allocations it saves. This notebook
 sweeps the three knobs that set that trade — buffer size, retention cap,
 and threads — and plots speed against the memory each setting retains.
 
-Timings use `enginepools.pybench` (Go-style calibration for Python
+Timings use `enginepools.bench.pybench` (Go-style calibration for Python
 callables, variants sampled interleaved); retained memory comes from the pool's own counters
 (`peak_retained_bytes`). Each point is the median of 6 samples.
 """),
     code(SETUP),
     code("""
-from enginepools import BufferPool, pybench
+from enginepools import BufferPool
+from enginepools.bench import pybench
 
 BENCHTIME, COUNT = "15ms", 6
 
@@ -405,7 +407,7 @@ threads, ns/op = wall time / N, so perfect scaling halves ns/op. The pool's
 per-thread magazines avoid the shared lock on the fast path.
 """),
     code("""
-from enginepools import runner
+from enginepools.bench import runner
 
 scal = runner.run("PoolGetPut|MallocFree/size=65536", benchtime="20ms", count=6, cpus=[1, 2], progress=False)
 scal"""),

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from enginepools import benchfmt
+from enginepools.bench import benchfmt
 from enginepools.cli import main
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from enginepools import benchfmt
+from enginepools.bench import benchfmt
 from gotools import go_bench
-from enginepools.benchresult import BenchResult
+from enginepools.bench.result import BenchResult
 
 pytestmark = [pytest.mark.go, pytest.mark.skipif(shutil.which("go") is None, reason="needs the go toolchain")]
 
@@ -112,7 +112,7 @@ def test_procs_suffix_rule_is_gos(go_output: str) -> None:
 
 @pytest.mark.skipif(shutil.which("benchstat") is None, reason="benchstat is not installed")
 def test_benchstat_reads_our_output(tmp_path: Path) -> None:
-    from enginepools import runner
+    from enginepools.bench import runner
 
     res = runner.run("StringBuilder", "50x", count=4, cpus=[1], progress=False)
     p = tmp_path / "ours.txt"

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from enginepools.cli import main
-from enginepools.profile import Profile
+from enginepools.pprof.profile import Profile
 
 
 def _top_functions(prof: Profile, index: str) -> dict[str, int]:
-    from enginepools.pprof_graph import GraphOptions, build_graph
+    from enginepools.pprof.graph import GraphOptions, build_graph
 
     g = build_graph(prof, GraphOptions(sample_index=index))
     return {n.name: n.cum for n in g.nodes}

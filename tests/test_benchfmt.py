@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from enginepools import benchfmt
+from enginepools.bench import benchfmt
 from enginepools.errors import InputError
 
 GO_OUTPUT = """\

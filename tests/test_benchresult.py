@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from enginepools import benchfmt
-from enginepools.benchresult import BenchResult, format_go_line, go_name, pretty, sample_values
+from enginepools.bench import benchfmt
+from enginepools.bench.result import BenchResult, format_go_line, go_name, pretty, sample_values
 
 HEADER = {"goos": "linux", "goarch": "amd64", "pkg": "enginepools/kernels", "cpu": "Test CPU @ 1GHz"}
 

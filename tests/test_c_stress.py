@@ -78,7 +78,7 @@ def test_pool_speed_script_reports_ratios(tmp_path):
     assert any("64 B: pool get+put vs malloc+free" in x for x in labels)
     assert any("2-thread vs 1-thread" in x for x in labels)
     assert all(f["median"] > 0 for f in figs["ratios"])
-    from enginepools import benchfmt
+    from enginepools.bench import benchfmt
 
     names = {rec.name for rec in benchfmt.read(str(out))}
     assert any("PoolGetPut" in n for n in names) and any("MallocFree" in n for n in names)

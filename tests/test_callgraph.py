@@ -7,8 +7,8 @@ import matplotlib
 import pytest
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from enginepools import callgraph
-from enginepools.callgraph import CallEdge, CallGraph, CallNode
+from enginepools.render import callgraph
+from enginepools.render.callgraph import CallEdge, CallGraph, CallNode
 
 KB = 1024.0
 
@@ -154,7 +154,7 @@ def test_eighty_nodes_render_at_readable_size(tmp_path) -> None:
     assert min(t.get_fontsize() for t in node_texts) >= 6  # not shrunk to unreadable
     w, h = fig.get_size_inches()
     assert max(w, h) <= 80.0
-    from enginepools.charts import save
+    from enginepools.render.charts import save
 
     [png] = save(fig, tmp_path / "g80", formats=("png",))
     assert png.stat().st_size > 10_000
@@ -193,8 +193,8 @@ def test_redundant_residual_edges_are_dropped_like_pprof() -> None:
 
 
 def test_tags_are_drawn_as_nodelets_under_their_node(tmp_path) -> None:
-    from enginepools.pprof_graph import GraphOptions, build_graph
-    from enginepools.profile import ProfileBuilder
+    from enginepools.pprof.graph import GraphOptions, build_graph
+    from enginepools.pprof.profile import ProfileBuilder
 
     b = ProfileBuilder(default_sample_type="inuse_space")
     M, R = ("main.main", "main.go", 1), ("app.Run", "run.go", 2)

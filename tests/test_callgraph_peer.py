@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from enginepools import callgraph
-from enginepools.pprof_graph import GraphOptions, build_graph
-from enginepools.profile import ProfileBuilder
+from enginepools.render import callgraph
+from enginepools.pprof.graph import GraphOptions, build_graph
+from enginepools.pprof.profile import ProfileBuilder
 
 pytestmark = [pytest.mark.go, pytest.mark.skipif(shutil.which("go") is None, reason="needs the go toolchain")]
 

@@ -12,9 +12,11 @@ import pytest
 from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.figure import Figure
 
-from enginepools import _plotstyle, charts, compare, verdict
-from enginepools.benchfmt import make_record
-from enginepools.charts import Estimate, PoolStat, QuadrantPoint, ScalingPoint
+from enginepools.pprof import units
+from enginepools.render import style as _plotstyle, charts
+from enginepools.analysis import compare, verdict
+from enginepools.bench.benchfmt import make_record
+from enginepools.render.charts import Estimate, PoolStat, QuadrantPoint, ScalingPoint
 
 STD = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2]
 
@@ -96,13 +98,15 @@ def test_throughput_chart_higher_is_better(rows) -> None:
 # ------------------------------------------------------------- Δ charts
 
 def test_delta_ci_matches_hodges_lehmann_and_u_test() -> None:
+    from enginepools.analysis.stats import delta_ci_hodges_lehmann
+
     old = STD
     new = [0.8 * v for v in STD]
-    lo, hi = charts.delta_ci(old, new)
-    assert lo < -19.0 < -20.0 + 5 and hi < 0  # around −20%, excludes 0 (U test significant)
+    lo, hi = delta_ci_hodges_lehmann(old, new)
+    assert lo < -0.19 < -0.20 + 0.05 and hi < 0  # around −20%, excludes 0 (U test significant)
     ratios = sorted(n / o - 1 for o in old for n in new)
-    assert lo == pytest.approx(100 * ratios[5]) and hi == pytest.approx(100 * ratios[30])  # k = 6 for 6+6
-    assert charts.delta_ci([1, 2, 3], [4, 5, 6]) is None  # too few samples for a 95% interval
+    assert lo == pytest.approx(ratios[5]) and hi == pytest.approx(ratios[30])  # k = 6 for 6+6
+    assert delta_ci_hodges_lehmann([1, 2, 3], [4, 5, 6]) is None  # too few samples for a 95% interval
 
 
 def test_impact_chart_bars_are_deltas_with_significance(rows) -> None:
@@ -286,10 +290,10 @@ def test_format_value_units() -> None:
     assert charts.format_value(1500, "ns/op") == "1.50 µs"
     assert charts.format_value(65536, "B/op") == "64 KiB"
     assert charts.format_value(2, "allocs/op") == "2"
-    assert _plotstyle.pprof_label(11880.06 * 1024, "bytes") == "11.60MB"
-    assert _plotstyle.pprof_label(0, "bytes") == "0"
-    assert _plotstyle.pprof_percentage(5714.03, 11880.06) == "48.10%"
-    assert _plotstyle.pprof_percentage(0.05, 100) == "0.05%"
+    assert units.label(11880.06 * 1024, "bytes") == "11.60MB"
+    assert units.label(0, "bytes") == "0"
+    assert units.percentage(5714.03, 11880.06).strip() == "48.10%"
+    assert units.percentage(0.05, 100).strip() == "0.05%"
 
 
 def test_heap_top_chart_of_a_diff_profile_has_signed_bars() -> None:

@@ -2,9 +2,10 @@
 ProfileBuilder, read back through the pprof codec and build_graph)."""
 from __future__ import annotations
 
-from enginepools import callgraph, charts, flamegraph, pprof_report
-from enginepools.pprof_graph import GraphOptions, build_graph
-from enginepools.profile import Profile, ProfileBuilder
+from enginepools.render import callgraph, charts, flamegraph
+from enginepools.pprof import report as pprof_report
+from enginepools.pprof.graph import GraphOptions, build_graph
+from enginepools.pprof.profile import Profile, ProfileBuilder
 
 KB = 1024
 

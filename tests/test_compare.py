@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from enginepools import compare, compare_render
-from enginepools.benchfmt import Record, make_record, parse_text
+from enginepools.analysis import compare, tables as compare_render
+from enginepools.bench.benchfmt import Record, make_record, parse_text
 from enginepools.errors import InputError
 
 DATA = Path(__file__).parent / "data"

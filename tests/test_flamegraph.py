@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from matplotlib.colors import to_rgb
 
-from enginepools import flamegraph
+from enginepools.render import flamegraph
 
 STACKS = {
     ("main", "run", "alloc"): 60.0,

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from enginepools import benchfmt, compare
+from enginepools.bench import benchfmt
+from enginepools.analysis import compare
 from gotools import go_bench
 
 pytestmark = [pytest.mark.go, pytest.mark.skipif(shutil.which("go") is None, reason="needs the go toolchain")]

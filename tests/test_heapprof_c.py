@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from enginepools import _core
-from enginepools.profiling import scale_heap_sample
-from enginepools.symbolize import Symbolizer
+from enginepools.pprof.profilers import scale_heap_sample
+from enginepools.pprof.symbolize import Symbolizer
 
 KiB = 1024
 SITES = {0: "proftest_site_a", 1: "proftest_site_b", 2: "proftest_site_c"}

@@ -6,7 +6,9 @@ from html.parser import HTMLParser
 
 import numpy as np
 
-from enginepools import _html, benchfmt, compare, pybench, verdict
+from enginepools.render import html as _html
+from enginepools.bench import benchfmt, pybench
+from enginepools.analysis import compare, verdict
 
 
 class _Cells(HTMLParser):
@@ -111,7 +113,7 @@ def test_number_formatting() -> None:
 
 
 def test_bench_result_html_shows_median_and_interval() -> None:
-    from enginepools.benchresult import BenchResult
+    from enginepools.bench.result import BenchResult
 
     res = BenchResult()
     for v in (100.0, 101.0, 99.0, 100.0, 102.0, 98.0):
@@ -126,7 +128,7 @@ def test_bench_result_html_shows_median_and_interval() -> None:
 
 
 def _profile():
-    from enginepools.profile import ProfileBuilder
+    from enginepools.pprof.profile import ProfileBuilder
 
     b = ProfileBuilder()
     b.add_sample([1, 512, 1, 512], [("malloc", "a.c", 10), ("main", "a.c", 3)])
@@ -135,7 +137,7 @@ def _profile():
 
 
 def test_profile_and_top_graph_html_match_pprof_top() -> None:
-    from enginepools import pprof_graph, pprof_report
+    from enginepools.pprof import graph as pprof_graph, report as pprof_report
 
     p = _profile()
     rows = cells(p._repr_html_())
@@ -152,8 +154,9 @@ def test_profile_and_top_graph_html_match_pprof_top() -> None:
 def test_pprof_graph_draws_as_a_call_graph_in_its_sample_unit() -> None:
     # pprof_graph.Graph.unit is pprof's display unit ("MB"); the call graph must scale the
     # byte values itself, or 37.5 MB shows as "39321600MB"
-    from enginepools import callgraph, pprof_graph
-    from enginepools.profile import ProfileBuilder
+    from enginepools.render import callgraph
+    from enginepools.pprof import graph as pprof_graph
+    from enginepools.pprof.profile import ProfileBuilder
 
     b = ProfileBuilder()
     b.add_sample([600, 39321600, 0, 0], [("tb_std_run", "k.c", 10), ("main", "a.c", 3)])
@@ -163,7 +166,7 @@ def test_pprof_graph_draws_as_a_call_graph_in_its_sample_unit() -> None:
 
 
 def test_ab_result_html(tmp_path) -> None:
-    from enginepools import ab
+    from enginepools.e2e import ab
 
     lines = ["goos: linux", "pkg: enginepools/pipeline"]
     for i in range(6):

@@ -1,13 +1,12 @@
-"""enginepools.noise: telling a noisy machine from a noisy kernel, and the
+"""enginepools.bench.noise: telling a noisy machine from a noisy kernel, and the
 bench command's warning."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from enginepools import noise
-from enginepools.benchresult import BenchResult
-from enginepools.commands import bench as bench_cmd
+from enginepools.bench import noise
+from enginepools.bench.result import BenchResult
 
 ZERO = np.array([580, 760, 590, 600, 770, 585, 740, 595, 580, 775], float)  # a neighbour comes and goes
 
@@ -73,20 +72,22 @@ def test_check_lists_only_noisy_benchmarks_with_enough_samples():
 
 
 def test_bench_command_warns_on_stderr(capsys):
-    bench_cmd._warn_noisy(result(700 + ZERO, ZERO))
+    noise.warn(result(700 + ZERO, ZERO), prefix="enginepools bench: ")
     err = capsys.readouterr().err
     assert err.startswith("enginepools bench: noisy: BenchmarkHashBuffer/impl=pool: ns/op varies")
-    bench_cmd._warn_noisy(result(np.full(5, 700.0), np.full(5, 580.0)))
+    noise.warn(result(np.full(5, 700.0), np.full(5, 580.0)), prefix="enginepools bench: ")
     assert capsys.readouterr().err == ""
+
+
+def _study_warns(out):  # what `enginepools study` does after writing the report
+    noise.warn(out / "bench.json", most=3, detail=f"'Measurement noise' in {out / 'benchmark-results-summary.md'}")
 
 
 def test_study_command_warns_from_the_reports_bench_json(tmp_path, capsys):
-    from enginepools.commands import study as study_cmd
-
-    study_cmd._warn_noisy(tmp_path)  # no bench.json (benchmarks skipped): nothing to say
+    _study_warns(tmp_path)  # no bench.json (benchmarks skipped): nothing to say
     assert capsys.readouterr().err == ""
     result(700 + ZERO, ZERO).write_json(tmp_path / "bench.json")
-    study_cmd._warn_noisy(tmp_path)
+    _study_warns(tmp_path)
     err = capsys.readouterr().err
     assert err.startswith("noisy: BenchmarkHashBuffer/impl=pool: ns/op varies") and "follows the machine" in err
     # many noisy benchmarks: one line that points at the report's table
@@ -95,7 +96,7 @@ def test_study_command_warns_from_the_reports_bench_json(tmp_path, capsys):
         for i, z in enumerate(ZERO):
             many.add_raw(k, 1, 1000, int((500 + z) * 1000), 0, 0, probe={"zero64k_ns": z, "chain_ns": 2243.0})
     many.write_json(tmp_path / "bench.json")
-    study_cmd._warn_noisy(tmp_path)
+    _study_warns(tmp_path)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "4 of 4 benchmarks varied more than 3%" in err
     assert "4 of them follow the machine probe" in err and "benchmark-results-summary.md" in err

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from enginepools import benchfmt
+from enginepools.bench import benchfmt
 from enginepools.errors import InputError, UsageError
-from enginepools.pipeline import parse_pools, pools_label, run_pipeline
-from enginepools.treegen import TreeSpec, generate
+from enginepools.e2e.pipeline import parse_pools, pools_label, run_pipeline
+from enginepools.e2e.treegen import TreeSpec, generate
 
 CONFIGS = ["none", "string", "hash", "tar", "string,hash", "string,tar", "hash,tar", "all"]
 SMALL = TreeSpec(seed=7, files=80, dirs=10, max_depth=3, median_size=1500, sigma=2.5, max_size=300_000,
@@ -175,7 +175,7 @@ def test_unreadable_file_and_directory_are_skipped(bad_tree: Path, tmp_path: Pat
     (bad_tree / "secret").chmod(0)
     (bad_tree / "locked").chmod(0)
     out = tmp_path / "o.tar"
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from enginepools.pipeline import run_pipeline; "
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from enginepools.e2e.pipeline import run_pipeline; "
             "r = run_pipeline(sys.argv[2], 'none', sys.argv[3]); "
             "print(json.dumps([r.skipped['unreadable'], r.unreadable_dirs]))")
     cmd = [sys.executable, "-c", code, str(Path(__file__).resolve().parent.parent), str(bad_tree), str(out)]
@@ -298,7 +298,7 @@ def test_ab_count_2_writes_go_format_and_json(tree: Path, tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_ab_heap_profiles_feed_the_report(tree: Path, tmp_path: Path) -> None:
-    from enginepools.pipeline_report import pipeline_section
+    from enginepools.report.pipeline import pipeline_section
 
     js = tmp_path / "ab.json"
     r = cli("ab", str(tree), "-count", "1", "-configs", "none,hash", "-warmup", "0", "-json", str(js), "-q",
@@ -308,7 +308,7 @@ def test_ab_heap_profiles_feed_the_report(tree: Path, tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path / "heap")) == ["heap-hash.pb.gz", "heap-none.pb.gz"]
     md = pipeline_section(str(js), figures=False).markdown
     assert "### Where the pipeline's memory goes (pools=none)" in md
-    assert "| hash read buffers | 5.00 MiB |" in md  # 80 files x 64 KiB read buffers without the pool
+    assert "| hash read buffers | 5 MiB |" in md  # 80 files x 64 KiB read buffers without the pool
 
 
 def test_paths_too_long_to_archive_are_skipped(tmp_path: Path) -> None:
@@ -336,7 +336,7 @@ def test_paths_too_long_to_archive_are_skipped(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_output_write_error_is_reported_with_the_output_name(tree: Path) -> None:
-    from enginepools import pipeline as pl
+    from enginepools.e2e import pipeline as pl
 
     fd = os.open("/dev/full", os.O_WRONLY)
     try:

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from enginepools import ab as abmod
-from enginepools.benchresult import BenchResult
-from enginepools.pipeline_report import heap_breakdown, pipeline_section
-from enginepools.profile import ProfileBuilder
+from enginepools.e2e import ab as abmod
+from enginepools.bench.result import BenchResult
+from enginepools.report.pipeline import heap_breakdown, pipeline_section
+from enginepools.pprof.profile import ProfileBuilder
 
 
 def synthetic_ab(n: int = 10) -> abmod.ABResult:
@@ -107,8 +107,8 @@ def test_missing_ab_file_is_input_error(tmp_path: Path) -> None:
 
 
 def test_real_heap_profile_of_the_pipeline(tmp_path: Path) -> None:
-    from enginepools.pipeline_report import profile_pipeline
-    from enginepools.treegen import TreeSpec, generate
+    from enginepools.e2e.pipeline import profile_pipeline
+    from enginepools.e2e.treegen import TreeSpec, generate
 
     root = tmp_path / "t"
     generate(root, TreeSpec(seed=2, files=40, dirs=5, max_depth=2, median_size=5000, sigma=1.0))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from enginepools.profile import Profile, ProfileBuilder, ProfileFormatError
+from enginepools.pprof.profile import Profile, ProfileBuilder, ProfileFormatError
 
 
 def small_profile() -> Profile:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from enginepools.profile import Profile, ProfileFormatError
+from enginepools.pprof.profile import Profile, ProfileFormatError
 
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ = ROOT / "fuzz" / "fuzz_pprof_decode.py"

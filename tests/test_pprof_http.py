@@ -8,9 +8,9 @@ import pytest
 
 from enginepools import _core
 from enginepools.errors import UsageError
-from enginepools.pprof_http import PprofServer, parse_addr
-from enginepools.profile import Profile
-from enginepools.profiling import HeapProfiler
+from enginepools.pprof.http import PprofServer, parse_addr
+from enginepools.pprof.profile import Profile
+from enginepools.pprof.profilers import HeapProfiler
 
 
 @pytest.fixture(scope="module")

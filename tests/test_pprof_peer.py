@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from enginepools.cli import main
-from enginepools.profile import ProfileBuilder
+from enginepools.pprof.profile import ProfileBuilder
 
 pytestmark = [pytest.mark.go, pytest.mark.skipif(shutil.which("go") is None, reason="needs the go toolchain")]
 

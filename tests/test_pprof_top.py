@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from enginepools.cli import main
-from enginepools.pprof_graph import GraphOptions, build_graph, load_profile
-from enginepools.pprof_units import percentage, scaled_label
-from enginepools.profile import ProfileBuilder
+from enginepools.pprof.graph import GraphOptions, build_graph, load_profile
+from enginepools.pprof.units import percentage, scaled_label
+from enginepools.pprof.profile import ProfileBuilder
 
 from test_pprof_peer import built_heap_profile
 
@@ -159,7 +159,9 @@ def test_array_graph_builder_matches_pprofs_loop() -> None:
     values and random kept-node sets."""
     import random
 
-    from enginepools.pprof_graph import WorkProfile, _Agg, _Builder
+    from enginepools.pprof.builder import Builder as _Builder
+    from enginepools.pprof.granularity import Aggregator as _Agg
+    from enginepools.pprof.work import WorkProfile
 
     rng = random.Random(5)
     fns = [f"f{i}" for i in range(9)]
@@ -182,7 +184,7 @@ def test_array_graph_builder_matches_pprofs_loop() -> None:
 
 
 def test_dot_png_svg_output_formats(tmp_path: Path) -> None:
-    from enginepools import callgraph
+    from enginepools.render import callgraph
 
     f = tmp_path / "p.prof"
     built_heap_profile().build().write(f)

@@ -10,9 +10,9 @@ import pytest
 from enginepools import _core
 from enginepools._flags import GoArgumentParser
 from enginepools.errors import EnginepoolsError, UsageError
-from enginepools.profile import Profile
-from enginepools.profile_flags import add_profile_flags, profiling_session
-from enginepools.profiling import HeapProfiler
+from enginepools.pprof.profile import Profile
+from enginepools.pprof.flags import add_profile_flags, profiling_session
+from enginepools.pprof.profilers import HeapProfiler
 
 
 def parse(*argv: str):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from enginepools import _core
-from enginepools.profile import Profile
-from enginepools.profiling import CPUProfiler, HeapProfiler, scale_heap_sample
+from enginepools.pprof.profile import Profile
+from enginepools.pprof.profilers import CPUProfiler, HeapProfiler, scale_heap_sample
 
 
 @pytest.fixture(autouse=True)
@@ -135,7 +135,7 @@ def test_two_cpu_profilers_share_the_timer_and_see_their_own_window() -> None:
 
 
 def test_stack_stops_at_a_return_address_outside_code() -> None:
-    from enginepools.profiling import _Stacks
+    from enginepools.pprof.profilers import _Stacks
 
     addr = _core.proftest_addresses()["proftest_spin_loop"]
     frames = _Stacks().frames([addr + 8, addr + 16, 0x10, addr + 8], leaf_exact=False)

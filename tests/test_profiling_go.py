@@ -9,8 +9,8 @@ import subprocess
 import pytest
 
 from enginepools import _core
-from enginepools.pprof_http import PprofServer
-from enginepools.profiling import CPUProfiler, HeapProfiler
+from enginepools.pprof.http import PprofServer
+from enginepools.pprof.profilers import CPUProfiler, HeapProfiler
 
 pytestmark = [pytest.mark.go, pytest.mark.skipif(shutil.which("go") is None, reason="needs the go toolchain")]
 

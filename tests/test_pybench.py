@@ -1,4 +1,4 @@
-"""enginepools.pybench: Go-style calibration and -benchmem for Python callables."""
+"""enginepools.bench.pybench: Go-style calibration and -benchmem for Python callables."""
 from __future__ import annotations
 
 import time
@@ -6,7 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from enginepools import benchfmt, compare, pybench, stats
+from enginepools.bench import benchfmt, pybench
+from enginepools.analysis import compare, stats
 from enginepools.errors import UsageError
 
 

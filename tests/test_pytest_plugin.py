@@ -9,7 +9,8 @@ import numpy  # noqa: F401  (imported here, not first inside an inner run: pytes
 import pytest  # restores sys.modules after each inline run and numpy cannot be loaded twice)
 import scipy.stats  # noqa: F401
 
-from enginepools import benchfmt, compare, pybench, stats  # noqa: F401
+from enginepools.bench import benchfmt, pybench
+from enginepools.analysis import compare, stats  # noqa: F401
 from enginepools.pytest_plugin import FailOn, parse_fail_on
 
 pytest_plugins = ["pytester"]

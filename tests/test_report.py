@@ -107,7 +107,7 @@ def test_single_sample_go_output_is_inconclusive_and_says_why(tmp_path: Path,
 
 
 def test_json_input_gives_the_same_verdicts_as_go_text(go_bench: Path, tmp_path: Path) -> None:
-    from enginepools import benchfmt
+    from enginepools.bench import benchfmt
 
     recs = benchfmt.read(go_bench)
     doc = {"format": benchfmt.JSON_FORMAT, "config": dict(recs[0].config),
@@ -218,7 +218,7 @@ def test_bench_only_report_names_what_is_absent(go_report: tuple[Path, str]) -> 
 
 
 def test_findings_say_what_a_pool_holds_beside_its_memory_delta(tmp_path):
-    from enginepools.benchresult import BenchResult
+    from enginepools.bench.result import BenchResult
     from enginepools.report import gather
     from enginepools.report.writer import write_report
 

@@ -12,8 +12,8 @@ import pytest
 
 import report_consistency as rc
 from enginepools import cli
-from enginepools.pprof_graph import GraphOptions, build_graph
-from enginepools.profile import ProfileBuilder
+from enginepools.pprof.graph import GraphOptions, build_graph
+from enginepools.pprof.profile import ProfileBuilder
 
 PKG = "example.com/tool/pkg"
 

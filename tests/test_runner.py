@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from enginepools import runner
+from enginepools.bench import runner
 from enginepools.errors import InputError, UsageError
 
 

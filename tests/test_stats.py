@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from enginepools import stats
+from enginepools.analysis import stats
 
 
 def test_median_odd_and_even() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from enginepools import ab as abmod
+from enginepools.e2e import ab as abmod
 from enginepools._atomic import check_dir_writable, check_writable
 from enginepools.cli import main
 from enginepools.errors import InputError
@@ -163,17 +163,19 @@ def test_sdist_carries_every_c_header(tmp_path) -> None:
 
 
 def test_readme_submodule_spelling_works_after_plain_import() -> None:
-    # README: `import enginepools` then enginepools.runner.run(...), enginepools.pybench.run(f, arg)
+    # README: `import enginepools` then enginepools.bench.runner.run(...), enginepools.bench.pybench.run(f, arg);
+    # the names from before the subpackages (enginepools.runner, ...) still work
     import subprocess
     import sys
 
-    code = ("import enginepools as ep; print(ep.runner.run.__name__, ep.pybench.run.__name__, ep.verdict.__name__); "
+    code = ("import enginepools as ep; assert ep.bench.runner.run is ep.runner.run and ep.bench.pybench is ep.pybench; "
+            "print(ep.runner.run.__name__, ep.pybench.run.__name__, ep.verdict.__name__); "
             "import sys; assert 'matplotlib' not in sys.modules\n"
             "try:\n ep.no_such_thing\nexcept AttributeError as e: print('AE', e)")
     root = Path(__file__).resolve().parents[1]
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == ["run run enginepools.verdict",
+    assert r.stdout.splitlines() == ["run run enginepools.analysis.verdict",
                                      "AE module 'enginepools' has no attribute 'no_such_thing'"]
 
 

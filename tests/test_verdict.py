@@ -7,8 +7,8 @@ from typing import Sequence
 
 import pytest
 
-from enginepools import compare, verdict
-from enginepools.benchfmt import make_record, parse_text
+from enginepools.analysis import compare, verdict
+from enginepools.bench.benchfmt import make_record, parse_text
 from enginepools.errors import InputError
 
 STD_NS = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2]

@@ -46,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import ab as abmod
+    from ..e2e import ab as abmod
     from .._atomic import check_writable
     from .pipeline import resolve_dir
 
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     configs = abmod.parse_configs(args.configs)
     rules = None
     if args.config:
-        from .. import verdict as vd
+        from ..analysis import verdict as vd
 
         rules = vd.load_rules(args.config)
     for path in (args.out, args.json):

@@ -19,10 +19,10 @@ import os
 import sys
 from typing import Iterator
 
-from .. import noise, runner
+from ..bench import noise, runner
 from .._atomic import check_writable
 from .._flags import flag
-from ..benchresult import BenchResult, format_go_line, go_name
+from ..bench.result import BenchResult, format_go_line, go_name
 from ..errors import UsageError
 
 NAME = "bench"
@@ -60,20 +60,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 # exited after the last sample (also on Ctrl-C, writing what was collected).
 
 def add_profile_arguments(p: argparse.ArgumentParser) -> None:
-    from ..profile_flags import add_profile_flags
+    from ..pprof.flags import add_profile_flags
 
     add_profile_flags(p)
 
 
 def check_profile_arguments(args: argparse.Namespace) -> None:
     """Validate profiling flags (output paths) before any run starts."""
-    from ..profile_flags import check_profile_flags
+    from ..pprof.flags import check_profile_flags
 
     check_profile_flags(args)
 
 
 def profile_session(args: argparse.Namespace):
-    from ..profile_flags import profiling_session
+    from ..pprof.flags import profiling_session
 
     return profiling_session(args)
 
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
             result.write_go(args.output)
         if args.json:
             result.write_json(args.json)
-        _warn_noisy(result)
+        noise.warn(result, prefix="enginepools bench: ")
         return 0
 
     planned = len(runner.plan(selected, cpus, count))
@@ -161,10 +161,3 @@ def run(args: argparse.Namespace) -> int:
         msg += "; nothing written"
     print(f"enginepools bench: {msg}", file=sys.stderr)
     return 130
-
-
-def _warn_noisy(result: BenchResult) -> None:
-    """pyperf-style: say which benchmarks varied more than they should, and
-    whether the machine's probe says why (enginepools.noise)."""
-    for st in noise.check(result):
-        print(f"enginepools bench: noisy: {st.explain()}", file=sys.stderr)

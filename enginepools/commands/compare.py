@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import benchfmt, compare_render
-from .. import compare as cmp
+from ..bench import benchfmt
+from ..analysis import tables as compare_render
+from ..analysis import compare as cmp
 from .._flags import flag
 from ..errors import UsageError
 

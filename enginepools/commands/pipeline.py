@@ -37,29 +37,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     flag(p, "seed", type=int, default=1, metavar="N", help="seed of the generated tree (default 1)")
     flag(p, "count", type=int, default=1, metavar="N",
          help="run the pipeline N times in a row in this process (one profile covers them all)")
-    try:
-        from ..profile_flags import add_profile_flags
-    except ImportError:  # profiling helper not present
-        pass
-    else:
-        add_profile_flags(p)
+    from ..pprof.flags import add_profile_flags
+
+    add_profile_flags(p)
 
 
 def resolve_dir(args: argparse.Namespace) -> str:
     if args.dir:
         return args.dir
-    from ..treegen import TreeSpec, default_tree
+    from ..e2e.treegen import TreeSpec, default_tree
 
     return str(default_tree(TreeSpec(seed=args.seed)).path)
 
 
 def _profiling(args: argparse.Namespace) -> Any:
-    try:
-        from ..profile_flags import profiling_session
-    except ImportError:
-        import contextlib
+    from ..pprof.flags import profiling_session
 
-        return contextlib.nullcontext()
     return profiling_session(args)
 
 
@@ -91,7 +84,7 @@ def render(r: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..pipeline import parse_pools, run_pipeline
+    from ..e2e.pipeline import parse_pools, run_pipeline
 
     pools = parse_pools(args.pools)
     if args.threads < 0 or args.threads > 1024:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import compare as cmp
-from .. import verdict as vd
+from ..analysis import compare as cmp
+from ..analysis import verdict as vd
 from .._flags import flag
 from ..errors import UsageError
 

@@ -35,8 +35,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
+    from pathlib import Path
 
-    from .. import verdict as vd
+    from ..analysis import verdict as vd
+    from ..bench import noise
     from ..errors import UsageError
     from ..report import fmt
     from ..study import plan_for, run_study
@@ -58,29 +60,8 @@ def run(args: argparse.Namespace) -> int:
         print("no verdicts: the study produced no pooled/plain comparison")
     for phase, why in res.skipped.items():
         print(f"skipped {phase}: {why}", file=sys.stderr)
-    _warn_noisy(res.out)
+    noise.warn(Path(res.out) / "bench.json", most=3,
+               detail=f"'Measurement noise' in {Path(res.out) / 'benchmark-results-summary.md'}")
     print(f"report written to {res.out}/README.md ({len(res.files)} files, {fmt.seconds(res.seconds)})",
           file=sys.stderr)
     return 0
-
-
-def _warn_noisy(out) -> None:  # type: ignore[no-untyped-def]
-    """The benchmarks whose samples varied more than 3%, and whether the
-    machine probe says why (as ``enginepools bench`` does)."""
-    from pathlib import Path
-
-    from .. import noise
-    from ..benchresult import BenchResult
-
-    path = Path(out) / "bench.json"
-    if not path.is_file():
-        return
-    res = BenchResult.read(path)
-    found = noise.check(res)
-    if len(found) > 3:  # a line each would bury the verdicts: the report has the table
-        total = len(noise.check(res, only_noisy=False))
-        print(f"noisy: {noise.summary(found, total)}; see 'Measurement noise' in "
-              f"{Path(out) / 'benchmark-results-summary.md'}", file=sys.stderr)
-        return
-    for st in found:
-        print(f"noisy: {st.explain()}", file=sys.stderr)

@@ -18,6 +18,7 @@ import sys
 
 from .._flags import flag
 from ..errors import UsageError
+from ..pprof.granularity import GRANULARITIES
 
 NAME = "top"
 HELP = "print the top functions of a pprof profile (go tool pprof -top), or its call graph (-dot, -png, -svg)"
@@ -30,7 +31,6 @@ DESCRIPTION = (
 )
 _FORMATS = ("dot", "png", "svg")
 
-_GRANULARITIES = ("functions", "filefunctions", "files", "lines", "addresses")
 _LEGACY_INDEXES = ("inuse_space", "inuse_objects", "alloc_space", "alloc_objects")
 
 
@@ -86,8 +86,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     flag(p, "diff_base", action="append", default=[], metavar="FILE",
          help="subtract FILE and show the difference, percentages relative to FILE")
     flag(p, "base", action="append", default=[], metavar="FILE", help="subtract FILE")
-    flag(p, "granularity", choices=_GRANULARITIES, default=None, help="aggregate by (default functions)")
-    for g in _GRANULARITIES:
+    flag(p, "granularity", choices=GRANULARITIES, default=None, help="aggregate by (default functions)")
+    for g in GRANULARITIES:
         _bool_flag(p, g, f"same as -granularity={g}")
     _bool_flag(p, "noinlines", "attribute inlined functions to their callers")
     _bool_flag(p, "relative_percentages", "percentages relative to the focused samples")
@@ -101,7 +101,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(args: argparse.Namespace):
-    from ..pprof_graph import GraphOptions
+    from ..pprof.graph import GraphOptions
 
     si = args.sample_index
     for name in _LEGACY_INDEXES:
@@ -110,7 +110,7 @@ def options_from_args(args: argparse.Namespace):
                 print(f"Multiple value selections, ignoring -{name}", file=sys.stderr)
             else:
                 si = name
-    chosen = [g for g in _GRANULARITIES if getattr(args, g)]
+    chosen = [g for g in GRANULARITIES if getattr(args, g)]
     if args.granularity:
         chosen.append(args.granularity)
     if len(set(chosen)) > 1:
@@ -143,8 +143,8 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from .._atomic import check_writable, write_bytes, write_text
-    from ..pprof_graph import build_graph, load_profile
-    from ..pprof_report import top_text
+    from ..pprof.graph import build_graph, load_profile
+    from ..pprof.report import top_text
 
     fmt = _output_format(args)
     opts = options_from_args(args)
@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "top":
         text = top_text(g)
     elif fmt == "dot":
-        from ..callgraph import to_dot
+        from ..render.callgraph import to_dot
 
         text = to_dot(g)
     else:
@@ -179,8 +179,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _draw(g, fmt: str) -> bytes:  # type: ignore[no-untyped-def]
-    from .. import _plotstyle as ps
-    from ..callgraph import draw
+    from ..render import style as ps
+    from ..render.callgraph import draw
 
     if not g.nodes:
         raise UsageError("nothing to draw: no node is left (everything filtered or pruned)")

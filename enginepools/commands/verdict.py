@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import verdict as vd
+from ..analysis import verdict as vd
 from .._flags import flag
 from ..errors import InputError
 from .compare import add_shared_arguments, build

@@ -54,7 +54,7 @@ class PoolBenchmark:
             name: str | None = None) -> Any:
         """Like calling the fixture, with the callable's arguments given
         explicitly (for callables that take ``pool=`` themselves)."""
-        from .. import pybench
+        from ..bench import pybench
         from ..errors import UsageError
 
         self._check_once()
@@ -78,13 +78,7 @@ class PoolBenchmark:
         the pool gates read the kernel's ``hits/op``, ``misses/op`` and
         ``retained-B`` units.  Returns the result."""
         self._check_once()
-        try:
-            from .. import runner
-        except ImportError:  # pragma: no cover - a build without the bench harness
-            from ..errors import EnginepoolsError
-
-            raise EnginepoolsError(f"pool_benchmark.kernel({name!r}): kernels need enginepools bench support "
-                                   f"(enginepools.runner is not in this build)") from None
+        from ..bench import runner
         from ..errors import UsageError
 
         opts = self._options(min_hit_rate=min_hit_rate, max_retained_bytes=max_retained_bytes)
@@ -93,7 +87,7 @@ class PoolBenchmark:
         if kernel is None:
             raise pytest.UsageError(f"{self._request.node.nodeid}: pool_benchmark.kernel({name!r}): no such kernel "
                                     f"(known: {', '.join(known)})")
-        from .. import pybench
+        from ..bench import pybench
 
         try:
             bt = str(pybench.parse_benchtime(opts["benchtime"]))  # 0.05 (seconds) -> "50ms", as Go spells it
@@ -173,12 +167,12 @@ class KernelResult:
         return a[~np.isnan(a)]
 
     def summary(self, unit: str = "ns/op") -> Any:
-        from .. import stats
+        from ..analysis import stats
 
         return stats.summarize(self.values(unit))
 
     def records(self, config: dict[str, str] | None = None) -> list[Any]:
-        from ..benchfmt import make_record
+        from ..bench.benchfmt import make_record
 
         return [make_record(self.series.name, int(self.series.iterations[i]), self.series.sample(i), config)
                 for i in range(len(self.series))]
@@ -196,9 +190,9 @@ class KernelResult:
         return out
 
     def _repr_html_(self) -> str:
-        from .. import _html
+        from ..bench.pybench import summary_html
 
-        return _html.pybench_result(self)
+        return summary_html(self)
 
 
 # ------------------------------------------------------------ naming

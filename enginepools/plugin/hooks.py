@@ -40,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
     benchtime = getattr(opt, "ep_benchtime", None)
     count = getattr(opt, "ep_count", None)
     if benchtime is not None or count is not None:
-        from .. import pybench
+        from ..bench import pybench
         from ..errors import UsageError
 
         try:

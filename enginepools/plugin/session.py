@@ -40,7 +40,7 @@ class State:
 
     def load_baseline(self) -> list[Any]:
         if self.baseline is None:
-            from .. import benchfmt
+            from ..bench import benchfmt
 
             assert self.compare_path is not None
             self.baseline = benchfmt.read(self.compare_path)
@@ -53,7 +53,7 @@ SAVED = pytest.StashKey[tuple[Path, Path]]()  # the files pytest_sessionfinish w
 
 def run_config() -> dict[str, str]:
     """The configuration lines of this run's records."""
-    from .. import machine
+    from ..bench import machine
 
     return {"goos": machine.goos(), "goarch": machine.goarch(), "python": platform.python_version(),
             "pkg": "pytest"}
@@ -64,7 +64,7 @@ def run_config() -> dict[str, str]:
 def compare_entry(st: State, entry: Entry) -> None:
     """Fill ``entry.rows`` (unit -> compare.Row) from the saved run's samples
     of the same benchmark; none when the saved run does not have it."""
-    from .. import compare
+    from ..analysis import compare
 
     old = [r for r in st.load_baseline() if r.name == entry.name]
     if not old:
@@ -84,7 +84,7 @@ def _strip_pkg(records: list[Any]) -> list[Any]:
 # ------------------------------------------------------------ saving
 
 def write_results(st: State, name: str) -> tuple[Path, Path]:
-    from .. import benchfmt
+    from ..bench import benchfmt
     from .._atomic import write_text
 
     d = st.rootdir / SAVE_DIR

@@ -5,7 +5,7 @@ content); pooled/plain twins are found by the ``/impl=`` name part (our
 runner's names) or, failing that, by name suffixes such as
 ``XWithPool``/``XStandard`` (the original Go study's names).  ``--profile``
 files are pprof profiles (gzipped or not), read with
-:mod:`enginepools.profile`.  ``--ab`` is an ``enginepools ab`` result.
+:mod:`enginepools.pprof.profile`.  ``--ab`` is an ``enginepools ab`` result.
 Every problem is an :class:`~enginepools.errors.InputError` naming the file.
 """
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Sequence
 
-from .. import benchfmt
-from .. import compare as cmp
-from .. import verdict as vd
-from ..benchfmt import Record
+from ..bench import benchfmt
+from ..analysis import compare as cmp
+from ..analysis import verdict as vd
+from ..bench.benchfmt import Record
 from ..errors import InputError
 from .model import ABInput, BenchInput, ProfileInput, ReportData
 
@@ -147,10 +147,8 @@ def read_profile(path: str | os.PathLike[str], taken: set[str] | None = None) ->
         raise InputError(f"{p}: no such file")
     if os.path.isdir(p):
         raise InputError(f"{p}: is a directory, expected a pprof profile")
-    try:
-        from ..profile import Profile
-    except ImportError:  # pragma: no cover - only before the pprof reader exists
-        raise InputError(f"{p}: this build of enginepools cannot read pprof profiles") from None
+    from ..pprof.profile import Profile
+
     try:
         prof = Profile.read(p)
     except InputError:
@@ -202,15 +200,10 @@ def read_ab(path: str | os.PathLike[str]) -> ABInput:
     p = os.fspath(path)
     if not os.path.exists(p):
         raise InputError(f"{p}: no such file")
+    from ..e2e import ab as ab_mod
+
     try:
-        from .. import ab as ab_mod
-    except ImportError:  # pragma: no cover - only before the A/B driver exists
-        raise InputError(f"{p}: this build of enginepools cannot read pipeline A/B results") from None
-    reader = getattr(ab_mod, "read", None) or getattr(ab_mod, "load", None)
-    if reader is None:  # pragma: no cover
-        raise InputError(f"{p}: this build of enginepools cannot read pipeline A/B results")
-    try:
-        return ABInput(p, reader(p))
+        return ABInput(p, ab_mod.load(p))
     except InputError:
         raise
     except (ValueError, KeyError, TypeError, OSError) as e:

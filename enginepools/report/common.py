@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from ..compare import Row, Table
-from ..verdict import Verdict
+from ..analysis.compare import Row, Table
+from ..analysis.verdict import Verdict
 from . import fmt, md
 from .model import ReportData
 

@@ -8,10 +8,9 @@ import os
 import re
 from typing import Sequence
 
-from ..benchfmt import Record
+from ..bench.benchfmt import Record
 from . import fmt, md
-from .common import BENCH, Context, by_unit, comparison_table, header, machine_table, median_table, unit_order, \
-    warnings_list
+from .common import BENCH, Context, by_unit, comparison_table, header, machine_table, median_table, unit_order, warnings_list
 
 FILE = BENCH
 
@@ -135,9 +134,9 @@ _READING = {"machine": "the machine's (follows the probe)", "kernel": "the kerne
 
 def _noise(ctx: Context) -> str:
     """How much each benchmark varied between samples, and whether the
-    machine probe in the JSON results says why (enginepools.noise)."""
-    from .. import noise
-    from ..benchresult import BenchResult
+    machine probe in the JSON results says why (enginepools.bench.noise)."""
+    from ..bench import noise
+    from ..bench.result import BenchResult
     from ..errors import InputError
 
     found: list[noise.Stability] = []

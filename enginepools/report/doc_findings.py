@@ -3,10 +3,9 @@ decided it, what the profiles and the A/B run add, the risks of acting on
 the numbers, and next steps — all derived from the data."""
 from __future__ import annotations
 
-from ..verdict import INCONCLUSIVE, KEEP, REMOVE, Verdict
+from ..analysis.verdict import INCONCLUSIVE, KEEP, REMOVE, Verdict
 from . import findings, fmt, md
-from .common import FINDINGS, PPROF, TITLES, Context, absent_block, comparison_table, header, pool_name, \
-    verdict_table
+from .common import FINDINGS, PPROF, TITLES, Context, absent_block, comparison_table, header, pool_name, verdict_table
 
 FILE = FINDINGS
 

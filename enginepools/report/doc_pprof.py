@@ -71,8 +71,8 @@ def _profile(ctx: Context, pa: ProfileAnalysis) -> str:
 def top_table(g) -> str:  # type: ignore[no-untyped-def]
     """pprof's labels, then its -top rows as a table (values and
     percentages formatted by pprof_report's own code)."""
-    from .. import pprof_units as units
-    from ..pprof_report import report_labels
+    from ..pprof import units
+    from ..pprof.report import report_labels
 
     labels = report_labels(g)
     showing = [line for line in labels if line.startswith("Showing nodes accounting for")]

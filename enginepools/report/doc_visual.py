@@ -2,7 +2,7 @@
 to read it, and a decision matrix in words."""
 from __future__ import annotations
 
-from ..verdict import Verdict
+from ..analysis.verdict import Verdict
 from . import md
 from .common import VISUAL, Context, absent_block, header
 

@@ -1,6 +1,6 @@
 """Draw every figure of a report by calling the renderers in
-:mod:`enginepools.charts`, :mod:`enginepools.callgraph` and
-:mod:`enginepools.flamegraph` (they get data; they never measure).
+:mod:`enginepools.render.charts`, :mod:`enginepools.render.callgraph` and
+:mod:`enginepools.render.flamegraph` (they get data; they never measure).
 
 Each figure is optional: when its data is absent the figure is skipped;
 when a renderer refuses the data (``ValueError``: "no data to chart") the
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from ..verdict import Verdict
+from ..analysis.verdict import Verdict
 from .common import Context, Figure
 
 Progress = Callable[[str], None]
@@ -23,7 +23,7 @@ def render_all(ctx: Context, outdir: Path, progress: Progress | None = None) -> 
 
     ctx.profiles = profiles.analyse_all(ctx.data)
     specs = bench_specs(ctx) + profile_specs(ctx)
-    from .. import charts
+    from ..render import charts
 
     for key, title, caption, draw in specs:
         if progress:
@@ -51,8 +51,8 @@ def _pipeline(ctx: Context, outdir: Path, progress: Progress | None) -> None:
     d = ctx.data
     if d.ab is None:
         return
-    from .. import charts
-    from ..pipeline_report import pipeline_section
+    from ..render import charts
+    from .pipeline import pipeline_section
 
     if progress:
         progress("drawing the pipeline A/B")
@@ -84,7 +84,7 @@ def _close(fig: Any) -> None:
 # ------------------------------------------------------------------ bench
 
 def bench_specs(ctx: Context) -> list[Spec]:
-    from .. import charts
+    from ..render import charts
 
     d = ctx.data
     rows = d.rows
@@ -153,7 +153,7 @@ def _is_pool(label: str, rows: Any) -> bool:
 
 def pool_stats(ctx: Context) -> list[Any]:
     """PoolStat per pooled benchmark from its hits/op, misses/op, retained-B."""
-    from .. import charts
+    from ..render import charts
 
     comp = ctx.data.comparison
     if comp is None:
@@ -177,7 +177,7 @@ def pool_stats(ctx: Context) -> list[Any]:
 def scaling_series(ctx: Context) -> tuple[str, dict[str, Any]] | None:
     """The contention kernel's series (or the first benchmark run at several
     thread counts)."""
-    from .. import charts
+    from ..render import charts
 
     recs = [r for r in ctx.data.records if "ns/op" in r.values]
     names: dict[str, set[int]] = {}
@@ -195,8 +195,8 @@ def scaling_series(ctx: Context) -> tuple[str, dict[str, Any]] | None:
 # --------------------------------------------------------------- profiles
 
 def profile_specs(ctx: Context) -> list[Spec]:
-    from .. import callgraph, charts, flamegraph
-    from ..pprof_graph import GraphOptions, build_graph
+    from ..render import callgraph, charts, flamegraph
+    from ..pprof.graph import GraphOptions, build_graph
     from .profiles import GRAPH_NODES
 
     out: list[Spec] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..verdict import INCONCLUSIVE, KEEP, REMOVE, Evidence, Verdict
+from ..analysis.verdict import INCONCLUSIVE, KEEP, REMOVE, Evidence, Verdict
 from . import fmt
 from .common import Context
 

@@ -158,6 +158,11 @@ def bytes_(v: float) -> str:
     return f"{num(v / div)} {u}"
 
 
+def ms(ns: float | None) -> str:
+    """A duration given in nanoseconds, in milliseconds (``12.34 ms``)."""
+    return "—" if ns is None else f"{num(ns / 1e6)} ms"
+
+
 def seconds(s: float) -> str:
     if s < 1:
         return f"{s * 1000:.0f} ms"

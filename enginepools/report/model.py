@@ -11,9 +11,9 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..benchfmt import Record
-from ..compare import Result, Row
-from ..verdict import Rules, Verdict
+from ..bench.benchfmt import Record
+from ..analysis.compare import Result, Row
+from ..analysis.verdict import Rules, Verdict
 
 
 @dataclass
@@ -32,7 +32,7 @@ class ProfileInput:
 
     path: str
     label: str  # short name used in headings and file names
-    profile: Any  # enginepools.profile.Profile
+    profile: Any  # enginepools.pprof.profile.Profile
     kind: str  # "heap", "cpu" or "other" (from its sample types)
     sample_types: list[str] = field(default_factory=list)  # "inuse_space/bytes", …
 

@@ -1,7 +1,7 @@
 """What the report says about each pprof profile.
 
-Tables and totals come from :mod:`enginepools.pprof_graph` /
-:mod:`enginepools.pprof_report` — the same rows, values and percentages as
+Tables and totals come from :mod:`enginepools.pprof.graph` /
+:mod:`enginepools.pprof.report` — the same rows, values and percentages as
 ``go tool pprof -top`` — never computed here.  This module only chooses
 which sample indices to show and turns the first rows into sentences.
 """
@@ -101,7 +101,7 @@ def indices(p: ProfileInput) -> list[str]:
 
 
 def analyse(p: ProfileInput, focus_pkg: str | None = None) -> ProfileAnalysis:
-    from ..pprof_graph import GraphOptions, build_graph
+    from ..pprof.graph import GraphOptions, build_graph
 
     pa = ProfileAnalysis(p)
     for ix in indices(p):

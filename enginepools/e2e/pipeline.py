@@ -1,0 +1,196 @@
+"""The build-context pipeline from Python: walk, hash, tar, with each pool on or off.
+
+    from enginepools.e2e.pipeline import run_pipeline
+    r = run_pipeline("ctx/", pools={"hash", "tar"}, out="ctx.tar", keep_hashes=True)
+    r.files, r.archive_bytes, r.hashes["src/main.go"], r.skipped
+
+The work is done by the C core (``ep_pipeline_run``) with the GIL released;
+Ctrl-C stops it between files.  ``out`` is written to a temporary name in the
+same directory and renamed over the target only when the archive is
+complete, so an existing file survives a failed or interrupted run.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .. import _core
+from ..errors import InputError, UsageError
+
+POOLS = ("string", "hash", "tar")
+_BITS = {"string": _core.PIPELINE_STRING, "hash": _core.PIPELINE_HASH, "tar": _core.PIPELINE_TAR}
+
+
+def parse_pools(spec: str | Iterable[str] | None) -> frozenset[str]:
+    """``none``, ``all`` or a comma list of string, hash, tar (or an iterable of names)."""
+    if spec is None:
+        return frozenset(POOLS)
+    if isinstance(spec, str):
+        s = spec.strip()
+        if s == "none" or s == "":
+            return frozenset()
+        if s == "all":
+            return frozenset(POOLS)
+        names = [x.strip() for x in s.split(",") if x.strip()]
+    else:
+        names = list(spec)
+    bad = [n for n in names if n not in POOLS]
+    if bad:
+        raise UsageError(f"-pools: unknown pool {bad[0]!r} (choose none, all, or a list of {', '.join(POOLS)})")
+    return frozenset(names)
+
+
+def pools_label(pools: Iterable[str]) -> str:
+    """Canonical name of a configuration: none, all, or e.g. ``hash+tar``."""
+    s = frozenset(pools)
+    if not s:
+        return "none"
+    if s == frozenset(POOLS):
+        return "all"
+    return "+".join(p for p in POOLS if p in s)
+
+
+def pools_mask(pools: Iterable[str]) -> int:
+    m = 0
+    for p in pools:
+        m |= _BITS[p]
+    return m
+
+
+@dataclass
+class PipelineResult:
+    root: str
+    pools: frozenset[str]
+    files: int
+    dirs: int
+    symlinks: int
+    bytes_hashed: int
+    bytes_archived: int
+    archive_bytes: int
+    skipped: dict[str, int]          # reason -> count (unreadable, vanished, special)
+    unreadable_dirs: int
+    dangling_symlinks: int
+    changed: int
+    image_tag: str
+    tag_strings: int
+    seconds: dict[str, float]        # walk, hash, tar, total
+    pool_stats: dict[str, dict[str, int]]
+    alloc: dict[str, int]
+    workers: dict[str, int]
+    threads: int
+    out: str | None = None
+    hashes: dict[str, str] | None = None  # path -> sha256 hex (keep_hashes)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def config(self) -> str:
+        return pools_label(self.pools)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in (
+            "root", "files", "dirs", "symlinks", "bytes_hashed", "bytes_archived", "archive_bytes", "skipped",
+            "unreadable_dirs", "dangling_symlinks", "changed", "image_tag", "tag_strings", "seconds",
+            "pool_stats", "alloc", "workers", "threads", "out")}
+        d["pools"] = sorted(self.pools)
+        d["config"] = self.config
+        if self.hashes is not None:
+            d["hashes"] = self.hashes
+        return d
+
+
+def _result(root: str, pools: frozenset[str], raw: dict[str, Any], out: str | None) -> PipelineResult:
+    hashes = None
+    if "file_hashes" in raw:
+        hashes = {p: h.hex() for p, _size, h in raw["file_hashes"]}
+    return PipelineResult(
+        root=root, pools=pools, files=raw["files"], dirs=raw["dirs"], symlinks=raw["symlinks"],
+        bytes_hashed=raw["bytes_hashed"], bytes_archived=raw["bytes_archived"],
+        archive_bytes=raw["archive_bytes"],
+        skipped={"unreadable": raw["skipped_unreadable"], "vanished": raw["skipped_vanished"],
+                 "special": raw["skipped_special"]},
+        unreadable_dirs=raw["unreadable_dirs"], dangling_symlinks=raw["dangling_symlinks"],
+        changed=raw["changed"], image_tag=raw["image_tag"], tag_strings=raw["tag_strings"],
+        seconds={k: raw[f"{k}_ns"] / 1e9 for k in ("walk", "hash", "tar", "total")},
+        pool_stats=raw["pools"], alloc=raw["alloc"], workers=raw["workers"], threads=raw["threads"],
+        out=out, hashes=hashes, raw={k: v for k, v in raw.items() if k != "file_hashes"})
+
+
+def check_root(root: str | os.PathLike[str]) -> str:
+    p = os.fspath(root)
+    if not os.path.exists(p):
+        raise InputError(f"{p}: no such directory")
+    if not os.path.isdir(p):
+        raise InputError(f"{p}: not a directory (the pipeline archives a directory tree)")
+    if not os.access(p, os.R_OK | os.X_OK):
+        raise InputError(f"{p}: directory not readable")
+    return p
+
+
+def run_pipeline(root: str | os.PathLike[str], pools: Iterable[str] | str | None = None,
+                 out: str | os.PathLike[str] | None = None, *, keep_hashes: bool = False, threads: int = 0,
+                 deterministic: bool = True, mtime: int = 0, hash_bufsize: int = 0, tar_bufsize: int = 0,
+                 _hook: Callable[[str], None] | None = None) -> PipelineResult:
+    """Run the pipeline on `root`; `pools` None = all.  `out`: archive path
+    (replaced only when complete), None = archive bytes counted, not written."""
+    root_s = check_root(root)
+    ps = parse_pools(pools)
+    kw = dict(pools=pools_mask(ps), threads=threads, keep_files=keep_hashes, deterministic=deterministic,
+              mtime=mtime, hash_bufsize=hash_bufsize, tar_bufsize=tar_bufsize, hook=_hook)
+    if out is None:
+        return _result(root_s, ps, _run_core(root_s, -1, kw), None)
+    from .._atomic import check_writable
+
+    target = check_writable(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent if str(target.parent) else ".")
+    try:
+        try:
+            raw = _run_core(root_s, fd, kw, os.fspath(target))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return _result(root_s, ps, raw, os.fspath(target))
+
+
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EPIPE, errno.EIO, errno.EBADF, errno.EROFS}
+
+
+def _run_core(root: str, fd: int, kw: dict[str, Any], out: str | None = None) -> dict[str, Any]:
+    try:
+        return _core.pipeline_run(root, out_fd=fd, **kw)
+    except OSError as e:
+        if not e.errno:
+            raise
+        if fd >= 0 and e.errno in _WRITE_ERRORS:
+            raise InputError(f"{out}: writing the archive: {os.strerror(e.errno)}") from None
+        raise InputError(f"{root}: {os.strerror(e.errno)}") from None
+
+
+def _umask() -> int:
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+__all__ = ["POOLS", "PipelineResult", "run_pipeline", "parse_pools", "pools_label", "pools_mask", "check_root",
+           "profile_pipeline"]
+
+
+def profile_pipeline(root: str | os.PathLike[str], pools: Any = None, rate: int = 1, **kw: Any) -> Any:
+    """Heap profile (a :class:`enginepools.pprof.profile.Profile`) of one pipeline
+    run in this process, at `rate` (1 = every allocation)."""
+    from ..pprof.profilers import HeapProfiler
+
+    with HeapProfiler(rate=rate, seed=1) as hp:
+        run_pipeline(root, pools, None, **kw)
+    return hp.profile("alloc_space")

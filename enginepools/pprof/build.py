@@ -1,0 +1,151 @@
+"""From a working profile to the report's graph, as ``go tool pprof`` goes:
+sample index and total, focus/ignore filters, nodes and edges, ``-nodefraction``
+/ ``-nodecount`` / ``-edgefraction`` trimming, tags for pictures, and the
+output unit (pprof's "minimum" rule)."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+from . import units
+from ..errors import UsageError
+from .work import WorkProfile, copy_profile
+from .nodes import Edge, Graph, GraphOptions, Node, NodeInfo, Tag
+from .granularity import Aggregator, printable_name
+from .builder import Builder, cum_value, flat_value, sort_nodes, trim_edges
+from .visual import node_tags, tag_counts, trim_tags, visual_limit
+from .report import TOP_ROWS, top_html
+from .filters import active_filters, apply_focus, compute_total, num_label_units, sample_index
+
+
+def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[str], None] | None = None) -> Graph:
+    """The -top graph of working profile `p` as go tool pprof builds it (`p`
+    itself is left as it is)."""
+    o = options or GraphOptions()
+    warn = warn or (lambda msg: None)
+    if any((o.focus, o.ignore, o.hide, o.show, o.show_from, o.tagfocus, o.tagignore, o.prune_from)):
+        p = copy_profile(p)  # the filters edit samples and locations
+    else:
+        p = dataclasses.replace(p, samples=list(p.samples))  # only the sample list changes
+    if o.divide_by == 0:
+        raise UsageError("zero divisor specified")
+    nodecount = o.nodecount if o.nodecount != -1 else (80 if o.visual else 0)
+    nodefraction, edgefraction = o.nodefraction, o.edgefraction
+    if not o.trim:
+        nodecount, nodefraction, edgefraction = 0, 0.0, 0.0
+    nlu = num_label_units(p)
+    if o.relative_percentages:
+        apply_focus(p, o, nlu, warn)
+    ix = sample_index(p, o.sample_index)
+    mean_ix = 0 if o.mean else None
+    stype, sunit = p.sample_types[ix]
+    if o.mean:
+        stype = "mean_" + stype
+    total = compute_total(p, ix, mean_ix)
+    if not o.relative_percentages:
+        apply_focus(p, o, nlu, warn)
+    agg = Aggregator(o.granularity, o.noinlines)
+    builder = Builder(p, agg, ix, mean_ix, o.drop_negative)
+
+    g = builder.build(None)
+    total_value = sum(n.flat for n in g)
+    node_cutoff = abs(int(float(total_value) * nodefraction))
+    edge_cutoff = abs(int(float(total_value) * edgefraction))
+    dropped_nodes = 0
+    kept_infos: set[NodeInfo] | None = None  # None: every node
+    if node_cutoff > 0:
+        kept = {n.info for n in g if abs(n.cum) >= node_cutoff}
+        if len(kept) != len(g):
+            dropped_nodes = len(g) - len(kept)
+            g = builder.build(kept)
+            kept_infos = kept
+    orig_count = len(g)
+    sort_nodes(g, o.cum, o.visual)
+    if nodecount > 0:
+        trim_edges(g, edge_cutoff)
+        limit = nodecount
+        if o.visual:
+            tags = node_tags(p, builder, kept_infos, ix, mean_ix, nlu)
+            trim_tags(tags, node_cutoff)
+            limit = visual_limit(g, nodecount, tag_counts(tags))
+        if limit < len(g):
+            kept_infos = {n.info for n in g[:limit]}
+            g = builder.build(kept_infos)
+            sort_nodes(g, o.cum, o.visual)
+    dropped_edges = trim_edges(g, edge_cutoff)
+    final_tags: dict[NodeInfo, dict[tuple[str, str | None], Tag]] = {}
+    if o.visual:  # the tags a picture draws, of the final graph
+        final_tags = node_tags(p, builder, kept_infos, ix, mean_ix, nlu)
+        trim_tags(final_tags, node_cutoff)
+
+    # selectOutputUnit ("minimum" stays when there is nothing to show)
+    out_unit = "minimum"
+    if g:
+        min_value = 0
+        for n in g:
+            m = abs(flat_value(n)) or abs(cum_value(n))
+            if m > 0 and (min_value == 0 or m < min_value):
+                min_value = m
+        max_value = total
+        if min_value == 0:
+            min_value = max_value
+        r = 1 / o.divide_by
+        if r > 0 and r != 1:
+            min_value = int(float(min_value) * r)
+            max_value = int(float(max_value) * r)
+        _, min_unit = units.scale(min_value, sunit, "minimum")
+        _, max_unit = units.scale(max_value, sunit, "minimum")
+        unit = min_unit
+        if min_unit != max_unit and min_value * 100 < max_value:
+            _, unit = units.scale(100 * min_value, sunit, "minimum")
+        out_unit = unit if unit != "" else sunit
+
+    # public objects
+    pub: dict[int, Node] = {}
+    nodes: list[Node] = []
+    for n in g:
+        name, _orig, address, file, _start, lineno, objfile = n.info
+        node = Node(name=printable_name(n.info), flat=flat_value(n), cum=cum_value(n), function=name,
+                    filename=file, line=lineno, address=address, objfile=objfile, flat_raw=n.flat,
+                    cum_raw=n.cum, flat_div=n.flat_div, cum_div=n.cum_div, info=n.info,
+                    tags=list(final_tags.get(n.info, {}).values()))
+        pub[id(n)] = node
+        nodes.append(node)
+    edges: list[Edge] = []
+    for n in g:
+        dst = pub[id(n)]
+        has_inline = has_plain = False
+        for src, e in n.ins.items():
+            if e[3]:
+                has_inline = True
+            else:
+                has_plain = True
+            s = pub.get(id(src))
+            if s is None:
+                continue
+            edge = Edge(src=s, dst=dst, weight=e[0], residual=e[2], inline=e[3], weight_div=e[1])
+            edges.append(edge)
+            s.outs.append(edge)
+            dst.ins.append(edge)
+        dst.inline = has_inline and not has_plain
+        dst.partial_inline = has_inline and has_plain
+    return Graph(nodes=nodes, edges=edges, total=total, unit=out_unit, sample_type=stype, sample_unit=sunit,
+                 orig_count=orig_count, dropped_nodes=dropped_nodes, dropped_edges=dropped_edges,
+                 node_cutoff=node_cutoff, edge_cutoff=edge_cutoff, options=o, active_filters=active_filters(o),
+                 profile=p)
+
+
+def profile_html(p: Any, rows: int = TOP_ROWS) -> str:
+    """A :class:`~enginepools.pprof.profile.Profile` as HTML: what it holds, then the top
+    table of its default sample type (as ``go tool pprof -top`` picks it)."""
+    from ..render import html
+
+    head = (f"<div><b>{html.esc(p.source)}</b>: {p.n_samples} samples · "
+            f"{html.esc(', '.join(f'{t}/{u}' for t, u in p.sample_types))} · {len(p.location_id)} locations · "
+            f"{len(p.function_id)} functions</div>")
+    if p.n_samples == 0:
+        return head
+    try:
+        return head + top_html(build(WorkProfile.from_profile(p)), rows)
+    except Exception as e:  # a notebook preview must never raise
+        return head + f'<div class="ep-note">no top table: {html.esc(e)}</div>'

@@ -1,0 +1,168 @@
+"""The live pprof endpoint: Go's ``net/http/pprof`` paths over our profilers.
+
+Serves exactly these, to GET, and 404 for everything else:
+
+* ``/debug/pprof/``          an index page
+* ``/debug/pprof/heap``      heap profile of the running heap-profiling session
+* ``/debug/pprof/allocs``    the same profile with ``alloc_space`` as default sample type
+* ``/debug/pprof/profile``   CPU profile over ``?seconds=N`` (1..60, default 30; else 400)
+
+so ``go tool pprof http://127.0.0.1:6060/debug/pprof/heap`` works while a
+run goes on.  The server binds the loopback interface unless an address says
+otherwise (``0.0.0.0:6060``); an empty host (``:6060``) also means loopback.
+Port 0 picks a free port (see :attr:`PprofServer.port`).
+"""
+from __future__ import annotations
+
+import html
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from ..errors import UsageError
+
+__all__ = ["PprofServer", "parse_addr", "DEFAULT_ADDR", "MAX_SECONDS"]
+
+DEFAULT_ADDR = "127.0.0.1:6060"
+MAX_SECONDS = 60
+DEFAULT_SECONDS = 30
+
+_INDEX = """<html><head><title>/debug/pprof/</title></head><body>
+<p>/debug/pprof/ (enginepools)</p>
+<table>
+<tr><td><a href="allocs">allocs</a></td><td>sampled allocations of the C core (default sample: alloc_space)</td></tr>
+<tr><td><a href="heap">heap</a></td><td>sampled live memory of the C core; rate {rate}</td></tr>
+<tr><td><a href="profile?seconds=30">profile</a></td><td>CPU profile; ?seconds=N, 1..{max}</td></tr>
+</table></body></html>
+"""
+
+
+def parse_addr(addr: str, what: str = "--pprof-http") -> tuple[str, int]:
+    """``host:port`` → (host, port); an empty host is loopback."""
+    host, sep, port = addr.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"{what} {addr!r}: expected HOST:PORT, e.g. {DEFAULT_ADDR}")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, int(port)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "enginepools-pprof"
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
+        pass
+
+    def _send(self, code: int, body: bytes, ctype: str, extra: dict[str, str] | None = None) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _error(self, code: int, msg: str) -> None:
+        self._send(code, (msg + "\n").encode(), "text/plain; charset=utf-8")
+
+    def _profile(self, prof) -> None:
+        self._send(200, prof.to_bytes(), "application/octet-stream",
+                   {"Content-Disposition": 'attachment; filename="profile"'})
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        from .. import _core
+        from .profilers import CPUProfiler, heap_profile
+
+        url = urlsplit(self.path)
+        path, query = url.path, parse_qs(url.query, keep_blank_values=True)
+        try:
+            if path == "/debug/pprof/":
+                body = _INDEX.format(rate=html.escape(str(_core.heapprof_rate() or "off")), max=MAX_SECONDS)
+                self._send(200, body.encode(), "text/html; charset=utf-8")
+            elif path == "/debug/pprof/heap":
+                self._profile(heap_profile())
+            elif path == "/debug/pprof/allocs":
+                self._profile(heap_profile(default_sample_type="alloc_space"))
+            elif path == "/debug/pprof/profile":
+                raw = query.get("seconds", [str(DEFAULT_SECONDS)])[-1]
+                try:
+                    seconds = int(raw)
+                except ValueError:
+                    seconds = 0
+                if not 1 <= seconds <= MAX_SECONDS:
+                    self._error(400, f"Bad Request: seconds={raw!r}: must be an integer in 1..{MAX_SECONDS}")
+                    return
+                cpu = self.server.cpu_hz  # type: ignore[attr-defined]
+                try:
+                    prof = CPUProfiler(cpu).start()
+                except RuntimeError as e:
+                    self._error(500, f"Could not enable CPU profiling: {e}")
+                    return
+                try:
+                    time.sleep(seconds)
+                finally:
+                    prof.stop()
+                self._profile(prof.profile())
+            else:
+                self._error(404, "404 page not found")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class _Server6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+class PprofServer:
+    """``PprofServer("127.0.0.1:0").start()``; ``.url`` is the index URL;
+    ``close()`` (or leaving the ``with`` block) stops it.  Serves from a
+    daemon thread, one thread per request."""
+
+    def __init__(self, addr: str = DEFAULT_ADDR, cpu_hz: int = 100) -> None:
+        self.host, port = parse_addr(addr)
+        cls = _Server6 if ":" in self.host else ThreadingHTTPServer
+        self._httpd = cls((self.host, port), _Handler, bind_and_activate=False)
+        self._httpd.daemon_threads = True
+        self._httpd.cpu_hz = cpu_hz  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "PprofServer":
+        try:
+            self._httpd.server_bind()
+            self._httpd.server_activate()
+        except OSError as e:
+            self._httpd.server_close()
+            raise UsageError(f"--pprof-http {self.host}:{self._httpd.server_address[1]}: "
+                             f"cannot listen: {e.strerror or e}") from None
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="pprof-http", daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/debug/pprof/"
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> "PprofServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

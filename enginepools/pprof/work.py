@@ -1,0 +1,409 @@
+"""pprof's working profile (``profile.Profile``'s object model): reading a
+:class:`~enginepools.pprof.profile.Profile` into it, scaling and merging
+profiles (``-base``/``-diff_base``) and ``drop_frames`` pruning."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+from . import units
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    from .profile import Profile
+
+
+# ---- the working profile (pprof's profile.Profile object model) -----------------
+
+class WMapping:
+    __slots__ = ("id", "start", "limit", "offset", "file", "build_id", "flags")
+
+    def __init__(self, id: int, start: int, limit: int, offset: int, file: str, build_id: str, flags: int) -> None:
+        self.id, self.start, self.limit, self.offset = id, start, limit, offset
+        self.file, self.build_id, self.flags = file, build_id, flags
+
+
+class WFunction:
+    __slots__ = ("id", "name", "system_name", "filename", "start_line")
+
+    def __init__(self, id: int, name: str, system_name: str, filename: str, start_line: int) -> None:
+        self.id, self.name, self.system_name, self.filename, self.start_line = (
+            id, name, system_name, filename, start_line)
+
+
+class WLocation:
+    __slots__ = ("id", "mapping", "address", "lines", "folded")
+
+    def __init__(self, id: int, mapping: WMapping | None, address: int,
+                 lines: list[tuple[WFunction | None, int]], folded: bool) -> None:
+        self.id, self.mapping, self.address, self.lines, self.folded = id, mapping, address, lines, folded
+
+
+class WSample:
+    __slots__ = ("locs", "values", "labels", "num_labels", "num_units")
+
+    def __init__(self, locs: list[WLocation], values: list[int], labels: dict[str, list[str]],
+                 num_labels: dict[str, list[int]], num_units: dict[str, list[str]]) -> None:
+        self.locs, self.values = locs, values
+        self.labels, self.num_labels, self.num_units = labels, num_labels, num_units
+
+
+@dataclass
+class WorkProfile:
+    """A profile as pprof's Go object model (mutable, for filtering)."""
+
+    sample_types: list[tuple[str, str]]
+    samples: list[WSample]
+    locations: list[WLocation]
+    functions: list[WFunction]
+    mappings: list[WMapping]
+    period_type: tuple[str, str] = ("", "")
+    period: int = 0
+    time_nanos: int = 0
+    duration_nanos: int = 0
+    comments: list[str] = field(default_factory=list)
+    default_sample_type: str = ""
+    drop_frames: str = ""
+    keep_frames: str = ""
+
+    @classmethod
+    def from_profile(cls, p: Profile) -> "WorkProfile":
+        S = p.strings
+        maps = {}
+        mlist = []
+        for i in range(len(p.mapping_id)):
+            m = WMapping(int(p.mapping_id[i]), int(p.mapping_start[i]), int(p.mapping_limit[i]),
+                         int(p.mapping_offset[i]), S[p.mapping_filename[i]], S[p.mapping_build_id[i]],
+                         int(p.mapping_flags[i]))
+            maps[m.id] = m
+            mlist.append(m)
+        funcs = {}
+        flist = []
+        for i, fid in enumerate(p.function_id.tolist()):
+            f = WFunction(fid, S[p.function_name[i]], S[p.function_system_name[i]], S[p.function_filename[i]],
+                          int(p.function_start_line[i]))
+            funcs[fid] = f
+            flist.append(f)
+        locs = {}
+        llist = []
+        lo = p.location_line_offsets.tolist()
+        lf = p.line_function.tolist()
+        ll = p.line_line.tolist()
+        for i, lid in enumerate(p.location_id.tolist()):
+            lines = [(funcs.get(lf[j]), ll[j]) for j in range(lo[i], lo[i + 1])]
+            loc = WLocation(lid, maps.get(int(p.location_mapping[i])), int(p.location_address[i]), lines,
+                            bool(p.location_folded[i]))
+            locs[lid] = loc
+            llist.append(loc)
+        samples = []
+        so = p.sample_loc_offsets.tolist()
+        sl = p.sample_loc_ids.tolist()
+        lbo = p.sample_label_offsets.tolist()
+        lk, ls, ln, lu = (p.label_key.tolist(), p.label_str.tolist(), p.label_num.tolist(), p.label_unit.tolist())
+        vals = p.values.tolist()
+        for i in range(p.n_samples):
+            labels: dict[str, list[str]] = {}
+            nums: dict[str, list[int]] = {}
+            nunits: dict[str, list[str]] = {}
+            for j in range(lbo[i], lbo[i + 1]):
+                key = S[lk[j]]
+                if ls[j] != 0:
+                    labels.setdefault(key, []).append(S[ls[j]])
+                elif ln[j] != 0 or lu[j] != 0:
+                    vs = nums.setdefault(key, [])
+                    if lu[j] != 0:
+                        us = nunits.setdefault(key, [])
+                        us.extend([""] * (len(vs) - len(us)))
+                        us.append(S[lu[j]])
+                    vs.append(ln[j])
+            for key, us in nunits.items():
+                us.extend([""] * (len(nums[key]) - len(us)))
+            samples.append(WSample([locs[x] for x in sl[so[i]:so[i + 1]]], vals[i], labels, nums, nunits))
+        return cls(
+            sample_types=list(p.sample_types), samples=samples, locations=llist, functions=flist, mappings=mlist,
+            period_type=p.period_type or ("", ""), period=p.period, time_nanos=p.time_nanos,
+            duration_nanos=p.duration_nanos, comments=list(p.comments), default_sample_type=p.default_sample_type,
+            drop_frames=p.drop_frames, keep_frames=p.keep_frames,
+        )
+
+    # -- profile.Scale / SetLabel ----------------------------------------------------
+    def scale_n(self, ratios: Sequence[float]) -> None:
+        if all(r == 1 for r in ratios):
+            return
+        kept = []
+        for s in self.samples:
+            keep = False
+            for i, v in enumerate(s.values):
+                if ratios[i] != 1:
+                    nv = _go_round(float(v) * ratios[i])
+                    s.values[i] = nv
+                    keep = keep or nv != 0
+            if keep:
+                kept.append(s)
+        self.samples = kept
+
+    def set_label(self, key: str, value: list[str]) -> None:
+        for s in self.samples:
+            s.labels[key] = list(value)
+
+
+def _go_round(x: float) -> int:
+    """Go's math.Round (half away from zero) converted to int64."""
+    return int(math.copysign(math.floor(abs(x) + 0.5), x))
+
+
+# ---- profile.Merge (+ measurement.ScaleProfiles) ----------------------------------
+
+def _common_value_type(ts: list[tuple[str, str]]) -> tuple[str, str] | None:
+    if len(ts) <= 1:
+        return None
+    mt = ts[0]
+    for t in ts[1:]:
+        if not _compatible_value_types(mt, t):
+            raise InputError(f"incompatible types: {mt} {t}")
+        ratio, _ = units.scale(1, t[1], mt[1])
+        if ratio < 1:
+            mt = t
+    return mt
+
+
+def _compatible_value_types(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    t1 = a[0][:-1] if a[0].endswith("s") else a[0]
+    t2 = b[0][:-1] if b[0].endswith("s") else b[0]
+    if t1 != t2:
+        return False
+    if a[1] == b[1]:
+        return True
+    for _default, us in units._UNIT_TYPES:
+        if units._sniff(us, a[1]) is not None and units._sniff(us, b[1]) is not None:
+            return True
+    return False
+
+
+def scale_profiles(profs: list[WorkProfile]) -> None:
+    if not profs:
+        return
+    pts = [p.period_type for p in profs]
+    try:
+        pt = _common_value_type(pts)
+    except InputError as e:
+        raise InputError(f"period type: {e}") from None
+    n = len(profs[0].sample_types)
+    for p in profs[1:]:
+        if len(p.sample_types) != n:
+            raise InputError(f"inconsistent samples type count: {n} != {len(p.sample_types)}")
+    sts = []
+    for i in range(n):
+        try:
+            sts.append(_common_value_type([p.sample_types[i] for p in profs]))
+        except InputError as e:
+            raise InputError(f"sample types: {e}") from None
+    for p in profs:
+        if pt is not None:
+            per, _ = units.scale(p.period, p.period_type[1], pt[1])
+            p.period, p.period_type = int(per), (p.period_type[0], pt[1])
+        ratios = []
+        for i, st in enumerate(p.sample_types):
+            if sts[i] is None:
+                ratios.append(1.0)
+                continue
+            r, _ = units.scale(1, st[1], sts[i][1])
+            ratios.append(r)
+            p.sample_types[i] = (st[0], sts[i][1])
+        p.scale_n(ratios)
+
+
+def merge(profs: list[WorkProfile]) -> WorkProfile:
+    """profile.Merge: one profile with identical samples (same locations and
+    labels) summed and all-zero samples dropped."""
+    first = profs[0]
+    for p in profs[1:]:
+        if p.period_type != first.period_type:
+            raise InputError(f"incompatible period types {first.period_type} and {p.period_type}")
+        if p.sample_types != first.sample_types:
+            raise InputError(f"incompatible sample types {first.sample_types} and {p.sample_types}")
+    time_nanos = 0
+    duration = 0
+    period = 0
+    comments: list[str] = []
+    default_st = ""
+    for p in profs:
+        if time_nanos == 0 or p.time_nanos < time_nanos:
+            time_nanos = p.time_nanos
+        duration += p.duration_nanos
+        if period == 0 or period < p.period:
+            period = p.period
+        for c in p.comments:
+            if c not in comments:
+                comments.append(c)
+        if not default_st:
+            default_st = p.default_sample_type
+    out = WorkProfile(sample_types=list(first.sample_types), samples=[], locations=[], functions=[], mappings=[],
+                      period_type=first.period_type, period=period, time_nanos=time_nanos,
+                      duration_nanos=duration, comments=comments, default_sample_type=default_st,
+                      drop_frames=first.drop_frames, keep_frames=first.keep_frames)
+    samples: dict[tuple, WSample] = {}
+    locations: dict[tuple, WLocation] = {}
+    functions: dict[tuple, WFunction] = {}
+    mappings: dict[tuple, WMapping] = {}
+
+    for src in profs:
+        loc_by_id: dict[int, WLocation] = {}
+        fn_by_id: dict[int, WFunction] = {}
+        map_by_id: dict[int, tuple[WMapping, int]] = {}
+
+        def map_mapping(m: WMapping | None) -> tuple[WMapping | None, int]:
+            if m is None:
+                return None, 0
+            got = map_by_id.get(id(m))
+            if got is not None:
+                return got
+            size = m.limit - m.start
+            size = size + 0xFFF
+            size -= size % 0x1000
+            mk = (size & 0xFFFFFFFFFFFFFFFF, m.offset, m.build_id or m.file)
+            have = mappings.get(mk)
+            if have is not None:
+                r = (have, have.start - m.start)
+            else:
+                nm = WMapping(len(out.mappings) + 1, m.start, m.limit, m.offset, m.file, m.build_id, m.flags)
+                out.mappings.append(nm)
+                mappings[mk] = nm
+                r = (nm, 0)
+            map_by_id[id(m)] = r
+            return r
+
+        def map_function(f: WFunction | None) -> WFunction | None:
+            if f is None:
+                return None
+            got = fn_by_id.get(id(f))
+            if got is not None:
+                return got
+            k = (f.start_line, f.name, f.system_name, f.filename)
+            have = functions.get(k)
+            if have is None:
+                have = WFunction(len(out.functions) + 1, f.name, f.system_name, f.filename, f.start_line)
+                functions[k] = have
+                out.functions.append(have)
+            fn_by_id[id(f)] = have
+            return have
+
+        def map_location(loc: WLocation) -> WLocation:
+            got = loc_by_id.get(id(loc))
+            if got is not None:
+                return got
+            m, off = map_mapping(loc.mapping)
+            addr = (loc.address + off) & 0xFFFFFFFFFFFFFFFF
+            lines = [(map_function(f), ln) for f, ln in loc.lines]
+            key_addr = addr
+            mid = 0
+            if m is not None:
+                key_addr = (addr - m.start) & 0xFFFFFFFFFFFFFFFF
+                mid = m.id
+            k = (key_addr, mid, tuple((f.id if f else 0, ln) for f, ln in lines), loc.folded)
+            have = locations.get(k)
+            if have is None:
+                have = WLocation(len(out.locations) + 1, m, addr, lines, loc.folded)
+                locations[k] = have
+                out.locations.append(have)
+            loc_by_id[id(loc)] = have
+            return have
+
+        if not mappings and src.mappings:
+            map_mapping(src.mappings[0])
+        for s in src.samples:
+            if not any(s.values):
+                continue
+            locs = [map_location(loc) for loc in s.locs]
+            key = (tuple(loc.id for loc in locs),
+                   tuple(sorted((k, tuple(v)) for k, v in s.labels.items())),
+                   tuple(sorted((k, tuple(v), tuple(s.num_units.get(k, ()))) for k, v in s.num_labels.items())))
+            have = samples.get(key)
+            if have is not None:
+                for i, v in enumerate(s.values):
+                    have.values[i] += v
+                continue
+            ns = WSample(locs, list(s.values), {k: list(v) for k, v in s.labels.items()},
+                         {k: list(v) for k, v in s.num_labels.items()},
+                         {k: list(v) for k, v in s.num_units.items()})
+            samples[key] = ns
+            out.samples.append(ns)
+    out.samples = [s for s in out.samples if any(s.values)]
+    return out
+
+
+# ---- pruning (profile/prune.go) ------------------------------------------------------
+
+_RESERVED = ("(anonymous namespace)", "operator()")
+_BRACKET_RX = re.compile("|".join(re.escape(x) for x in (*_RESERVED, "(")))
+
+
+def simplify_func(f: str) -> str:
+    name = f[1:] if f.startswith(".") else f
+    for m in _BRACKET_RX.finditer(name):
+        if m.group(0) not in _RESERVED:
+            return name[:m.start()]
+    return name
+
+
+def _prune(p: WorkProfile, drop: re.Pattern[str], keep: re.Pattern[str] | None) -> None:
+    prune: set[int] = set()
+    beneath: set[int] = set()
+    for loc in p.locations:
+        i = len(loc.lines) - 1
+        while i >= 0:
+            fn = loc.lines[i][0]
+            if fn is not None and fn.name:
+                name = simplify_func(fn.name)
+                if drop.search(name) and (keep is None or not keep.search(name)):
+                    break
+            i -= 1
+        if i >= 0:
+            beneath.add(loc.id)
+            if i == len(loc.lines) - 1:
+                prune.add(loc.id)
+            else:
+                loc.lines = loc.lines[i + 1:]
+    for s in p.samples:
+        found_user = False
+        for i in range(len(s.locs) - 1, -1, -1):
+            lid = s.locs[i].id
+            if lid not in prune and lid not in beneath:
+                found_user = True
+                continue
+            if not found_user:
+                continue
+            if lid in prune:
+                s.locs = s.locs[i + 1:]
+                break
+            if lid in beneath:
+                s.locs = s.locs[i:]
+                break
+
+
+def remove_uninteresting(p: WorkProfile) -> None:
+    """profile.RemoveUninteresting: apply the profile's drop_frames/keep_frames."""
+    if not p.drop_frames:
+        return
+    try:
+        drop = re.compile("^(" + p.drop_frames + ")$")
+        keep = re.compile("^(" + p.keep_frames + ")$") if p.keep_frames else None
+    except re.error:
+        return  # pprof reports the error and goes on without pruning
+    _prune(p, drop, keep)
+
+
+# ---- loading -------------------------------------------------------------------------
+
+def copy_profile(p: WorkProfile) -> WorkProfile:
+    """Deep enough a copy for filtering (locations' lines and samples' stacks change)."""
+    locs = {id(loc): WLocation(loc.id, loc.mapping, loc.address, list(loc.lines), loc.folded) for loc in p.locations}
+    samples = [WSample([locs[id(loc)] for loc in s.locs], list(s.values), s.labels, s.num_labels, s.num_units)
+               for s in p.samples]
+    return WorkProfile(sample_types=list(p.sample_types), samples=samples, locations=list(locs.values()),
+                       functions=p.functions, mappings=p.mappings, period_type=p.period_type, period=p.period,
+                       time_nanos=p.time_nanos, duration_nanos=p.duration_nanos, comments=list(p.comments),
+                       default_sample_type=p.default_sample_type, drop_frames=p.drop_frames,
+                       keep_frames=p.keep_frames)
