@@ -238,7 +238,7 @@ int ep_bench_open(const ep_bench_kernel *k, unsigned threads, ep_bench_run **out
         ep_bench_close(r);
         return ENOMEM;
     }
-    int err = k->setup ? k->setup(&r->state, threads) : 0;
+    int err = k->setup ? k->setup(&r->state, threads, k->arg) : 0;
     if (err) {
         r->state = NULL;
         ep_bench_close(r);

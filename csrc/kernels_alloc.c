@@ -22,26 +22,22 @@ static void ga_teardown(void *state) {
     free(s);
 }
 
-static int ga_setup(void **state, size_t size, int pooled) {
+/* arg: the object size.  MallocFree needs no pool. */
+static int malloc_setup(void **state, unsigned threads, uintptr_t size) {
+    (void)threads;
     ga_state *s = calloc(1, sizeof *s);
     if (!s) return ENOMEM;
     s->size = size;
-    if (pooled) {
-        ep_pool_config cfg = {.name = size == 64 ? "getput-64" : "getput-65536", .obj_size = size};
-        int err = ep_pool_create(&cfg, &s->pool);
-        if (err) {
-            free(s);
-            return err;
-        }
-    }
     *state = s;
     return 0;
 }
 
-static int pool64_setup(void **st, unsigned t) { (void)t; return ga_setup(st, 64, 1); }
-static int pool64k_setup(void **st, unsigned t) { (void)t; return ga_setup(st, 65536, 1); }
-static int malloc64_setup(void **st, unsigned t) { (void)t; return ga_setup(st, 64, 0); }
-static int malloc64k_setup(void **st, unsigned t) { (void)t; return ga_setup(st, 65536, 0); }
+static int pool_setup(void **state, unsigned threads, uintptr_t size) {
+    int err = malloc_setup(state, threads, size);
+    if (err) return err;
+    ep_pool_config cfg = {.name = size == 64 ? "getput-64" : "getput-65536", .obj_size = size};
+    return _ep_setup_done(state, *state, ep_pool_create(&cfg, &((ga_state *)*state)->pool), ga_teardown);
+}
 
 static int pool_body(void *state, ep_bench_pb *pb) {
     ga_state *s = state;
@@ -74,15 +70,15 @@ static void ga_pool_stats(void *state, ep_pool_stats *out) {
 static const ep_bench_kernel kernels[] = {
     {.name = "PoolGetPut/size=64", .variant = "", .group = "alloc/size=64",
      .doc = "ep_pool get + put of a 64-byte object (parallel over -cpu threads)",
-     .setup = pool64_setup, .teardown = ga_teardown, .run_parallel = pool_body, .pool_stats = ga_pool_stats},
+     .setup = pool_setup, .arg = 64, .teardown = ga_teardown, .run_parallel = pool_body, .pool_stats = ga_pool_stats},
     {.name = "MallocFree/size=64", .variant = "", .group = "alloc/size=64",
      .doc = "ep_alloc + ep_free of 64 bytes (parallel over -cpu threads)",
-     .setup = malloc64_setup, .teardown = ga_teardown, .run_parallel = malloc_body},
+     .setup = malloc_setup, .arg = 64, .teardown = ga_teardown, .run_parallel = malloc_body},
     {.name = "PoolGetPut/size=65536", .variant = "", .group = "alloc/size=65536",
      .doc = "ep_pool get + put of a 64 KiB object (parallel over -cpu threads)",
-     .setup = pool64k_setup, .teardown = ga_teardown, .run_parallel = pool_body, .pool_stats = ga_pool_stats},
+     .setup = pool_setup, .arg = 65536, .teardown = ga_teardown, .run_parallel = pool_body, .pool_stats = ga_pool_stats},
     {.name = "MallocFree/size=65536", .variant = "", .group = "alloc/size=65536",
      .doc = "ep_alloc + ep_free of 64 KiB (parallel over -cpu threads)",
-     .setup = malloc64k_setup, .teardown = ga_teardown, .run_parallel = malloc_body},
+     .setup = malloc_setup, .arg = 65536, .teardown = ga_teardown, .run_parallel = malloc_body},
 };
 EP_BENCH_FAMILY(_ep_kernels_alloc, kernels);

@@ -28,24 +28,13 @@ static void pc_teardown(void *state) {
     free(s);
 }
 
-static int pc_setup(void **state, unsigned threads) {
-    (void)threads;
+static int pc_setup(void **state, unsigned threads, uintptr_t arg) {
+    (void)threads, (void)arg;
     pc_state *s = calloc(1, sizeof *s);
     if (!s) return ENOMEM;
     int err = ep_strbuf_pool_create(64, 4096, &s->sp);
     if (!err) err = ep_bufpool_preset("hash", &s->bp);
-    if (err) {
-        pc_teardown(s);
-        return err;
-    }
-    *state = s;
-    return 0;
-}
-
-static int std_setup(void **state, unsigned threads) {
-    (void)threads;
-    *state = NULL;
-    return 0;
+    return _ep_setup_done(state, s, err, pc_teardown);
 }
 
 static inline int build(ep_strbuf *sb) {
@@ -120,6 +109,6 @@ static const ep_bench_kernel kernels[] = {
      .setup = pc_setup, .teardown = pc_teardown, .run_parallel = pool_body, .pool_stats = pc_pool_stats},
     {.name = "PoolContention", .variant = "impl=std",
      .doc = "parallel: image-tag string in a fresh builder + SHA-256 into a fresh digest",
-     .setup = std_setup, .run_parallel = std_body},
+     .run_parallel = std_body},
 };
 EP_BENCH_FAMILY(_ep_kernels_contention, kernels);

@@ -56,7 +56,9 @@ static void hb_teardown(void *state) {
     free(s);
 }
 
-static int hb_setup_common(void **state, int clear) {
+/* arg: 1 for the 'hash' preset (clears on put), 0 for a pool that does not clear. */
+static int hb_pool_setup(void **state, unsigned threads, uintptr_t clear) {
+    (void)threads;
     hb_state *s;
     int err = state_new(&s, HB_INPUT);
     if (err) return err;
@@ -67,22 +69,7 @@ static int hb_setup_common(void **state, int clear) {
                                  .default_size = HB_BUF};
         err = ep_bufpool_create(&cfg, &s->bp);
     }
-    if (err) {
-        hb_teardown(s);
-        return err;
-    }
-    *state = s;
-    return 0;
-}
-
-static int hb_pool_setup(void **state, unsigned threads) {
-    (void)threads;
-    return hb_setup_common(state, 1);
-}
-
-static int hb_noclear_setup(void **state, unsigned threads) {
-    (void)threads;
-    return hb_setup_common(state, 0);
+    return _ep_setup_done(state, s, err, hb_teardown);
 }
 
 static int hb_pool_run(void *state, uint64_t n) {
@@ -105,17 +92,14 @@ static void hb_pool_stats(void *state, ep_pool_stats *out) {
     ep_bufpool_stats_read(((hb_state *)state)->bp, out);
 }
 
-static int plain_setup(void **state, size_t size) {
+/* arg: the input size (no pool). */
+static int plain_setup(void **state, unsigned threads, uintptr_t size) {
+    (void)threads;
     hb_state *s;
     int err = state_new(&s, size);
     if (err) return err;
     *state = s;
     return 0;
-}
-
-static int hb_std_setup(void **state, unsigned threads) {
-    (void)threads;
-    return plain_setup(state, HB_INPUT);
 }
 
 static int hb_std_run(void *state, uint64_t n) {
@@ -128,16 +112,6 @@ static int hb_std_run(void *state, uint64_t n) {
         ep_free(d, EP_SHA256_DIGEST);
     }
     return 0;
-}
-
-static int sha_1k_setup(void **state, unsigned threads) {
-    (void)threads;
-    return plain_setup(state, 1024);
-}
-
-static int sha_1m_setup(void **state, unsigned threads) {
-    (void)threads;
-    return plain_setup(state, (size_t)1 << 20);
 }
 
 static int sha_run(void *state, uint64_t n) {
@@ -153,16 +127,16 @@ static int sha_run(void *state, uint64_t n) {
 static const ep_bench_kernel kernels[] = {
     {.name = "HashBuffer", .variant = "impl=pool",
      .doc = "SHA-256 of 1 KiB staged in a 64 KiB buffer from the 'hash' pool (cleared on put)",
-     .setup = hb_pool_setup, .teardown = hb_teardown, .run = hb_pool_run, .pool_stats = hb_pool_stats},
+     .setup = hb_pool_setup, .arg = 1, .teardown = hb_teardown, .run = hb_pool_run, .pool_stats = hb_pool_stats},
     {.name = "HashBuffer", .variant = "impl=pool-noclear",
      .doc = "as impl=pool, with a pool that does not clear buffers on put",
-     .setup = hb_noclear_setup, .teardown = hb_teardown, .run = hb_pool_run, .pool_stats = hb_pool_stats},
+     .setup = hb_pool_setup, .arg = 0, .teardown = hb_teardown, .run = hb_pool_run, .pool_stats = hb_pool_stats},
     {.name = "HashBuffer", .variant = "impl=std",
      .doc = "SHA-256 of 1 KiB into a fresh 32-byte digest (1 alloc, 32 B per op)",
-     .setup = hb_std_setup, .teardown = hb_teardown, .run = hb_std_run},
+     .setup = plain_setup, .arg = HB_INPUT, .teardown = hb_teardown, .run = hb_std_run},
     {.name = "SHA256/size=1KiB", .variant = "", .bytes_per_op = 1024,
-     .doc = "SHA-256 of 1 KiB (MB/s)", .setup = sha_1k_setup, .teardown = hb_teardown, .run = sha_run},
+     .doc = "SHA-256 of 1 KiB (MB/s)", .setup = plain_setup, .arg = 1024, .teardown = hb_teardown, .run = sha_run},
     {.name = "SHA256/size=1MiB", .variant = "", .bytes_per_op = (uint64_t)1 << 20,
-     .doc = "SHA-256 of 1 MiB (MB/s)", .setup = sha_1m_setup, .teardown = hb_teardown, .run = sha_run},
+     .doc = "SHA-256 of 1 MiB (MB/s)", .setup = plain_setup, .arg = (size_t)1 << 20, .teardown = hb_teardown, .run = sha_run},
 };
 EP_BENCH_FAMILY(_ep_kernels_hash, kernels);

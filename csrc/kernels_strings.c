@@ -29,8 +29,8 @@ static inline int build(ep_strbuf *sb) {
     return 0;
 }
 
-static int pool_setup(void **state, unsigned threads) {
-    (void)threads;
+static int pool_setup(void **state, unsigned threads, uintptr_t arg) {
+    (void)threads, (void)arg;
     ep_strbuf_pool *sp;
     int err = ep_strbuf_pool_create(64, 4096, &sp);
     if (err) return err;

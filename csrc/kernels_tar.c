@@ -38,7 +38,13 @@ static void tb_teardown(void *state) {
     free(s);
 }
 
-static int tb_setup_common(void **state, int pooled, int fixed) {
+/* arg: TB_POOLED (buffers from the 'tar' pool), TB_FIXED (one buffer held
+ * for the run), or 0 (malloc'd per op). */
+enum { TB_POOLED = 1, TB_FIXED = 2 };
+
+static int tb_setup(void **state, unsigned threads, uintptr_t arg) {
+    (void)threads;
+    const int pooled = arg == TB_POOLED, fixed = arg == TB_FIXED;
     tb_state *s = calloc(1, sizeof *s);
     if (!s) return ENOMEM;
     s->src = malloc(TB_DATA);
@@ -51,27 +57,7 @@ static int tb_setup_common(void **state, int pooled, int fixed) {
         if (fixed) memset(s->fixed, 0, TB_BUF);
     }
     if (!err && pooled) err = ep_bufpool_preset("tar", &s->bp);
-    if (err) {
-        tb_teardown(s);
-        return err;
-    }
-    *state = s;
-    return 0;
-}
-
-static int tb_pool_setup(void **state, unsigned threads) {
-    (void)threads;
-    return tb_setup_common(state, 1, 0);
-}
-
-static int tb_std_setup(void **state, unsigned threads) {
-    (void)threads;
-    return tb_setup_common(state, 0, 0);
-}
-
-static int tb_memcpy_setup(void **state, unsigned threads) {
-    (void)threads;
-    return tb_setup_common(state, 0, 1);
+    return _ep_setup_done(state, s, err, tb_teardown);
 }
 
 static inline void copy_through(tb_state *s, uint8_t *buf) {
@@ -129,34 +115,20 @@ static const size_t file_sizes[] = {0, 1, 100, 511, 512, 513, 4096, 32768, 65536
 typedef struct ta_state {
     ep_bufpool *bp;
     tar_file files[NFILES];
-    uint8_t *out;           /* sink: plain malloc, it stands for the output file */
-    size_t out_len, out_cap;
+    ep_tar_memsink out;     /* stands for the output file */
 } ta_state;
-
-static int sink_write(void *ctx, const void *data, size_t n) {
-    ta_state *s = ctx;
-    if (s->out_len + n > s->out_cap) {
-        size_t cap = s->out_cap ? s->out_cap : 1 << 16;
-        while (cap < s->out_len + n) cap *= 2;
-        uint8_t *p = realloc(s->out, cap);
-        if (!p) return ENOMEM;
-        s->out = p;
-        s->out_cap = cap;
-    }
-    memcpy(s->out + s->out_len, data, n);
-    s->out_len += n;
-    return 0;
-}
 
 static void ta_teardown(void *state) {
     ta_state *s = state;
     ep_bufpool_destroy(s->bp);
     for (size_t i = 0; i < NFILES; i++) free(s->files[i].data);
-    free(s->out);
+    free(s->out.data);
     free(s);
 }
 
-static int ta_setup_common(void **state, int pooled) {
+/* arg: 1 for copy buffers from the 'tar' pool, 0 for malloc'd ones. */
+static int ta_setup(void **state, unsigned threads, uintptr_t pooled) {
+    (void)threads;
     ta_state *s = calloc(1, sizeof *s);
     if (!s) return ENOMEM;
     size_t nf = 0;
@@ -181,22 +153,7 @@ static int ta_setup_common(void **state, int pooled) {
         for (size_t j = 0; !err && j < f->size; j++) f->data[j] = (uint8_t)(j * 31u + i * 7u + (j >> 9));
     }
     if (!err && pooled) err = ep_bufpool_preset("tar", &s->bp);
-    if (err) {
-        ta_teardown(s);
-        return err;
-    }
-    *state = s;
-    return 0;
-}
-
-static int ta_pool_setup(void **state, unsigned threads) {
-    (void)threads;
-    return ta_setup_common(state, 1);
-}
-
-static int ta_std_setup(void **state, unsigned threads) {
-    (void)threads;
-    return ta_setup_common(state, 0);
+    return _ep_setup_done(state, s, err, ta_teardown);
 }
 
 /* Take / give back the copy buffer of one file. */
@@ -216,14 +173,14 @@ static void buf_give(ta_state *s, void *buf, size_t cap) {
 /* One whole archive into s->out, with a fresh copy buffer for every file
  * (the last one also serves the end-of-archive blocks). */
 static int write_archive(ta_state *s) {
-    s->out_len = 0;
+    s->out.len = 0;
     ep_tar_options opt = {.deterministic = 1, .mtime = 1700000000};
     ep_tar_writer w;
     void *buf = NULL;
     size_t cap = 0;
     int err = buf_take(s, &buf, &cap);
     if (err) return err;
-    err = ep_tar_writer_init(&w, sink_write, s, buf, cap, &opt);
+    err = ep_tar_writer_init(&w, ep_tar_memsink_write, &s->out, buf, cap, &opt);
     for (size_t i = 0; i < NFILES && !err; i++) {
         const tar_file *f = &s->files[i];
         if (!buf) {
@@ -252,7 +209,7 @@ static int ta_run(void *state, uint64_t n) {
     for (uint64_t i = 0; i < n; i++) {
         int err = write_archive(s);
         if (EP_UNLIKELY(err)) return err;
-        ep_bench_consume(s->out[s->out_len - 1]);
+        ep_bench_consume(s->out.data[s->out.len - 1]);
     }
     return 0;
 }
@@ -263,7 +220,7 @@ static void ta_pool_stats(void *state, ep_pool_stats *out) {
 
 int ep_bench_tar_archive(int pooled, ep_bench_tar_archive_fn fn, void *ctx) {
     void *st;
-    int err = ta_setup_common(&st, pooled);
+    int err = ta_setup(&st, 1, (uintptr_t)pooled);
     if (err) return err;
     ta_state *s = st;
     err = write_archive(s);
@@ -271,7 +228,7 @@ int ep_bench_tar_archive(int pooled, ep_bench_tar_archive_fn fn, void *ctx) {
         const tar_file *f = &s->files[i];
         err = fn(ctx, f->name, f->type, f->data, f->size, NULL, 0);
     }
-    if (!err) err = fn(ctx, NULL, 0, NULL, 0, s->out, s->out_len);
+    if (!err) err = fn(ctx, NULL, 0, NULL, 0, s->out.data, s->out.len);
     ta_teardown(s);
     return err;
 }
@@ -279,18 +236,18 @@ int ep_bench_tar_archive(int pooled, ep_bench_tar_archive_fn fn, void *ctx) {
 static const ep_bench_kernel kernels[] = {
     {.name = "TarBuffer", .variant = "impl=pool", .bytes_per_op = TB_DATA,
      .doc = "copy 32 KiB through a 64 KiB buffer from the 'tar' pool",
-     .setup = tb_pool_setup, .teardown = tb_teardown, .run = tb_pool_run, .pool_stats = tb_pool_stats},
+     .setup = tb_setup, .arg = TB_POOLED, .teardown = tb_teardown, .run = tb_pool_run, .pool_stats = tb_pool_stats},
     {.name = "TarBuffer", .variant = "impl=std", .bytes_per_op = TB_DATA,
      .doc = "copy 32 KiB through a 64 KiB buffer allocated and freed per op",
-     .setup = tb_std_setup, .teardown = tb_teardown, .run = tb_std_run},
+     .setup = tb_setup, .arg = 0, .teardown = tb_teardown, .run = tb_std_run},
     {.name = "TarBuffer", .variant = "impl=memcpy", .bytes_per_op = TB_DATA,
      .doc = "the same copies through one buffer held for the whole run (the floor)",
-     .setup = tb_memcpy_setup, .teardown = tb_teardown, .run = tb_memcpy_run},
+     .setup = tb_setup, .arg = TB_FIXED, .teardown = tb_teardown, .run = tb_memcpy_run},
     {.name = "TarArchive", .variant = "impl=pool",
      .doc = "ustar archive of 12 in-memory entries, a 'tar' pool copy buffer per file",
-     .setup = ta_pool_setup, .teardown = ta_teardown, .run = ta_run, .pool_stats = ta_pool_stats},
+     .setup = ta_setup, .arg = 1, .teardown = ta_teardown, .run = ta_run, .pool_stats = ta_pool_stats},
     {.name = "TarArchive", .variant = "impl=std",
      .doc = "ustar archive of 12 in-memory entries, a malloc'd 64 KiB copy buffer per file",
-     .setup = ta_std_setup, .teardown = ta_teardown, .run = ta_run},
+     .setup = ta_setup, .arg = 0, .teardown = ta_teardown, .run = ta_run},
 };
 EP_BENCH_FAMILY(_ep_kernels_tar, kernels);

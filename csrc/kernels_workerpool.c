@@ -31,7 +31,8 @@ static void wp_teardown(void *state) {
     free(s);
 }
 
-static int wp_setup_common(void **state, unsigned threads, int pooled) {
+/* arg: 1 for jobs on an ep_workerpool, 0 for a thread per job. */
+static int wp_setup(void **state, unsigned threads, uintptr_t pooled) {
     wp_state *s = calloc(1, sizeof *s);
     if (!s) return ENOMEM;
     s->threads = threads;
@@ -47,8 +48,6 @@ static int wp_setup_common(void **state, unsigned threads, int pooled) {
     return 0;
 }
 
-static int wp_pool_setup(void **state, unsigned threads) { return wp_setup_common(state, threads, 1); }
-static int wp_std_setup(void **state, unsigned threads) { return wp_setup_common(state, threads, 0); }
 
 static int wp_pool_run(void *state, uint64_t n) {
     wp_state *s = state;
@@ -90,9 +89,9 @@ static void wp_extra(void *state, ep_bench_sample *smp) {
 static const ep_bench_kernel kernels[] = {
     {.name = "WorkerPool", .variant = "impl=pool", .flags = EP_BENCH_ALLOC_GLOBAL,
      .doc = "tiny jobs submitted to an ep_workerpool of -cpu workers (ns/job)",
-     .setup = wp_pool_setup, .teardown = wp_teardown, .run = wp_pool_run, .extra = wp_extra},
+     .setup = wp_setup, .arg = 1, .teardown = wp_teardown, .run = wp_pool_run, .extra = wp_extra},
     {.name = "WorkerPool", .variant = "impl=std", .flags = EP_BENCH_ALLOC_GLOBAL,
      .doc = "tiny jobs, one new thread each (joined -cpu at a time)",
-     .setup = wp_std_setup, .teardown = wp_teardown, .run = wp_std_run},
+     .setup = wp_setup, .arg = 0, .teardown = wp_teardown, .run = wp_std_run},
 };
 EP_BENCH_FAMILY(_ep_kernels_workerpool, kernels);

@@ -14,6 +14,8 @@
  */
 #include "ep_tar.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -348,5 +350,21 @@ int ep_tar_fd_write(void *ctx, const void *data, size_t n) {
         p += r;
         n -= (size_t)r;
     }
+    return 0;
+}
+
+int ep_tar_memsink_write(void *sink, const void *data, size_t n) {
+    ep_tar_memsink *s = sink;
+    if (n > SIZE_MAX / 2 - s->len) return ENOMEM;
+    if (s->len + n > s->cap) {
+        size_t cap = s->cap ? s->cap : (size_t)1 << 16;
+        while (cap < s->len + n) cap *= 2;
+        uint8_t *p = realloc(s->data, cap);
+        if (!p) return ENOMEM;
+        s->data = p;
+        s->cap = cap;
+    }
+    memcpy(s->data + s->len, data, n);
+    s->len += n;
     return 0;
 }

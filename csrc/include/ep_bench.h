@@ -86,8 +86,10 @@ typedef struct ep_bench_kernel {
     const char *doc;
     unsigned flags;
     uint64_t bytes_per_op;
-    /* threads: the -cpu value.  Returns 0 or an errno code. */
-    int (*setup)(void **state, unsigned threads);
+    /* threads: the -cpu value; arg: the kernel's .arg (one setup serves the
+     * variants of a family, told apart by it).  Returns 0 or an errno code. */
+    int (*setup)(void **state, unsigned threads, uintptr_t arg);
+    uintptr_t arg;
     void (*teardown)(void *state);
     int (*run)(void *state, uint64_t n);                 /* serial kernels */
     int (*run_parallel)(void *state, ep_bench_pb *pb);   /* parallel kernels (run is then NULL) */

@@ -109,6 +109,17 @@ int ep_tar_finish(ep_tar_writer *w);
  * buffers used. */
 int ep_tar_set_buffer(ep_tar_writer *w, void *buf, size_t cap);
 
+/* An in-memory sink for the writer: pass ep_tar_memsink_write and a zeroed
+ * ep_tar_memsink as (write, ctx).  The archive grows in `data` (plain
+ * malloc: it stands for the output file, outside the pools' accounting);
+ * free(data) when done.  ENOMEM leaves what was written intact. */
+typedef struct ep_tar_memsink {
+    uint8_t *data;
+    size_t len, cap;
+} ep_tar_memsink;
+
+int ep_tar_memsink_write(void *sink, const void *data, size_t n);
+
 /* The sticky output error, 0 if none. */
 int ep_tar_error(const ep_tar_writer *w);
 

@@ -14,22 +14,6 @@
 
 
 /* Output callback collecting into a Python-independent growable buffer. */
-typedef struct { unsigned char *p; size_t len, cap; } mem_sink;
-
-static int mem_sink_write(void *ctx, const void *data, size_t n) {
-    mem_sink *s = ctx;
-    if (s->len + n > s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 4096;
-        while (nc < s->len + n) nc *= 2;
-        unsigned char *q = PyMem_RawRealloc(s->p, nc);
-        if (!q) return ENOMEM;
-        s->p = q;
-        s->cap = nc;
-    }
-    memcpy(s->p + s->len, data, n);
-    s->len += n;
-    return 0;
-}
 
 /* One entry tuple: (name, type, mode, mtime, size, data|None, linkname|None, fd). */
 static int tar_entry_from_tuple(PyObject *t, ep_tar_entry *e, Py_buffer *data, int *fd) {
@@ -82,11 +66,11 @@ static PyObject *py_tar_write(PyObject *m, PyObject *args, PyObject *kw) {
         return _ep_py_raise(EINVAL, "tar_write: bufsize must be 512..64Mi, not %zd", bufsize);
     }
     void *buf = PyMem_RawMalloc((size_t)bufsize);
-    mem_sink sink = {0};
+    ep_tar_memsink sink = {0};
     ep_tar_writer w;
     ep_tar_options opt = {.deterministic = deterministic, .mtime = mtime, .record_size = (size_t)record};
     PyObject *res = NULL;
-    int err = buf ? ep_tar_writer_init(&w, mem_sink_write, &sink, buf, (size_t)bufsize, &opt) : ENOMEM;
+    int err = buf ? ep_tar_writer_init(&w, ep_tar_memsink_write, &sink, buf, (size_t)bufsize, &opt) : ENOMEM;
     if (err) {
         _ep_py_raise(err, "tar_write: bad buffer or record size");
         goto out;
@@ -112,16 +96,16 @@ static PyObject *py_tar_write(PyObject *m, PyObject *args, PyObject *kw) {
             goto out;
         }
     }
-    err = header_only ? (w.len ? mem_sink_write(&sink, w.buf, w.len) : 0) : ep_tar_finish(&w);
+    err = header_only ? (w.len ? ep_tar_memsink_write(&sink, w.buf, w.len) : 0) : ep_tar_finish(&w);
     if (err) {
         _ep_py_raise(err, "tar_write: finishing the archive");
         goto out;
     }
-    res = PyBytes_FromStringAndSize((const char *)sink.p, (Py_ssize_t)sink.len);
+    res = PyBytes_FromStringAndSize((const char *)sink.data, (Py_ssize_t)sink.len);
 out:
     Py_DECREF(seq);
     PyMem_RawFree(buf);
-    PyMem_RawFree(sink.p);
+    free(sink.data);
     return res;
 }
 
