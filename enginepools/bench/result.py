@@ -45,27 +45,17 @@ def go_name(kernel: str, procs: int) -> str:
     return f"{name}-{procs}" if procs != 1 else name
 
 
+#: Go's testing.prettyPrint cut-offs: at or above the d-th, print d decimals
+_PRETTY_BOUNDS = (999.95, 99.995, 9.9995, 0.99995, 0.099995, 0.0099995, 0.00099995)
+
+
 def pretty(x: float, unit: str) -> str:
     """Go's testing.prettyPrint: 10 places before the point, 4 significant
     figures for small numbers, decimal points aligned."""
     y = abs(x)
-    if y == 0 or y >= 999.95:
-        fmt = "%10.0f %s"
-    elif y >= 99.995:
-        fmt = "%12.1f %s"
-    elif y >= 9.9995:
-        fmt = "%13.2f %s"
-    elif y >= 0.99995:
-        fmt = "%14.3f %s"
-    elif y >= 0.099995:
-        fmt = "%15.4f %s"
-    elif y >= 0.0099995:
-        fmt = "%16.5f %s"
-    elif y >= 0.00099995:
-        fmt = "%17.6f %s"
-    else:
-        fmt = "%18.7f %s"
-    return fmt % (x, unit)
+    digits = 0 if y == 0 else next((d for d, bound in enumerate(_PRETTY_BOUNDS) if y >= bound), 7)
+    width = 10 if digits == 0 else 11 + digits
+    return f"{x:{width}.{digits}f} {unit}"
 
 
 def sample_values(n: int, ns: int, alloc_bytes: int, alloc_objects: int, bytes_per_op: int = 0,
