@@ -19,15 +19,15 @@
  *
  * Peak: every recorded allocation and tracked free is an event with a
  * sequence number; the profiler keeps the sampled in-use total, its
- * high-water mark and the event at which it was reached (as memray's peak
- * snapshot: the first time the maximum is reached), and per pool tag the
- * in-use bytes now.  The live set at the peak is kept lazily, O(1) per
- * event and exact: each entry remembers the event that last changed it and
- * its in-use value as of the latest peak.  An entry changed after the peak
+ * high-water mark and the event that first reached it (as memray's peak
+ * snapshot).  The live set at the peak is kept lazily, O(1) per event and
+ * exact: each entry remembers the event that last changed it and its
+ * in-use value as of the latest peak.  An entry changed after the peak
  * event first saves its current (pre-change) value, which is its value at
- * the peak; an entry untouched since holds it still.  The cost is a few
- * stores inside the lock already taken per sampled event; nothing on the
- * unsampled fast path.
+ * the peak; an entry untouched since holds it still.  The cost is a compare
+ * and a few stores inside the lock already taken per sampled event, nothing
+ * on the unsampled fast path; the in-use bytes per pool tag (for a
+ * timeline) are summed over the entries when asked, not kept per event.
  *
  * Invariants: every address in the live table has its filter counter
  * incremented once; a session (start..stop) has one epoch, and a sample
@@ -58,7 +58,9 @@
 #define CAPTURE_SKIP 3
 
 enum { T_SIZE, T_POOL, T_CLASS };                       /* stack-table tag */
-enum { V_AOBJ, V_ABYTES, V_FOBJ, V_FBYTES };            /* stack-table values */
+/* stack-table values; the last three are the peak bookkeeping: the event
+ * that last changed the entry and its in-use objects/bytes as of the peak */
+enum { V_AOBJ, V_ABYTES, V_FOBJ, V_FBYTES, V_PSEQ, V_POBJ, V_PBYTES };
 
 _Atomic int _ep_heapprof_watching;
 static _Atomic uint64_t hp_rate;   /* 0 = not sampling */
@@ -103,16 +105,8 @@ static size_t live_n, live_cap;
 static const char **pools; /* interned pool names; never freed, so entries can point at them */
 static uint32_t npools, pools_cap;
 /* peak tracking (under hp_lock; see the design note) */
-typedef struct {
-    uint64_t seq;               /* event that last changed the entry */
-    uint64_t objects, bytes;    /* in-use as of the peak event */
-} peak_ent;
-static peak_ent *peaks;       /* parallel to stacks.e */
-static size_t peaks_cap;
-static uint64_t hp_seq, hp_inuse, hp_inuse_objs;
-static uint64_t hp_peak, hp_peak_objs, hp_peak_seq;
-static uint64_t *pool_inuse;  /* [pool id]: in-use sampled bytes, 0 = untagged */
-static size_t pool_inuse_cap;
+static uint64_t hp_seq, hp_inuse;
+static uint64_t hp_peak, hp_peak_seq;
 
 static __thread struct {
     uint64_t rng;
@@ -242,14 +236,6 @@ static uint64_t pool_id(const char *name) { /* 0 = none, else index + 1 */
         pools = v;
         pools_cap = cap;
     }
-    if ((size_t)npools + 2 > pool_inuse_cap) {
-        size_t cap = (size_t)pools_cap + 1;
-        uint64_t *v = realloc(pool_inuse, cap * sizeof *v);
-        if (!v) return 0;
-        memset(v + pool_inuse_cap, 0, (cap - pool_inuse_cap) * sizeof *v);
-        pool_inuse = v;
-        pool_inuse_cap = cap;
-    }
     char *copy = strdup(name);
     if (!copy) return 0;
     pools[npools++] = copy;
@@ -264,37 +250,18 @@ static void clear_locked(void) {
     live_n = live_cap = 0;
     for (size_t i = 0; i < (1u << FILTER_BITS); i++) atomic_store_explicit(&filter[i], 0, memory_order_relaxed);
     hp_dropped = 0;
-    free(peaks);
-    peaks = NULL;
-    peaks_cap = 0;
-    hp_seq = hp_inuse = hp_inuse_objs = hp_peak = hp_peak_objs = hp_peak_seq = 0;
-    if (pool_inuse) memset(pool_inuse, 0, pool_inuse_cap * sizeof *pool_inuse);
-}
-
-/* Make room for entry `id` in peaks (new slots zero: "unchanged since the
- * start", in-use 0). */
-static int peaks_reserve(uint32_t id) {
-    if (id < peaks_cap) return 0;
-    size_t cap = peaks_cap ? peaks_cap : 256;
-    while (cap <= id) cap *= 2;
-    peak_ent *v = realloc(peaks, cap * sizeof *v);
-    if (!v) return ENOMEM;
-    memset(v + peaks_cap, 0, (cap - peaks_cap) * sizeof *v);
-    peaks = v;
-    peaks_cap = cap;
-    return 0;
+    hp_seq = hp_inuse = hp_peak = hp_peak_seq = 0;
 }
 
 /* Entry `id` is about to change at a new event: first keep its value as of
  * the latest peak if it has not changed since.  Returns the event number. */
 static inline uint64_t peak_touch(uint32_t id) {
-    peak_ent *p = &peaks[id];
-    if (p->seq <= hp_peak_seq) {
-        const ep_stackent *e = &stacks.e[id];
-        p->objects = e->val[V_AOBJ] - e->val[V_FOBJ];
-        p->bytes = e->val[V_ABYTES] - e->val[V_FBYTES];
+    uint64_t *v = stacks.e[id].val;
+    if (v[V_PSEQ] <= hp_peak_seq) {
+        v[V_POBJ] = v[V_AOBJ] - v[V_FOBJ];
+        v[V_PBYTES] = v[V_ABYTES] - v[V_FBYTES];
     }
-    return p->seq = ++hp_seq;
+    return v[V_PSEQ] = ++hp_seq;
 }
 
 /* ---- sampling ----------------------------------------------------------- */
@@ -327,18 +294,14 @@ static EP_NOIPA void record(void *p, size_t size, uint32_t epoch) {
             last.gen = hp_gen;
             last.id = id;
         }
-        if (!err) err = peaks_reserve(id);
         if (!err && live_put((uintptr_t)p, id) == 0) {
             /* frees must look from now on; published before p is returned */
             atomic_store_explicit(&_ep_heapprof_watching, 1, memory_order_relaxed);
             uint64_t seq = peak_touch(id);
             stacks.e[id].val[V_AOBJ] += 1;
             stacks.e[id].val[V_ABYTES] += size;
-            pool_inuse[tag[T_POOL] < pool_inuse_cap ? tag[T_POOL] : 0] += size;
-            hp_inuse_objs++;
             if ((hp_inuse += size) > hp_peak) {
                 hp_peak = hp_inuse;
-                hp_peak_objs = hp_inuse_objs;
                 hp_peak_seq = seq;
             }
         } else {
@@ -372,13 +335,11 @@ void _ep_heapprof_free(void *p, size_t size) {
     hp_lock_acquire();
     uint32_t id;
     if (live_take((uintptr_t)p, &id)) {
-        uint64_t sz = stacks.e[id].tag[T_SIZE], pid = stacks.e[id].tag[T_POOL];
+        uint64_t sz = stacks.e[id].tag[T_SIZE];
         peak_touch(id);
         stacks.e[id].val[V_FOBJ] += 1;
         stacks.e[id].val[V_FBYTES] += sz;
-        pool_inuse[pid < pool_inuse_cap ? pid : 0] -= sz;
         hp_inuse -= sz;
-        hp_inuse_objs--;
         if (live_n == 0) atomic_store_explicit(&_ep_heapprof_watching, 0, memory_order_relaxed);
     }
     hp_lock_release();
@@ -404,17 +365,6 @@ int ep_heapprof_start(uint64_t rate, uint64_t seed) {
         return EALREADY;
     }
     clear_locked();
-    if (pool_inuse_cap < (size_t)pools_cap + 1) {
-        size_t cap = (size_t)pools_cap + 1;
-        uint64_t *v = realloc(pool_inuse, cap * sizeof *v);
-        if (!v) {
-            hp_lock_release();
-            return ENOMEM;
-        }
-        memset(v + pool_inuse_cap, 0, (cap - pool_inuse_cap) * sizeof *v);
-        pool_inuse = v;
-        pool_inuse_cap = cap;
-    }
     hp_seed = seed;
     hp_session_rate = rate;
     atomic_store(&hp_thread_seq, 0);
@@ -448,12 +398,13 @@ int ep_heapprof_snapshot(ep_heapprof_snap *out) {
         return ENOMEM;
     }
     if (np) memcpy(pcs, stacks.pcs, np * sizeof *pcs);
+    uint64_t peak_objs = 0;
     for (size_t i = 0; i < n; i++) {
         const ep_stackent *s = &stacks.e[i];
-        int changed = i < peaks_cap && peaks[i].seq > hp_peak_seq; /* since the peak */
+        int changed = s->val[V_PSEQ] > hp_peak_seq; /* since the peak */
         e[i] = (ep_heapprof_entry){
-            .peak_objects = changed ? peaks[i].objects : s->val[V_AOBJ] - s->val[V_FOBJ],
-            .peak_bytes = changed ? peaks[i].bytes : s->val[V_ABYTES] - s->val[V_FBYTES],
+            .peak_objects = changed ? s->val[V_POBJ] : s->val[V_AOBJ] - s->val[V_FOBJ],
+            .peak_bytes = changed ? s->val[V_PBYTES] : s->val[V_ABYTES] - s->val[V_FBYTES],
             .pc_off = s->pc_off, .npcs = s->npcs, .size = s->tag[T_SIZE],
             .pool = s->tag[T_POOL] ? pools[s->tag[T_POOL] - 1] : NULL,
             .size_class = (uint32_t)s->tag[T_CLASS],
@@ -461,9 +412,10 @@ int ep_heapprof_snapshot(ep_heapprof_snap *out) {
             .free_objects = s->val[V_FOBJ], .free_bytes = s->val[V_FBYTES],
         };
     }
+    for (size_t i = 0; i < n; i++) peak_objs += e[i].peak_objects;
     *out = (ep_heapprof_snap){.rate = hp_session_rate, .dropped = hp_dropped, .n = n, .e = e, .pcs = pcs,
                               .events = hp_seq, .inuse_bytes = hp_inuse, .peak_bytes = hp_peak,
-                              .peak_objects = hp_peak_objs, .peak_event = hp_peak_seq};
+                              .peak_objects = peak_objs, .peak_event = hp_peak_seq};
     hp_lock_release();
     return 0;
 }
@@ -474,10 +426,16 @@ size_t ep_heapprof_inuse(ep_heapprof_inuse_point *out, const char **names, uint6
     out->inuse_bytes = hp_inuse;
     out->peak_bytes = hp_peak;
     out->peak_event = hp_peak_seq;
-    size_t n = 0;
-    for (size_t i = 0; i < pool_inuse_cap && i <= npools && n < max; i++) {
-        names[n] = i ? pools[i - 1] : NULL;
-        bytes[n++] = pool_inuse[i];
+    /* per pool tag: summed over the entries (O(entries), here rather than
+     * a counter per tag updated on every sampled event) */
+    size_t n = (size_t)npools + 1 < max ? (size_t)npools + 1 : max;
+    for (size_t i = 0; i < n; i++) {
+        names[i] = i ? pools[i - 1] : NULL;
+        bytes[i] = 0;
+    }
+    for (uint32_t i = 0; i < stacks.n; i++) {
+        const ep_stackent *e = &stacks.e[i];
+        if (e->tag[T_POOL] < n) bytes[e->tag[T_POOL]] += e->val[V_ABYTES] - e->val[V_FBYTES];
     }
     hp_lock_release();
     return n;

@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
 
         timeline = spec.get("timeline")
         prof, tl = _profiled_run(spec["root"], spec.get("pools", "all"), int(spec.get("memprofilerate", 1)),
-                                 0.002 if timeline else None, bool(spec.get("peak", True)),
+                                 0.0005 if timeline else None, bool(spec.get("peak", True)),
                                  {"threads": int(spec.get("threads", 0))})
         prof.write(memprofile)
         if timeline and tl is not None:

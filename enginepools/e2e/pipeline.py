@@ -196,7 +196,7 @@ def profile_pipeline(root: str | os.PathLike[str], pools: Any = None, rate: int 
 
 
 def profile_pipeline_peak(root: str | os.PathLike[str], pools: Any = None, rate: int = 1,
-                          interval: float | None = 0.002, **kw: Any) -> tuple[Any, dict[str, Any] | None]:
+                          interval: float | None = 0.0005, **kw: Any) -> tuple[Any, dict[str, Any] | None]:
     """(heap profile at the in-use peak, in-use timeline per pool label) of
     one pipeline run in this process; the timeline (see
     :class:`enginepools.pprof.profilers.InuseTimeline`) is read every

@@ -195,12 +195,12 @@ class InuseTimeline:
     it at the first reading whose event count reached the peak event and
     gives its exact size.
 
-    >>> with HeapProfiler(rate=1) as hp, InuseTimeline(0.002) as tl:
+    >>> with HeapProfiler(rate=1) as hp, InuseTimeline(0.0005) as tl:
     ...     run_workload()
     >>> tl.data()   # {"t": [...], "series": {"hash": [...], ...}, "peak_bytes": ...}
     """
 
-    def __init__(self, interval: float = 0.002) -> None:
+    def __init__(self, interval: float = 0.0005) -> None:
         if not interval > 0:
             raise ValueError(f"interval must be > 0 seconds, got {interval}")
         self.interval = float(interval)

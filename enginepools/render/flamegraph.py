@@ -332,8 +332,11 @@ def diff_flame_graph(base: Any, new: Any, sample_index: int | str | None = None,
     uroot = build_tree(union)
     frames = flame_layout(uroot, uroot.value * min_fraction)
     deltas = frame_deltas(frames, nroot, broot, normalize)
-    colors = diff_colors(deltas)
-    gone = _vanished_share(broot, nroot)
+    # colours scale to the largest change below the root (the root, the sum
+    # of all changes, would wash out every other frame); the root is clipped
+    m = max((abs(d) for f, d in zip(frames, deltas) if f.depth > 0), default=0.0)
+    colors = diff_colors([d if f.depth > 0 else max(-m, min(m, d)) for f, d in zip(frames, deltas)])
+    gone = _vanished_share(bs, ns)
     if normalize:
         suffixes = [f" {100 * d:+.1f} pts" if abs(d) >= 0.0005 else "" for d in deltas]
         wdesc = f"share of {base_label} + share of {new_label}"
@@ -346,10 +349,11 @@ def diff_flame_graph(base: Any, new: Any, sample_index: int | str | None = None,
         xlabel += f"; {100 * gone:.1f}% of {base_label} is in stacks absent from {new_label} (drawn, blue)"
     fig, ax = _draw(frames, colors, uroot.value, title or f"Differential flame graph: {new_label} vs {base_label}",
                     xlabel, width, edge="#BBBBBB", head_in=0.8, suffixes=suffixes)
-    m = max((abs(d) for d in deltas), default=0.0)
-    what = "points of the total's share" if normalize else f"% of {base_label} total"
-    handles = [Patch(facecolor=_INCREASE, label=f"grew in {new_label} (max +{100 * m:.1f} {what})"),
-               Patch(facecolor=_DECREASE, label=f"shrank or vanished (max −{100 * m:.1f})"),
+    up = max((d for f, d in zip(frames, deltas) if f.depth > 0), default=0.0)
+    down = min((d for f, d in zip(frames, deltas) if f.depth > 0), default=0.0)
+    what = "points of share" if normalize else f"% of {base_label}'s total"
+    handles = [Patch(facecolor=_INCREASE, label=f"grew in {new_label} (largest +{100 * max(up, 0):.1f} {what})"),
+               Patch(facecolor=_DECREASE, label=f"shrank or vanished (largest −{100 * max(-down, 0):.1f} {what})"),
                Patch(facecolor="white", edgecolor="#999999", label="unchanged")]
     fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=8.5, frameon=False,
                bbox_to_anchor=(0.5, 1 - 0.45 / fig.get_figheight()))
@@ -370,19 +374,11 @@ def frame_deltas(frames: list[FlameFrame], nroot: FlameNode, broot: FlameNode, n
     return out
 
 
-def _vanished_share(broot: FlameNode, nroot: FlameNode) -> float:
-    """Share of the base total in leaf stacks whose root path is missing from new."""
-    gone = 0.0
-    todo = [(broot, nroot)]
-    while todo:
-        b, n = todo.pop()
-        for name, bc in b.children.items():
-            nc = n.children.get(name)
-            if nc is None:
-                gone += bc.value
-            else:
-                todo.append((bc, nc))
-    return gone / broot.value if broot.value else 0.0
+def _vanished_share(bs: Mapping[tuple[str, ...], float], ns: Mapping[tuple[str, ...], float]) -> float:
+    """Share of the base total in stacks (whole call paths) absent from new."""
+    total = sum(bs.values())
+    gone = sum(v for k, v in bs.items() if v and not ns.get(k))
+    return gone / total if total else 0.0
 
 
 # ------------------------------------------------------------------ folded
