@@ -34,6 +34,14 @@ def by_leaf(snap: dict) -> dict[str, list[int]]:
     return out
 
 
+def run_threads(fn, n: int) -> None:  # type: ignore[no-untyped-def]
+    ts = [threading.Thread(target=fn) for _ in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
 def estimated_bytes(snap: dict, leaf: str) -> int:
     sym = Symbolizer()
     total = 0
@@ -120,11 +128,7 @@ def test_threads_sample_concurrently_and_exactly_at_rate_1() -> None:
         except BaseException as e:  # pragma: no cover - reported below
             errs.append(e)
 
-    ts = [threading.Thread(target=work) for _ in range(4)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_threads(work, 4)
     assert not errs
     assert by_leaf(_core.heapprof_snapshot())["proftest_site_c"] == [20000, 640000, 20000, 640000]
 
@@ -294,11 +298,7 @@ def test_peak_counts_concurrent_threads_exactly() -> None:
         k = _core.proftest_alloc(2, 500, 64, 1)
         _core.proftest_release(k)
 
-    ts = [threading.Thread(target=work) for _ in range(4)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_threads(work, 4)
     snap = _core.heapprof_snapshot()
     assert snap["inuse_bytes"] == 0 and snap["events"] == 4000
     assert 32000 <= snap["peak_bytes"] <= 128000 and snap["peak_bytes"] % 64 == 0

@@ -351,9 +351,9 @@ def diff_flame_graph(base: Any, new: Any, sample_index: int | str | None = None,
                     xlabel, width, edge="#BBBBBB", head_in=0.8, suffixes=suffixes)
     up = max((d for f, d in zip(frames, deltas) if f.depth > 0), default=0.0)
     down = min((d for f, d in zip(frames, deltas) if f.depth > 0), default=0.0)
-    what = "points of share" if normalize else f"% of {base_label}'s total"
-    handles = [Patch(facecolor=_INCREASE, label=f"grew in {new_label} (largest +{100 * max(up, 0):.1f} {what})"),
-               Patch(facecolor=_DECREASE, label=f"shrank or vanished (largest −{100 * max(-down, 0):.1f} {what})"),
+    what = " points of share" if normalize else f"% of {base_label}'s total"
+    handles = [Patch(facecolor=_INCREASE, label=f"grew in {new_label} (largest +{100 * max(up, 0):.1f}{what})"),
+               Patch(facecolor=_DECREASE, label=f"shrank or vanished (largest −{100 * max(-down, 0):.1f}{what})"),
                Patch(facecolor="white", edgecolor="#999999", label="unchanged")]
     fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=8.5, frameon=False,
                bbox_to_anchor=(0.5, 1 - 0.45 / fig.get_figheight()))

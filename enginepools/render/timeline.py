@@ -57,10 +57,14 @@ def inuse_timeline_chart(runs: Mapping[str, Mapping[str, Any]], title: str = "He
         ax.stackplot(t_ms, ys, colors=[colors[lab] for lab in present], step="post", linewidth=0)
         peak, pt = float(d.get("peak_bytes") or 0), d.get("peak_t")
         if peak > 0 and pt is not None:
-            ax.axvline(1000.0 * pt, color="#333333", linestyle="--", linewidth=1)
-            ax.annotate(f"peak {peak / div:.1f} {unit}" + ("" if peak <= max(d.get("total") or [0]) else
-                                                          " (between two readings)"), xy=(1000.0 * pt, peak / div), xytext=(4, -2),
-                        textcoords="offset points", fontsize=9, va="top", ha="left", color="#222222")
+            x = 1000.0 * pt
+            ax.axvline(x, color="#333333", linestyle="--", linewidth=1)
+            ax.plot([x], [peak / div], marker="o", markersize=4, color="#222222")
+            between = peak > max(d.get("total") or [0])
+            right = x > (t_ms[0] + t_ms[-1]) / 2  # label on the side with room, inside the axes
+            ax.annotate(f"peak {peak / div:.1f} {unit}" + (" (between two readings)" if between else ""),
+                        xy=(x, peak / div), xytext=(-6 if right else 6, 0), textcoords="offset points",
+                        fontsize=9, va="center", ha="right" if right else "left", color="#222222")
         ax.set_title(name, loc="left", fontsize=10, fontweight="bold")
         ax.set_xlim(t_ms[0], t_ms[-1])
         ax.set_ylabel(f"in use ({unit})")
