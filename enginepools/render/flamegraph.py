@@ -14,7 +14,7 @@ profiles' trees, so stacks that vanished are drawn as well as stacks that
 grew: a frame's width is base + new (each normalised by its total, like
 ``difffolded.pl -n``, or raw when both runs did the same work), and its
 colour the change new − base: red = grew, blue = shrank (a stack absent
-from new is full blue at its base width), white = unchanged, saturation ∝
+from new is blue at its base width), white = unchanged, saturation ∝
 |change| / the largest change.  Frames wide enough carry the change in
 their label.  (Drawing the new tree alone, as ``flamegraph.pl`` does,
 hides exactly what a pool removes: the allocations the new run no longer

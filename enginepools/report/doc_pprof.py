@@ -36,7 +36,7 @@ def render(ctx: Context) -> str:
         out.append(f"Every stack of `{base}` and of `{new}` (`{ix}`): a frame's width is its value in `{base}` plus "
                    f"its value in `{new}`, its colour (and label, where it fits) the change from `{base}` to `{new}` "
                    "(red: grew, blue: shrank). A stack that vanished — allocations the new run no longer makes — "
-                   f"is drawn at its `{base}` width in full blue, so what a pool removes is in the picture. pprof "
+                   f"is drawn at its `{base}` width in blue, so what a pool removes is in the picture. pprof "
                    "has no such view; `go tool pprof -top -diff_base` gives the numbers as a table.")
         from .findings import diff_findings
 
