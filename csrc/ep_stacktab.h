@@ -11,7 +11,7 @@
 #include "ep_common.h"
 
 #define EP_STACKTAB_NTAG 3
-#define EP_STACKTAB_NVAL 4
+#define EP_STACKTAB_NVAL 7 /* the heap profiler's 4 counters and 3 for its peak */
 /* A bound on memory when stacks are garbage-varied: new keys past this many
  * entries are refused (ENOSPC; the profilers count them as dropped). */
 #define EP_STACKTAB_MAX_ENTRIES (1u << 20)

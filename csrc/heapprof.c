@@ -17,6 +17,18 @@
  * exactly while sampled blocks are live (a loop that frees what it allocates
  * pays nothing on its frees most of the time).
  *
+ * Peak: every recorded allocation and tracked free is an event with a
+ * sequence number; the profiler keeps the sampled in-use total, its
+ * high-water mark and the event that first reached it (as memray's peak
+ * snapshot).  The live set at the peak is kept lazily, O(1) per event and
+ * exact: each entry remembers the event that last changed it and its
+ * in-use value as of the latest peak.  An entry changed after the peak
+ * event first saves its current (pre-change) value, which is its value at
+ * the peak; an entry untouched since holds it still.  The cost is a compare
+ * and a few stores inside the lock already taken per sampled event, nothing
+ * on the unsampled fast path; the in-use bytes per pool tag (for a
+ * timeline) are summed over the entries when asked, not kept per event.
+ *
  * Invariants: every address in the live table has its filter counter
  * incremented once; a session (start..stop) has one epoch, and a sample
  * taken under an older epoch is dropped; the profiler never allocates through
@@ -46,7 +58,9 @@
 #define CAPTURE_SKIP 3
 
 enum { T_SIZE, T_POOL, T_CLASS };                       /* stack-table tag */
-enum { V_AOBJ, V_ABYTES, V_FOBJ, V_FBYTES };            /* stack-table values */
+/* stack-table values; the last three are the peak bookkeeping: the event
+ * that last changed the entry and its in-use objects/bytes as of the peak */
+enum { V_AOBJ, V_ABYTES, V_FOBJ, V_FBYTES, V_PSEQ, V_POBJ, V_PBYTES };
 
 _Atomic int _ep_heapprof_watching;
 static _Atomic uint64_t hp_rate;   /* 0 = not sampling */
@@ -90,6 +104,9 @@ static struct { uintptr_t addr; uint32_t id; } *live; /* addr 0 = empty */
 static size_t live_n, live_cap;
 static const char **pools; /* interned pool names; never freed, so entries can point at them */
 static uint32_t npools, pools_cap;
+/* peak tracking (under hp_lock; see the design note) */
+static uint64_t hp_seq, hp_inuse;
+static uint64_t hp_peak, hp_peak_seq;
 
 static __thread struct {
     uint64_t rng;
@@ -233,6 +250,18 @@ static void clear_locked(void) {
     live_n = live_cap = 0;
     for (size_t i = 0; i < (1u << FILTER_BITS); i++) atomic_store_explicit(&filter[i], 0, memory_order_relaxed);
     hp_dropped = 0;
+    hp_seq = hp_inuse = hp_peak = hp_peak_seq = 0;
+}
+
+/* Entry `id` is about to change at a new event: first keep its value as of
+ * the latest peak if it has not changed since.  Returns the event number. */
+static inline uint64_t peak_touch(uint32_t id) {
+    uint64_t *v = stacks.e[id].val;
+    if (v[V_PSEQ] <= hp_peak_seq) {
+        v[V_POBJ] = v[V_AOBJ] - v[V_FOBJ];
+        v[V_PBYTES] = v[V_ABYTES] - v[V_FBYTES];
+    }
+    return v[V_PSEQ] = ++hp_seq;
 }
 
 /* ---- sampling ----------------------------------------------------------- */
@@ -268,8 +297,13 @@ static EP_NOIPA void record(void *p, size_t size, uint32_t epoch) {
         if (!err && live_put((uintptr_t)p, id) == 0) {
             /* frees must look from now on; published before p is returned */
             atomic_store_explicit(&_ep_heapprof_watching, 1, memory_order_relaxed);
+            uint64_t seq = peak_touch(id);
             stacks.e[id].val[V_AOBJ] += 1;
             stacks.e[id].val[V_ABYTES] += size;
+            if ((hp_inuse += size) > hp_peak) {
+                hp_peak = hp_inuse;
+                hp_peak_seq = seq;
+            }
         } else {
             hp_dropped++;
         }
@@ -301,8 +335,11 @@ void _ep_heapprof_free(void *p, size_t size) {
     hp_lock_acquire();
     uint32_t id;
     if (live_take((uintptr_t)p, &id)) {
+        uint64_t sz = stacks.e[id].tag[T_SIZE];
+        peak_touch(id);
         stacks.e[id].val[V_FOBJ] += 1;
-        stacks.e[id].val[V_FBYTES] += stacks.e[id].tag[T_SIZE];
+        stacks.e[id].val[V_FBYTES] += sz;
+        hp_inuse -= sz;
         if (live_n == 0) atomic_store_explicit(&_ep_heapprof_watching, 0, memory_order_relaxed);
     }
     hp_lock_release();
@@ -361,9 +398,13 @@ int ep_heapprof_snapshot(ep_heapprof_snap *out) {
         return ENOMEM;
     }
     if (np) memcpy(pcs, stacks.pcs, np * sizeof *pcs);
+    uint64_t peak_objs = 0;
     for (size_t i = 0; i < n; i++) {
         const ep_stackent *s = &stacks.e[i];
+        int changed = s->val[V_PSEQ] > hp_peak_seq; /* since the peak */
         e[i] = (ep_heapprof_entry){
+            .peak_objects = changed ? s->val[V_POBJ] : s->val[V_AOBJ] - s->val[V_FOBJ],
+            .peak_bytes = changed ? s->val[V_PBYTES] : s->val[V_ABYTES] - s->val[V_FBYTES],
             .pc_off = s->pc_off, .npcs = s->npcs, .size = s->tag[T_SIZE],
             .pool = s->tag[T_POOL] ? pools[s->tag[T_POOL] - 1] : NULL,
             .size_class = (uint32_t)s->tag[T_CLASS],
@@ -371,9 +412,33 @@ int ep_heapprof_snapshot(ep_heapprof_snap *out) {
             .free_objects = s->val[V_FOBJ], .free_bytes = s->val[V_FBYTES],
         };
     }
-    *out = (ep_heapprof_snap){.rate = hp_session_rate, .dropped = hp_dropped, .n = n, .e = e, .pcs = pcs};
+    for (size_t i = 0; i < n; i++) peak_objs += e[i].peak_objects;
+    *out = (ep_heapprof_snap){.rate = hp_session_rate, .dropped = hp_dropped, .n = n, .e = e, .pcs = pcs,
+                              .events = hp_seq, .inuse_bytes = hp_inuse, .peak_bytes = hp_peak,
+                              .peak_objects = peak_objs, .peak_event = hp_peak_seq};
     hp_lock_release();
     return 0;
+}
+
+size_t ep_heapprof_inuse(ep_heapprof_inuse_point *out, const char **names, uint64_t *bytes, size_t max) {
+    hp_lock_acquire();
+    out->events = hp_seq;
+    out->inuse_bytes = hp_inuse;
+    out->peak_bytes = hp_peak;
+    out->peak_event = hp_peak_seq;
+    /* per pool tag: summed over the entries (O(entries), here rather than
+     * a counter per tag updated on every sampled event) */
+    size_t n = (size_t)npools + 1 < max ? (size_t)npools + 1 : max;
+    for (size_t i = 0; i < n; i++) {
+        names[i] = i ? pools[i - 1] : NULL;
+        bytes[i] = 0;
+    }
+    for (uint32_t i = 0; i < stacks.n; i++) {
+        const ep_stackent *e = &stacks.e[i];
+        if (e->tag[T_POOL] < n) bytes[e->tag[T_POOL]] += e->val[V_ABYTES] - e->val[V_FBYTES];
+    }
+    hp_lock_release();
+    return n;
 }
 
 void ep_heapprof_snap_free(ep_heapprof_snap *s) {

@@ -259,20 +259,29 @@ def _workload_tree(plan: Plan) -> Path:
 
 
 def _profile_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:
-    from .e2e.pipeline import profile_pipeline
+    import json
+
+    from ._atomic import write_text
+    from .e2e.pipeline import profile_pipeline_peak
+    from .report.build import timeline_sidecar
 
     bar.grow(2)
     root = _workload_tree(plan)
-    out = []
-    # plain first: it is the base of the differential flame graph
+    out, kept = [], []
+    # plain first: it is the base of the differential flame graph.  In-use
+    # values are the heap at its peak; the timeline sits beside each profile.
     for label, pools in (("plain", "none"), ("pooled", "all")):
         bar.note(f"heap profile, {label}")
-        prof = profile_pipeline(root, pools, rate=plan.heap_rate)
+        prof, timeline = profile_pipeline_peak(root, pools, rate=plan.heap_rate)
         path = work / f"{label}-heap.pb.gz"
         prof.write(path)
         out.append(str(path))
+        if timeline is not None:
+            tpath = timeline_sidecar(path)
+            write_text(tpath, json.dumps(timeline) + "\n")
+            kept.append(tpath)
         bar.advance()
-    return out, []
+    return out, kept
 
 
 def _ab_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:

@@ -62,7 +62,9 @@ def test_diff_colours_follow_the_sign_of_the_change() -> None:
     new = {("main", "pool", "alloc"): 20.0, ("main", "work"): 80.0}
     fig = flamegraph.diff_flame_graph(base, new, base_label="plain", new_label="pooled")
     rects = frames_by_path(fig)
-    assert rects["main;work"].get_width() == 80  # widths from the new profile
+    # width = share in base + share in new: 50/100 + 80/100
+    assert rects["main;work"].get_width() == pytest.approx(1.3)
+    assert rects["main;pool"].get_width() == pytest.approx(0.7)
     r, g, b = rects["main;work"].get_facecolor()[:3]
     assert r > b  # grew: red
     r, g, b = rects["main;pool"].get_facecolor()[:3]
@@ -87,6 +89,32 @@ def test_diff_colors_scale() -> None:
     assert cols[0] == pytest.approx(to_rgb("#D55E00"))  # the largest change: full colour
     assert cols[1][2] > cols[1][0]
     assert cols[2] == (1.0, 1.0, 1.0)
+
+
+def test_diff_draws_vanished_stacks_at_their_base_width_in_blue() -> None:
+    # the plain run's buffer allocations, which the pooled run no longer makes
+    base = {("main", "hash", "buf_get"): 300.0, ("main", "walk"): 100.0}
+    new = {("main", "walk"): 100.0, ("main", "pool_init"): 10.0}
+    fig = flamegraph.diff_flame_graph(base, new, normalize=False, unit="bytes", base_label="plain",
+                                      new_label="pooled")
+    rects = frames_by_path(fig)
+    gone = rects["main;hash;buf_get"]
+    assert gone.get_width() == 300  # base 300 + new 0
+    assert rects["main;hash"].get_width() == 300
+    assert rects["main;walk"].get_width() == 200  # 100 + 100
+    assert rects["main;pool_init"].get_width() == 10  # new only
+    assert rects["main"].get_width() == 510 and rects[""].get_width() == 510
+    # the largest change (−300 of a 400 base) is full blue; the new stack is red; walk unchanged
+    assert gone.get_facecolor()[:3] == pytest.approx(to_rgb("#0072B2"))
+    r, g, b = rects["main;pool_init"].get_facecolor()[:3]
+    assert r > b
+    assert rects["main;walk"].get_facecolor()[:3] == pytest.approx((1.0, 1.0, 1.0))
+    # vanished and new frames lie side by side inside their parent's span
+    main = rects["main"]
+    for k in ("main;hash", "main;pool_init", "main;walk"):
+        assert main.get_x() <= rects[k].get_x() and rects[k].get_x() + rects[k].get_width() <= main.get_x() + 510
+    texts = {t.get_gid(): t.get_text() for t in fig.axes[0].texts}
+    assert texts["label:main;hash;buf_get"] == "buf_get −300B"
 
 
 def test_diff_mentions_stacks_gone_from_new() -> None:

@@ -34,6 +34,14 @@ def by_leaf(snap: dict) -> dict[str, list[int]]:
     return out
 
 
+def run_threads(fn, n: int) -> None:  # type: ignore[no-untyped-def]
+    ts = [threading.Thread(target=fn) for _ in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
 def estimated_bytes(snap: dict, leaf: str) -> int:
     sym = Symbolizer()
     total = 0
@@ -120,11 +128,7 @@ def test_threads_sample_concurrently_and_exactly_at_rate_1() -> None:
         except BaseException as e:  # pragma: no cover - reported below
             errs.append(e)
 
-    ts = [threading.Thread(target=work) for _ in range(4)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_threads(work, 4)
     assert not errs
     assert by_leaf(_core.heapprof_snapshot())["proftest_site_c"] == [20000, 640000, 20000, 640000]
 
@@ -239,3 +243,83 @@ def test_fork_while_cpu_profiling_leaves_a_usable_profiler_in_the_child() -> Non
             assert p.exitcode == 0
     finally:
         _core.cpuprof_stop()
+
+
+def by_site_size(snap: dict, peak: bool = False) -> dict[tuple[str, int], tuple[int, int]]:
+    """In-use (objects, bytes) per (leaf function, block size): now, or at the peak."""
+    sym = Symbolizer()
+    out: dict[tuple[str, int], tuple[int, int]] = {}
+    for i, (pcs, size, pool, cls, ao, ab, fo, fb) in enumerate(snap["records"]):
+        fr = sym.frames(pcs[0]) if pcs else []
+        key = (fr[-1].function if fr else "?", size)
+        o, b = snap["peak"][i] if peak else (ao - fo, ab - fb)
+        acc = out.get(key, (0, 0))
+        out[key] = (acc[0] + o, acc[1] + b)
+    return {k: v for k, v in out.items() if k[0] in SITES.values()}
+
+
+def test_peak_snapshot_is_the_live_set_at_the_in_use_high_water_mark() -> None:
+    a, b, c, d = (("proftest_site_a", 100), ("proftest_site_b", 1000), ("proftest_site_c", 300),
+                  ("proftest_site_a", 2000))
+    _core.heapprof_start(1, 1)
+    ka = _core.proftest_alloc(0, 10, 100, 1)     # A: 10 x 100 live       in use 1000
+    kb = _core.proftest_alloc(1, 5, 1000, 1)     # B: 5 x 1000 live       in use 6000 <- first peak
+    _core.proftest_release(ka)                   # free A                 in use 5000
+    first = _core.heapprof_snapshot()
+    kc = _core.proftest_alloc(2, 2, 300, 1)      # C: 2 x 300             in use 5600
+    _core.proftest_release(kb)                   # free B                 in use 600
+    kd = _core.proftest_alloc(0, 4, 2000, 1)     # D: 4 x 2000            in use 8600 <- the peak
+    _core.proftest_release(kd)                   # free D                 in use 600
+    kd2 = _core.proftest_alloc(0, 3, 2000, 1)    # 3 x 2000 again         in use 6600 (below the peak)
+    snap = _core.heapprof_snapshot()
+    _core.proftest_release(kc)
+    _core.proftest_release(kd2)
+    # the first snapshot: peak after B, when A and B were both live
+    assert (first["peak_bytes"], first["peak_objects"], first["inuse_bytes"]) == (6000, 15, 5000)
+    assert by_site_size(first, peak=True) == {a: (10, 1000), b: (5, 5000)}
+    # events: 10 + 5 allocations, 10 frees, 2 + 5 + 4 + 4 + 3 later
+    assert snap["events"] == 10 + 5 + 10 + 2 + 5 + 4 + 4 + 3
+    assert (snap["peak_bytes"], snap["peak_objects"], snap["inuse_bytes"]) == (8600, 6, 6600)
+    assert snap["peak_event"] == 10 + 5 + 10 + 2 + 5 + 4  # the allocation that first reached it
+    assert by_site_size(snap, peak=True) == {a: (0, 0), b: (0, 0), c: (2, 600), d: (4, 8000)}
+    assert by_site_size(snap) == {a: (0, 0), b: (0, 0), c: (2, 600), d: (3, 6000)}
+    # the peak's entries add up to the peak
+    assert sum(b for _, b in snap["peak"]) == 8600
+
+
+def test_peak_counts_concurrent_threads_exactly() -> None:
+    # 4 threads each keep 500 blocks of 64 B, then free them: the live sets add
+    # up at a peak of at least one thread's 32000 B and at most all four's
+    _core.heapprof_start(1, 1)
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        barrier.wait()
+        k = _core.proftest_alloc(2, 500, 64, 1)
+        _core.proftest_release(k)
+
+    run_threads(work, 4)
+    snap = _core.heapprof_snapshot()
+    assert snap["inuse_bytes"] == 0 and snap["events"] == 4000
+    assert 32000 <= snap["peak_bytes"] <= 128000 and snap["peak_bytes"] % 64 == 0
+    assert sum(b for _, b in snap["peak"]) == snap["peak_bytes"]
+    assert sum(o for o, _ in snap["peak"]) == snap["peak_objects"] == snap["peak_bytes"] // 64
+
+
+def test_inuse_by_pool_tag_adds_up_to_the_total() -> None:
+    from enginepools.pools import BufferPool
+
+    _core.heapprof_start(1, 1)
+    k = _core.proftest_alloc(0, 10, 100, 1)
+    pool = BufferPool(name="timeline-test-pool")
+    bufs = [pool.get(4096) for _ in range(3)]
+    now = _core.heapprof_inuse()
+    assert now["pools"][None] >= 1000
+    assert now["pools"]["timeline-test-pool"] >= 3 * 4096
+    assert sum(now["pools"].values()) == now["inuse_bytes"]
+    for buf in bufs:
+        pool.put(buf)
+    _core.proftest_release(k)
+    later = _core.heapprof_inuse()
+    assert later["pools"][None] == now["pools"][None] - 1000
+    assert later["peak_bytes"] >= now["inuse_bytes"]

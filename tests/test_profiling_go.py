@@ -123,3 +123,33 @@ def test_go_pprof_top_equals_enginepools_top_on_profiles_we_write(tmp_path) -> N
               ("-nodefraction=0", str(cpu)), ("-cum", str(cpu))]
     for args in cases:
         assert ours_top(*args) == pprof(tmp_path, "-top", *args), args
+
+
+def test_go_pprof_reads_a_peak_heap_profile_as_enginepools_top_does(tmp_path) -> None:
+    import contextlib
+    import io
+
+    from enginepools.cli import main
+
+    with HeapProfiler(rate=1) as hp:
+        ka = _core.proftest_alloc(0, 100, 1000, 1)   # 100000 B live
+        kb = _core.proftest_alloc(1, 10, 20000, 1)   # + 200000 B: the peak, 300000 B
+        _core.proftest_release(ka)
+        _core.proftest_release(kb)
+        kc = _core.proftest_alloc(2, 5, 1000, 1)     # 5000 B live at the end
+        _core.proftest_release(kc)
+    path = tmp_path / "peak.pprof"
+    hp.write(path, peak=True)
+    args = ["-top", "-sample_index=inuse_space", "-nodefraction=0", str(path)]
+    go = pprof(tmp_path, *args)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["top", *args]) == 0
+    ours = rows(out.getvalue())
+    theirs = rows(go)
+    # at the peak: sites a and b live, c not yet allocated (values exact at rate 1)
+    assert theirs["proftest_site_a"][0] == "97.66kB" and theirs["proftest_site_b"][0] == "195.31kB"
+    assert "proftest_site_c" not in theirs or theirs["proftest_site_c"][0] == "0"
+    assert {k: v for k, v in ours.items() if k.startswith("proftest_")} == \
+        {k: v for k, v in theirs.items() if k.startswith("proftest_")}
+    assert "Showing nodes accounting for 292.97kB" in go  # 300000 B, the peak

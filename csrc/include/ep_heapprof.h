@@ -48,11 +48,16 @@ typedef struct ep_heapprof_entry {
     const char *pool;       /* pool tag, NULL when none (lives forever) */
     uint32_t size_class;    /* 0 when none */
     uint64_t alloc_objects, alloc_bytes, free_objects, free_bytes; /* raw, sampled */
+    uint64_t peak_objects, peak_bytes; /* in use at the session's peak (raw) */
 } ep_heapprof_entry;
 
 typedef struct ep_heapprof_snap {
     uint64_t rate;          /* rate of the session these samples came from */
     uint64_t dropped;       /* samples lost to out-of-memory in the profiler */
+    uint64_t events;        /* sampled allocations and tracked frees so far */
+    uint64_t inuse_bytes;   /* sampled bytes in use now */
+    uint64_t peak_bytes, peak_objects; /* sampled in-use high-water mark */
+    uint64_t peak_event;    /* the event that first reached it (0: none) */
     size_t n;
     ep_heapprof_entry *e;
     uintptr_t *pcs;
@@ -69,6 +74,18 @@ uint64_t ep_heapprof_rate(void);
 /* Copy of the samples (malloc'd; free with ep_heapprof_snap_free). */
 int ep_heapprof_snapshot(ep_heapprof_snap *out);
 void ep_heapprof_snap_free(ep_heapprof_snap *s);
+
+/* Peak: the session tracks the sampled in-use total (raw bytes of sampled
+ * blocks, exact at rate 1), its high-water mark and, per entry, the in-use
+ * objects and bytes at the moment it was first reached (peak_objects/bytes
+ * of a snapshot's entries): the live set at the peak, kept in O(1) per
+ * sampled event.  ep_heapprof_inuse reads the in-use bytes now, in total
+ * and per pool tag, for a timeline: names[0] is NULL (untagged), then each
+ * pool tag seen so far; returns how many were written (at most max). */
+typedef struct ep_heapprof_inuse_point {
+    uint64_t events, inuse_bytes, peak_bytes, peak_event;
+} ep_heapprof_inuse_point;
+size_t ep_heapprof_inuse(ep_heapprof_inuse_point *out, const char **names, uint64_t *bytes, size_t max);
 
 /* Hooks for alloc.c.  _ep_heapprof_sample is called when the thread's
  * countdown reaches zero and returns the new countdown.  _ep_heapprof_free

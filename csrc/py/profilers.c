@@ -50,10 +50,13 @@ static PyObject *py_heapprof_snapshot(PyObject *m, PyObject *unused) {
     ep_heapprof_snap s;
     int err = ep_heapprof_snapshot(&s);
     if (err) return _ep_py_raise(err, "heap profile snapshot");
-    PyObject *recs = PyList_New((Py_ssize_t)s.n), *out = NULL;
-    if (!recs) goto done;
+    PyObject *recs = PyList_New((Py_ssize_t)s.n), *peak = PyList_New((Py_ssize_t)s.n), *out = NULL;
+    if (!recs || !peak) goto done;
     for (size_t i = 0; i < s.n; i++) {
         const ep_heapprof_entry *e = &s.e[i];
+        PyObject *pk = Py_BuildValue("(KK)", (unsigned long long)e->peak_objects, (unsigned long long)e->peak_bytes);
+        if (!pk) goto done;
+        PyList_SET_ITEM(peak, (Py_ssize_t)i, pk);
         PyObject *st = pcs_tuple(s.pcs + e->pc_off, e->npcs);
         if (!st) goto done;
         PyObject *r = Py_BuildValue("(NKzIKKKK)", st, (unsigned long long)e->size, e->pool,
@@ -63,12 +66,41 @@ static PyObject *py_heapprof_snapshot(PyObject *m, PyObject *unused) {
         if (!r) goto done;
         PyList_SET_ITEM(recs, (Py_ssize_t)i, r);
     }
-    out = Py_BuildValue("{s:K,s:K,s:O}", "rate", (unsigned long long)s.rate,
-                        "dropped", (unsigned long long)s.dropped, "records", recs);
+    out = Py_BuildValue("{s:K,s:K,s:O,s:K,s:K,s:K,s:K,s:K,s:O}", "rate", (unsigned long long)s.rate,
+                        "dropped", (unsigned long long)s.dropped, "records", recs,
+                        "events", (unsigned long long)s.events, "inuse_bytes", (unsigned long long)s.inuse_bytes,
+                        "peak_bytes", (unsigned long long)s.peak_bytes,
+                        "peak_objects", (unsigned long long)s.peak_objects,
+                        "peak_event", (unsigned long long)s.peak_event, "peak", peak);
 done:
     Py_XDECREF(recs);
+    Py_XDECREF(peak);
     ep_heapprof_snap_free(&s);
     return out;
+}
+
+#define INUSE_MAX 256
+
+static PyObject *py_heapprof_inuse(PyObject *m, PyObject *unused) {
+    (void)m; (void)unused;
+    ep_heapprof_inuse_point pt;
+    const char *names[INUSE_MAX];
+    uint64_t bytes[INUSE_MAX];
+    size_t n = ep_heapprof_inuse(&pt, names, bytes, INUSE_MAX);
+    PyObject *pools = PyDict_New();
+    if (!pools) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        PyObject *k = names[i] ? PyUnicode_FromString(names[i]) : Py_NewRef(Py_None);
+        PyObject *v = k ? PyLong_FromUnsignedLongLong((unsigned long long)bytes[i]) : NULL;
+        int bad = !v || PyDict_SetItem(pools, k, v) < 0;
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (bad) { Py_DECREF(pools); return NULL; }
+    }
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:N}", "events", (unsigned long long)pt.events,
+                         "inuse_bytes", (unsigned long long)pt.inuse_bytes,
+                         "peak_bytes", (unsigned long long)pt.peak_bytes,
+                         "peak_event", (unsigned long long)pt.peak_event, "pools", pools);
 }
 
 static PyObject *py_cpuprof_start(PyObject *m, PyObject *args) {
@@ -195,7 +227,12 @@ PyMethodDef _ep_profiler_methods[] = {
     {"heapprof_rate", py_heapprof_rate, METH_NOARGS, "heapprof_rate() -> int: current rate, 0 = off."},
     {"heapprof_snapshot", py_heapprof_snapshot, METH_NOARGS,
      "heapprof_snapshot() -> {rate, dropped, records: [(pcs, size, pool, size_class, "
-     "alloc_objects, alloc_bytes, free_objects, free_bytes)]} (raw sampled counts)."},
+     "alloc_objects, alloc_bytes, free_objects, free_bytes)], events, inuse_bytes, peak_bytes, "
+     "peak_objects, peak_event, peak: [(inuse_objects, inuse_bytes) at the peak, one per record]} "
+     "(raw sampled counts)."},
+    {"heapprof_inuse", py_heapprof_inuse, METH_NOARGS,
+     "heapprof_inuse() -> {events, inuse_bytes, peak_bytes, peak_event, pools: {tag or None: in-use bytes}} "
+     "(raw sampled bytes, now; for a timeline)."},
     {"cpuprof_start", py_cpuprof_start, METH_VARARGS, "cpuprof_start(hz): start or join the SIGPROF profiler."},
     {"cpuprof_stop", py_cpuprof_stop, METH_NOARGS, "cpuprof_stop(): leave; the last user stops the timer."},
     {"cpuprof_snapshot", py_cpuprof_snapshot, METH_NOARGS,

@@ -76,6 +76,23 @@ static void totals(ep_heapprof_snap *s, uint64_t t[4]) {
     }
 }
 
+/* A snapshot is one consistent moment: its entries' in-use adds up to its
+ * in-use total, their values at the peak add up to the peak. */
+static void check_peak(const ep_heapprof_snap *s) {
+    uint64_t inuse = 0, peak = 0, peak_objs = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        inuse += s->e[i].alloc_bytes - s->e[i].free_bytes;
+        peak += s->e[i].peak_bytes;
+        peak_objs += s->e[i].peak_objects;
+        CHECK(s->e[i].peak_bytes <= s->e[i].alloc_bytes, "entry %zu: more in use at the peak than allocated", i);
+    }
+    CHECK(inuse == s->inuse_bytes, "in use %llu, entries say %llu", (unsigned long long)s->inuse_bytes,
+          (unsigned long long)inuse);
+    CHECK(peak == s->peak_bytes && peak_objs == s->peak_objects, "peak %llu, entries say %llu",
+          (unsigned long long)s->peak_bytes, (unsigned long long)peak);
+    CHECK(s->peak_bytes >= s->inuse_bytes && s->peak_event <= s->events, "peak below in use");
+}
+
 static void run(uint64_t rate) {
     ep_alloc_counters before, after;
     CHECK(ep_heapprof_start(rate, 42) == 0, "heapprof_start(%llu)", (unsigned long long)rate);
@@ -89,8 +106,16 @@ static void run(uint64_t rate) {
         ep_cpuprof_snap c;
         if (ep_heapprof_snapshot(&s) == 0) {
             snaps++;
+            check_peak(&s);
             ep_heapprof_snap_free(&s);
         }
+        ep_heapprof_inuse_point pt;
+        const char *names[8];
+        uint64_t bytes[8], sum = 0;
+        size_t np = ep_heapprof_inuse(&pt, names, bytes, 8);
+        for (size_t k = 0; k < np; k++) sum += bytes[k];
+        CHECK(np >= 1 && sum == pt.inuse_bytes, "in use by tag %llu, total %llu", (unsigned long long)sum,
+              (unsigned long long)pt.inuse_bytes);
         if (ep_cpuprof_snapshot(&c) == 0) ep_cpuprof_snap_free(&c);
     }
     for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
@@ -101,6 +126,9 @@ static void run(uint64_t rate) {
     uint64_t t[4];
     totals(&s, t);
     CHECK(s.dropped == 0, "dropped %llu", (unsigned long long)s.dropped);
+    check_peak(&s);
+    CHECK(s.inuse_bytes == 0 && s.peak_bytes > 0, "in use %llu at the end, peak %llu",
+          (unsigned long long)s.inuse_bytes, (unsigned long long)s.peak_bytes);
     CHECK(t[0] == t[2] && t[1] == t[3], "in use at the end: %llu objects, %llu bytes",
           (unsigned long long)(t[0] - t[2]), (unsigned long long)(t[1] - t[3]));
     if (rate == 1) {

@@ -3,7 +3,10 @@
     python -m enginepools.e2e.child '{"root": "...", "pools": "hash", "threads": 0, "out": null}'
 
 With ``"memprofile": PATH`` in the spec it instead runs the pipeline once
-under the heap profiler (``memprofilerate``, default 1) and writes PATH.
+under the heap profiler (``memprofilerate``, default 1) and writes PATH:
+its in-use values are those at the run's in-use peak (``"peak": false``
+for the end of the run); with ``"timeline": PATH2`` it also writes the
+in-use bytes over time per pool label as JSON.
 
 Imports only the C core and enginepools.e2e.pipeline (no numpy, no scipy), so
 the process's peak RSS is the interpreter plus the pipeline.  Prints one JSON
@@ -37,12 +40,17 @@ def main(argv: list[str]) -> int:
 
     memprofile = spec.get("memprofile")
     if memprofile:  # a profiled run (not a measured one): every allocation, written atomically
-        from ..pprof.profilers import HeapProfiler
+        from .._atomic import write_text
+        from .pipeline import _profiled_run
 
-        with HeapProfiler(rate=int(spec.get("memprofilerate", 1)), seed=1) as hp:
-            run_pipeline(spec["root"], spec.get("pools", "all"), None, threads=int(spec.get("threads", 0)))
-        hp.write(memprofile, "alloc_space")
-        sys.stdout.write(json.dumps({"memprofile": memprofile}) + "\n")
+        timeline = spec.get("timeline")
+        prof, tl = _profiled_run(spec["root"], spec.get("pools", "all"), int(spec.get("memprofilerate", 1)),
+                                 0.0005 if timeline else None, bool(spec.get("peak", True)),
+                                 {"threads": int(spec.get("threads", 0))})
+        prof.write(memprofile)
+        if timeline and tl is not None:
+            write_text(timeline, json.dumps(tl) + "\n")
+        sys.stdout.write(json.dumps({"memprofile": memprofile, "timeline": timeline}) + "\n")
         return 0
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     r = run_pipeline(spec["root"], spec.get("pools", "all"), spec.get("out"), threads=int(spec.get("threads", 0)))

@@ -183,14 +183,40 @@ def _umask() -> int:
 
 
 __all__ = ["POOLS", "PipelineResult", "run_pipeline", "parse_pools", "pools_label", "pools_mask", "check_root",
-           "profile_pipeline"]
+           "profile_pipeline", "profile_pipeline_peak"]
 
 
-def profile_pipeline(root: str | os.PathLike[str], pools: Any = None, rate: int = 1, **kw: Any) -> Any:
+def profile_pipeline(root: str | os.PathLike[str], pools: Any = None, rate: int = 1, *, peak: bool = False,
+                     **kw: Any) -> Any:
     """Heap profile (a :class:`enginepools.pprof.profile.Profile`) of one pipeline
-    run in this process, at `rate` (1 = every allocation)."""
-    from ..pprof.profilers import HeapProfiler
+    run in this process, at `rate` (1 = every allocation); with `peak`, its
+    in-use values are those at the run's in-use high-water mark."""
+    return profile_pipeline_peak(root, pools, rate, interval=None, **kw)[0] if peak else \
+        _profiled_run(root, pools, rate, None, False, kw)[0]
+
+
+def profile_pipeline_peak(root: str | os.PathLike[str], pools: Any = None, rate: int = 1,
+                          interval: float | None = 0.0005, **kw: Any) -> tuple[Any, dict[str, Any] | None]:
+    """(heap profile at the in-use peak, in-use timeline per pool label) of
+    one pipeline run in this process; the timeline (see
+    :class:`enginepools.pprof.profilers.InuseTimeline`) is read every
+    `interval` seconds, None = no timeline."""
+    return _profiled_run(root, pools, rate, interval, True, kw)
+
+
+def _profiled_run(root: Any, pools: Any, rate: int, interval: float | None, peak: bool,
+                  kw: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+    from ..pprof.profilers import HeapProfiler, InuseTimeline
 
     with HeapProfiler(rate=rate, seed=1) as hp:
-        run_pipeline(root, pools, None, **kw)
-    return hp.profile("alloc_space")
+        tl = InuseTimeline(interval).start() if interval and rate > 0 else None
+        try:
+            run_pipeline(root, pools, None, **kw)
+        finally:
+            if tl is not None:
+                tl.stop()
+    snap = hp.snapshot()
+    from ..pprof.profilers import heap_profile
+
+    prof = heap_profile("alloc_space", snap, peak=peak and rate > 0)
+    return prof, (tl.data(snap) if tl is not None else None)

@@ -15,6 +15,13 @@ label ``pool`` and the numeric label ``size_class`` (bytes), so
 ``go tool pprof -tagfocus=pool=hash`` or ``-tagfocus=size_class=64kb``
 splits them.
 
+Peak: the session also keeps the heap as it stood at its in-use high-water
+mark (the first moment the sampled in-use total reached its maximum, as
+memray's peak snapshot): ``HeapProfiler.profile(peak=True)`` has the whole
+run's ``alloc_*`` and the ``inuse_*`` of that moment, and
+:class:`InuseTimeline` records the in-use bytes over time, per ``pool``
+label, while a workload runs.
+
 The CPU profiler samples the whole process on SIGPROF (``hz`` per second of
 CPU time) and writes ``samples/count, cpu/nanoseconds``.  Both are process-
 wide singletons in C: one heap session at a time; CPU profilers at the same
@@ -36,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_RATE", "HEAP_SAMPLE_TYPES", "CPU_SAMPLE_TYPES", "HeapProfiler", "CPUProfiler",
-    "heap_profile", "scale_heap_sample",
+    "heap_profile", "scale_heap_sample", "InuseTimeline", "NO_POOL",
 ]
 
 DEFAULT_RATE = 512 * 1024
@@ -91,18 +98,29 @@ class _Stacks:
             builder.add_mapping(m.start, m.limit, m.offset, m.path, self.sym.build_id(m.path))
 
 
-def heap_profile(default_sample_type: str | None = None, snapshot: dict | None = None) -> "Profile":
-    """The heap profile of the current (or last) heap-profiling session."""
+def heap_profile(default_sample_type: str | None = None, snapshot: dict | None = None, *,
+                 peak: bool = False) -> "Profile":
+    """The heap profile of the current (or last) heap-profiling session.
+    With `peak`, its ``inuse_*`` values are those of the moment the sampled
+    in-use total first reached its maximum (``alloc_*`` stay the whole
+    run's), and a comment says so."""
     from .profile import ProfileBuilder
 
     snap = snapshot if snapshot is not None else _core.heapprof_snapshot()
     rate = int(snap["rate"])
+    comments: list[str] = []
+    if peak:
+        if "peak" not in snap:
+            raise ValueError("heap snapshot has no peak data (taken by an older profiler)")
+        comments.append(f"inuse at peak: {int(snap['peak_bytes'])} sampled bytes in use at event "
+                        f"{int(snap['peak_event'])} of {int(snap['events'])}")
     b = ProfileBuilder(sample_types=HEAP_SAMPLE_TYPES, period_type=("space", "bytes"), period=rate,
-                       default_sample_type=default_sample_type, time_nanos=time.time_ns())
+                       default_sample_type=default_sample_type, time_nanos=time.time_ns(), comments=comments)
     st = _Stacks()
-    for pcs, size, pool, size_class, a_obj, a_bytes, f_obj, f_bytes in snap["records"]:
-        values = [*scale_heap_sample(a_obj, a_bytes, rate),
-                  *scale_heap_sample(a_obj - f_obj, a_bytes - f_bytes, rate)]
+    peaks = snap["peak"] if peak else None
+    for i, (pcs, size, pool, size_class, a_obj, a_bytes, f_obj, f_bytes) in enumerate(snap["records"]):
+        in_obj, in_bytes = peaks[i] if peaks is not None else (a_obj - f_obj, a_bytes - f_bytes)
+        values = [*scale_heap_sample(a_obj, a_bytes, rate), *scale_heap_sample(in_obj, in_bytes, rate)]
         labels = {"pool": pool} if pool is not None else None
         num_labels: dict[str, Any] = {"bytes": int(size)}
         if pool is not None and size_class:
@@ -151,13 +169,100 @@ class HeapProfiler:
             return {"rate": 0, "dropped": 0, "records": []}
         return _core.heapprof_snapshot()
 
-    def profile(self, default_sample_type: str | None = None) -> "Profile":
-        """The profile as a :class:`enginepools.Profile` (values unbiased)."""
-        return heap_profile(default_sample_type, self.snapshot())
+    def profile(self, default_sample_type: str | None = None, *, peak: bool = False) -> "Profile":
+        """The profile as a :class:`enginepools.Profile` (values unbiased);
+        `peak`: in-use values at the in-use high-water mark."""
+        return heap_profile(default_sample_type, self.snapshot(), peak=peak)
 
-    def write(self, path: str | os.PathLike[str], default_sample_type: str | None = None) -> None:
+    def write(self, path: str | os.PathLike[str], default_sample_type: str | None = None, *,
+              peak: bool = False) -> None:
         """Write the profile (gzip'd profile.proto) atomically to `path`."""
-        self.profile(default_sample_type).write(path)
+        self.profile(default_sample_type, peak=peak).write(path)
+
+
+#: the series name of in-use bytes allocated under no pool tag
+NO_POOL = "direct (no pool)"
+
+
+class InuseTimeline:
+    """In-use heap over time, per ``pool`` label, of a running heap session.
+
+    A daemon thread reads the profiler's in-use counters (one short lock,
+    O(pool tags)) every `interval` seconds; the workload's own threads are
+    not interrupted.  Values are the raw bytes of sampled blocks: exact at
+    rate 1, a sample at other rates (not unbiased: that needs each block's
+    size).  The peak itself lies between two readings; :meth:`data` marks
+    it at the first reading whose event count reached the peak event and
+    gives its exact size.
+
+    >>> with HeapProfiler(rate=1) as hp, InuseTimeline(0.0005) as tl:
+    ...     run_workload()
+    >>> tl.data()   # {"t": [...], "series": {"hash": [...], ...}, "peak_bytes": ...}
+    """
+
+    def __init__(self, interval: float = 0.0005) -> None:
+        if not interval > 0:
+            raise ValueError(f"interval must be > 0 seconds, got {interval}")
+        self.interval = float(interval)
+        self._points: list[tuple[float, int, int, dict]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = 0.0
+
+    def _read(self) -> None:
+        r = _core.heapprof_inuse()
+        self._points.append((time.perf_counter() - self._t0, int(r["events"]), int(r["inuse_bytes"]), r["pools"]))
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._read()
+
+    def start(self) -> "InuseTimeline":
+        self._t0 = time.perf_counter()
+        self._points = []
+        self._stop.clear()
+        self._read()
+        self._thread = threading.Thread(target=self._loop, name="enginepools-inuse-timeline", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+            self._read()
+
+    def __enter__(self) -> "InuseTimeline":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def data(self, snapshot: dict | None = None) -> dict:
+        """``{"t": seconds, "total": bytes, "series": {label: bytes per
+        reading}, "events": [...], "peak_bytes", "peak_t", "rate", "unit"}``
+        — plain JSON.  Every reading's series add up to its total.
+        `snapshot` (a heap snapshot of the same session) supplies the peak;
+        by default the profiler's current one."""
+        snap = snapshot if snapshot is not None else _core.heapprof_snapshot()
+        labels: list[str] = []
+        for *_, pools in self._points:
+            for k in pools:
+                name = NO_POOL if k is None else str(k)
+                if name not in labels:
+                    labels.append(name)
+        series = {name: [0] * len(self._points) for name in labels}
+        for i, (*_, pools) in enumerate(self._points):
+            for k, v in pools.items():
+                series[NO_POOL if k is None else str(k)][i] = int(v)
+        events = [e for _, e, _, _ in self._points]
+        peak_event = int(snap.get("peak_event", 0))
+        peak_t = next((t for t, e, _, _ in self._points if e >= peak_event), None) if peak_event else None
+        return {"unit": "bytes", "rate": int(snap.get("rate", 0)), "interval": self.interval,
+                "t": [round(t, 6) for t, *_ in self._points], "events": events,
+                "total": [b for _, _, b, _ in self._points], "series": series,
+                "peak_bytes": int(snap.get("peak_bytes", 0)), "peak_event": peak_event, "peak_t": peak_t}
 
 
 def _cpu_counts(snap: dict) -> dict[tuple[int, ...], int]:

@@ -9,11 +9,16 @@ inclusive value, children sit on top of their parent sorted by name (as
 total.  Colour is by module (the package or prefix of the name) so frames
 of one component read as one hue.
 
-The differential flame graph (which pprof lacks) draws the *new* profile's
-tree and colours each frame by the change of its inclusive share of the
-total, new − base (both normalised by their totals, like
-``difffolded.pl -n``): red = grew, blue = shrank, white = unchanged,
-saturation ∝ |change| / the largest change.
+The differential flame graph (which pprof lacks) draws the *union* of both
+profiles' trees, so stacks that vanished are drawn as well as stacks that
+grew: a frame's width is base + new (each normalised by its total, like
+``difffolded.pl -n``, or raw when both runs did the same work), and its
+colour the change new − base: red = grew, blue = shrank (a stack absent
+from new is blue at its base width), white = unchanged, saturation ∝
+|change| / the largest change.  Frames wide enough carry the change in
+their label.  (Drawing the new tree alone, as ``flamegraph.pl`` does,
+hides exactly what a pool removes: the allocations the new run no longer
+makes.)
 
 :func:`to_folded` / :func:`parse_folded` read and write Brendan Gregg's
 folded format (``main;f;g 123``) for ``flamegraph.pl``, speedscope,
@@ -227,7 +232,8 @@ _FONT = 7.5
 
 
 def _draw(frames: list[FlameFrame], colors: list[Any], total: float, title: str, xlabel: str,
-          width_in: float, edge: str = "white", head_in: float = 0.55) -> tuple[Figure, Any]:
+          width_in: float, edge: str = "white", head_in: float = 0.55,
+          suffixes: list[str] | None = None) -> tuple[Figure, Any]:
     depth = max(f.depth for f in frames) + 1
     row_in = 0.2
     foot_in = 0.5
@@ -248,12 +254,14 @@ def _draw(frames: list[FlameFrame], colors: list[Any], total: float, title: str,
     ax.spines["bottom"].set_visible(False)
     axes_pt = (right - left) * width_in * 72
     char_pt = _FONT * 0.58
-    for f, c in zip(frames, colors):
+    for i, (f, c) in enumerate(zip(frames, colors)):
         w_pt = f.width / total * axes_pt
         n = int((w_pt - 3) / char_pt)
         if n < 3:
             continue
         short = shorten_function_name(f.name)  # "pkg.(*T).M": the package path would fill the frame
+        if suffixes and suffixes[i] and len(short) + len(suffixes[i]) <= n:
+            short += suffixes[i]
         label = short if len(short) <= n else short[: n - 2] + ".."
         r, g, b = to_rgb(c)
         ink = "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.4 else "black"
@@ -301,11 +309,12 @@ def _lookup(root: FlameNode, path: tuple[str, ...]) -> float:
 def diff_flame_graph(base: Any, new: Any, sample_index: int | str | None = None, *, title: str | None = None,
                      unit: str | None = None, base_label: str = "base", new_label: str = "new",
                      normalize: bool = True, min_fraction: float = 0.0005, width: float = 14.0) -> Figure:
-    """Differential flame graph: the `new` profile's frames (widths from
-    `new`), coloured by the change of each frame's inclusive value: with
-    `normalize` (default) Δ share = new/new_total − base/base_total, else
-    (new − base)/base_total (use it when both runs did the same work).
-    Red grew, blue shrank."""
+    """Differential flame graph of the union of both profiles' stacks:
+    width = base + new (with `normalize`, the default, each as a share of
+    its own total; else raw values — use it when both runs did the same
+    work), colour = new − base (share points, or a fraction of the base
+    total).  Red grew, blue shrank; a stack that vanished from `new` is
+    drawn at its base width in blue."""
     bs, ns = _as_stacks(base, sample_index), _as_stacks(new, sample_index)
     broot, nroot = build_tree(bs), build_tree(ns)
     if nroot.value <= 0:
@@ -315,20 +324,36 @@ def diff_flame_graph(base: Any, new: Any, sample_index: int | str | None = None,
     if unit is None and hasattr(new, "sample_types"):
         unit = new.sample_types[_sample_index(new, sample_index)][1]
     unit = unit or ""
-    frames = flame_layout(nroot, nroot.value * min_fraction)
+    sb, sn = (1 / broot.value, 1 / nroot.value) if normalize else (1.0, 1.0)
+    union: dict[tuple[str, ...], float] = {}
+    for stacks, scale in ((bs, sb), (ns, sn)):
+        for k, v in stacks.items():
+            union[k] = union.get(k, 0.0) + v * scale
+    uroot = build_tree(union)
+    frames = flame_layout(uroot, uroot.value * min_fraction)
     deltas = frame_deltas(frames, nroot, broot, normalize)
-    colors = diff_colors(deltas)
-    gone = _vanished_share(broot, nroot)
-    xlabel = (f"width = {new_label} ({units.label(nroot.value, unit)} total); colour = change of each frame's "
-              f"share vs {base_label} ({units.label(broot.value, unit)} total)")
+    # colours scale to the largest change below the root (the root, the sum
+    # of all changes, would wash out every other frame); the root is clipped
+    m = max((abs(d) for f, d in zip(frames, deltas) if f.depth > 0), default=0.0)
+    colors = diff_colors([d if f.depth > 0 else max(-m, min(m, d)) for f, d in zip(frames, deltas)])
+    gone = _vanished_share(bs, ns)
+    if normalize:
+        suffixes = [f" {100 * d:+.1f} pts" if abs(d) >= 0.0005 else "" for d in deltas]
+        wdesc = f"share of {base_label} + share of {new_label}"
+    else:
+        suffixes = [f" {'+' if d > 0 else '−'}{units.label(abs(d) * broot.value, unit)}" if d else "" for d in deltas]
+        wdesc = f"{base_label} + {new_label}"
+    xlabel = (f"width = {wdesc} ({base_label} {units.label(broot.value, unit)}, {new_label} "
+              f"{units.label(nroot.value, unit)} in all); colour and label = change, {new_label} − {base_label}")
     if gone > 0:
-        xlabel += f"; {100 * gone:.1f}% of {base_label} is in stacks absent from {new_label} (not drawn)"
-    fig, ax = _draw(frames, colors, nroot.value, title or f"Differential flame graph: {new_label} vs {base_label}",
-                    xlabel, width, edge="#BBBBBB", head_in=0.8)
-    m = max((abs(d) for d in deltas), default=0.0)
-    what = "points of the total's share" if normalize else f"% of {base_label} total"
-    handles = [Patch(facecolor=_INCREASE, label=f"grew in {new_label} (max +{100 * m:.1f} {what})"),
-               Patch(facecolor=_DECREASE, label=f"shrank (max −{100 * m:.1f})"),
+        xlabel += f"; {100 * gone:.1f}% of {base_label} is in stacks absent from {new_label} (drawn, blue)"
+    fig, ax = _draw(frames, colors, uroot.value, title or f"Differential flame graph: {new_label} vs {base_label}",
+                    xlabel, width, edge="#BBBBBB", head_in=0.8, suffixes=suffixes)
+    up = max((d for f, d in zip(frames, deltas) if f.depth > 0), default=0.0)
+    down = min((d for f, d in zip(frames, deltas) if f.depth > 0), default=0.0)
+    what = " points of share" if normalize else f"% of {base_label}'s total"
+    handles = [Patch(facecolor=_INCREASE, label=f"grew in {new_label} (largest +{100 * max(up, 0):.1f}{what})"),
+               Patch(facecolor=_DECREASE, label=f"shrank or vanished (largest −{100 * max(-down, 0):.1f}{what})"),
                Patch(facecolor="white", edgecolor="#999999", label="unchanged")]
     fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=8.5, frameon=False,
                bbox_to_anchor=(0.5, 1 - 0.45 / fig.get_figheight()))
@@ -336,31 +361,24 @@ def diff_flame_graph(base: Any, new: Any, sample_index: int | str | None = None,
 
 
 def frame_deltas(frames: list[FlameFrame], nroot: FlameNode, broot: FlameNode, normalize: bool = True) -> list[float]:
-    """The colour value of each frame of the new tree (0 for the root)."""
+    """The colour value of each frame: the change of its inclusive value
+    from `broot` to `nroot`, looked up by path in both (absent = 0) — as a
+    change of share of the total with `normalize` (0 for the root), else as
+    a fraction of the base total."""
     out = []
     for f in frames:
-        if f.depth == 0:
-            out.append(0.0)
-        elif normalize:
-            out.append(f.width / nroot.value - _lookup(broot, f.path) / broot.value)
+        if normalize:
+            out.append(_lookup(nroot, f.path) / nroot.value - _lookup(broot, f.path) / broot.value)
         else:
-            out.append((f.width - _lookup(broot, f.path)) / broot.value)
+            out.append((_lookup(nroot, f.path) - _lookup(broot, f.path)) / broot.value)
     return out
 
 
-def _vanished_share(broot: FlameNode, nroot: FlameNode) -> float:
-    """Share of the base total in leaf stacks whose root path is missing from new."""
-    gone = 0.0
-    todo = [(broot, nroot)]
-    while todo:
-        b, n = todo.pop()
-        for name, bc in b.children.items():
-            nc = n.children.get(name)
-            if nc is None:
-                gone += bc.value
-            else:
-                todo.append((bc, nc))
-    return gone / broot.value if broot.value else 0.0
+def _vanished_share(bs: Mapping[tuple[str, ...], float], ns: Mapping[tuple[str, ...], float]) -> float:
+    """Share of the base total in stacks (whole call paths) absent from new."""
+    total = sum(bs.values())
+    gone = sum(v for k, v in bs.items() if v and not ns.get(k))
+    return gone / total if total else 0.0
 
 
 # ------------------------------------------------------------------ folded

@@ -159,7 +159,35 @@ def read_profile(path: str | os.PathLike[str], taken: set[str] | None = None) ->
     if not types:
         raise InputError(f"{p}: profile has no sample types")
     label = _label(p, taken or set())
-    return ProfileInput(p, label, prof, profile_kind(types), types)
+    return ProfileInput(p, label, prof, profile_kind(types), types, read_timeline(timeline_sidecar(p)))
+
+
+def timeline_sidecar(profile_path: str | os.PathLike[str]) -> str:
+    """Where a heap profile's in-use timeline lives: ``x-heap.pb.gz`` →
+    ``x-heap.timeline.json`` beside it (what `enginepools study` writes)."""
+    p = os.fspath(profile_path)
+    for ext in (".pb.gz", ".pprof", ".pb", ".gz"):
+        if p.endswith(ext):
+            return p[: -len(ext)] + ".timeline.json"
+    return p + ".timeline.json"
+
+
+def read_timeline(path: str) -> dict[str, Any] | None:
+    """The timeline JSON at `path` (None when there is none); InputError
+    naming the file when it is not one."""
+    if not os.path.exists(path):
+        return None
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+        t, series = d["t"], d["series"]
+        if not isinstance(series, dict) or any(len(v) != len(t) for v in series.values()):
+            raise ValueError("every series must have one value per time")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{path}: not an in-use timeline ({e})") from None
+    return d
 
 
 def sample_types(prof: Any) -> list[str]:

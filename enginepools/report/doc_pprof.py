@@ -1,14 +1,15 @@
-"""``pprof-results-analysis.md``: per profile, the top table of every
-sample index (the rows ``go tool pprof -top -nodecount=20`` prints, same
-values and percentages), the heap and allocation call graphs, a flame
-graph, and the differential flame graph of two heap profiles."""
+"""``pprof-results-analysis.md``: who holds the heap at its peak (for heap
+profiles taken there) with the in-use timeline; per profile, the top table
+of every sample index (the rows ``go tool pprof -top -nodecount=20``
+prints, same values and percentages), the heap and allocation call graphs,
+a flame graph; and the differential flame graph of two heap profiles."""
 from __future__ import annotations
 
 import os
 
 from . import md
 from .common import PPROF, Context, header
-from .profiles import INDEX_TITLES, TOP_NODES, ProfileAnalysis
+from .profiles import INDEX_TITLES, TOP_NODES, ProfileAnalysis, peak_shares
 
 FILE = PPROF
 
@@ -26,18 +27,36 @@ def render(ctx: Context) -> str:
     findings = [f for pa in ctx.profiles for f in pa.findings()]
     if findings:
         out += [md.heading(2, "Findings"), md.bullets(findings)]
+    out.append(_peak(ctx))
     for pa in ctx.profiles:
         out.append(_profile(ctx, pa))
     if ctx.diff is not None:
         base, new, ix = ctx.diff
         out.append(md.heading(2, f"{new} vs {base}: differential flame graph"))
-        out.append(f"The frames of `{new}` (`{ix}`), coloured by how each one changed against `{base}` (red: "
-                   "grew, blue: shrank). pprof has no such view; `go tool pprof -top -diff_base` gives the numbers "
-                   "as a table.")
+        out.append(f"Every stack of `{base}` and of `{new}` (`{ix}`): a frame's width is its value in `{base}` plus "
+                   f"its value in `{new}`, its colour (and label, where it fits) the change from `{base}` to `{new}` "
+                   "(red: grew, blue: shrank). A stack that vanished — allocations the new run no longer makes — "
+                   f"is drawn at its `{base}` width in blue, so what a pool removes is in the picture. pprof "
+                   "has no such view; `go tool pprof -top -diff_base` gives the numbers as a table.")
         from .findings import diff_findings
 
         out.append(md.bullets(diff_findings(ctx)))
         out.append(ctx.figure("flame-diff"))
+    return md.join(*out)
+
+
+def _peak(ctx: Context) -> str:
+    """Who holds the heap at its peak, per heap profile taken there."""
+    shares = [s for s in (peak_shares(pa.source) for pa in ctx.profiles) if s is not None]
+    if not shares:
+        return ""
+    out = [md.heading(2, "The heap at its peak"),
+           "These heap profiles were taken at the run's in-use high-water mark (as memray's peak snapshot): "
+           "their `inuse_*` values are the blocks live at the moment the in-use total first reached its "
+           "maximum; their `alloc_*` values are the whole run's. Shares below are of that peak's `inuse_space`, "
+           "from the same profile `go tool pprof -sample_index=inuse_space` reads."]
+    out.append(md.bullets([s for sh in shares for s in sh.sentences()]))
+    out.append(ctx.figure("heap-timeline"))
     return md.join(*out)
 
 

@@ -24,6 +24,9 @@ SECTIONS = (
      "verdict: bottom-left pools are faster and smaller, top-right slower and larger."),
     ("pool-counters", "Pool behaviour", "Hit rate (hits / (hits + misses)) and bytes retained by each pool."),
     ("scaling", "Thread scaling", "ns/op of the contention kernel at each thread count."),
+    ("heap-timeline", "Heap in use over time", "In-use bytes of each profiled run over time, stacked by pool "
+     "label; the dashed line marks the peak its heap profile was taken at. A pool's retained buffers show as "
+     "a band that stays up; a plain run's transient buffers as spikes."),
     ("heap-top", "Heap: top consumers", "Share of the heap profile's total held by each of its top functions "
      "(flat), with the values `go tool pprof -top` prints."),
 )

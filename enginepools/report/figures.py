@@ -208,10 +208,20 @@ def profile_specs(ctx: Context) -> list[Spec]:
         out.append(("heap-top", "Heap: top consumers", f"Share of `{hix}` in `{first_heap.label}` per function "
                     "(flat), as `go tool pprof -top` reports it.",
                     lambda: _heap_top(g, charts)))
+    timelines = {pa.label: pa.source.timeline for pa in heap if pa.source.timeline}
+    if timelines:
+        from ..render.timeline import inuse_timeline_chart
+
+        out.append(("heap-timeline", "Heap in use over time", "In-use bytes of each run over time, stacked by "
+                    "`pool` label (allocations under no pool tag at the bottom), read every few milliseconds "
+                    "while the run went on; the dashed line marks the peak the peak profile was taken at (its "
+                    "exact size is printed; a short-lived peak can fall between two readings).",
+                    lambda: inuse_timeline_chart(timelines)))
     single = len(ctx.profiles) == 1
     for pa in ctx.profiles:
         p = pa.source
-        graph_indices = [("inuse_space", "heap-profile-graph", "Heap profile graph (in use)"),
+        graph_indices = [("inuse_space", "heap-profile-graph",
+                          "Heap profile graph (in use at the peak)" if p.at_peak else "Heap profile graph (in use)"),
                          ("alloc_space", "allocation-profile-graph", "Allocation profile graph")] \
             if p.kind == "heap" else [(pa.main_index, "cpu-profile-graph" if p.kind == "cpu" else "profile-graph",
                                        "Call graph")]
@@ -244,11 +254,12 @@ def profile_specs(ctx: Context) -> list[Spec]:
         # the study profiles the same work twice: compare amounts; arbitrary files: compare shares
         normalize = ctx.data.study is None
         ctx.diff = (base.label, new.label, ix)
-        how = ("the change of its share of the total" if normalize else
-               f"the change of its value, as a fraction of `{base.label}`'s total (both runs did the same work)")
+        how = ("share of its total in each, added; colour = the change of its share" if normalize else
+               f"value in each, added; colour and label = the change of its value (as a fraction of "
+               f"`{base.label}`'s total for the colour; both runs did the same work)")
         out.append(("flame-diff", f"Differential flame graph: {new.label} vs {base.label}",
-                    f"`{new.label}`'s frames (`{ix}`), each coloured by {how} against `{base.label}`: "
-                    "red grew, blue shrank.",
+                    f"Every stack of `{base.label}` and `{new.label}` (`{ix}`): width = {how}. Red grew, blue "
+                    f"shrank; stacks gone from `{new.label}` are drawn at their `{base.label}` width in blue.",
                     lambda: flamegraph.diff_flame_graph(base.source.profile, new.source.profile, ix,
                                                         base_label=base.label, new_label=new.label,
                                                         normalize=normalize)))

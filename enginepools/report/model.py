@@ -35,6 +35,12 @@ class ProfileInput:
     profile: Any  # enginepools.pprof.profile.Profile
     kind: str  # "heap", "cpu" or "other" (from its sample types)
     sample_types: list[str] = field(default_factory=list)  # "inuse_space/bytes", …
+    timeline: dict[str, Any] | None = None  # in-use bytes over time per pool label (a heap profile's sidecar)
+
+    @property
+    def at_peak(self) -> bool:
+        """A heap profile whose in-use values are those of the run's peak."""
+        return any(c.startswith("inuse at peak") for c in getattr(self.profile, "comments", None) or [])
 
 
 @dataclass

@@ -118,3 +118,61 @@ def analyse_all(data: ReportData) -> list[ProfileAnalysis]:
     # only a Go import path (its first element is a domain) names code a profile can contain
     go_pkg = pkg if pkg and "." in pkg.split("/")[0] else None
     return [analyse(p, go_pkg) for p in data.profiles]
+
+
+# ------------------------------------------------------------ heap at peak
+
+#: the worker pool's thread function: what runs on the pool's threads is under it
+WORKER_FRAME = "worker_main"
+
+
+@dataclass
+class PeakShares:
+    """Who holds the heap at its peak, from a peak heap profile's
+    ``inuse_space`` (see :func:`peak_shares`)."""
+
+    label: str
+    total: float                        # bytes in use at the peak
+    pools: list[tuple[str, float]]      # (pool label or "direct (no pool)", bytes), largest first
+    worker_threads: float | None        # cum of worker_main: the pool's jobs and what they hold (None: absent)
+    worker_own: float                   # the worker pool's own structures (queue, thread table)
+
+    def sentences(self) -> list[str]:
+        if self.total <= 0:
+            return [f"`{self.label}` had nothing in use at its peak."]
+        sc = fmt.byte_scale([self.total])
+
+        def share(v: float) -> str:
+            return fmt.share_phrase(v, self.total, scale=sc)
+
+        out = [f"At its peak, `{self.label}` had {fmt.bytes_(self.total)} in use."]
+        if self.worker_threads is not None:
+            own = (f"; its own queue and thread table hold {share(self.worker_own)}" if self.worker_own > 0 else
+                   "; its own queue and thread table were already freed")
+            out.append(f"The worker pool (stacks through `{WORKER_FRAME}`: its jobs and the memory they still hold) "
+                       f"holds {share(self.worker_threads)} of that peak{own}.")
+        if len(self.pools) > 1 or (self.pools and self.pools[0][0] != NO_POOL_LABEL):
+            out.append("By pool label: " + "; ".join(f"`{k}` {share(v)}" if k != NO_POOL_LABEL else f"{k} {share(v)}"
+                                                    for k, v in self.pools) + ".")
+        return out
+
+
+NO_POOL_LABEL = "direct (no pool)"
+
+
+def peak_shares(p: ProfileInput) -> PeakShares | None:
+    """The peak's holders in a heap profile taken at its peak (None for
+    other profiles): bytes per ``pool`` label, and the worker pool's part —
+    pprof's cum of ``worker_main`` (what ``go tool pprof -top`` prints) and
+    the worker pool's own allocations."""
+    if p.kind != "heap" or not p.at_peak:
+        return None
+    from ..pprof.graph import GraphOptions, build_graph
+    from .pipeline import heap_breakdown
+
+    hb = heap_breakdown(p.profile, "inuse_space")
+    g = build_graph(p.profile, GraphOptions(sample_index="inuse_space", nodecount=0))
+    worker = [n.cum for n in g.nodes if n.name == WORKER_FRAME]
+    own = dict(hb.stages).get("worker pool", 0.0)
+    return PeakShares(p.label, float(g.total), [(k, float(v)) for k, v in hb.pools],
+                      float(worker[0]) if worker else (0.0 if own else None), float(own))
