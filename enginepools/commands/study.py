@@ -37,7 +37,6 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from ..analysis import verdict as vd
     from ..bench import noise
     from ..errors import UsageError
     from ..report import fmt
@@ -54,8 +53,10 @@ def run(args: argparse.Namespace) -> int:
         plan = replace(plan, filter=args.filter)
     res = run_study(args.out, plan, progress=not args.no_progress)
     d = res.data
-    if d.verdicts:
-        sys.stdout.write(vd.render(d.verdicts, "text"))
+    if d.decisions:
+        from ..report import decisions
+
+        sys.stdout.write(decisions.text_table(d.decisions))
     else:
         print("no verdicts: the study produced no pooled/plain comparison")
     for phase, why in res.skipped.items():

@@ -37,5 +37,15 @@ def run(args: argparse.Namespace) -> int:
     if not result.rows:
         raise InputError("nothing to decide: no benchmark has both a baseline and a pooled variant")
     verdicts = vd.decide(result.rows, rules)
-    sys.stdout.write(vd.render(verdicts, args.format))
+    if args.format != "text":
+        sys.stdout.write(vd.render(verdicts, args.format))
+        return 0
+    from ..report.build import gather
+    from ..report.decisions import text_table
+
+    data = gather(args.files, rules=rules)
+    if data.decisions:
+        sys.stdout.write(text_table(data.decisions))
+    sys.stdout.write("\nPer variant (micro only; B/op never decides a pool above):\n")
+    sys.stdout.write(vd.render(verdicts, "text"))
     return 0
