@@ -49,7 +49,12 @@ POOL_PATHS = {"hash buffer": ("hash_job",), "tar buffer": ("tar_all", "ep_tar_ad
                                                             "ep_tar_finish"),
               "string builder": ("tag_entry", "tag_layer_end"),
               "worker pool": ("ep_workerpool_create", "ep_workerpool_submit", "ep_workerpool_submit_timed"),
-              "object pool": ("ep_pool_get", "ep_pool_put")}
+              "object pool": ("buf_get", "buf_put", "ep_pool_get", "ep_pool_put", "ep_alloc", "ep_alloc_aligned",
+                              "ep_free")}
+#: pool -> functions one of which must also be on the stack: the object pool is the
+#: buffer pools' mechanism, so its path is the allocation and freeing (or the
+#: get and put) of the buffers the hash, tar and string-builder stages use
+POOL_WITHIN = {"object pool": POOL_PATHS["hash buffer"] + POOL_PATHS["tar buffer"] + POOL_PATHS["string builder"]}
 #: pool -> ``pool`` label values its allocations carry in enginepools heap profiles
 POOL_LABELS = {"hash buffer": ("hash",), "tar buffer": ("tar",)}
 #: pool -> the ``enginepools ab`` configuration that turns on that pool alone
@@ -305,11 +310,16 @@ def profile_share(profile: Any, kind: str, label: str, pool: str, pkg: str | Non
         else:
             hit = bool(pkg and name.startswith(pkg + ".")) or (not pkg and pool in name)
         fn_match[int(fid)] = hit
+    within = set(POOL_WITHIN.get(pool, ())) if funcs else set()
+    fn_within = {int(fid): s[int(n)].split(".", 1)[0] in within
+                 for fid, n in zip(profile.function_id, profile.function_name)} if within else {}
     loc_index = {int(lid): i for i, lid in enumerate(profile.location_id)}
     loc_hit: dict[int, bool] = {}
+    loc_within: dict[int, bool] = {}
     for lid, i in loc_index.items():
         a, b = profile.location_line_offsets[i], profile.location_line_offsets[i + 1]
         loc_hit[lid] = any(fn_match.get(int(f), False) for f in profile.line_function[a:b])
+        loc_within[lid] = any(fn_within.get(int(f), False) for f in profile.line_function[a:b])
     pool_keys = {i for i, x in enumerate(s) if x in ("pool", "ep_pool")}
     part = 0.0
     for k in range(profile.n_samples):
@@ -317,7 +327,10 @@ def profile_share(profile: Any, kind: str, label: str, pool: str, pkg: str | Non
         if v == 0:
             continue
         a, b = profile.sample_loc_offsets[k], profile.sample_loc_offsets[k + 1]
-        hit = any(loc_hit.get(int(lid), False) for lid in profile.sample_loc_ids[a:b])
+        stack = profile.sample_loc_ids[a:b]
+        hit = any(loc_hit.get(int(lid), False) for lid in stack)
+        if hit and within:
+            hit = any(loc_within.get(int(lid), False) for lid in stack)
         if not hit and labels:
             la, lb = profile.sample_label_offsets[k], profile.sample_label_offsets[k + 1]
             hit = any(int(profile.label_key[j]) in pool_keys and s[int(profile.label_str[j])] in labels
@@ -353,8 +366,8 @@ def decide_pools(rows_by_pair: Mapping[tuple[str, str], tuple[Sequence[float], S
             dec.bound = cpu.fraction
             if micro is not None:
                 dec.predicted = scaled(micro, cpu.fraction)
-        elif shares is None and micro is not None:
-            dec.predicted = scaled(micro, 1.0)  # no profile: the workload is taken to be all pooled path
+        elif micro is not None:
+            dec.predicted = scaled(micro, 1.0)  # no CPU profile: the workload is taken to be all pooled path
         cfg = AB_CONFIGS.get(pool)
         if ab is not None and cfg in getattr(ab, "configs", ()):
             dec.ab_config = cfg
@@ -395,7 +408,7 @@ def _decide(dec: PoolDecision, rules: Rules) -> None:
                         f"benchmarks have no paired interval (at least 6 rounds are needed)")
         return
     dec.basis = "predicted" if dec.cpu_share is not None else "micro"
-    source = "predicted end-to-end" if dec.basis == "predicted" else "micro (no profile: share taken as 100%)"
+    source = "predicted end-to-end" if dec.basis == "predicted" else "micro (no CPU profile: the share taken as the 100% upper bound)"
     dec.decision, dec.rule, dec.rounds_needed = apply_rules(dec.predicted, None, rules.margin_pct, source)
 
 

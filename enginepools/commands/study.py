@@ -16,9 +16,10 @@ HELP = "run benchmarks, heap profiles and a pipeline A/B, then write the analysi
 DESCRIPTION = (
     "Run every benchmark kernel (pooled and plain variants interleaved, -count 6), profile the heap of a "
     "representative workload with and without pools, run a short end-to-end A/B of the pipeline, and write "
-    "the report set into --out (default ./enginepools-report/): README.md with the verdict table, "
+    "the report set into --out (default ./enginepools-report/): README.md with the per-pool decision table, "
     "benchmark-results-summary.md, pprof-results-analysis.md, visual-performance-summary.md, "
-    "profiling-analysis-findings.md, the charts and graphs, and the raw result files. Prints the verdicts."
+    "profiling-analysis-findings.md, the charts and graphs, and the raw result files. Prints the per-pool "
+    "decision table."
 )
 
 

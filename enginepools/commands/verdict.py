@@ -14,12 +14,14 @@ from ..errors import InputError
 from .compare import add_shared_arguments, build
 
 NAME = "verdict"
-HELP = "decide keep / remove / inconclusive per pool from benchmark results"
+HELP = "decide keep / remove / trade-off / inconclusive per pool from benchmark results"
 DESCRIPTION = (
-    "Compare each pooled variant with its baseline (as 'enginepools compare' does; -col /impl by "
-    "default for one file) and apply the verdict rules: keep when significantly >= 15% faster or "
-    ">= 20% less B/op, remove when significantly slower or within 10% with no memory gain, else "
-    "inconclusive. -config FILE.toml overrides the thresholds."
+    "Print one decision per pool (kernel variants and thread counts together) from the paired micro "
+    "time Δ, with the end-to-end margin rules (margin_pct, default 5%; with no profile or A/B the "
+    "micro effect stands for the whole program), then the per-variant verdicts of the micro-benchmarks "
+    "as 'enginepools compare' pairs them (-col /impl by default for one file): keep when significantly "
+    ">= 15% faster or >= 20% less B/op, remove when significantly slower or within 10% with no memory "
+    "gain, else inconclusive; those decide no pool. -config FILE.toml overrides the thresholds."
 )
 
 

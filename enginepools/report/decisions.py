@@ -37,9 +37,9 @@ def decision_table(decisions: Sequence[PoolDecision]) -> str:
             "held", "rule"]
     rows = []
     for d in decisions:
-        rows.append([d.pool, f"**{d.decision}**", BASIS[d.basis], effect_text(d.time),
+        rows.append([d.pool, f"**{d.decision}**", BASIS[d.basis], effect_text(d.time) if d.basis != "micro" else "—",
                      effect_text(d.measured.get("peak RSS")), effect_text(d.micro),
-                     fmt.pct(d.cpu_share.fraction, signed=False) if d.cpu_share else "—",
+                     share_text(d.cpu_share),
                      fmt.bytes_(d.held) if d.held else "—", d.rule])
     return md.table(head, rows, "lll" + "r" * 5 + "l")
 
@@ -47,7 +47,7 @@ def decision_table(decisions: Sequence[PoolDecision]) -> str:
 def text_table(decisions: Sequence[PoolDecision]) -> str:
     """The decision table for a terminal (``enginepools verdict`` / ``study``)."""
     head = ["pool", "decision", "decided on", "e2e time Δ", "peak RSS Δ", "micro time Δ", "CPU share"]
-    body = [[d.pool, d.decision, BASIS[d.basis], effect_text(d.time), effect_text(d.measured.get("peak RSS")),
+    body = [[d.pool, d.decision, BASIS[d.basis], effect_text(d.time) if d.basis != "micro" else "—", effect_text(d.measured.get("peak RSS")),
              effect_text(d.micro), fmt.pct(d.cpu_share.fraction, signed=False) if d.cpu_share else "—"]
             for d in decisions]
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
@@ -94,11 +94,11 @@ def _names(names: Sequence[str]) -> str:
 def share_bound(decisions: Sequence[PoolDecision], pkg: str | None) -> str:
     """For profiles of another program (no A/B): what the pools' share allows."""
     ds = [d for d in decisions if d.cpu_share is not None or d.heap_share is not None]
-    if not ds or any(d.basis == "measured" for d in decisions):
-        return ""
+    if not ds or not pkg or "." not in pkg.split("/")[0] or any(d.basis == "measured" for d in decisions):
+        return ""  # only for profiles of a Go program (its benchmarked package is an import path)
     cpu = max((d.cpu_share for d in ds if d.cpu_share), key=lambda s: s.fraction, default=None)
     heap = max((d.heap_share for d in ds if d.heap_share), key=lambda s: s.fraction, default=None)
-    where = f"the benchmarked package `{pkg}`" if pkg else "the pooled functions"
+    where = f"the benchmarked package `{pkg}`"
     bits = []
     if heap is not None:
         bits.append(f"{share_text(heap)} of the allocations in `{heap.profile}`")
@@ -114,7 +114,7 @@ def share_bound(decisions: Sequence[PoolDecision], pkg: str | None) -> str:
 
 def evidence_chain(d: PoolDecision, margin_pct: float) -> str:
     """The pool's evidence (a)–(e), once."""
-    items = [f"Decision: **{d.decision}** — {d.rule}."]
+    items = [f"Decision: {d.rule}."]
     if d.micro is not None:
         items.append(f"(a) Micro: time per op {effect_text(d.micro)} pooled against plain, paired over "
                      f"{d.micro.n} rounds (each round's log-ratio averaged over {len(d.kernels)} kernel "
@@ -125,14 +125,12 @@ def evidence_chain(d: PoolDecision, margin_pct: float) -> str:
     for t in d.totals:
         items.append(f"(a) {t.unit}, medians summed over the kernels: {fmt.delta_phrase(t.plain, t.pooled, t.unit)}.")
     if d.cpu_share is not None or d.heap_share is not None:
-        s = [f"{share_text(d.cpu_share)} of the CPU time"] if d.cpu_share else []
-        s += [f"{share_text(d.heap_share)} of the bytes allocated"] if d.heap_share else []
-        src = d.cpu_share.profile if d.cpu_share else d.heap_share.profile  # type: ignore[union-attr]
-        items.append(f"(b) Share: the pooled path runs {' and '.join(s)} of the end-to-end workload "
-                     f"(profile `{src}`).")
-    else:
-        items.append("(b) Share: no profile was given; the micro effect is taken as the whole program's "
-                     "(share 100%, an upper bound).")
+        s = [f"{share_text(x)} of the {what} (`{x.profile}`)"
+             for x, what in ((d.cpu_share, "CPU time"), (d.heap_share, "bytes allocated")) if x is not None]
+        items.append(f"(b) Share: the pooled path runs {' and '.join(s)} of the end-to-end workload.")
+    if d.cpu_share is None:
+        items.append("(b) No CPU profile was given: the micro effect is taken as the whole program's "
+                     "(its share taken as the 100% upper bound).")
     if d.predicted is not None and d.cpu_share is not None:
         items.append(f"(c) Predicted end-to-end time: {effect_text(d.predicted)} = "
                      f"{fmt.pct(d.cpu_share.fraction, signed=False)} × {effect_text(d.micro)}.")
