@@ -43,7 +43,7 @@ class Plan:
     benchtime: str = "200ms"  # per sample (Go: 1s; shorter keeps the whole study under 3 minutes)
     cpu: tuple[int, ...] = (1, 2)  # thread counts for the contention kernel
     heap_rate: int = 1  # heap sampling rate in bytes (1: every allocation)
-    cpu_profile_seconds: float = 2.0  # pipeline runs under the CPU profiler (the pools' CPU share)
+    cpu_profile_seconds: float = 4.0  # pipeline runs under the CPU profiler (the pools' CPU share)
     ab_runs: int = 6  # pipeline A/B runs per configuration
     ab_configs: tuple[str, ...] = ("none", "all", "hash", "tar", "string")
     tree_files: int = 3000  # files in the generated build context (pipeline workload)
@@ -52,7 +52,7 @@ class Plan:
 
 DEFAULT_PLAN = Plan()
 QUICK_PLAN = Plan(quick=True, count=6, benchtime="40ms", cpu=(1, 2), ab_runs=6, ab_configs=("none", "all"),
-                  tree_files=600, cpu_profile_seconds=1.0)
+                  tree_files=600, cpu_profile_seconds=2.0)
 
 
 @dataclass

@@ -78,11 +78,16 @@ def answer(decisions: Sequence[PoolDecision], rules: Any, ab: Any = None) -> str
     if ab is not None:
         from ..analysis.decision import paired_effect
 
-        e = paired_effect("wall time", ab.values("none", "ns/op"), ab.values("all", "ns/op"), rules.alpha) \
-            if "all" in getattr(ab, "configs", ()) else None
-        if e is not None:
-            parts.append(f"All pools together changed the pipeline's wall time by {effect_text(e)} "
-                         f"(paired, {e.n} rounds).")
+        effects = []
+        if "all" in getattr(ab, "configs", ()):
+            for what, unit in (("wall time", "ns/op"), ("CPU time", "cpu-ns/op"), ("peak RSS", "peak-RSS-B")):
+                e = paired_effect(what, ab.values("none", unit), ab.values("all", unit), rules.alpha)
+                if e is not None:
+                    effects.append(e)
+        if effects:
+            parts.append("Measured end to end, all pools together (`pools=all` against `pools=none`, paired by "
+                         f"round, {effects[0].n} rounds) changed the pipeline's "
+                         + ", ".join(f"{e.what} by {effect_text(e)}" for e in effects) + ".")
     return " ".join(parts)
 
 
@@ -143,7 +148,8 @@ def evidence_chain(d: PoolDecision, margin_pct: float) -> str:
         items.append(f"(d) Measured end-to-end (A/B `pools={d.ab_config}` against `pools=none`, paired by "
                      f"round): {ms}.")
     else:
-        items.append("(d) Measured: the A/B did not run this pool on its own.")
+        items.append("(d) Measured: the A/B did not run this pool on its own (all pools together, when it ran "
+                     "`pools=all`: see the README's first paragraph).")
     if d.disagreement:
         items.append(f"Prediction and measurement disagree: {d.disagreement}.")
     held = f"the pool holds {fmt.bytes_(d.held)} between operations (`retained-B`)" if d.held else \
