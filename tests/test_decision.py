@@ -136,3 +136,23 @@ def test_consistency_checker_checks_paired_estimates_and_amdahl_products():
     assert rc.check_text("x", ok) == []
     bad = "Predicted: +16.9% [+14.0%, +17.4%] = 28.7% × +52.0% [+48.8%, +60.8%]."
     assert any("is 14.92%" in p for p in rc.check_text("x", bad))
+
+
+def test_rule_sentences_pass_the_report_checker():
+    """Every percentage a rule sentence prints is a threshold or an estimate
+    with its interval, so the checker of the documents can verify it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import report_consistency as rc
+
+    cases = [(eff(-0.10, -0.20, 0.05), None), (eff(-0.10, -0.15, -0.05), None), (eff(0.02, 0.01, 0.03), None),
+             (eff(0.0, -0.01, 0.01), None),
+             (eff(-0.10, -0.15, -0.05), eff(0.06, 0.01, 0.09, what="peak RSS"))]
+    decisions = set()
+    for t, m in cases:
+        d, rule, _ = dc.apply_rules(t, m, 5.0, "measured")
+        decisions.add(d)
+        assert rc.check_text("x", rule) == [], rule
+    assert decisions == {"keep", "remove", "trade-off", "inconclusive"}

@@ -271,7 +271,7 @@ def apply_rules(time: Effect | None, memory: Effect | None, margin_pct: float, s
         return REMOVE, (f"remove: {source} {bad.what} {pct(bad.delta)} {interval(bad)} is significantly worse, "
                         f"and nothing improves by the {mg} margin"), None
     if all(equivalent(e, m) for e in effects):
-        what = " and ".join(f"{e.what} {pct(e.delta)}" for e in effects)
+        what = " and ".join(f"{e.what} {pct(e.delta)} {interval(e)}" for e in effects)
         return REMOVE, (f"remove: {source} {what} equivalent to plain allocation (the 90% intervals lie "
                         f"within ±{mg}): a pool is code to maintain"), None
     open_ = [e for e in effects if not equivalent(e, m)]
@@ -281,7 +281,7 @@ def apply_rules(time: Effect | None, memory: Effect | None, margin_pct: float, s
     e = open_[0]
     more = f"; about {rounds} rounds would resolve it" if rounds is not None else ""
     return INCONCLUSIVE, (f"inconclusive: {source} {e.what} {pct(e.delta)} {interval(e)} crosses a decision "
-                          f"edge (−{mg}, 0 or +{mg}){more}"), rounds
+                          f"edge (0 or ±{mg}){more}"), rounds
 
 
 # ---------------------------------------------------------------- decide
