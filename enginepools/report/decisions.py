@@ -17,7 +17,7 @@ def effect_text(e: Effect | None) -> str:
     if e is None:
         return "—"
     if e.lo is None or e.hi is None:
-        return f"{fmt.pct(e.delta)} (no interval: {e.n} rounds)"
+        return f"{fmt.pct(e.delta)} (no interval: {e.n} round{'s' * (e.n != 1)})"
     return f"{fmt.pct(e.delta)} [{fmt.pct(e.lo)}, {fmt.pct(e.hi)}]"
 
 
@@ -31,13 +31,20 @@ def share_text(s: Share | None) -> str:
     return fmt.share_phrase(s.part, s.total, s.unit)
 
 
+def _e2e_cell(d: PoolDecision) -> str:
+    """The end-to-end time effect the decision rests on (the bound, when only that is known)."""
+    if d.basis == "bound" and d.bound is not None:
+        return f"at most {fmt.pct(d.bound, signed=False)} faster (share bound)"
+    return "—" if d.basis == "micro" else effect_text(d.time)
+
+
 def decision_table(decisions: Sequence[PoolDecision]) -> str:
     """One row per pool."""
     head = ["pool", "decision", "decided on", "end-to-end time Δ", "peak RSS Δ", "micro time Δ", "share of CPU",
             "held", "rule"]
     rows = []
     for d in decisions:
-        rows.append([d.pool, f"**{d.decision}**", BASIS[d.basis], effect_text(d.time) if d.basis != "micro" else "—",
+        rows.append([d.pool, f"**{d.decision}**", BASIS[d.basis], _e2e_cell(d),
                      effect_text(d.measured.get("peak RSS")), effect_text(d.micro),
                      share_text(d.cpu_share),
                      fmt.bytes_(d.held) if d.held else "—", d.rule])
@@ -47,7 +54,7 @@ def decision_table(decisions: Sequence[PoolDecision]) -> str:
 def text_table(decisions: Sequence[PoolDecision]) -> str:
     """The decision table for a terminal (``enginepools verdict`` / ``study``)."""
     head = ["pool", "decision", "decided on", "e2e time Δ", "peak RSS Δ", "micro time Δ", "CPU share"]
-    body = [[d.pool, d.decision, BASIS[d.basis], effect_text(d.time) if d.basis != "micro" else "—", effect_text(d.measured.get("peak RSS")),
+    body = [[d.pool, d.decision, BASIS[d.basis], _e2e_cell(d), effect_text(d.measured.get("peak RSS")),
              effect_text(d.micro), fmt.pct(d.cpu_share.fraction, signed=False) if d.cpu_share else "—"]
             for d in decisions]
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
