@@ -43,6 +43,7 @@ class Plan:
     benchtime: str = "200ms"  # per sample (Go: 1s; shorter keeps the whole study under 3 minutes)
     cpu: tuple[int, ...] = (1, 2)  # thread counts for the contention kernel
     heap_rate: int = 1  # heap sampling rate in bytes (1: every allocation)
+    cpu_profile_seconds: float = 4.0  # pipeline runs under the CPU profiler (the pools' CPU share)
     ab_runs: int = 6  # pipeline A/B runs per configuration
     ab_configs: tuple[str, ...] = ("none", "all", "hash", "tar", "string")
     tree_files: int = 3000  # files in the generated build context (pipeline workload)
@@ -51,7 +52,7 @@ class Plan:
 
 DEFAULT_PLAN = Plan()
 QUICK_PLAN = Plan(quick=True, count=6, benchtime="40ms", cpu=(1, 2), ab_runs=6, ab_configs=("none", "all"),
-                  tree_files=600)
+                  tree_files=600, cpu_profile_seconds=2.0)
 
 
 @dataclass
@@ -265,7 +266,7 @@ def _profile_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], li
     from .e2e.pipeline import profile_pipeline_peak
     from .report.build import timeline_sidecar
 
-    bar.grow(2)
+    bar.grow(3)
     root = _workload_tree(plan)
     out, kept = [], []
     # plain first: it is the base of the differential flame graph.  In-use
@@ -281,7 +282,28 @@ def _profile_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], li
             write_text(tpath, json.dumps(timeline) + "\n")
             kept.append(tpath)
         bar.advance()
+    # the CPU profile of the plain run: the pooled path's share of the CPU (Amdahl's share)
+    bar.note("CPU profile, plain")
+    path = work / "plain-cpu.pb.gz"
+    cpu_profile_pipeline(root, "none", min_seconds=plan.cpu_profile_seconds).write(path)
+    out.append(str(path))
+    bar.advance()
     return out, kept
+
+
+def cpu_profile_pipeline(root: Path, pools: str, min_seconds: float, hz: int = 1000) -> Any:
+    """CPU profile of pipeline runs repeated for at least `min_seconds` of
+    wall time (one run is too short for enough samples at `hz`)."""
+    from .e2e.pipeline import run_pipeline
+    from .pprof.profilers import CPUProfiler
+
+    with CPUProfiler(hz=hz) as cp:
+        t0 = time.perf_counter()
+        while True:
+            run_pipeline(root, pools, None)
+            if time.perf_counter() - t0 >= min_seconds:
+                break
+    return cp.profile()
 
 
 def _ab_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:

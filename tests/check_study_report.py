@@ -18,7 +18,7 @@ import report_consistency  # noqa: E402
 
 DOCUMENTS = ("README.md", "benchmark-results-summary.md", "pprof-results-analysis.md",
              "visual-performance-summary.md", "profiling-analysis-findings.md")
-RAW = ("bench.txt", "bench.json", "plain-heap.pb.gz", "pooled-heap.pb.gz", "pipeline-ab.json")
+RAW = ("bench.txt", "bench.json", "plain-heap.pb.gz", "pooled-heap.pb.gz", "plain-cpu.pb.gz", "pipeline-ab.json")
 MANIFEST = ".enginepools-report.json"
 PNG = b"\x89PNG\r\n\x1a\n"
 

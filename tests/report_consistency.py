@@ -24,10 +24,17 @@ NUM = r"-?[\d,]*\.?\d+"
 DELTA = re.compile(rf"([+-]\d+\.\d)% \(({NUM}) → ({NUM})")
 SHARE = re.compile(rf"(\d+\.\d)% \(({NUM}) of ({NUM})")
 RATIO = re.compile(rf"(\d+\.\d\d)× \(({NUM}) / ({NUM})")
+DURATION = re.compile(r"Duration: (\S+), Total samples = (\S+) \(\s*([\d.]+)%\)")
+LONE = re.compile(r"[+-]\d+\.\d% \(no interval: \d+ rounds?\)")
+#: a paired estimate and its interval: ``−3.2% [−5.1%, −1.0%]`` (the estimate must lie inside)
+PAIRED = re.compile(r"([+-]\d+\.\d)% \[([+-]\d+\.\d)%, ([+-]\d+\.\d)%\]")
+#: Amdahl's prediction: ``+14.9% [+14.0%, +17.4%] = 28.7% × +52.0% [+48.8%, +60.8%]``
+PRODUCT = re.compile(r"([+-]\d+\.\d)% \[([+-]\d+\.\d)%, ([+-]\d+\.\d)%\] = (\d+\.\d)% × "
+                     r"([+-]\d+\.\d)% \[([+-]\d+\.\d)%, ([+-]\d+\.\d)%\]")
 ANY_PCT = re.compile(r"[+-]?\d+(?:\.\d+)?%")
 ANY_RATIO = re.compile(r"\d+(?:\.\d+)?×")
 CONSTANT = re.compile(r"(?:≥ |±|the )(\d+(?:\.\d+)?)%")
-FIXED = re.compile(r"95% (?:CI|confidence|interval)|1\.00×|\[[-+]?\d+(?:\.\d+)?%, [-+]?\d+(?:\.\d+)?%\]")
+FIXED = re.compile(r"(?:95|90)% (?:CI|confidence|interval)|1\.00×|\[[-+]?\d+(?:\.\d+)?%, [-+]?\d+(?:\.\d+)?%\]")
 RAW_NS = re.compile(rf"^(Benchmark\S+)\s+\d+\s+({NUM}) ns/op", re.M)
 BYTES = re.compile(r"(\d[\d,]*(?:\.\d+)?) (B|KiB|MiB|GiB)\b")
 _BYTE_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
@@ -135,7 +142,8 @@ def check_pprof_table(head: list[str], rows: list[list[str]], above: str) -> lis
 
 def check_text(name: str, text: str, thresholds: set[str] | None = None) -> list[str]:
     """Problems in one document (empty when every figure checks out)."""
-    thresholds = thresholds or {"15", "20", "10", "3"}  # the rules' thresholds; 3: the noise limit
+    # the rules' thresholds (5: the pool decisions' margin; 100: the share bound); 3: the noise limit
+    thresholds = thresholds or {"15", "20", "10", "5", "3", "100"}
     raw_ns: dict[str, list[float]] = {}  # Go lines of the raw output: ns/op per benchmark
     for m in RAW_NS.finditer(text):
         raw_ns.setdefault(m.group(1), []).append(num(m.group(2)))
@@ -222,6 +230,31 @@ def check_text(name: str, text: str, thresholds: set[str] | None = None) -> list
             covered.append((m.start(1), m.end(1) + 1))
             ln = text.count("\n", 0, m.start()) + 1
             verified_deltas.setdefault(ln, set()).add(m.group(1).lstrip("+-") + "%")
+    for m in DURATION.finditer(text):  # pprof's CPU header: samples as a share of the wall duration
+        lo, hi = pprof_interval(m.group(2))
+        dlo, dhi = pprof_interval(m.group(1))
+        if not _within(float(m.group(3)), 100 * lo / dhi, 100 * hi / dlo, 0.005):
+            problems.append(f"{name}: {m.group(0)!r}: {m.group(3)}% is not {m.group(2)} of {m.group(1)}")
+        covered.append((m.start(), m.end()))
+    for m in LONE.finditer(text):  # an estimate printed without interval says so; nothing to recompute
+        covered.append((m.start(), m.end()))
+    for m in PAIRED.finditer(text):
+        d, lo, hi = (float(m.group(k)) for k in (1, 2, 3))
+        if not lo <= d <= hi:
+            problems.append(f"{name}: {m.group(0)!r}: the estimate lies outside its interval")
+        covered.append((m.start(), m.end()))
+        ln = text.count("\n", 0, m.start()) + 1
+        verified_deltas.setdefault(ln, set()).add(m.group(1).lstrip("+-") + "%")
+    for m in PRODUCT.finditer(text):
+        s_ = float(m.group(4)) / 100
+        for k_out, k_in in ((1, 5), (2, 6), (3, 7)):
+            want, got = s_ * float(m.group(k_in)), float(m.group(k_out))
+            # each printed figure is rounded to 0.1: the product carries the share's and the factor's rounding
+            tol = 0.05 + 0.0005 * abs(float(m.group(k_in))) + 0.05 * s_ + 1e-9
+            if abs(want - got) > tol:
+                problems.append(f"{name}: {m.group(0)!r}: {m.group(4)}% × {m.group(k_in)}% is {want:.2f}%, "
+                                f"not {got}%")
+        covered.append((m.start(), m.end()))
     for m in CONSTANT.finditer(text):
         if m.group(1) in thresholds:
             covered.append((m.start(), m.end()))

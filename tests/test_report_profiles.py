@@ -99,10 +99,10 @@ def test_graphs_flame_graphs_and_diff_are_drawn(profiles_report: tuple[Path, Pat
 
 def test_findings_name_the_top_consumer_and_the_package_share(profiles_report: tuple[Path, Path, Path]) -> None:
     out, _, _ = profiles_report
-    readme = (out / "README.md").read_text()
-    assert f"`{PKG}/container.NewWorkerPool` holds the most of the in-use heap" in readme
+    findings = (out / "profiling-analysis-findings.md").read_text()
+    assert f"`{PKG}/container.NewWorkerPool` holds the most of the in-use heap" in findings
     # benchmarked package: example.com/tool/pkg/memory holds 64 of 8357 KiB in `plain`
-    assert re.search(r"benchmarked package .* account for 0\.8% \(0\.06250 of 8\.161 MiB\)", readme)
+    assert re.search(r"benchmarked package .* account for 0\.8% \(0\.06250 of 8\.161 MiB\)", findings)
     assert rc.check_report(out) == []
 
 

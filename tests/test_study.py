@@ -26,12 +26,14 @@ def test_study_runs_every_phase_and_writes_a_consistent_report(tmp_path: Path) -
     names = {p.name for p in out.iterdir()}
     assert set(DOCS) <= names
     # the result files the report was built from are kept beside it
-    assert {"bench.txt", "bench.json", "plain-heap.pb.gz", "pooled-heap.pb.gz", "pipeline-ab.json"} <= names
+    assert {"bench.txt", "bench.json", "plain-heap.pb.gz", "pooled-heap.pb.gz", "plain-cpu.pb.gz",
+            "pipeline-ab.json"} <= names
     assert {"flame-diff.png", "time.png", "scaling.png"} <= names
-    pools = {(v.pool, v.candidate) for v in res.data.verdicts}
-    assert ("StringBuilder", "pool") in pools and ("PoolContention-2", "pool") in pools
+    # one decision per pool: PoolContention at 1 and 2 threads belongs to the object pool
+    pools = [d.pool for d in res.data.decisions]
+    assert sorted(pools) == sorted(set(pools)) and {"string builder", "object pool"} <= set(pools)
     readme = (out / "README.md").read_text()
-    assert "| StringBuilder | pool vs std |" in readme and "enginepools study --quick" in readme
+    assert "| string builder | **" in readme and "enginepools study --quick" in readme
     assert "End to end" in (out / "profiling-analysis-findings.md").read_text()
     assert rc.check_report(out) == []
     # the report can be regenerated from the kept files
@@ -53,7 +55,7 @@ def test_study_without_a_phase_names_it_and_still_reports(tmp_path: Path, monkey
     code = cli.main(["study", "--out", str(out), "-filter", "StringBuilder", "-benchtime", "1ms", "--no-progress"])
     cap = capsys.readouterr()
     assert code == 0
-    assert "StringBuilder" in cap.out
+    assert "string builder" in cap.out
     assert any(w in cap.out for w in ("keep", "remove", "inconclusive"))
     assert "skipped profiles: not in this build" in cap.err
     readme = (out / "README.md").read_text()
@@ -188,6 +190,6 @@ def test_the_pipeline_phases_ignore_a_decoy_package_in_the_working_directory(
     work = tmp_path / "work"
     work.mkdir()
     profiles, _ = study._profile_phase(TINY, work, bar)
-    assert [Path(p).name for p in profiles] == ["plain-heap.pb.gz", "pooled-heap.pb.gz"]
+    assert [Path(p).name for p in profiles] == ["plain-heap.pb.gz", "pooled-heap.pb.gz", "plain-cpu.pb.gz"]
     (ab_json,), _ = study._ab_phase(TINY, work, bar)
     assert Path(ab_json).stat().st_size > 0

@@ -47,6 +47,7 @@ class Rules:
     keep_faster_pct: float = 15.0
     keep_less_memory_pct: float = 20.0
     remove_within_pct: float = 10.0
+    margin_pct: float = 5.0  # per-pool decisions (analysis.decision): the end-to-end effect that matters
     on_conflict: str = INCONCLUSIVE
     holm: bool = False
     time_units: tuple[str, ...] = ("ns/op", "sec/op")
@@ -57,7 +58,7 @@ class Rules:
         problems = []
         if not 0 < self.alpha < 1:
             problems.append(f"alpha must be between 0 and 1, got {self.alpha}")
-        for name in ("keep_faster_pct", "keep_less_memory_pct", "remove_within_pct"):
+        for name in ("keep_faster_pct", "keep_less_memory_pct", "remove_within_pct", "margin_pct"):
             v = getattr(self, name)
             if not 0 <= v <= 100:
                 problems.append(f"{name} must be a percentage between 0 and 100, got {v}")

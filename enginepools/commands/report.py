@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     data = gather(args.bench, args.profile, args.ab, pairs=pairs, base=args.base, rules=rules)
     written = write_report(data, args.out)
     print(f"wrote {len(written)} files to {args.out}", file=sys.stderr)
-    if data.verdicts:
-        sys.stdout.write(vd.render(data.verdicts, "text"))
+    if data.decisions:
+        from ..report import decisions
+
+        sys.stdout.write(decisions.text_table(data.decisions))
     return 0

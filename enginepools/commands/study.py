@@ -16,9 +16,10 @@ HELP = "run benchmarks, heap profiles and a pipeline A/B, then write the analysi
 DESCRIPTION = (
     "Run every benchmark kernel (pooled and plain variants interleaved, -count 6), profile the heap of a "
     "representative workload with and without pools, run a short end-to-end A/B of the pipeline, and write "
-    "the report set into --out (default ./enginepools-report/): README.md with the verdict table, "
+    "the report set into --out (default ./enginepools-report/): README.md with the per-pool decision table, "
     "benchmark-results-summary.md, pprof-results-analysis.md, visual-performance-summary.md, "
-    "profiling-analysis-findings.md, the charts and graphs, and the raw result files. Prints the verdicts."
+    "profiling-analysis-findings.md, the charts and graphs, and the raw result files. Prints the per-pool "
+    "decision table."
 )
 
 
@@ -37,7 +38,6 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from ..analysis import verdict as vd
     from ..bench import noise
     from ..errors import UsageError
     from ..report import fmt
@@ -54,8 +54,10 @@ def run(args: argparse.Namespace) -> int:
         plan = replace(plan, filter=args.filter)
     res = run_study(args.out, plan, progress=not args.no_progress)
     d = res.data
-    if d.verdicts:
-        sys.stdout.write(vd.render(d.verdicts, "text"))
+    if d.decisions:
+        from ..report import decisions
+
+        sys.stdout.write(decisions.text_table(d.decisions))
     else:
         print("no verdicts: the study produced no pooled/plain comparison")
     for phase, why in res.skipped.items():

@@ -14,12 +14,14 @@ from ..errors import InputError
 from .compare import add_shared_arguments, build
 
 NAME = "verdict"
-HELP = "decide keep / remove / inconclusive per pool from benchmark results"
+HELP = "decide keep / remove / trade-off / inconclusive per pool from benchmark results"
 DESCRIPTION = (
-    "Compare each pooled variant with its baseline (as 'enginepools compare' does; -col /impl by "
-    "default for one file) and apply the verdict rules: keep when significantly >= 15% faster or "
-    ">= 20% less B/op, remove when significantly slower or within 10% with no memory gain, else "
-    "inconclusive. -config FILE.toml overrides the thresholds."
+    "Print one decision per pool (kernel variants and thread counts together) from the paired micro "
+    "time Δ, with the end-to-end margin rules (margin_pct, default 5%; with no profile or A/B the "
+    "micro effect stands for the whole program), then the per-variant verdicts of the micro-benchmarks "
+    "as 'enginepools compare' pairs them (-col /impl by default for one file): keep when significantly "
+    ">= 15% faster or >= 20% less B/op, remove when significantly slower or within 10% with no memory "
+    "gain, else inconclusive; those decide no pool. -config FILE.toml overrides the thresholds."
 )
 
 
@@ -37,5 +39,15 @@ def run(args: argparse.Namespace) -> int:
     if not result.rows:
         raise InputError("nothing to decide: no benchmark has both a baseline and a pooled variant")
     verdicts = vd.decide(result.rows, rules)
-    sys.stdout.write(vd.render(verdicts, args.format))
+    if args.format != "text":
+        sys.stdout.write(vd.render(verdicts, args.format))
+        return 0
+    from ..report.build import gather
+    from ..report.decisions import text_table
+
+    data = gather(args.files, rules=rules)
+    if data.decisions:
+        sys.stdout.write(text_table(data.decisions))
+    sys.stdout.write("\nPer variant (micro only; B/op never decides a pool above):\n")
+    sys.stdout.write(vd.render(verdicts, "text"))
     return 0

@@ -42,7 +42,34 @@ def gather(bench: Sequence[str] = (), profiles: Sequence[str] = (), ab: str | No
     if data.bench:
         _compare(data, pairs if pairs is not None else DEFAULT_PAIRS, base)
         data.machine = machine_info(data.records)
+    _decide(data)
     return data
+
+
+def _decide(data: ReportData) -> None:
+    """One decision per pool from the evidence chain (analysis.decision)."""
+    from ..analysis import decision as dc
+
+    if not data.pool_series:
+        return
+    pairs, totals, held = data.pool_series
+    heap = _baseline(data.heap_profiles())
+    cpu = _baseline([p for p in data.profiles if p.kind == "cpu"])
+    pkg = data.machine.get("pkg")
+    go_pkg = pkg if pkg and "." in pkg.split("/")[0] else None
+    shares = None
+    if heap is not None or cpu is not None:
+        shares = {}
+        for pool in {dc.pool_of(n) for n, _ in pairs}:
+            shares[pool] = (None if cpu is None else dc.profile_share(cpu.profile, "cpu", cpu.label, pool, go_pkg),
+                            None if heap is None else dc.profile_share(heap.profile, "heap", heap.label, pool, go_pkg))
+    ab = data.ab.data if data.ab is not None else None
+    data.decisions = dc.decide_pools(pairs, totals, held, data.rules, shares, ab)
+
+
+def _baseline(profiles: Sequence[ProfileInput]) -> ProfileInput | None:
+    """The plain run's profile when one is named so (Amdahl's share is of the baseline), else the first."""
+    return next((p for p in profiles if "plain" in p.label), profiles[0] if profiles else None)
 
 
 # ------------------------------------------------------------------ bench
@@ -100,6 +127,10 @@ def _compare(data: ReportData, pairs: Sequence[tuple[str, str]], base: str | Non
         else:
             result = cmp.compare_columns(records, IMPL, chosen, alpha=alpha, holm=holm)
     if result is not None and result.rows:
+        from ..analysis import decision as dc
+
+        bases = [o for _, o in used_pairs] if used_pairs else [base or next((b for b in BASE_NAMES if b in values), "")]
+        data.pool_series = dc.pool_inputs(records, IMPL, data.rules.time_units, bases)
         data.comparison = result
         data.verdicts = vd.decide(_pool_rows(result.rows), data.rules)
         data.notes.extend(n for n in result.notes if not n.startswith("not compared"))

@@ -3,9 +3,9 @@ decided it, what the profiles and the A/B run add, the risks of acting on
 the numbers, and next steps — all derived from the data."""
 from __future__ import annotations
 
-from ..analysis.verdict import INCONCLUSIVE, KEEP, REMOVE, Verdict
-from . import findings, fmt, md
-from .common import FINDINGS, PPROF, TITLES, Context, absent_block, comparison_table, header, pool_name, verdict_table
+from ..analysis.decision import INCONCLUSIVE, KEEP, REMOVE
+from . import decisions, findings, fmt, md
+from .common import FINDINGS, PPROF, README, TITLES, Context, absent_block, comparison_table, header
 
 FILE = FINDINGS
 
@@ -13,15 +13,18 @@ FILE = FINDINGS
 def render(ctx: Context) -> str:
     d = ctx.data
     out = [header(ctx, FILE)]
-    out.append(md.heading(2, "Summary"))
-    kf = findings.key_findings(ctx)
-    out.append(md.bullets(kf) if kf else "The inputs held no comparison, profile or A/B run to draw findings from.")
     out.append(absent_block(d))
-    if d.verdicts:
-        out.append(md.heading(2, "Verdicts and their evidence"))
-        out.append(verdict_table(d.verdicts, with_rule=False))
-        for v in d.verdicts:
-            out.append(_pool_section(ctx, v))
+    if d.decisions:
+        out.append(md.heading(2, "Each pool's evidence chain"))
+        out.append(f"Decisions and rules: {md.link('README', README)}. Micro Δ, predicted and measured effects "
+                   "are paired by round: Hodges–Lehmann estimate of pooled / plain − 1 with its 95% interval.")
+        for dec in d.decisions:
+            out.append(decisions.evidence_chain(dec, d.rules.margin_pct))
+    elif not d.bench:
+        kf = findings.key_findings(ctx)
+        if kf:
+            out.append(md.heading(2, "Summary"))
+            out.append(md.bullets(kf))
     if ctx.profiles:
         out.append(md.heading(2, "What the profiles show"))
         out.append(md.bullets(f for pa in ctx.profiles for f in pa.findings()))
@@ -34,36 +37,6 @@ def render(ctx: Context) -> str:
     out.append(md.heading(2, "Next steps"))
     out.append(md.bullets(next_steps(ctx)))
     return md.join(*out)
-
-
-def _pool_section(ctx: Context, v: Verdict) -> str:
-    items = [f"Deciding rule: {v.rule}."]
-    items.append(f"Time: {findings.evidence_phrase(v.time, 'time')}.")
-    if v.memory is not None:
-        items.append(f"Memory: {findings.evidence_phrase(v.memory, 'memory')}.")
-    if v.allocs is not None:
-        items.append(f"Allocations: {findings.evidence_phrase(v.allocs, 'allocation')}.")
-    held = _retained(ctx, v)
-    if held:
-        items.append(f"Held: the pool keeps {fmt.bytes_(held)} between operations (`retained-B`, median at the end "
-                     "of a sample). The memory line counts bytes allocated per operation, not what a pool holds: "
-                     "weigh the two where memory is short.")
-    warns = [w for r in ctx.data.rows if r.name == v.pool and r.new_label == v.candidate for w in r.warnings]
-    for w in dict.fromkeys(warns):
-        items.append(f"Warning: {w}.")
-    name = pool_name(v, ctx.data.verdicts)
-    return md.join(md.heading(3, f"{name}: {v.decision}"), md.bullets(items))
-
-
-def _retained(ctx: Context, v: Verdict) -> float:
-    """The pooled variant's median retained-B (0 when it reports none)."""
-    comp = ctx.data.comparison
-    for t in comp.tables if comp is not None else []:
-        if t.unit == "retained-B":
-            s = t.cells.get((v.pool, v.candidate))
-            if s is not None and s.center > 0:
-                return float(s.center)
-    return 0.0
 
 
 def _ab_section(ctx: Context) -> str:
@@ -113,10 +86,10 @@ def risks(ctx: Context) -> list[str]:
             out.append(f"Multiple comparisons: {m} time comparisons were each tested at α = {d.rules.alpha:g} "
                        "without correction; by chance alone some may come out significant. Set `holm = true` "
                        "in the rules to correct them.")
-        conflicts = [pool_name(v, d.verdicts) for v in d.verdicts if "trade-off" in v.rule]
+        conflicts = [x.pool for x in d.decisions if x.decision == "trade-off"]
         if conflicts:
-            out.append(f"Trade-offs: {', '.join(conflicts)} save memory but cost time; the verdict depends on "
-                       "which the program is short of.")
+            out.append(f"Trade-offs: {', '.join(conflicts)} gain in time or memory and lose in the other; which "
+                       "matters depends on what the program is short of.")
     if d.machine:
         cpu = d.machine.get("cpu") or d.machine.get("platform") or "this machine"
         out.append(f"One machine: every number was measured on `{cpu}`. Allocators, caches and core counts "
@@ -138,26 +111,20 @@ def risks(ctx: Context) -> list[str]:
 def next_steps(ctx: Context) -> list[str]:
     d = ctx.data
     out = []
-    names = {id(v): pool_name(v, d.verdicts) for v in d.verdicts}
-    removes = [names[id(v)] for v in d.verdicts if v.decision == REMOVE]
-    keeps = [names[id(v)] for v in d.verdicts if v.decision == KEEP]
+    removes = [x.pool for x in d.decisions if x.decision == REMOVE]
+    keeps = [x.pool for x in d.decisions if x.decision == KEEP]
     if removes:
-        out.append(f"Remove the pool{'s' * (len(removes) > 1)} behind {_list(removes)} (use plain allocation) and "
-                   "confirm with an end-to-end A/B run.")
+        out.append(f"Remove the {_list(removes)} pool{'s' * (len(removes) > 1)} (use plain allocation): "
+                   "a pool that does not pay is code to maintain.")
     if keeps:
         them = "them" if len(keeps) > 1 else "it"
-        out.append(f"Keep the pool{'s' * (len(keeps) > 1)} behind {_list(keeps)}; guard {them} with a benchmark "
+        out.append(f"Keep the {_list(keeps)} pool{'s' * (len(keeps) > 1)}; guard {them} with a benchmark "
                    f"regression gate (the enginepools pytest plugin) so that a later change cannot make {them} "
                    "slower unnoticed.")
-    undecided = [v for v in d.verdicts if v.decision == INCONCLUSIVE]
-    few = [v for v in undecided if v.time is not None and v.time.p_value is None]
-    if few:
-        out.append(f"Re-run with more samples (`-count 10`) for {_list([names[id(v)] for v in few])}: "
-                   "too few samples to decide.")
-    rest = [v for v in undecided if v not in few]
-    if rest:
-        out.append(f"Measure {_list([names[id(v)] for v in rest])} in the real workload (A/B): the micro-benchmark "
-                   "difference is real but below the thresholds, or a trade-off.")
+    for x in d.decisions:
+        if x.decision == INCONCLUSIVE:
+            more = f"about {x.rounds_needed} rounds" if x.rounds_needed else "at least 6 rounds"
+            out.append(f"Measure **{x.pool}** again with {more} (A/B `-count`, or benchmark `-count`).")
     if d.ab is None:
         out.append("Run the end-to-end pipeline A/B (`enginepools ab`) to see whether the pools change the "
                    "whole program's time and memory.")

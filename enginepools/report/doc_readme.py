@@ -1,8 +1,8 @@
 """``README.md``: the index, the key findings and the verdict table."""
 from __future__ import annotations
 
-from . import findings, md
-from .common import BENCH, FINDINGS, PPROF, README, TITLES, VISUAL, Context, absent_block, header, verdict_table
+from . import decisions, findings, md
+from .common import BENCH, FINDINGS, PPROF, README, TITLES, VISUAL, Context, absent_block, header
 
 FILE = README
 
@@ -13,7 +13,7 @@ _ABOUT = {
            "Δ, p-values, throughput, pool counters",
     VISUAL: "the charts: time, memory and throughput per pool, the performance-impact chart, the heap's top "
             "consumers, the speed-vs-memory quadrant",
-    FINDINGS: "each verdict with the evidence that decided it, the risks of acting on it, next steps",
+    FINDINGS: "each pool's evidence chain (micro Δ, share, predicted and measured end-to-end effect, memory held), the risks of acting on it, next steps",
 }
 
 
@@ -21,28 +21,35 @@ def render(ctx: Context) -> str:
     d = ctx.data
     out = [header(ctx, FILE)]
     m = d.machine
+    if d.decisions:
+        out.append(decisions.answer(d.decisions, d.rules, d.ab.data if d.ab else None))
+        out.append(md.heading(2, "Decisions"))
+        r = d.rules
+        out.append(f"One row per pool (its kernel variants and thread counts together). Δ = pooled / plain − 1, "
+                   f"paired by round (Hodges–Lehmann estimate, 95% interval). Rules, margin ±{r.margin_pct:g}%, "
+                   f"α = {r.alpha:g}: **keep** when the end-to-end time or peak RSS improves significantly by at "
+                   f"least the margin; **trade-off** when one improves so and the other worsens significantly by "
+                   f"at least the margin; **remove** when either is significantly worse, or both are equivalent "
+                   f"(90% interval within the margin); otherwise **inconclusive**, with the rounds that would "
+                   f"resolve it. End to end means measured by the A/B when it ran the pool alone, else predicted "
+                   f"as CPU share × micro Δ.")
+        out.append(decisions.decision_table(d.decisions))
+        bound = decisions.share_bound(d.decisions, m.get("pkg"))
+        if bound:
+            out.append(bound)
+        out.append(f"Each pool's evidence chain: {md.link(TITLES[FINDINGS], FINDINGS)}; per-variant and "
+                   f"per-thread tables: {md.link(TITLES[BENCH], BENCH)}.")
+    elif not d.bench:
+        kf = findings.key_findings(ctx)
+        out.append(md.heading(2, "Key findings"))
+        out.append(md.bullets(kf) if kf else "Nothing to report: the inputs held no comparison, profile or A/B run.")
     if m:
         where = " / ".join(f"`{m[k]}`" for k in ("cpu", "goos", "goarch") if k in m)
         if where:
             out.append(f"Benchmarks measured on {where}" + (" by `enginepools study`." if d.study else "."))
     out.append(md.heading(2, "Documents"))
     out.append(md.bullets(f"{md.link(TITLES[f], f)} — {about}" for f, about in _ABOUT.items()))
-    out.append(md.heading(2, "Key findings"))
-    kf = findings.key_findings(ctx)
-    out.append(md.bullets(kf) if kf else "Nothing to report: the inputs held no comparison, profile or A/B run.")
     out.append(absent_block(d))
-    if d.verdicts:
-        out.append(md.heading(2, "Verdicts"))
-        r = d.rules
-        out.append(f"Δ = (pooled − plain) / plain of the medians. Rules (significant results only, α = "
-                   f"{r.alpha:g}): **keep** when ≥ {r.keep_faster_pct:g}% faster or ≥ "
-                   f"{r.keep_less_memory_pct:g}% less B/op; **remove** when slower, or within "
-                   f"±{r.remove_within_pct:g}% with no memory gain; a pool that is both significantly "
-                   f"slower and significantly leaner is a trade-off, decided by the `on_conflict` rule "
-                   f"(**{r.on_conflict}**); otherwise **inconclusive**. A `-2` after a name means the "
-                   f"kernel ran on 2 threads (Go's -cpu suffix).")
-        out.append(verdict_table(d.verdicts))
-        out.append(f"Evidence and caveats per pool: {md.link(TITLES[FINDINGS], FINDINGS)}.")
     out.append(md.heading(2, "Reproduce"))
     out.append(md.code(_command(ctx), "sh"))
     return md.join(*out)

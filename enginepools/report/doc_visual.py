@@ -1,5 +1,5 @@
 """``visual-performance-summary.md``: the charts, each with one line on how
-to read it, and a decision matrix in words."""
+to read it, and the micro-benchmarks' verdicts per variant in words."""
 from __future__ import annotations
 
 from ..analysis.verdict import Verdict
@@ -46,7 +46,10 @@ def render(ctx: Context) -> str:
     if not drawn:
         out.append("No chart could be drawn from the inputs of this report.")
     if d.verdicts:
-        out.append(md.heading(2, "Decision matrix"))
+        out.append(md.heading(2, "Micro-benchmark matrix"))
+        out.append("Per benchmark variant and thread count, in words: what the micro-benchmark alone says. "
+                   "These do not decide a pool; the per-pool decisions, on the end-to-end effect, are in the "
+                   f"{md.link('README', 'README.md')}.")
         out.append(_matrix(d.verdicts))
     return md.join(*out)
 
@@ -67,4 +70,4 @@ def _matrix(verdicts: list[Verdict]) -> str:
     n = Counter(v.pool for v in verdicts)
     rows = [[f"{v.pool} ({v.candidate})" if n[v.pool] > 1 else v.pool, _effect(v.time, "faster", "slower"), _effect(v.memory, "less memory", "more memory"),
              f"**{v.decision}**"] for v in verdicts]
-    return md.table(["pool", "speed", "memory", "verdict"], rows, "llll")
+    return md.table(["benchmark", "speed", "memory", "micro verdict"], rows, "llll")

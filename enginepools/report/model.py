@@ -58,6 +58,8 @@ class ReportData:
     others: Result | None = None  # benchmarks without a twin: medians only
     verdicts: list[Verdict] = field(default_factory=list)
     rules: Rules = field(default_factory=Rules)
+    decisions: list[Any] = field(default_factory=list)  # analysis.decision.PoolDecision, one per pool
+    pool_series: Any = None  # analysis.decision.pool_inputs of the benchmarks (None: no pooled/plain pair)
     profiles: list[ProfileInput] = field(default_factory=list)
     ab: ABInput | None = None
     machine: dict[str, str] = field(default_factory=dict)

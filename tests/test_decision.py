@@ -1,0 +1,158 @@
+"""Per-pool decisions: the rules' edges (docs/compare-and-verdict.md), the
+grouping of kernels into pools, and the share of a profile."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from enginepools.analysis import decision as dc
+from enginepools.analysis.verdict import Rules
+
+
+def eff(delta, lo, hi, lo2=None, hi2=None, what="wall time", n=10):
+    """An effect with given Δ and intervals (fractions); the 90% interval
+    defaults to the 95% one."""
+    lo2 = lo if lo2 is None else lo2
+    hi2 = hi if hi2 is None else hi2
+    return dc.Effect(what, delta, lo, hi, lo2, hi2, 0.01, n, (math.log1p(hi) - math.log1p(lo)) / 2)
+
+
+@pytest.mark.parametrize("time, memory, want", [
+    (eff(-0.05, -0.08, -0.01), None, "keep"),            # Δ = −margin exactly keeps (Δ ≤ −m)
+    (eff(-0.049, -0.08, -0.01), None, "inconclusive"),   # just short of the margin, interval crosses −5%
+    (eff(-0.10, -0.20, 0.0), None, "inconclusive"),      # hi = 0 is not significant (hi < 0 needed)
+    (eff(0.01, 0.001, 0.02), None, "remove"),            # significantly worse, however little
+    (eff(0.0, -0.05, 0.05), None, "remove"),             # 90% interval on the edges: equivalent (inclusive)
+    (eff(0.0, -0.0501, 0.05), None, "inconclusive"),     # a hair outside: not equivalent
+    (eff(-0.10, -0.15, -0.05), eff(0.05, 0.01, 0.09, what="peak RSS"), "trade-off"),  # worse by ≥ margin
+    (eff(-0.10, -0.15, -0.05), eff(0.049, 0.01, 0.09, what="peak RSS"), "keep"),     # worse, but < margin
+    (eff(0.0, -0.01, 0.01), eff(-0.20, -0.3, -0.1, what="peak RSS"), "keep"),        # memory alone keeps
+    (eff(0.0, -0.01, 0.01), eff(0.0, -0.2, 0.2, what="peak RSS"), "inconclusive"),   # memory unresolved
+])
+def test_rule_edges(time, memory, want):
+    assert dc.apply_rules(time, memory, 5.0, "measured")[0] == want
+
+
+def test_no_interval_is_inconclusive():
+    e = dc.Effect("wall time", -0.3, None, None, None, None, None, 3, None)
+    assert dc.apply_rules(e, None, 5.0, "measured")[0] == "inconclusive"
+
+
+def test_inconclusive_says_how_many_rounds():
+    # Δ = −10%, 95% half-width 0.2 in log terms at n = 10: resolving needs a
+    # half-width below |ln 0.9| = 0.10536 → n × (0.2 / 0.10536)² = 36.03 → 37
+    e = dc.Effect("wall time", -0.10, math.exp(-math.log(0.9) * -1 - 0.2) - 1, 0.5, None, None, 0.2, 10, 0.2)
+    d, _, rounds = dc.apply_rules(e, None, 5.0, "measured")
+    assert d == "inconclusive"
+    assert rounds == 37
+
+
+@pytest.mark.parametrize("name, pool", [
+    ("BenchmarkHashBuffer/impl=pool-noclear-2", "hash buffer"),
+    ("BenchmarkTarArchive", "tar buffer"),
+    ("BenchmarkObjectPool/size=64-2", "object pool"),
+    ("BenchmarkPoolContention-2", "object pool"),
+    ("BenchmarkWorkerPool-2", "worker pool"),
+    ("BenchmarkFooCache/x=1-8", "FooCache"),
+])
+def test_pool_of_groups_variants_and_threads(name, pool):
+    assert dc.pool_of(name) == pool
+
+
+def test_micro_effect_averages_log_ratios_per_round():
+    # two kernels; round i's log-ratios: ln 0.5 and ln 2 for round 0 → 0; the
+    # others all ln 0.5 → the per-round means are 0, ln .5, ln .5, ln .5, ln .5, ln .5
+    a = ([1.0] * 6, [0.5] * 6)
+    b = ([1.0] * 6, [2.0] + [0.5] * 5)
+    e = dc.micro_effect([a, b], 0.05)
+    # Walsh averages of {0, L×5} (L = ln .5): 6 of value 0? only (0,0) = 0; (0, L) ×5 = L/2; (L, L) ×15 = L
+    # 21 averages, median (11th smallest) is L → ratio 0.5
+    assert e is not None and e.n == 6
+    assert e.delta == pytest.approx(-0.5)
+
+
+def test_decide_pools_predicts_share_times_micro():
+    pairs = {("BenchmarkTarBuffer", "pool"): ([2.0] * 6, [1.0] * 6)}
+    share = dc.Share("cpu", "plain-cpu", 20.0, 100.0, "samples")
+    (d,) = dc.decide_pools(pairs, {}, {}, Rules(), {"tar buffer": (share, None)})
+    assert d.basis == "predicted"
+    assert d.predicted.delta == pytest.approx(0.2 * -0.5)  # 20% × −50%
+    assert d.decision == "keep"
+
+
+def test_bound_removes_when_share_below_margin():
+    pairs = {("BenchmarkTarBuffer", "WithPool"): ([2.0], [1.0])}  # one sample: no interval
+    share = dc.Share("cpu", "build_cpu", 4.9, 100.0, "samples")
+    (d,) = dc.decide_pools(pairs, {}, {}, Rules(), {"tar buffer": (share, None)})
+    assert (d.basis, d.decision) == ("bound", "remove")
+    share = dc.Share("cpu", "build_cpu", 5.0, 100.0, "samples")  # share = margin: no longer ruled out
+    (d,) = dc.decide_pools(pairs, {}, {}, Rules(), {"tar buffer": (share, None)})
+    assert (d.basis, d.decision) == ("bound", "inconclusive")
+
+
+class _AB:
+    configs = ["none", "tar"]
+
+    def values(self, config, unit):
+        import numpy as np
+
+        base = {"ns/op": [100.0] * 8, "cpu-ns/op": [50.0] * 8, "peak-RSS-B": [1e6] * 8}[unit]
+        if config == "tar" and unit == "ns/op":
+            return np.array([90.0] * 8)  # −10% every round
+        return np.array(base)
+
+
+def test_measured_ab_decides_over_prediction():
+    pairs = {("BenchmarkTarBuffer", "pool"): ([1.0] * 6, [1.0] * 6)}
+    share = dc.Share("cpu", "plain-cpu", 20.0, 100.0, "samples")
+    (d,) = dc.decide_pools(pairs, {}, {}, Rules(), {"tar buffer": (share, None)}, _AB())
+    assert d.basis == "measured"
+    assert d.measured["wall time"].delta == pytest.approx(-0.10)
+    assert d.decision == "keep"
+    # prediction (0%) and measurement (−10%, a point interval) do not overlap: said
+    assert d.disagreement
+
+
+def test_margin_from_toml(tmp_path):
+    from enginepools.analysis.verdict import load_rules
+
+    p = tmp_path / "r.toml"
+    p.write_text("[verdict]\nmargin_pct = 2.5\n")
+    assert load_rules(p).margin_pct == 2.5
+
+
+def test_consistency_checker_checks_paired_estimates_and_amdahl_products():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import report_consistency as rc
+
+    assert rc.check_text("x", "wall time -3.2% [-5.1%, -1.0%] here") == []
+    assert rc.check_text("x", "wall time -6.2% [-5.1%, -1.0%] here")  # estimate outside its interval
+    # 28.7% × +52.0% = 14.92%, × 48.8% = 14.01%, × 60.8% = 17.45%
+    ok = "Predicted: +14.9% [+14.0%, +17.4%] = 28.7% × +52.0% [+48.8%, +60.8%]."
+    assert rc.check_text("x", ok) == []
+    bad = "Predicted: +16.9% [+14.0%, +17.4%] = 28.7% × +52.0% [+48.8%, +60.8%]."
+    assert any("is 14.92%" in p for p in rc.check_text("x", bad))
+
+
+def test_rule_sentences_pass_the_report_checker():
+    """Every percentage a rule sentence prints is a threshold or an estimate
+    with its interval, so the checker of the documents can verify it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import report_consistency as rc
+
+    cases = [(eff(-0.10, -0.20, 0.05), None), (eff(-0.10, -0.15, -0.05), None), (eff(0.02, 0.01, 0.03), None),
+             (eff(0.0, -0.01, 0.01), None),
+             (eff(-0.10, -0.15, -0.05), eff(0.06, 0.01, 0.09, what="peak RSS"))]
+    decisions = set()
+    for t, m in cases:
+        d, rule, _ = dc.apply_rules(t, m, 5.0, "measured")
+        decisions.add(d)
+        assert rc.check_text("x", rule) == [], rule
+    assert decisions == {"keep", "remove", "trade-off", "inconclusive"}
