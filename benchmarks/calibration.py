@@ -2,7 +2,7 @@
 """Calibration of the end-to-end A/B: does it find a known 5% slowdown, and
 only that?
 
-Runs ``enginepools ab -configs none,none`` on the study's A/B tree with
+Runs ``enginepools ab -configs none,none`` on the study's workload tree with
 the study's A/B settings (minimum rounds, ±2% target, time budget, measure),
 10 times with 5% injected into the second arm (it spins on the CPU for 5%
 of its own pipeline time inside its run) and 10 times with 0%.  The paired
@@ -12,7 +12,7 @@ paired estimate, its 95% interval and p, and, on the same data, the
 unpaired interval (bootstrap CI of the Δ of medians, as ``enginepools ab``
 prints beside benchstat's Mann–Whitney p) with both widths.
 
-    python benchmarks/calibration.py                 # 10 + 10 A/Bs at the study's budget (≈ 20 × 45 s)
+    python benchmarks/calibration.py                 # 10 + 10 A/Bs at the study's budget (≈ 20 × 40 s)
     python benchmarks/calibration.py -n 3 -budget 20 # a quicker look
     python benchmarks/calibration.py -md table.md    # also the table as markdown
 
@@ -46,7 +46,7 @@ def main() -> int:
     p.add_argument("-md", help="also write the table as markdown to this file")
     a = p.parse_args()
     plan = DEFAULT_PLAN
-    tree = default_tree(TreeSpec(files=plan.ab_tree_files, dirs=max(10, plan.ab_tree_files // 20)))
+    tree = default_tree(TreeSpec(files=plan.tree_files, dirs=max(10, plan.tree_files // 20)))
     unit = abmod.TIME_UNITS[a.measure]
     print(f"tree {tree.path} ({tree.files} files); each A/B: none,none, at least {plan.ab_runs} rounds, target "
           f"±{100 * plan.ab_target:g}%, budget {a.budget:g} s, measure {a.measure} ({unit}); α = 0.05", flush=True)
