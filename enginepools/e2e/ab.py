@@ -38,11 +38,13 @@ peak RSS (:data:`PAIRED_UNITS`, :meth:`ABResult.paired`).
 
 **Adaptive rounds.**  With a target (``run_ab(..., target=0.02,
 budget=60)``) rounds are added after ``count`` until every configuration's
-wall-time interval half-width is at most the target or the budget would be
-exceeded (:mod:`enginepools.e2e.rounds`); :attr:`ABResult.stop` says which.
+interval of its CPU-time ratio (``measure="wall"``: wall time) has a
+half-width of at most the target, or the budget would be exceeded
+(:mod:`enginepools.e2e.rounds`); :attr:`ABResult.stop` says which.
 
 **Calibration.**  ``inject=0.05`` makes every configuration but the
-baseline spin on the CPU for 5% of its own pipeline time inside its run
+baseline spin on the CPU for 5% of its own pipeline's CPU (or wall) time
+inside its run
 (:mod:`enginepools.e2e.child`); a configuration may be given twice
 (``none,none``: the second is named ``none#01``, as Go names a repeated
 sub-benchmark), so two arms can differ by the injection alone.
@@ -92,11 +94,6 @@ PAIRED_UNITS = ("ns/op", "cpu-ns/op", "peak-RSS-B")
 PAIRED_NAMES = {"ns/op": "wall time", "cpu-ns/op": "CPU time", "peak-RSS-B": "peak RSS"}
 #: the time the adaptive target and -inject refer to
 TIME_UNITS = {"cpu": "cpu-ns/op", "wall": "ns/op"}
-#: what ended the rounds
-STOP_REASONS = {"target": "every time-ratio interval reached the target half-width",
-                "budget": "the time budget ran out before every interval reached the target",
-                "count": "the fixed number of rounds ran",
-                "interrupted": "interrupted"}
 
 
 def parse_configs(spec: str | Sequence[str]) -> list[str]:
@@ -259,8 +256,7 @@ class ABResult:
             return f"interrupted after {n} round(s){took}: the finished rounds are analysed"
         if rule is None or rule.target is None or self.stop == "count":
             return f"{n} round(s){took} (fixed count)"
-        hw = {c: h for c, h in self.half_widths().items()}
-        worst = max(((h, c) for c, h in hw.items() if h is not None), default=None)
+        worst = max(((h, c) for c, h in self.half_widths().items() if h is not None), default=None)
         tgt = f"{100 * rule.target:.1f}%"
         what = PAIRED_NAMES.get(rule.unit, rule.unit)
         if self.stop == "target":
