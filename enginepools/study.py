@@ -7,8 +7,10 @@
    representative workload, once with pools and once with plain
    allocation, so the report can show both heap graphs and their
    difference (:mod:`enginepools.pprof.profilers`).
-3. **A/B** — a short end-to-end pipeline run, pooled against plain
-   (:mod:`enginepools.e2e.ab`), when this build has it.
+3. **A/B** — the end-to-end pipeline, every pool configuration against
+   plain, in rounds until every paired CPU-time interval is ±2% or the
+   phase's budget (``Plan.ab_budget``) runs out (:mod:`enginepools.e2e.ab`),
+   when this build has it.
 4. **Report** — the result files are written beside the documents and the
    report is built *from those files*, exactly as ``enginepools report``
    would build it, so anyone can regenerate it.
@@ -44,7 +46,10 @@ class Plan:
     cpu: tuple[int, ...] = (1, 2)  # thread counts for the contention kernel
     heap_rate: int = 1  # heap sampling rate in bytes (1: every allocation)
     cpu_profile_seconds: float = 4.0  # pipeline runs under the CPU profiler (the pools' CPU share)
-    ab_runs: int = 6  # pipeline A/B runs per configuration
+    ab_runs: int = 6  # pipeline A/B rounds at least (6: the fewest with a paired 95% interval)
+    ab_target: float | None = 0.02  # add rounds until every time-ratio half-width is this (None: ab_runs)
+    ab_budget: float | None = 40.0  # seconds for the A/B phase, warm-up included (keeps the study < 180 s)
+    ab_measure: str = "cpu"  # the time the target refers to (see docs/methodology.md)
     ab_configs: tuple[str, ...] = ("none", "all", "hash", "tar", "string")
     tree_files: int = 3000  # files in the generated build context (pipeline workload)
     filter: str | None = None  # regex on kernel names (None: all)
@@ -52,7 +57,7 @@ class Plan:
 
 DEFAULT_PLAN = Plan()
 QUICK_PLAN = Plan(quick=True, count=6, benchtime="40ms", cpu=(1, 2), ab_runs=6, ab_configs=("none", "all"),
-                  tree_files=600, cpu_profile_seconds=2.0)
+                  tree_files=600, cpu_profile_seconds=2.0, ab_budget=10.0)
 
 
 @dataclass
@@ -313,12 +318,20 @@ def _ab_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[st
     configs = list(plan.ab_configs)
     bar.grow(plan.ab_runs * len(configs))
 
+    planned = plan.ab_runs * len(configs)
+    runs = 0
+
     def progress(msg: str) -> None:
+        nonlocal runs
         if msg.startswith("run "):
+            runs += 1
+            if runs > planned:  # an adaptive round beyond the minimum
+                bar.grow(1)
             bar.note(f"A/B {msg.split()[2]}")
             bar.advance()
 
-    res = ab.run_ab(root, configs, plan.ab_runs, warmup=1, progress=progress)
+    res = ab.run_ab(root, configs, plan.ab_runs, warmup=1, progress=progress, target=plan.ab_target,
+                    budget=plan.ab_budget if plan.ab_target else None, measure=plan.ab_measure)
     if not res.complete:
         raise KeyboardInterrupt
     go, js = work / "pipeline-ab.txt", work / "pipeline-ab.json"

@@ -281,7 +281,7 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 def test_ab_count_2_writes_go_format_and_json(tree: Path, tmp_path: Path) -> None:
     txt, js = tmp_path / "ab.txt", tmp_path / "ab.json"
-    r = cli("ab", str(tree), "-count", "2", "-configs", "none,hash", "-warmup", "0", "-o", str(txt),
+    r = cli("ab", str(tree), "-count", "2", "-target", "0", "-configs", "none,hash", "-warmup", "0", "-o", str(txt),
             "-json", str(js), "-q")
     assert r.returncode == 0, r.stderr
     for path in (txt, js):
@@ -301,7 +301,7 @@ def test_ab_heap_profiles_feed_the_report(tree: Path, tmp_path: Path) -> None:
     from enginepools.report.pipeline import pipeline_section
 
     js = tmp_path / "ab.json"
-    r = cli("ab", str(tree), "-count", "1", "-configs", "none,hash", "-warmup", "0", "-json", str(js), "-q",
+    r = cli("ab", str(tree), "-count", "1", "-target", "0", "-configs", "none,hash", "-warmup", "0", "-json", str(js), "-q",
             "-heapprofiles", str(tmp_path / "heap"))
     assert r.returncode == 0, r.stderr
     # one heap profile per configuration, named in the JSON, used by the report section

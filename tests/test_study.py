@@ -15,7 +15,7 @@ DOCS = ["README.md", "benchmark-results-summary.md", "pprof-results-analysis.md"
 
 #: a study small enough for the test suite: two kernel groups, short samples, a small tree
 TINY = Plan(quick=True, count=6, benchtime="2ms", cpu=(1, 2), ab_runs=4, ab_configs=("none", "all"),
-            tree_files=60, filter="StringBuilder|PoolContention")
+            tree_files=60, filter="StringBuilder|PoolContention", ab_budget=2.0)
 
 
 @pytest.mark.slow

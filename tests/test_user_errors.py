@@ -111,7 +111,8 @@ def test_interrupted_ab_keeps_the_earlier_result(tmp_path, monkeypatch, capsys) 
         return res
 
     monkeypatch.setattr(abmod, "run_ab", interrupted)
-    rc = main(["ab", str(tree), "-count", "3", "-o", str(out), "-json", str(js), "-archive", "none", "-q"])
+    rc = main(["ab", str(tree), "-count", "3", "-target", "0", "-o", str(out), "-json", str(js), "-archive", "none",
+               "-q"])
     assert rc == 130
     assert out.read_text() == "an earlier, complete result\n"
     assert js.read_text() == '{"earlier": true}\n'

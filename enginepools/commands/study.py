@@ -64,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped {phase}: {why}", file=sys.stderr)
     noise.warn(Path(res.out) / "bench.json", most=3,
                detail=f"'Measurement noise' in {Path(res.out) / 'benchmark-results-summary.md'}")
+    ab = getattr(d.ab, "data", None)
+    if ab is not None and hasattr(ab, "stop_line"):
+        print(f"end-to-end A/B: {ab.stop_line()}", file=sys.stderr)
+    if res.phases:
+        print("phases: " + ", ".join(f"{k} {fmt.seconds(v)}" for k, v in res.phases.items()), file=sys.stderr)
     print(f"report written to {res.out}/README.md ({len(res.files)} files, {fmt.seconds(res.seconds)})",
           file=sys.stderr)
     return 0

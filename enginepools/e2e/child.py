@@ -12,12 +12,22 @@ Imports only the C core and enginepools.e2e.pipeline (no numpy, no scipy), so
 the process's peak RSS is the interpreter plus the pipeline.  Prints one JSON
 object: the pipeline result plus the process's own CPU time and faults
 during the run (getrusage before/after, all threads).
+
+With ``"inject": F`` (a fraction, e.g. 0.05) the measured run spins on the
+CPU, right after the pipeline, for F × the pipeline's own measured time
+(``enginepools ab -inject``: a known slowdown to calibrate the A/B against):
+with ``"inject_clock": "cpu"`` (the default) until the process has used F ×
+the pipeline's CPU time more, with ``"wall"`` for F × its wall time.  The
+spin is part of the run: ``seconds.total`` and the CPU time include it, and
+``inject`` records the fraction, the clock and the nanoseconds spun (wall
+and CPU).
 """
 from __future__ import annotations
 
 import json
 import resource
 import sys
+import time
 
 
 def _vmhwm_kib() -> int | None:
@@ -32,6 +42,19 @@ def _vmhwm_kib() -> int | None:
     except OSError:
         pass
     return None
+
+
+def spin(ns: int, clock: str = "cpu") -> tuple[int, int]:
+    """Busy-wait on the CPU until `ns` nanoseconds have passed on `clock`
+    (``cpu``: this process's CPU time; ``wall``: the monotonic clock);
+    returns the (wall, CPU) nanoseconds actually spun."""
+    now = time.process_time_ns if clock == "cpu" else time.perf_counter_ns
+    w0, c0 = time.perf_counter_ns(), time.process_time_ns()
+    end = now() + ns
+    x = 0
+    while now() < end:
+        x += 1
+    return time.perf_counter_ns() - w0, time.process_time_ns() - c0
 
 
 def main(argv: list[str]) -> int:
@@ -54,8 +77,20 @@ def main(argv: list[str]) -> int:
         return 0
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     r = run_pipeline(spec["root"], spec.get("pools", "all"), spec.get("out"), threads=int(spec.get("threads", 0)))
+    inject = float(spec.get("inject") or 0.0)
+    spun = None
+    if inject > 0:
+        clock = spec.get("inject_clock", "cpu")
+        rp = resource.getrusage(resource.RUSAGE_SELF)
+        base_ns = (r.seconds["total"] * 1e9 if clock == "wall" else
+                   ((rp.ru_utime - r0.ru_utime) + (rp.ru_stime - r0.ru_stime)) * 1e9)
+        spun = spin(int(round(base_ns * inject)), clock)
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     d = r.to_dict()
+    if spun is not None:
+        d["inject"] = {"fraction": inject, "clock": clock, "of_ns": int(round(base_ns)),
+                       "spin_wall_ns": spun[0], "spin_cpu_ns": spun[1]}
+        d["seconds"]["total"] += spun[0] / 1e9
     d["rusage"] = {
         "cpu_ns": int(round(((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)) * 1e9)),
         "user_ns": int(round((r1.ru_utime - r0.ru_utime) * 1e9)),
