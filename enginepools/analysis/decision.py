@@ -120,6 +120,7 @@ class PoolDecision:
     bound: float | None = None  # the most the pool can improve end-to-end time (fraction), from the share
     ab_config: str | None = None
     measured: dict[str, Effect] = field(default_factory=dict)  # "wall time", "CPU time", "peak RSS"
+    time_measure: str = "wall time"  # the measured time the decision rests on: the one the A/B targeted
     held: float | None = None  # bytes the pool retains (median retained-B, largest kernel)
     rounds_needed: int | None = None
     disagreement: str | None = None
@@ -128,7 +129,7 @@ class PoolDecision:
     def time(self) -> Effect | None:
         """The end-to-end time effect the decision rests on."""
         if self.basis == "measured":
-            return self.measured.get("wall time")
+            return self.measured.get(self.time_measure)
         return self.predicted
 
     @property
@@ -371,6 +372,9 @@ def decide_pools(rows_by_pair: Mapping[tuple[str, str], tuple[Sequence[float], S
         cfg = AB_CONFIGS.get(pool)
         if ab is not None and cfg in getattr(ab, "configs", ()):
             dec.ab_config = cfg
+            # the A/B adds rounds until its target measure (CPU time by default) is precise; decide on it
+            unit = getattr(getattr(ab, "stop_rule", None), "unit", "ns/op")
+            dec.time_measure = "CPU time" if unit == "cpu-ns/op" else "wall time"
             for what, unit in (("wall time", "ns/op"), ("CPU time", "cpu-ns/op"), ("peak RSS", "peak-RSS-B")):
                 e = paired_effect(what, ab.values("none", unit), ab.values(cfg, unit), alpha)
                 if e is not None:
@@ -388,10 +392,10 @@ def _procs(name: str) -> str:
 def _decide(dec: PoolDecision, rules: Rules) -> None:
     m = rules.margin_pct / 100
     mg = f"{rules.margin_pct:g}%"
-    wall = dec.measured.get("wall time")
-    if wall is not None and wall.has_interval:
+    measured = dec.measured.get(dec.time_measure)
+    if measured is not None and measured.has_interval:
         dec.basis = "measured"
-        dec.decision, dec.rule, dec.rounds_needed = apply_rules(wall, dec.measured.get("peak RSS"),
+        dec.decision, dec.rule, dec.rounds_needed = apply_rules(measured, dec.measured.get("peak RSS"),
                                                                 rules.margin_pct, "measured end-to-end")
         dec.disagreement = _disagree(dec)
         return
@@ -414,7 +418,7 @@ def _decide(dec: PoolDecision, rules: Rules) -> None:
 
 def _disagree(dec: PoolDecision) -> str | None:
     """Why prediction and measurement may differ, when their intervals do not overlap."""
-    p, w = dec.predicted, dec.measured.get("wall time")
+    p, w = dec.predicted, dec.measured.get(dec.time_measure)
     if p is None or w is None or not p.has_interval or not w.has_interval:
         return None
     assert p.lo is not None and p.hi is not None and w.lo is not None and w.hi is not None
