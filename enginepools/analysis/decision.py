@@ -193,7 +193,7 @@ def micro_effect(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], alpha
     return effect_from_logs("time per op", d, alpha)
 
 
-def scaled(e: Effect, share: float, what: str = "wall time") -> Effect:
+def scaled(e: Effect, share: float, what: str = "CPU time") -> Effect:
     """share × e (Amdahl: the rest of the program is unchanged)."""
     m = lambda x: None if x is None else share * x  # noqa: E731
     hw = None if e.half_width is None else share * e.half_width
