@@ -199,7 +199,11 @@ def min_p_value(n1: int, n2: int) -> float:
     n1, n2 (both samples completely separated, no ties)."""
     if n1 < 1 or n2 < 1:
         return 1.0
-    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+    if n1 + n2 <= 1000:  # exact; C(1000, 500) still fits a float
+        return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+    # 2 / C(n1+n2, n1) in logs: the float of C(1030, 515) would overflow
+    log_comb = math.lgamma(n1 + n2 + 1) - math.lgamma(n1 + 1) - math.lgamma(n2 + 1)
+    return min(1.0, math.exp(math.log(2.0) - log_comb))
 
 
 def min_samples_for_test(alpha: float = ALPHA, limit: int = 50) -> int:

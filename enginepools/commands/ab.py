@@ -62,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
         from ..analysis import verdict as vd
 
         rules = vd.load_rules(args.config)
-    for path in (args.out, args.json):
-        if path:
-            check_writable(path)
+    for f, path in (("-o", args.out), ("-json", args.json)):
+        if path is not None:
+            check_writable(path, f)
     if args.heapprofiles and os.path.exists(args.heapprofiles) and not os.path.isdir(args.heapprofiles):
         raise InputError(f"-heapprofiles {args.heapprofiles}: exists and is not a directory")
     root = resolve_dir(args)

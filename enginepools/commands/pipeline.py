@@ -91,10 +91,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"-threads: must be 0..1024, not {args.threads}")
     if args.count < 1:
         raise InputError(f"-count: must be at least 1, not {args.count}")
-    if args.stats_json and args.stats_json != "-":
-        from .._atomic import check_writable
+    from .._atomic import check_writable
 
-        check_writable(args.stats_json)  # before the run, not after it
+    if args.stats_json is not None and args.stats_json != "-":
+        check_writable(args.stats_json, "-stats-json")  # before the run, not after it
+    if args.out is not None:
+        check_writable(args.out, "-o")
     root = resolve_dir(args)
     with _profiling(args):
         for i in range(args.count):

@@ -150,8 +150,8 @@ def run(args: argparse.Namespace) -> int:
     opts = options_from_args(args)
     if fmt != "top":
         opts = dataclasses.replace(opts, visual=True)
-    if args.output:
-        check_writable(args.output)  # before reading (large) profiles
+    if args.output is not None:
+        check_writable(args.output, "-output")  # before reading (large) profiles
     elif fmt in ("png", "svg") and sys.stdout.isatty():
         raise UsageError(f"-{fmt} writes binary data: give -output FILE (or redirect stdout)")
     base = args.diff_base or args.base

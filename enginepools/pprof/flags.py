@@ -72,9 +72,7 @@ def check_profile_flags(args: argparse.Namespace) -> None:
     for name in ("memprofile", "cpuprofile"):
         path = getattr(args, name, None)
         if path is not None:
-            if not path:
-                raise UsageError(f"-{name}: empty file name")
-            check_writable(path)
+            check_writable(path, f"-{name}")
     if getattr(args, "pprof_http", None):
         parse_addr(args.pprof_http)
 
