@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -192,6 +193,19 @@ class Comparison:
     @property
     def significant(self) -> bool:
         return self.p is not None and self.p <= self.alpha
+
+
+def json_finite(obj: Any) -> Any:
+    """`obj` with every non-finite float (a ratio overflowing to ±inf, say)
+    replaced by ``None``: JSON has no infinity, so ``-format json`` writes
+    ``null`` there (docs/compare-and-verdict.md)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_finite(v) for v in obj]
+    return obj
 
 
 def min_p_value(n1: int, n2: int) -> float:

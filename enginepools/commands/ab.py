@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from .._flags import flag
+from .._flags import flag, int_arg
 from ..errors import InputError, UsageError
 
 NAME = "ab"
@@ -25,17 +25,17 @@ DESCRIPTION = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", nargs="?", metavar="DIR", help="directory to archive (default: generated tree)")
-    flag(p, "count", type=int, default=10, metavar="N", help="runs per configuration (default 10)")
+    flag(p, "count", type=int_arg("count", -(1 << 63)), default=10, metavar="N", help="runs per configuration (default 10)")
     flag(p, "configs", default="none,all,hash,tar,string", metavar="LIST",
          help="configurations: none, all, string, hash, tar or combinations like hash+tar (default "
               "none,all,hash,tar,string; none is always the baseline)")
     flag(p, "o", dest="out", metavar="results.txt", help="write the samples as Go benchmark text")
     flag(p, "json", metavar="results.json", help="write samples, comparison and verdicts as JSON")
-    flag(p, "threads", type=int, default=0, metavar="N", help="hash workers per run (default: CPUs, at most 8)")
-    flag(p, "warmup", type=int, default=1, metavar="N", help="unrecorded rounds first (default 1)")
+    flag(p, "threads", type=int_arg("threads", -(1 << 63)), default=0, metavar="N", help="hash workers per run (default: CPUs, at most 8)")
+    flag(p, "warmup", type=int_arg("warmup", -(1 << 63)), default=1, metavar="N", help="unrecorded rounds first (default 1)")
     flag(p, "archive", choices=("file", "none"), default="file",
          help="write each run's archive to a temporary file (default) or only count its bytes")
-    flag(p, "seed", type=int, default=1, metavar="N", help="seed of the generated tree (default 1)")
+    flag(p, "seed", type=int_arg("seed", -(1 << 63)), default=1, metavar="N", help="seed of the generated tree (default 1)")
     flag(p, "heapprofiles", metavar="DIR",
          help="after the A/B, one heap-profiled run per configuration (every allocation) written to "
               "DIR/heap-<config>.pb.gz and named in the JSON, for the report's 'where memory goes'")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .._flags import flag
+from .._flags import flag, int_arg
 
 NAME = "study"
 HELP = "run benchmarks, heap profiles and a pipeline A/B, then write the analysis report (the main job)"
@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     flag(p, "out", metavar="DIR", default=DEFAULT_OUT, help=f"report directory (default ./{DEFAULT_OUT}/)")
     flag(p, "quick", action="store_true", help="a short run (under 45 s): shorter samples, smaller workloads")
-    flag(p, "count", type=int, metavar="N", help="samples per benchmark variant (default 6)")
+    flag(p, "count", type=int_arg("count", -(1 << 63)), metavar="N", help="samples per benchmark variant (default 6)")
     flag(p, "benchtime", metavar="D", help="time per sample, Go syntax (default 200ms; 40ms with --quick)")
     flag(p, "filter", metavar="REGEX", help="only kernels whose name matches REGEX")
     flag(p, "no-progress", action="store_true", help="no progress bar")
