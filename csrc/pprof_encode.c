@@ -305,7 +305,7 @@ int ep_gunzip(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size
         z.avail_in = (uInt)chunk;
         if (b.n > max_out) {
             char msg[120];
-            snprintf(msg, sizeof msg, "gzip data inflates to more than %zu bytes (the cap)", max_out);
+            snprintf(msg, sizeof msg, "gzip data inflates to more than %zu bytes", max_out);
             e = gz_fail(err, pos, msg);
             break;
         }
