@@ -61,6 +61,18 @@ def test_stress_under_asan_and_ubsan(tmp_path):
     assert "foreign, other pool, double put, bad capacity, wrong class refused" in r.stdout
 
 
+@pytest.mark.slow
+@needs_toolchain
+def test_stress_under_tsan(tmp_path):
+    # the pools' lock-free paths under ThreadSanitizer: no data race reported
+    r = _make(tmp_path, "stress-tsan", 5_000, 600)
+    if r.returncode != 0 and "cannot find" in r.stderr and "tsan" in r.stderr:
+        pytest.skip("libtsan is not installed")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "stress_pool: ok (0 failures)" in r.stdout
+    assert "ThreadSanitizer" not in r.stderr
+
+
 @needs_toolchain
 def test_pool_speed_script_reports_ratios(tmp_path):
     # a smoke run of benchmarks/pool_speed.py: it builds, runs and reports

@@ -43,14 +43,24 @@ def run(args: argparse.Namespace) -> int:
     from ..report import fmt
     from ..study import plan_for, run_study
 
+    import re
+
+    from ..bench import runner
+
     plan = plan_for(args.quick)
     if args.count is not None:
         if args.count < 1:
             raise UsageError(f"-count {args.count}: must be at least 1")
+        runner.parse_count(args.count)  # the bench's bound, before any phase runs
         plan = replace(plan, count=args.count)
-    if args.benchtime:
+    if args.benchtime is not None:
+        runner.parse_benchtime(args.benchtime)  # a usage error now, not a failed phase later
         plan = replace(plan, benchtime=args.benchtime)
     if args.filter:
+        try:
+            re.compile(args.filter)
+        except re.error as e:
+            raise UsageError(f"-filter {args.filter!r}: invalid regular expression: {e}") from None
         plan = replace(plan, filter=args.filter)
     res = run_study(args.out, plan, progress=not args.no_progress)
     d = res.data
