@@ -303,12 +303,6 @@ int ep_gunzip(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size
         size_t chunk = len - pos < EP_ZCHUNK ? len - pos : EP_ZCHUNK;
         z.next_in = (Bytef *)(uintptr_t)(in + pos);
         z.avail_in = (uInt)chunk;
-        if (b.n > max_out) {
-            char msg[120];
-            snprintf(msg, sizeof msg, "gzip data inflates to more than %zu bytes", max_out);
-            e = gz_fail(err, pos, msg);
-            break;
-        }
         if (b.cap - b.n < 65536 && b.cap < hard) {
             size_t nc = b.cap > SIZE_MAX / 2 ? SIZE_MAX : b.cap * 2;
             if (grow_to(&b, nc < hard ? nc : hard)) {
@@ -322,6 +316,12 @@ int ep_gunzip(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size
         int zr = inflate(&z, Z_NO_FLUSH);
         b.n += ob - z.avail_out;
         pos += chunk - z.avail_in;
+        if (b.n > max_out) { /* refused the moment the cap is passed */
+            char msg[120];
+            snprintf(msg, sizeof msg, "gzip data inflates to more than %zu bytes", max_out);
+            e = gz_fail(err, pos, msg);
+            break;
+        }
         if (zr == Z_STREAM_END) {
             if (pos == len) break;
             /* another gzip member, or trailing zero padding (which gzip tolerates) */
