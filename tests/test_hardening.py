@@ -101,6 +101,25 @@ def test_bench_outputs_to_fifo_and_symlink(tmp_path: Path, capsys) -> None:
     assert "BenchmarkSHA256" in (tmp_path / "real.txt").read_text()
 
 
+def test_pipeline_archive_and_top_output_to_fifos(tmp_path: Path, capsys) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.txt").write_text("hello")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    t = _drain(fifo, got)
+    assert main(["pipeline", "-o", str(fifo), str(tree)]) == 0, capsys.readouterr().err
+    t.join(30)
+    assert len(got[0]) % 512 == 0 and b"a.txt" in got[0]  # a whole tar archive went through the pipe
+    prof = tmp_path / "p.pb.gz"
+    prof.write_bytes(_small_profile_bytes())
+    t = _drain(fifo, got)
+    assert main(["top", "-output", str(fifo), str(prof)]) == 0
+    t.join(30)
+    assert b"100%" in got[1] and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
 def test_empty_output_paths_are_usage_errors() -> None:
     with pytest.raises(UsageError, match="-o: empty"):
         _atomic.check_writable("", "-o")
