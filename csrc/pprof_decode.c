@@ -228,6 +228,7 @@ static inline int want_bytes(dec *d, const fld *f) {
  * beyond the payload's; one- and two-byte varints (most ids and counts) take
  * the short path. */
 static int rd_packed(dec *d, const uint8_t *p, const uint8_t *end, vec *out) {
+    if (p == end) return 0; /* an empty payload: nothing to add (and out->p may still be NULL) */
     size_t room = (size_t)(end - p);
     if (out->cap - out->n < room) {
         /* the byte count overestimates; count the varints before growing, so
@@ -243,6 +244,7 @@ static int rd_packed(dec *d, const uint8_t *p, const uint8_t *end, vec *out) {
             room = cnt;
         }
     }
+    if (!out->p && vec_reserve(out, 64)) return ENOMEM; /* no complete varint (cnt 0): still no NULL + 0 */
     uint64_t *w = out->p + out->n;
     while (p < end) {
         uint64_t x = p[0];

@@ -274,14 +274,28 @@ static int gz_fail(ep_pprof_error *err, uint64_t off, const char *msg) {
     return EINVAL;
 }
 
-int ep_gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, ep_pprof_error *err) {
+/* Grow `b` to exactly `cap` bytes (cap > b->cap). */
+static int grow_to(obuf *b, size_t cap) {
+    uint8_t *np = realloc(b->p, cap);
+    if (!np) return ENOMEM;
+    b->p = np;
+    b->cap = cap;
+    return 0;
+}
+
+int ep_gunzip(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size_t *out_len,
+              ep_pprof_error *err) {
     z_stream z;
     memset(&z, 0, sizeof z);
     if (inflateInit2(&z, 15 + 32) != Z_OK) return ENOMEM;
     obuf b = {NULL, 0, 0};
     size_t pos = 0; /* compressed bytes consumed, over all members */
     int e = 0;
-    if (reserve(&b, len * 4 + 4096)) {
+    /* The buffer never holds more than max_out + 1 bytes: one byte past the
+     * cap is how a bomb is recognised, whatever its header claims. */
+    size_t hard = max_out < SIZE_MAX - 1 ? max_out + 1 : SIZE_MAX;
+    size_t first = len < (SIZE_MAX - 4096) / 4 ? len * 4 + 4096 : SIZE_MAX;
+    if (grow_to(&b, first < hard ? first : hard)) {
         inflateEnd(&z);
         return ENOMEM;
     }
@@ -289,9 +303,12 @@ int ep_gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, ep_
         size_t chunk = len - pos < EP_ZCHUNK ? len - pos : EP_ZCHUNK;
         z.next_in = (Bytef *)(uintptr_t)(in + pos);
         z.avail_in = (uInt)chunk;
-        if (b.cap - b.n < 65536 && reserve(&b, b.cap)) {
-            e = ENOMEM;
-            break;
+        if (b.cap - b.n < 65536 && b.cap < hard) {
+            size_t nc = b.cap > SIZE_MAX / 2 ? SIZE_MAX : b.cap * 2;
+            if (grow_to(&b, nc < hard ? nc : hard)) {
+                e = ENOMEM;
+                break;
+            }
         }
         z.next_out = b.p + b.n;
         z.avail_out = (uInt)(b.cap - b.n > EP_ZCHUNK ? EP_ZCHUNK : b.cap - b.n);
@@ -299,6 +316,12 @@ int ep_gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, ep_
         int zr = inflate(&z, Z_NO_FLUSH);
         b.n += ob - z.avail_out;
         pos += chunk - z.avail_in;
+        if (b.n > max_out) { /* refused the moment the cap is passed */
+            char msg[120];
+            snprintf(msg, sizeof msg, "gzip data inflates to more than %zu bytes", max_out);
+            e = gz_fail(err, pos, msg);
+            break;
+        }
         if (zr == Z_STREAM_END) {
             if (pos == len) break;
             /* another gzip member, or trailing zero padding (which gzip tolerates) */

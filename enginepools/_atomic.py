@@ -1,26 +1,71 @@
-"""Write files the crash-safe way: to a temporary name in the same folder,
-then rename over the target, so an interrupted run never leaves a half file
-and never loses the file that was there before."""
+"""The one writer of the files users name.
+
+A regular file (or a new path) is written the crash-safe way: to a temporary
+name in the same folder, then renamed over the target, so an interrupted run
+never leaves a half file and never loses the file that was there before.
+
+What is not a regular file is never replaced by one:
+
+* a symlink is followed: its target is written (atomically, beside the
+  target), the link stays a link;
+* a character device (``/dev/null``, a terminal) or a FIFO is written in
+  place, as the shell's ``>`` does — no rename;
+* a directory, block device or socket is refused with one line naming it.
+
+``check_writable`` applies the same rules before a long run starts, and
+refuses an empty path as a usage error naming the flag.
+"""
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-from .errors import InputError
+from .errors import InputError, UsageError
 
 
-def check_writable(path: str | os.PathLike[str]) -> Path:
-    """Fail early (before any long run) when `path` cannot be written."""
+def _resolve(path: str | os.PathLike[str]) -> Path:
+    """`path` with symlinks followed (a dangling link gives its target)."""
     p = Path(path)
-    parent = p.parent if str(p.parent) else Path(".")
-    if p.is_dir():
+    return Path(os.path.realpath(p)) if p.is_symlink() else p
+
+
+def _special(p: Path) -> int | None:
+    """The st_mode of an existing target that is not a regular file, else None;
+    InputError for kinds we refuse to write."""
+    try:
+        st = os.stat(p)
+    except OSError:
+        return None
+    m = st.st_mode
+    if stat.S_ISREG(m):
+        return None
+    if stat.S_ISDIR(m):
         raise InputError(f"{p}: is a directory, expected a file path")
+    if stat.S_ISCHR(m) or stat.S_ISFIFO(m):
+        return m
+    kind = "block device" if stat.S_ISBLK(m) else "socket" if stat.S_ISSOCK(m) else "special file"
+    raise InputError(f"{p}: is a {kind}; refusing to write to it")
+
+
+def check_writable(path: str | os.PathLike[str], flag: str | None = None) -> Path:
+    """Fail early (before any long run) when `path` cannot be written.
+    `flag` (e.g. ``-o``) names the argument in the error for an empty path."""
+    if not os.fspath(path):
+        raise UsageError(f"{flag or 'output path'}: empty file name")
+    p = Path(path)
+    t = _resolve(p)
+    if _special(t) is not None:
+        if not os.access(t, os.W_OK):
+            raise InputError(f"{p}: not writable")
+        return p
+    parent = t.parent if str(t.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"{p}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+    if not os.access(parent, os.W_OK) or (t.exists() and not os.access(t, os.W_OK)):
         raise InputError(f"{p}: not writable")
     check_dir_writable(parent, p)
     return p
@@ -50,8 +95,18 @@ def _target_mode(p: Path) -> int:
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kw: object) -> Iterator[IO]:
-    """``with atomic_write(p) as f: f.write(...)`` — `p` appears whole or not at all."""
-    p = Path(path)
+    """``with atomic_write(p) as f: f.write(...)`` — `p` appears whole or not
+    at all (a device or FIFO is written in place; a symlink's target is
+    written)."""
+    p = _resolve(path)
+    if _special(p) is not None:
+        try:
+            f = open(p, mode, **kw)  # type: ignore[call-overload]
+        except OSError as e:
+            raise InputError(f"{path}: {e.strerror or e}") from None
+        with f:
+            yield f
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent if str(p.parent) else ".")
     try:
         with os.fdopen(fd, mode, **kw) as f:  # type: ignore[call-overload]

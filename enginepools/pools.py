@@ -412,6 +412,8 @@ class WorkerPool:
         """True when every job submitted so far has finished, False on timeout."""
         if timeout is not None and not (isinstance(timeout, (int, float)) and timeout >= 0):
             raise ValueError(f"timeout must be a number of seconds >= 0 or None, got {timeout!r}")
+        if timeout is not None and timeout >= 9e9:  # inf, 1e300, 10**400: no deadline (~285 years)
+            timeout = None
         return self._c.wait_all(timeout)
 
     def shutdown(self, *, cancel_pending: bool = False) -> int:

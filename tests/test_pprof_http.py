@@ -1,6 +1,7 @@
 """The live /debug/pprof/ endpoint."""
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.request
 
@@ -73,3 +74,71 @@ def test_bad_seconds_is_400(server, q: str) -> None:
                                   "/debug/pprof/heap/", "/debug/pprof/symbol", "/etc/passwd", "/debug/pprof/../x"])
 def test_everything_else_is_404(server, path: str) -> None:
     assert get(server, path)[0] == 404
+
+
+# ---- hardening (issue 18, #11) ---------------------------------------------
+
+def _raw(port: int, request: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+        s.sendall(request)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return out
+
+
+@pytest.mark.parametrize("host,status", [
+    ("evil.example", b"403"), ("evil.example:{port}", b"403"), ("127.0.0.1.evil.example:{port}", b"403"),
+    ("127.0.0.1:{port}", b"200"), ("localhost:{port}", b"200"), ("LOCALHOST:{port}", b"200"), ("127.0.0.1", b"200"),
+])
+def test_host_header_must_name_the_loopback_server(server, host: str, status: bytes) -> None:
+    h = host.format(port=server.port).encode()
+    reply = _raw(server.port, b"GET /debug/pprof/ HTTP/1.1\r\nHost: " + h + b"\r\nConnection: close\r\n\r\n")
+    assert reply.split(b" ", 2)[1] == status
+
+
+def test_bound_elsewhere_on_purpose_any_host_is_served(monkeypatch) -> None:
+    with PprofServer("0.0.0.0:0") as srv:
+        reply = _raw(srv.port, b"GET /debug/pprof/ HTTP/1.1\r\nHost: box.lan:1\r\nConnection: close\r\n\r\n")
+    assert reply.split(b" ", 2)[1] == b"200"
+
+
+def test_idle_connection_is_closed_after_the_read_timeout(monkeypatch) -> None:
+    import socket
+
+    from enginepools.pprof import http
+
+    monkeypatch.setattr(http._Handler, "timeout", 0.3)
+    with PprofServer("127.0.0.1:0") as srv, socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+        s.sendall(b"GET /debug/pprof/ HTTP/1.1\r\n")  # never finishes its headers
+        assert s.recv(100) == b""  # the server hung up (the client would wait 30 s)
+
+
+def test_connections_beyond_the_bound_are_closed_not_queued(monkeypatch) -> None:
+    import socket
+    import threading
+
+    from enginepools.pprof import http
+
+    monkeypatch.setattr(http, "MAX_CONNECTIONS", 2)
+    base = threading.active_count()
+    with PprofServer("127.0.0.1:0") as srv:
+        idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=30) for _ in range(2)]
+        extra = [socket.create_connection(("127.0.0.1", srv.port), timeout=30) for _ in range(20)]
+        try:
+            for s in extra:
+                assert s.recv(100) == b""  # closed at once
+            assert threading.active_count() <= base + 1 + 2  # the server's own thread and 2 handlers
+        finally:
+            for s in idle + extra:
+                s.close()
+        # once the idle ones are gone, requests are served again
+        reply = b""
+        for _ in range(50):
+            reply = _raw(srv.port, b"GET /debug/pprof/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            if reply:
+                break
+            time.sleep(0.1)
+        assert reply.split(b" ", 2)[1] == b"200"

@@ -90,8 +90,10 @@ int ep_pprof_encode(const ep_pprof *p, const char *const *strs, const uint64_t *
 
 /* gzip (level 1–9) / gunzip (gzip or zlib, several members allowed).  On
  * success *out is malloc'd (caller frees).  ep_gunzip: EINVAL with err filled
- * (offset into the compressed input) on bad or truncated data. */
+ * (offset into the compressed input) on bad or truncated data, or as soon as
+ * the output passes `max_out` bytes (memory stays under max_out + 1). */
 int ep_gzip(const uint8_t *in, size_t len, int level, uint8_t **out, size_t *out_len);
-int ep_gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, ep_pprof_error *err);
+int ep_gunzip(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size_t *out_len,
+              ep_pprof_error *err);
 
 #endif

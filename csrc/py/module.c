@@ -20,6 +20,54 @@
 
 /* ---- error seam ---- */
 
+static int int_fits(PyObject *v, PyObject *name) {
+    if (!PyLong_Check(v)) return 0;
+    int overflow = 0;
+    PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow == 0) return PyErr_Occurred() ? -1 : 0;
+    PyErr_Format(PyExc_ValueError, "%U=%R is out of range (must fit a signed 64-bit integer)", name, v);
+    return -1;
+}
+
+int _ep_int_args_fit(PyObject *args, PyObject *kw, char *const *names) {
+    Py_ssize_t n = args ? PyTuple_GET_SIZE(args) : 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *nm = "argument";
+        for (Py_ssize_t j = 0; names; j++) {
+            if (!names[j]) break;
+            if (j == i) {
+                nm = names[j];
+                break;
+            }
+        }
+        PyObject *name = PyUnicode_FromString(nm);
+        if (!name) return -1;
+        int r = int_fits(PyTuple_GET_ITEM(args, i), name);
+        Py_DECREF(name);
+        if (r < 0) return -1;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *val;
+    while (kw && PyDict_Next(kw, &pos, &key, &val))
+        if (PyUnicode_Check(key) && int_fits(val, key) < 0) return -1;
+    return 0;
+}
+
+int ep_arg_size(PyObject *o, const char *name, size_t lo, size_t hi, size_t *out) {
+    PyObject *iv = PyNumber_Index(o);
+    if (!iv) return -1;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(iv, &overflow);
+    Py_DECREF(iv);
+    if (v == -1 && PyErr_Occurred()) return -1;
+    if (overflow || v < 0 || (unsigned long long)v < lo || (unsigned long long)v > hi) {
+        PyErr_Format(PyExc_ValueError, "%s=%R is out of range (%zu..%zu)", name, o, lo, hi);
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
 PyObject *_ep_py_raise(int err, const char *fmt, ...) {
     char msg[512];
     va_list ap;

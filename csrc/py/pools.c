@@ -548,6 +548,7 @@ typedef struct {
 
 static int objpool_args(PyObject *args, PyObject *kw, pool_args *a) {
     static char *kwlist[] = {"size", "max_objects", "max_bytes", "clear_on_put", "magazine_size", "name", NULL};
+    if (_ep_int_args_fit(args, kw, kwlist) < 0) return -1;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "n|$nnpnO:ObjectPool", kwlist, &a->size, &a->max_objects,
                                      &a->max_bytes, &a->clear, &a->magazine, &a->name))
         return -1;
@@ -572,6 +573,7 @@ static int objpool_args(PyObject *args, PyObject *kw, pool_args *a) {
 
 static int bufpool_args(PyObject *args, PyObject *kw, pool_args *a) {
     static char *kwlist[] = {"preset", "max_bytes", "max_objects_per_class", "clear_on_put", "default_size", "name", NULL};
+    if (_ep_int_args_fit(args, kw, kwlist) < 0) return -1;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|z$nnpnO:BufferPool", kwlist, &a->preset, &a->max_bytes,
                                      &a->max_per_class, &a->clear, &a->default_size, &a->name))
         return -1;
@@ -597,6 +599,7 @@ static int bufpool_args(PyObject *args, PyObject *kw, pool_args *a) {
 static int strpool_args(PyObject *args, PyObject *kw, pool_args *a) {
     static char *kwlist[] = {"initial_capacity", "max_retained_capacity", "max_objects", "clear_on_put", "name", NULL};
     a->size = 64;
+    if (_ep_int_args_fit(args, kw, kwlist) < 0) return -1;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|$nnnpO:StringBuilderPool", kwlist, &a->size, &a->max_cap,
                                      &a->max_objects, &a->clear, &a->name))
         return -1;

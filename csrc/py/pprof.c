@@ -133,8 +133,12 @@ static PyObject *pp_format_error(const ep_pprof_error *e, const char *stage) {
     return NULL;
 }
 
-static PyObject *py_pprof_decode(PyObject *m, PyObject *arg) {
+static PyObject *py_pprof_decode(PyObject *m, PyObject *args) {
     PyTypeObject *arr_type = ep_state_of_module(m)->PprofArray_Type;
+    PyObject *arg, *cap_o = NULL;
+    if (!PyArg_ParseTuple(args, "O|O:pprof_decode", &arg, &cap_o)) return NULL;
+    size_t max_out = SIZE_MAX;
+    if (cap_o && cap_o != Py_None && ep_arg_size(cap_o, "max_inflated", 1, SIZE_MAX, &max_out) < 0) return NULL;
     Py_buffer in;
     if (PyObject_GetBuffer(arg, &in, PyBUF_SIMPLE) < 0) return NULL;
     const uint8_t *raw = in.buf;
@@ -149,7 +153,7 @@ static PyObject *py_pprof_decode(PyObject *m, PyObject *arg) {
     Py_BEGIN_ALLOW_THREADS
     if (raw_len >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
         stage = "gzip";
-        e = ep_gunzip(raw, raw_len, &unz, &raw_len, &err);
+        e = ep_gunzip(raw, raw_len, max_out, &unz, &raw_len, &err);
         raw = unz;
         if (!e) stage = "proto";
     }
@@ -279,8 +283,9 @@ done:
 }
 
 PyMethodDef _ep_pprof_methods[] = {
-    {"pprof_decode", py_pprof_decode, METH_O,
-     "pprof_decode(data) -> dict of arrays: decode profile.proto (gzip'd or not)."},
+    {"pprof_decode", py_pprof_decode, METH_VARARGS,
+     "pprof_decode(data, max_inflated=None) -> dict of arrays: decode profile.proto (gzip'd or not; gzip'd "
+     "input refused once it inflates past max_inflated bytes)."},
     {"pprof_encode", py_pprof_encode, METH_VARARGS,
      "pprof_encode(arrays, strings, scalars, gzip_level) -> bytes: encode profile.proto."},
     {NULL, NULL, 0, NULL},

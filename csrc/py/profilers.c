@@ -26,7 +26,9 @@ static PyObject *pcs_tuple(const uintptr_t *pcs, size_t n) {
 static PyObject *py_heapprof_start(PyObject *m, PyObject *args) {
     (void)m;
     unsigned long long rate, seed = 0;
-    if (!PyArg_ParseTuple(args, "K|K:heapprof_start", &rate, &seed)) return NULL;
+    static char *names[] = {"rate", "seed", NULL};
+    if (_ep_int_args_fit(args, NULL, names) < 0 || !PyArg_ParseTuple(args, "K|K:heapprof_start", &rate, &seed))
+        return NULL;
     int err = ep_heapprof_start(rate, seed);
     if (err == EALREADY) return _ep_py_raise(err, "heap profiler already running (rate %llu)",
                                             (unsigned long long)ep_heapprof_rate());

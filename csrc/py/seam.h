@@ -67,6 +67,14 @@ PyObject *_ep_alloc_dict(const ep_alloc_counters *c);
 PyObject *_ep_pool_stats_dict(const ep_pool_stats *s);
 int _ep_size_arg(Py_ssize_t v, const char *what); /* ValueError unless v >= 0 */
 
+/* module.c: the one integer-argument check, called before PyArg_Parse*:
+ * every int among `args` (named by `names`, NULL-terminated, in order) and
+ * `kw` must fit a signed 64-bit integer, else ValueError naming the argument
+ * (PyArg would raise an OverflowError naming nothing, or wrap a "K").  0/-1. */
+int _ep_int_args_fit(PyObject *args, PyObject *kw, char *const *names);
+/* module.c: `o` as a size in [lo, hi]; ValueError naming `name` otherwise.  0/-1. */
+int ep_arg_size(PyObject *o, const char *name, size_t lo, size_t hi, size_t *out);
+
 /* The spec of type `name` (C struct `obj`, slots `slots`).  Every type of
  * ours is final and immutable, as the static types it replaces were:
  * ep_state_of() relies on the first.  Extra flags: GC, no instantiation. */

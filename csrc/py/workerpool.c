@@ -202,6 +202,7 @@ static int workers_init(PyObject *self, PyObject *args, PyObject *kw) {
         PyErr_SetString(PyExc_RuntimeError, "WorkerPool is already initialised");
         return -1;
     }
+    if (_ep_int_args_fit(args, kw, kwlist) < 0) return -1;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|n$nnn:WorkerPool", kwlist, &threads, &queue, &max_objects, &max_bytes))
         return -1;
     if (threads < 1 || threads > 1024) {
@@ -347,7 +348,9 @@ static PyObject *workers_submit_c(PyObject *self, PyObject *args, PyObject *kw) 
     WorkersObject *w = (WorkersObject *)self;
     const char *kind;
     long long n = 0, count = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|LL:submit_c", kwlist, &kind, &n, &count)) return NULL;
+    if (_ep_int_args_fit(args, kw, kwlist) < 0 ||
+        !PyArg_ParseTupleAndKeywords(args, kw, "s|LL:submit_c", kwlist, &kind, &n, &count))
+        return NULL;
     if (workers_check(w) < 0) return NULL;
     int k;
     if (strcmp(kind, "noop") == 0) k = JOB_NOOP;
@@ -438,7 +441,9 @@ static PyObject *workers_wait(PyObject *self, PyObject *args, PyObject *kw) {
             PyErr_Format(PyExc_ValueError, "timeout must be >= 0 seconds or None, got %R", otimeout);
             return NULL;
         }
-        deadline = ep_now_ns() + (uint64_t)(t * 1e9);
+        /* inf or anything past ~292 years: no deadline (a cast of an
+         * out-of-range double is undefined) */
+        if (t < 9.0e9) deadline = ep_now_ns() + (uint64_t)(t * 1e9);
     }
     for (;;) {
         uint64_t now = ep_now_ns();

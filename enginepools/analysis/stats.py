@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -194,12 +195,29 @@ class Comparison:
         return self.p is not None and self.p <= self.alpha
 
 
+def json_finite(obj: Any) -> Any:
+    """`obj` with every non-finite float (a ratio overflowing to ±inf, say)
+    replaced by ``None``: JSON has no infinity, so ``-format json`` writes
+    ``null`` there (docs/compare-and-verdict.md)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_finite(v) for v in obj]
+    return obj
+
+
 def min_p_value(n1: int, n2: int) -> float:
     """Smallest two-sided exact Mann–Whitney p-value possible for sizes
     n1, n2 (both samples completely separated, no ties)."""
     if n1 < 1 or n2 < 1:
         return 1.0
-    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+    if n1 + n2 <= 1000:  # exact; C(1000, 500) still fits a float
+        return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+    # 2 / C(n1+n2, n1) in logs: the float of C(1030, 515) would overflow
+    log_comb = math.lgamma(n1 + n2 + 1) - math.lgamma(n1 + 1) - math.lgamma(n2 + 1)
+    return min(1.0, math.exp(math.log(2.0) - log_comb))
 
 
 def min_samples_for_test(alpha: float = ALPHA, limit: int = 50) -> int:

@@ -325,7 +325,7 @@ def _num(x: Any) -> str:
 
 
 def render_json(result: Result) -> str:
-    return json.dumps(result.to_json_rows(), indent=2, allow_nan=False) + "\n"
+    return json.dumps(stats.json_finite(result.to_json_rows()), indent=2, allow_nan=False) + "\n"
 
 
 __all__ = ["FORMATS", "render", "render_text", "render_csv", "render_markdown", "render_json",

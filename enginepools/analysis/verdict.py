@@ -122,15 +122,15 @@ def load_rules(path: str | os.PathLike[str] | None) -> Rules:
     if path is None:
         return Rules()
     p = os.fspath(path)
+    from .._inputs import read_input
+
+    data = read_input(p, "verdict rules file (TOML)", 1 << 20)
     try:
-        with open(p, "rb") as f:
-            doc = tomllib.load(f)
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise InputError(f"{p}: not a text file ({e.reason} at byte {e.start}), expected TOML rules") from None
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{p}: not valid TOML: {e}") from None
-    except OSError as e:
-        raise InputError(f"{p}: {e.strerror}") from None
     table = doc.get("verdict", doc)
     if not isinstance(table, dict):
         raise InputError(f"{p}: [verdict] must be a table")
@@ -272,7 +272,9 @@ def render(verdicts: list[Verdict], fmt: str = "text") -> str:
     if fmt == "json":
         import json
 
-        return json.dumps([v.to_dict() for v in verdicts], indent=2, allow_nan=False) + "\n"
+        from .stats import json_finite
+
+        return json.dumps(json_finite([v.to_dict() for v in verdicts]), indent=2, allow_nan=False) + "\n"
     head = ["pool", "vs", "verdict", "time Δ", "p", "B/op Δ", "p", "rule"]
     body = []
     for v in verdicts:

@@ -110,12 +110,31 @@ def parse_name(full: str) -> tuple[str, tuple[str, ...], dict[str, str], int | N
     return base, tuple(sub), _keyed(sub), procs
 
 
+# Values beyond this magnitude are refused: Go's ParseFloat refuses what
+# overflows float64 (1e400), and values near 1.8e308 overflow the sums,
+# medians and ratios computed from them.
+MAX_MAGNITUDE = 1e300
+OUT_OF_RANGE = f" (out of range: magnitude above {MAX_MAGNITUDE:g})"
+
+
 def parse_number(text: str) -> float:
-    """A value as Go prints it; raises ValueError on anything else."""
+    """A value as Go prints it; raises ValueError on anything else
+    (``ValueError("range")`` for a finite-looking number too large)."""
     v = float(text)
     if text.strip().lower().lstrip("+-") in {"nan", "inf", "infinity"} or math.isnan(v):
         raise ValueError(text)
-    return v
+    return check_magnitude(v)
+
+
+def check_magnitude(v: float | int) -> float:
+    """`v` as a float, ValueError("range") past :data:`MAX_MAGNITUDE`."""
+    try:
+        f = float(v)
+    except OverflowError:
+        raise ValueError("range") from None
+    if not abs(f) <= MAX_MAGNITUDE:
+        raise ValueError("range")
+    return f
 
 
 # ---------------------------------------------------------------- reading
@@ -192,8 +211,9 @@ def _parse_result(line: str, config: Mapping[str, str], file: str, lineno: int) 
     for v, unit in zip(rest[::2], rest[1::2]):
         try:
             values[unit] = parse_number(v)
-        except ValueError:
-            raise InputError(f"{where}: {name}: malformed value {v!r} for unit {unit}") from None
+        except ValueError as e:
+            why = OUT_OF_RANGE if e.args == ("range",) else ""
+            raise InputError(f"{where}: {name}: malformed value {v!r} for unit {unit}{why}") from None
     base, sub, parts, procs = parse_name(name)
     return Record(name, base, sub, parts, procs, iterations, values, dict(config), file, lineno)
 
@@ -230,9 +250,12 @@ def parse_json(text: str, file: str = "<input>") -> list[Record]:
             raise InputError(f"{where}: {name}: \"values\" must be a non-empty object of unit: number")
         values: dict[str, float] = {}
         for unit, v in vals.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or isinstance(v, float) and not math.isfinite(v):
                 raise InputError(f"{where}: {name}: malformed value {v!r} for unit {unit}")
-            values[str(unit)] = float(v)
+            try:
+                values[str(unit)] = check_magnitude(v)
+            except ValueError:
+                raise InputError(f"{where}: {name}: malformed value {v!r} for unit {unit}{OUT_OF_RANGE}") from None
         base, sub, parts, procs = parse_name(name)
         records.append(Record(name, base, sub, parts, procs, it, values, dict(config), file, lines[i]))
     return records

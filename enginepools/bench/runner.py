@@ -31,6 +31,7 @@ from .. import _core
 from . import machine
 from .result import BenchResult, go_name
 from ..errors import InputError, UsageError
+from .._flags import INT64_MAX
 
 MAX_N = 1_000_000_000
 DEFAULT_BENCHTIME = "1s"
@@ -73,6 +74,8 @@ def parse_duration(text: str) -> int:
             raise ValueError(f"invalid duration {text!r}")
         total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
         pos = m.end()
+    if not total <= INT64_MAX:  # Go: "invalid duration" past int64 nanoseconds (~292 years)
+        raise ValueError(f"invalid duration {text!r} (out of range)")
     return sign * int(round(total))
 
 
@@ -95,6 +98,8 @@ def parse_benchtime(text: str) -> BenchTime:
             n = 0
         if n <= 0:
             raise UsageError(f"-benchtime {text!r}: invalid count (want a positive integer before 'x', like 100x)")
+        if n > INT64_MAX:
+            raise UsageError(f"-benchtime {text!r}: invalid count (out of range: at most {INT64_MAX}, as Go's)")
         return BenchTime(n=n)
     try:
         ns = parse_duration(s)
@@ -130,7 +135,13 @@ def parse_count(text: str | int) -> int:
         v = 0
     if v <= 0:
         raise UsageError(f"-count {text!r}: want a positive integer")
+    if v > MAX_COUNT:
+        raise UsageError(f"-count {text!r}: out of range (at most {MAX_COUNT} samples per benchmark: they are "
+                         f"held in memory for -o, -json and the noise check)")
     return v
+
+
+MAX_COUNT = 100_000  # -count's bound: every sample is kept (-o/-json are written at the end)
 
 
 def default_cpus() -> list[int]:

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from .._flags import flag
+from .._flags import flag, int_arg
 from ..errors import InputError, UsageError
 
 NAME = "ab"
@@ -30,7 +30,7 @@ DESCRIPTION = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", nargs="?", metavar="DIR", help="directory to archive (default: generated tree)")
-    flag(p, "count", type=int, default=10, metavar="N",
+    flag(p, "count", type=int_arg("count", -(1 << 63)), default=10, metavar="N",
          help="rounds (runs per configuration) at least; exactly N with -target 0 (default 10)")
     flag(p, "target", default="2%", metavar="P%",
          help="add rounds until every configuration's time-ratio interval half-width is at most P%% "
@@ -50,11 +50,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     flag(p, "o", dest="out", metavar="results.txt", help="write the samples as Go benchmark text")
     flag(p, "json", metavar="results.json", help="write samples, comparison and verdicts as JSON")
     flag(p, "md", metavar="results.md", help="write the paired analysis as markdown")
-    flag(p, "threads", type=int, default=0, metavar="N", help="hash workers per run (default: CPUs, at most 8)")
-    flag(p, "warmup", type=int, default=1, metavar="N", help="unrecorded rounds first (default 1)")
+    flag(p, "threads", type=int_arg("threads", -(1 << 63)), default=0, metavar="N", help="hash workers per run (default: CPUs, at most 8)")
+    flag(p, "warmup", type=int_arg("warmup", -(1 << 63)), default=1, metavar="N", help="unrecorded rounds first (default 1)")
     flag(p, "archive", choices=("file", "none"), default="file",
          help="write each run's archive to a temporary file (default) or only count its bytes")
-    flag(p, "seed", type=int, default=1, metavar="N", help="seed of the generated tree (default 1)")
+    flag(p, "seed", type=int_arg("seed", -(1 << 63)), default=1, metavar="N", help="seed of the generated tree (default 1)")
     flag(p, "heapprofiles", metavar="DIR",
          help="after the A/B, one heap-profiled run per configuration (every allocation) written to "
               "DIR/heap-<config>.pb.gz and named in the JSON, for the report's 'where memory goes'")
@@ -84,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
         from ..analysis import verdict as vd
 
         rules = vd.load_rules(args.config)
-    for path in (args.out, args.json, args.md):
-        if path:
-            check_writable(path)
+    for f, path in (("-o", args.out), ("-json", args.json), ("-md", args.md)):
+        if path is not None:
+            check_writable(path, f)
     if args.heapprofiles and os.path.exists(args.heapprofiles) and not os.path.isdir(args.heapprofiles):
         raise InputError(f"-heapprofiles {args.heapprofiles}: exists and is not a directory")
     root = resolve_dir(args)

@@ -97,11 +97,12 @@ def _list(pattern: str) -> int:
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    outs = [p for p in (args.output, args.json) if p]
-    if len(outs) == 2 and os.path.abspath(outs[0]) == os.path.abspath(outs[1]):
-        raise UsageError(f"-o and -json name the same file {outs[0]}")
-    for p in outs:
-        check_writable(p)
+    outs = [(f, p) for f, p in (("-o", args.output), ("-json", args.json)) if p is not None]
+    for f, p in outs:
+        check_writable(p, f)
+    if len(outs) == 2 and os.path.realpath(outs[0][1]) == os.path.realpath(outs[1][1]) \
+            and not os.path.realpath(outs[0][1]).startswith("/dev/"):
+        raise UsageError(f"-o and -json name the same file {outs[0][1]}")
     check_profile_arguments(args)
 
 

@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from .._flags import flag
+from .._flags import flag, int_arg
 from ..errors import InputError
 
 NAME = "pipeline"
@@ -32,10 +32,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     flag(p, "pools", default="all", metavar="none|all|string,hash,tar", help="pools to use (default all)")
     flag(p, "o", dest="out", metavar="OUT.tar", help="write the archive here (default: count bytes only)")
     flag(p, "hashes", action="store_true", help="print each file's SHA-256 (sha256sum format)")
-    flag(p, "threads", type=int, default=0, metavar="N", help="hash workers (default: CPUs, at most 8)")
+    flag(p, "threads", type=int_arg("threads", -(1 << 63)), default=0, metavar="N", help="hash workers (default: CPUs, at most 8)")
     flag(p, "stats-json", metavar="FILE", help="write the result as JSON to FILE ('-' = stdout, no text)")
-    flag(p, "seed", type=int, default=1, metavar="N", help="seed of the generated tree (default 1)")
-    flag(p, "count", type=int, default=1, metavar="N",
+    flag(p, "seed", type=int_arg("seed", -(1 << 63)), default=1, metavar="N", help="seed of the generated tree (default 1)")
+    flag(p, "count", type=int_arg("count", -(1 << 63)), default=1, metavar="N",
          help="run the pipeline N times in a row in this process (one profile covers them all)")
     from ..pprof.flags import add_profile_flags
 
@@ -91,10 +91,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"-threads: must be 0..1024, not {args.threads}")
     if args.count < 1:
         raise InputError(f"-count: must be at least 1, not {args.count}")
-    if args.stats_json and args.stats_json != "-":
-        from .._atomic import check_writable
+    from .._atomic import check_writable
 
-        check_writable(args.stats_json)  # before the run, not after it
+    if args.stats_json is not None and args.stats_json != "-":
+        check_writable(args.stats_json, "-stats-json")  # before the run, not after it
+    if args.out is not None:
+        check_writable(args.out, "-o")
     root = resolve_dir(args)
     with _profiling(args):
         for i in range(args.count):

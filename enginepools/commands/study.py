@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .._flags import flag
+from .._flags import flag, int_arg
 
 NAME = "study"
 HELP = "run benchmarks, heap profiles and a pipeline A/B, then write the analysis report (the main job)"
@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     flag(p, "out", metavar="DIR", default=DEFAULT_OUT, help=f"report directory (default ./{DEFAULT_OUT}/)")
     flag(p, "quick", action="store_true", help="a short run (under 45 s): shorter samples, smaller workloads")
-    flag(p, "count", type=int, metavar="N", help="samples per benchmark variant (default 6)")
+    flag(p, "count", type=int_arg("count", -(1 << 63)), metavar="N", help="samples per benchmark variant (default 6)")
     flag(p, "benchtime", metavar="D", help="time per sample, Go syntax (default 200ms; 40ms with --quick)")
     flag(p, "filter", metavar="REGEX", help="only kernels whose name matches REGEX")
     flag(p, "no-progress", action="store_true", help="no progress bar")
@@ -43,14 +43,24 @@ def run(args: argparse.Namespace) -> int:
     from ..report import fmt
     from ..study import plan_for, run_study
 
+    import re
+
+    from ..bench import runner
+
     plan = plan_for(args.quick)
     if args.count is not None:
         if args.count < 1:
             raise UsageError(f"-count {args.count}: must be at least 1")
+        runner.parse_count(args.count)  # the bench's bound, before any phase runs
         plan = replace(plan, count=args.count)
-    if args.benchtime:
+    if args.benchtime is not None:
+        runner.parse_benchtime(args.benchtime)  # a usage error now, not a failed phase later
         plan = replace(plan, benchtime=args.benchtime)
     if args.filter:
+        try:
+            re.compile(args.filter)
+        except re.error as e:
+            raise UsageError(f"-filter {args.filter!r}: invalid regular expression: {e}") from None
         plan = replace(plan, filter=args.filter)
     res = run_study(args.out, plan, progress=not args.no_progress)
     d = res.data

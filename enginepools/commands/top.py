@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .._flags import flag
+from .._flags import flag, float_arg, int_arg
 from ..errors import UsageError
 from ..pprof.granularity import GRANULARITIES
 
@@ -68,10 +68,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _bool_flag(p, "mean", "average sample value over the first sample value (count)")
     _bool_flag(p, "cum", "sort by cumulative value")
     _bool_flag(p, "flat", "sort by flat value (default)")
-    flag(p, "nodecount", type=int, default=-1, metavar="N", help="show at most N nodes (default: all)")
-    flag(p, "nodefraction", type=float, default=0.005, metavar="F",
+    flag(p, "nodecount", type=int_arg("nodecount", -(1 << 63)), default=-1, metavar="N", help="show at most N nodes (default: all)")
+    flag(p, "nodefraction", type=float_arg("nodefraction"), default=0.005, metavar="F",
          help="hide nodes below F*total (default 0.005)")
-    flag(p, "edgefraction", type=float, default=0.001, metavar="F",
+    flag(p, "edgefraction", type=float_arg("edgefraction"), default=0.001, metavar="F",
          help="hide edges below F*total (default 0.001)")
     _bool_flag(p, "trim", "honour nodecount/nodefraction/edgefraction (default true; -trim=false)", True)
     for name, what in (("focus", "only samples with a function matching REGEX"),
@@ -92,7 +92,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _bool_flag(p, "noinlines", "attribute inlined functions to their callers")
     _bool_flag(p, "relative_percentages", "percentages relative to the focused samples")
     _bool_flag(p, "drop_negative", "drop nodes with negative values")
-    flag(p, "divide_by", type=float, default=1.0, metavar="X", help="divide all values by X")
+    flag(p, "divide_by", type=float_arg("divide_by"), default=1.0, metavar="X", help="divide all values by X")
     _bool_flag(p, "top", "the top list (the default)")
     for fmt in _FORMATS:
         _bool_flag(p, fmt, f"the call graph{' in DOT' if fmt == 'dot' else ', drawn as ' + fmt.upper()} "
@@ -150,8 +150,8 @@ def run(args: argparse.Namespace) -> int:
     opts = options_from_args(args)
     if fmt != "top":
         opts = dataclasses.replace(opts, visual=True)
-    if args.output:
-        check_writable(args.output)  # before reading (large) profiles
+    if args.output is not None:
+        check_writable(args.output, "-output")  # before reading (large) profiles
     elif fmt in ("png", "svg") and sys.stdout.isatty():
         raise UsageError(f"-{fmt} writes binary data: give -output FILE (or redirect stdout)")
     base = args.diff_base or args.base
@@ -162,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
     elif fmt == "dot":
         from ..render.callgraph import to_dot
 
+        _check_drawable(g)
         text = to_dot(g)
     else:
         data = _draw(g, fmt)
@@ -178,10 +179,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_drawable(g) -> None:  # type: ignore[no-untyped-def]
+    if not g.nodes:
+        raise UsageError("nothing to draw: no node is left (everything filtered or pruned)")
+
+
 def _draw(g, fmt: str) -> bytes:  # type: ignore[no-untyped-def]
     from ..render import style as ps
     from ..render.callgraph import draw
 
-    if not g.nodes:
-        raise UsageError("nothing to draw: no node is left (everything filtered or pruned)")
+    _check_drawable(g)
     return ps.figure_bytes(draw(g), fmt)

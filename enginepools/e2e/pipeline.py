@@ -11,10 +11,8 @@ complete, so an existing file survives a failed or interrupted run.
 """
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -143,22 +141,11 @@ def run_pipeline(root: str | os.PathLike[str], pools: Iterable[str] | str | None
               mtime=mtime, hash_bufsize=hash_bufsize, tar_bufsize=tar_bufsize, hook=_hook)
     if out is None:
         return _result(root_s, ps, _run_core(root_s, -1, kw), None)
-    from .._atomic import check_writable
+    from .._atomic import atomic_write, check_writable
 
-    target = check_writable(out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent if str(target.parent) else ".")
-    try:
-        try:
-            raw = _run_core(root_s, fd, kw, os.fspath(target))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    target = check_writable(out, "-o")
+    with atomic_write(target, "wb") as f:  # a device or FIFO is written in place
+        raw = _run_core(root_s, f.fileno(), kw, os.fspath(target))
     return _result(root_s, ps, raw, os.fspath(target))
 
 
@@ -174,12 +161,6 @@ def _run_core(root: str, fd: int, kw: dict[str, Any], out: str | None = None) ->
         if fd >= 0 and e.errno in _WRITE_ERRORS:
             raise InputError(f"{out}: writing the archive: {os.strerror(e.errno)}") from None
         raise InputError(f"{root}: {os.strerror(e.errno)}") from None
-
-
-def _umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
 
 
 __all__ = ["POOLS", "PipelineResult", "run_pipeline", "parse_pools", "pools_label", "pools_mask", "check_root",

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from . import units
 from ..errors import UsageError
+from .gostd import wrap64
 from .work import WorkProfile, copy_profile
 from .nodes import Edge, Graph, GraphOptions, Node, NodeInfo, Tag
 from .granularity import Aggregator, printable_name
@@ -48,7 +49,7 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
     builder = Builder(p, agg, ix, mean_ix, o.drop_negative)
 
     g = builder.build(None)
-    total_value = sum(n.flat for n in g)
+    total_value = wrap64(sum(n.flat for n in g))
     node_cutoff = abs(int(float(total_value) * nodefraction))
     edge_cutoff = abs(int(float(total_value) * edgefraction))
     dropped_nodes = 0

@@ -8,7 +8,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .gostd import go_div
+from .gostd import go_div, wrap64
 from .work import WLocation, WorkProfile
 from .nodes import NodeInfo
 from .granularity import Aggregator, info_sprint, printable_name
@@ -53,8 +53,8 @@ class Builder:
                 for loc in s.locs:
                     loc_by_id[loc.id] = loc
             else:
-                acc[0] += w
-                acc[1] += dw
+                acc[0] = wrap64(acc[0] + w)
+                acc[1] = wrap64(acc[1] + dw)
         self.stacks = stacks
         self.loc_infos = {lid: agg.location_infos(loc) for lid, loc in loc_by_id.items()}
 

@@ -9,7 +9,7 @@ from typing import Callable
 
 from . import units
 from ..errors import InputError, UsageError
-from .gostd import go_div, go_regexp
+from .gostd import go_div, go_regexp, wrap64
 from .work import WFunction, WLocation, WSample, WorkProfile, simplify_func
 from .nodes import GraphOptions
 
@@ -258,12 +258,12 @@ def compute_total(p: WorkProfile, ix: int, mean_ix: int | None) -> int:
     for s in p.samples:
         v = s.values[ix]
         d = s.values[mean_ix] if mean_ix is not None else 0
-        v = -v if v < 0 else v
-        total += v
-        div += d
+        v = wrap64(-v) if v < 0 else v
+        total = wrap64(total + v)
+        div = wrap64(div + d)
         if "true" in s.labels.get("pprof::base", ()):
-            diff_total += v
-            diff_div += d
+            diff_total = wrap64(diff_total + v)
+            diff_div = wrap64(diff_div + d)
     if diff_total > 0:
         total, div = diff_total, diff_div
     return go_div(total, div) if div != 0 else total

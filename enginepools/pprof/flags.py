@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from .._atomic import check_writable, write_bytes
+from .._flags import check_int
 from .._flags import flag
 from ..errors import UsageError
 from .http import DEFAULT_ADDR, PprofServer, parse_addr
@@ -52,9 +53,12 @@ def _rate(text: str) -> int:
         v = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"-memprofilerate {text!r}: expected a number of bytes") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"-memprofilerate {v}: must be >= 0")
-    return v
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"-memprofilerate {v}: must be >= 1 (1 = every allocation)")
+    try:
+        return check_int(v, "-memprofilerate", 1)
+    except UsageError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 @dataclass
@@ -72,9 +76,7 @@ def check_profile_flags(args: argparse.Namespace) -> None:
     for name in ("memprofile", "cpuprofile"):
         path = getattr(args, name, None)
         if path is not None:
-            if not path:
-                raise UsageError(f"-{name}: empty file name")
-            check_writable(path)
+            check_writable(path, f"-{name}")
     if getattr(args, "pprof_http", None):
         parse_addr(args.pprof_http)
 

@@ -10,6 +10,12 @@ from ..errors import UsageError
 
 # ---- Go helpers ----------------------------------------------------------------
 
+def wrap64(v: int) -> int:
+    """`v` as Go's int64 arithmetic leaves it (two's-complement wrap): pprof
+    sums sample values in int64, so totals past 2**63 wrap, never raise."""
+    return ((v + (1 << 63)) & ((1 << 64) - 1)) - (1 << 63)
+
+
 def go_div(a: int, b: int) -> int:
     """Go's integer division (truncates toward zero)."""
     q = abs(a) // abs(b)

@@ -11,6 +11,14 @@ so ``go tool pprof http://127.0.0.1:6060/debug/pprof/heap`` works while a
 run goes on.  The server binds the loopback interface unless an address says
 otherwise (``0.0.0.0:6060``); an empty host (``:6060``) also means loopback.
 Port 0 picks a free port (see :attr:`PprofServer.port`).
+
+Hardening: on a loopback address a request whose ``Host`` header names
+anything but the loopback server (``127.0.0.1:PORT``, ``localhost:PORT``,
+``[::1]:PORT``) is refused with 403 — a web page cannot reach the server by
+DNS rebinding.  Bound elsewhere on purpose (``0.0.0.0:6060``), any Host is
+served.  Each connection must send its request within
+:data:`READ_TIMEOUT` seconds, and at most :data:`MAX_CONNECTIONS` are
+served at once (more are closed at once).
 """
 from __future__ import annotations
 
@@ -28,6 +36,9 @@ __all__ = ["PprofServer", "parse_addr", "DEFAULT_ADDR", "MAX_SECONDS"]
 DEFAULT_ADDR = "127.0.0.1:6060"
 MAX_SECONDS = 60
 DEFAULT_SECONDS = 30
+READ_TIMEOUT = 10.0  # seconds a connection may take to send its request
+MAX_CONNECTIONS = 16  # connections served at once
+_LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 _INDEX = """<html><head><title>/debug/pprof/</title></head><body>
 <p>/debug/pprof/ (enginepools)</p>
@@ -51,6 +62,7 @@ def parse_addr(addr: str, what: str = "--pprof-http") -> tuple[str, int]:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "enginepools-pprof"
     protocol_version = "HTTP/1.0"
+    timeout = READ_TIMEOUT  # StreamRequestHandler: the socket's read timeout
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
         pass
@@ -82,6 +94,11 @@ class _Handler(BaseHTTPRequestHandler):
 
         url = urlsplit(self.path)
         path, query = url.path, parse_qs(url.query, keep_blank_values=True)
+        allowed = self.server.allowed_hosts  # type: ignore[attr-defined]
+        host = self.headers.get("Host")
+        if allowed is not None and host is not None and host.strip().lower() not in allowed:
+            self._error(403, f"Forbidden: Host {host[:100]!r} is not this loopback server's address")
+            return
         try:
             if path == "/debug/pprof/":
                 body = _INDEX.format(rate=html.escape(str(_core.heapprof_rate() or "off")), max=MAX_SECONDS)
@@ -116,7 +133,33 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
-class _Server6(ThreadingHTTPServer):
+class _Server(ThreadingHTTPServer):
+    """One thread per connection, at most MAX_CONNECTIONS at once."""
+
+    allowed_hosts: set[str] | None = None
+
+    def __init__(self, *a, **kw) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*a, **kw)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # too many at once: closed, not queued behind a thread each
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
@@ -127,7 +170,7 @@ class PprofServer:
 
     def __init__(self, addr: str = DEFAULT_ADDR, cpu_hz: int = 100) -> None:
         self.host, port = parse_addr(addr)
-        cls = _Server6 if ":" in self.host else ThreadingHTTPServer
+        cls = _Server6 if ":" in self.host else _Server
         self._httpd = cls((self.host, port), _Handler, bind_and_activate=False)
         self._httpd.daemon_threads = True
         self._httpd.cpu_hz = cpu_hz  # type: ignore[attr-defined]
@@ -141,6 +184,10 @@ class PprofServer:
             self._httpd.server_close()
             raise UsageError(f"--pprof-http {self.host}:{self._httpd.server_address[1]}: "
                              f"cannot listen: {e.strerror or e}") from None
+        if self.host in _LOOPBACK_NAMES or self.host.startswith("127."):
+            port = self.port
+            self._httpd.allowed_hosts = {h for n in (self.host, "127.0.0.1", "localhost", "[::1]")
+                                         for h in (n, f"{n}:{port}")}
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="pprof-http", daemon=True)
         self._thread.start()
         return self

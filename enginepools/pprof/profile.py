@@ -242,14 +242,18 @@ def _encode(p: Profile, level: int) -> bytes:
 def _decode(data: bytes | bytearray | memoryview, source: str) -> Profile:
     from .. import _core
 
+    from .._inputs import MAX_INFLATED_ENV, max_inflated
+
     if len(data) == 0:
         raise ProfileFormatError("empty input file", source, 0)
     try:
-        d = _core.pprof_decode(data)
+        d = _core.pprof_decode(data, max_inflated())
     except ValueError as e:
         if len(e.args) == 3:
             msg, off, stage = e.args
             where = " (in the gzip stream)" if stage == "gzip" else ""
+            if "inflates to more than" in msg:
+                where = f" (the cap on gzip'd input; {MAX_INFLATED_ENV} raises it)"
             raise ProfileFormatError(f"{msg}{where}", source, off) from None
         raise
     strings = d["strings"]

@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from . import units
-from .gostd import go_base
+from .gostd import go_base, wrap64
 
 if TYPE_CHECKING:
     from .nodes import Graph
@@ -65,7 +65,7 @@ def _go_truncate(s: str, n: int) -> str:
 def report_labels(g: Graph) -> list[str]:
     """report.reportLabels as TextItems calls it (no dropped-edge line)."""
     out = profile_labels(g)
-    flat_sum = sum(n.flat for n in g.nodes)
+    flat_sum = wrap64(sum(n.flat for n in g.nodes))
     if g.active_filters:
         out.append("Active filters:")
         out.extend("   " + _go_truncate(f, 80) for f in g.active_filters)
@@ -90,7 +90,7 @@ def top_text(g: Graph) -> str:
         inl = n.inline_label
         if inl:
             inl = " " + inl
-        flat_sum += n.flat
+        flat_sum = wrap64(flat_sum + n.flat)
         lines.append("%10s %s %s %10s %s  %s%s" % (
             g.format_value(n.flat), units.percentage(n.flat, g.total), units.percentage(flat_sum, g.total),
             g.format_value(n.cum), units.percentage(n.cum, g.total), n.name, inl))
@@ -108,7 +108,7 @@ def top_html(g: Any, rows: int = TOP_ROWS) -> str:
     body = []
     flat_sum = 0
     for n in g.nodes[:rows]:
-        flat_sum += n.flat
+        flat_sum = wrap64(flat_sum + n.flat)
         name = n.name + (f" {n.inline_label}" if n.inline_label else "")
         body.append([g.format_value(n.flat), units.percentage(n.flat, g.total).strip(), units.percentage(flat_sum, g.total).strip(),
                      g.format_value(n.cum), units.percentage(n.cum, g.total).strip(), name])

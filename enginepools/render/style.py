@@ -143,7 +143,6 @@ def save(fig: Figure, path_stem: str | os.PathLike[str], formats: Iterable[str] 
         data = figure_bytes(fig, fmt)
         with atomic_write(path, "wb") as f:
             f.write(data)
-        os.chmod(path, 0o666 & ~_umask())  # temp files are 0600; images are for sharing
         out.append(path)
     return out
 
