@@ -29,7 +29,8 @@
  *
  * Profiler.  Each thread counts down bytes to its next sample: exponential
  * gaps with mean `rate` (Go's MemProfileRate; rate 1 samples every block).  A
- * sampled block's stack is the Python stack (code object and line per frame,
+ * sampled block's stack is the Python stack (code object and instruction
+ * offset per frame, turned into lines when the profile is read,
  * leaf first, at most EP_PA_DEPTH frames) read with PyThreadState_GetFrame /
  * PyFrame_GetBack under the GIL, which MEM and OBJ callers hold.  RAW callers
  * may not hold it, so a RAW sample gets the one pseudo-frame
@@ -58,7 +59,7 @@
 #include <string.h>
 
 #define EP_PA_DEPTH 64
-#define EP_PA_FILTER_BITS (1u << 20)
+#define EP_PA_FILTER_SLOTS (1u << 13) /* 8 KiB of counters: stays in L1 on the free path */
 #define RAW_STACK (UINT32_MAX - 1) /* the stack of RAW samples: no GIL, no frames */
 
 /* ---- per-thread state ---- */
@@ -125,7 +126,7 @@ static void pa_read(uint64_t *bytes, uint64_t *blocks, int this_thread) {
 
 /* ---- profiler state (all under prof_lock) ---- */
 
-typedef struct { PyCodeObject *code; int line; } pa_frame;
+typedef struct { PyCodeObject *code; int lasti; } pa_frame; /* lasti: bytes; the line is found at snapshot */
 typedef struct { uint32_t off, n; uint64_t hash; } pa_stack;
 typedef struct {
     uint32_t stack;
@@ -150,14 +151,27 @@ static uint32_t *bucket_ix; static size_t cap_bucket_ix;
 static uint32_t *dirty;    static size_t n_dirty, cap_dirty;
 typedef struct { uintptr_t p; uint32_t bucket; } pa_live;
 static pa_live *live; static size_t n_live, cap_live;  /* linear probing, p == 0 empty */
-static _Atomic uint8_t filter[EP_PA_FILTER_BITS / 8];
+static _Atomic uint8_t filter[EP_PA_FILTER_SLOTS];
 
 static inline uint64_t mix(uint64_t x) {
     x ^= x >> 33; x *= 0xff51afd7ed558ccdULL; x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ULL; x ^= x >> 33;
     return x;
 }
 
-static inline uint32_t filter_bit(uintptr_t p) { return (uint32_t)(mix(p) & (EP_PA_FILTER_BITS - 1)); }
+/* The free-path filter: per slot, how many live sampled blocks hash there
+ * (saturating at 255, then never lowered).  Counting, not bits, because
+ * the allocator hands a sampled block's address out again at once, and a
+ * stale bit would send every later free of that address to the lock.
+ * Changed under prof_lock; read without it (a sampled block's slot was
+ * raised before its address left the allocating thread). */
+static inline uint32_t filter_slot(uintptr_t p) { return (uint32_t)(((p >> 4) ^ (p >> 17)) & (EP_PA_FILTER_SLOTS - 1)); }
+
+static void filter_add(uintptr_t p, int d) {
+    _Atomic uint8_t *c = &filter[filter_slot(p)];
+    unsigned v = atomic_load_explicit(c, memory_order_relaxed);
+    if (v == 255 || (d < 0 && v == 0)) return;
+    atomic_store_explicit(c, (uint8_t)(v + (unsigned)d), memory_order_release);
+}
 
 static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return 0;
@@ -171,7 +185,7 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
 
 static uint64_t stack_hash(const pa_frame *f, size_t n) {
     uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
-    for (size_t i = 0; i < n; i++) h = mix(h ^ (uintptr_t)f[i].code) + (uint64_t)(unsigned)f[i].line;
+    for (size_t i = 0; i < n; i++) h = mix(h ^ (uintptr_t)f[i].code) + (uint64_t)(unsigned)f[i].lasti;
     return h;
 }
 
@@ -286,6 +300,7 @@ static uint32_t live_take(uintptr_t p) {
     while (live[j].p && live[j].p != p) j = (j + 1) & m;
     if (!live[j].p) return UINT32_MAX;
     uint32_t b = live[j].bucket;
+    filter_add(p, -1);
     /* backward-shift deletion keeps probe chains whole without tombstones */
     size_t i = j;
     for (;;) {
@@ -342,7 +357,13 @@ static size_t capture(pa_frame *out) {
     size_t n = 0;
     while (f && n < EP_PA_DEPTH) {
         out[n].code = PyFrame_GetCode(f);
-        out[n].line = PyFrame_GetLineNumber(f);
+        /* the instruction offset, not the line: finding a line decodes the
+         * line table, which costs more than all the rest of a sample */
+#if PY_VERSION_HEX >= 0x030B0000
+        out[n].lasti = PyFrame_GetLasti(f);
+#else
+        out[n].lasti = f->f_lasti < 0 ? -1 : f->f_lasti * 2;
+#endif
         n++;
         PyFrameObject *back = PyFrame_GetBack(f);
         Py_DECREF(f);
@@ -370,8 +391,7 @@ static void sample(pa_thread *t, int domain, void *p, size_t size) {
     } else {
         pa_bucket *b = &buckets[bi];
         b->a_obj++, b->a_bytes += size;
-        uint32_t bit = filter_bit((uintptr_t)p);
-        atomic_fetch_or_explicit(&filter[bit / 8], (uint8_t)(1u << (bit % 8)), memory_order_release);
+        filter_add((uintptr_t)p, 1);
         mark(bi, (double)size * b->scale);
     }
     pthread_mutex_unlock(&prof_lock);
@@ -389,8 +409,7 @@ static _Atomic int counting;      /* counter users + profiler on */
 
 static inline int maybe_sampled(void *p) {
     if (!p || EP_LIKELY(!LD(prof_watch))) return 0;
-    uint32_t bit = filter_bit((uintptr_t)p);
-    return (atomic_load_explicit(&filter[bit / 8], memory_order_acquire) >> (bit % 8)) & 1;
+    return atomic_load_explicit(&filter[filter_slot((uintptr_t)p)], memory_order_acquire) != 0;
 }
 
 static inline void note_alloc(pa_thread *t, int domain, void *p, size_t size) {
@@ -417,6 +436,11 @@ static void *pa_malloc(void *ctx, size_t size) {
     PyMemAllocatorEx *o = &orig[DOMAIN(ctx)];
     pa_thread *t = LD(counting) ? pa_self() : NULL;
     if (!t || t->inside) return o->malloc(o->ctx, size);
+    if (DOMAIN(ctx) == 0) { /* RAW: calls nothing of ours, and samples take no stack */
+        void *p = o->malloc(o->ctx, size);
+        if (p) note_alloc(t, 0, p, size);
+        return p;
+    }
     t->inside = 1;
     void *p = o->malloc(o->ctx, size);
     if (p) note_alloc(t, DOMAIN(ctx), p, size);
@@ -462,7 +486,7 @@ static void *pa_realloc(void *ctx, void *old, size_t size) {
     if (was != UINT32_MAX) {
         pthread_mutex_lock(&prof_lock);
         if (!p) {
-            (void)live_put((uintptr_t)old, was); /* failed: old is still live */
+            if (!live_put((uintptr_t)old, was)) filter_add((uintptr_t)old, 1); /* failed: old is still live */
         } else {
             pa_bucket *b = &buckets[was];
             b->f_obj++, b->f_bytes += b->size;
@@ -613,7 +637,7 @@ static PyObject *frame_tuple(const pa_frame *f) {
 #else
     PyObject *name = co->co_name;
 #endif
-    return Py_BuildValue("(OOi)", name, co->co_filename, f->line);
+    return Py_BuildValue("(OOi)", name, co->co_filename, PyCode_Addr2Line(co, f->lasti));
 }
 
 static PyObject *py_pyheap_snapshot(PyObject *m, PyObject *unused) {

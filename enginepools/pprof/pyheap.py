@@ -27,9 +27,10 @@ process.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .. import _core
 from .profilers import DEFAULT_RATE, HEAP_SAMPLE_TYPES, scale_heap_sample
@@ -37,16 +38,18 @@ from .profilers import DEFAULT_RATE, HEAP_SAMPLE_TYPES, scale_heap_sample
 if TYPE_CHECKING:
     from .profile import Profile
 
-__all__ = ["PyHeapProfiler", "pyheap_profile", "NO_FRAME"]
+__all__ = ["PyHeapProfiler", "memprofile", "pyheap_profile", "NO_FRAME"]
 
 #: the frame of a sample taken with no Python frame running
 NO_FRAME = ("[no Python frame]", "", 0)
 
 
 def pyheap_profile(snapshot: dict, default_sample_type: str | None = None, peak: bool = False,
-                   duration_ns: int = 0) -> "Profile":
+                   duration_ns: int = 0, root_file: str | None = None) -> "Profile":
     """The profile of a ``_core.pyheap_snapshot()``; `peak` takes the in-use
-    values at the peak (the snapshot must come from a ``peak=True`` run)."""
+    values at the peak (the snapshot must come from a ``peak=True`` run).
+    A stack that passes through `root_file` (a script a runner ran) is cut
+    just above that file's root-most frame: the runner's own frames go."""
     from .profile import ProfileBuilder
 
     if peak and not snapshot["peak"]:
@@ -59,6 +62,10 @@ def pyheap_profile(snapshot: dict, default_sample_type: str | None = None, peak:
     for frames, size, a_obj, a_bytes, f_obj, f_bytes, pk_obj, pk_bytes in snapshot["records"]:
         in_obj, in_bytes = (pk_obj, pk_bytes) if peak else (a_obj - f_obj, a_bytes - f_bytes)
         values = [*scale_heap_sample(a_obj, a_bytes, rate), *scale_heap_sample(in_obj, in_bytes, rate)]
+        if root_file is not None:
+            cut = [i for i, f in enumerate(frames) if f[1] == root_file]
+            if cut:
+                frames = frames[:cut[-1] + 1]
         stack = [_frame(*f) for f in frames] or [NO_FRAME]
         b.add_sample(values, stack, num_labels={"bytes": int(size)})
     return b.build()
@@ -112,13 +119,33 @@ class PyHeapProfiler:
         """Raw records (see ``_core.pyheap_snapshot``)."""
         return _core.pyheap_snapshot()
 
-    def profile(self, default_sample_type: str | None = None, peak: bool | None = None) -> "Profile":
-        """The profile (values unbiased); `peak` defaults to the profiler's."""
+    def profile(self, default_sample_type: str | None = None, peak: bool | None = None,
+                root_file: str | None = None) -> "Profile":
+        """The profile (values unbiased); `peak` defaults to the profiler's;
+        `root_file`: see :func:`pyheap_profile`."""
         end = time.monotonic_ns() if self.running else self._t1
         return pyheap_profile(self.snapshot(), default_sample_type, self.peak if peak is None else peak,
-                              max(0, end - self._t0))
+                              max(0, end - self._t0), root_file)
 
     def write(self, path: str | os.PathLike[str], default_sample_type: str | None = None,
               peak: bool | None = None) -> None:
         """Write the profile (gzip'd profile.proto) atomically to `path`."""
         self.profile(default_sample_type, peak).write(path)
+
+
+@contextlib.contextmanager
+def memprofile(path: str | os.PathLike[str] | None = None, rate: int = DEFAULT_RATE, peak: bool = False,
+               seed: int = 0) -> Iterator[PyHeapProfiler]:
+    """Profile the Python allocations of a ``with`` block; write the profile
+    to `path` (if given) when the block ends, however it ends.
+
+    >>> with enginepools.memprofile("mem.pb.gz", rate=1) as hp:
+    ...     work()
+    >>> hp.profile()            # the same profile, as a Profile"""
+    hp = PyHeapProfiler(rate, seed, peak)
+    try:
+        with hp:
+            yield hp
+    finally:
+        if path is not None:
+            hp.write(path)
