@@ -60,6 +60,13 @@ def _values_at(prof: Profile, func: str, size: int) -> list[tuple[int, int]]:
     return out
 
 
+def make_blocks(n: int, size: int) -> list[bytes]:
+    out = []
+    for _ in range(n):
+        out.append(bytes(size))
+    return out
+
+
 def keep_blocks(n: int, size: int) -> None:
     for _ in range(n):
         KEPT.append(bytes(size))
@@ -144,12 +151,11 @@ def test_frees_of_older_blocks_pass_through_uncounted() -> None:
     old = [bytes(1000) for _ in range(200)]  # allocated before the hooks went in
     with PyHeapProfiler(rate=1) as hp:
         del old[:]
-        new = [bytes(1000) for _ in range(10)]
+        new = make_blocks(10, 1000)
     prof = hp.profile()
     ix = [t for t, _ in prof.sample_types].index("inuse_objects")
     assert prof.values[:, ix].min() >= 0
-    assert by_leaf(prof, "inuse_objects").get("<listcomp>", 0) + by_leaf(prof, "inuse_objects").get(
-        "test_frees_of_older_blocks_pass_through_uncounted.<locals>.<listcomp>", 0) >= 10
+    assert site(hp.snapshot(), "make_blocks", sys.getsizeof(bytes(1000))) == (10, 10 * sys.getsizeof(bytes(1000)), 0, 0)
     del new
 
 
@@ -182,7 +188,8 @@ def test_other_threads_have_their_own_stacks() -> None:
             t.join()
     recs = [r for r in hp.snapshot()["records"] if r[0] and r[0][0][0] == "drop_blocks"]
     assert sum(r[2] for r in recs if r[1] == sys.getsizeof(bytes(4000))) == 80
-    assert all(r[0][1][0] == "test_other_threads_have_their_own_stacks.<locals>.worker" for r in recs)
+    code = worker.__code__  # 3.11+ names frames by their qualified name, 3.10 by the plain one
+    assert all(r[0][1][0] == getattr(code, "co_qualname", code.co_name) for r in recs)
 
 
 def test_one_at_a_time_and_bad_rate() -> None:
@@ -207,12 +214,12 @@ def test_cell_magic_shows_top_and_keeps_the_profile(tmp_path: Path, capsys: pyte
     class Shell:
         user_ns: dict = {}
 
-    cell = "def fill():\n    return [bytes(4000) for _ in range(25)]\nkept = fill()\n"
+    cell = "def fill():\n    out = []\n    for _ in range(25):\n        out.append(bytes(4000))\n    return out\nkept = fill()\n"
     ep_memprofile(f"-rate 1 -nograph -o {tmp_path / 'cell.pb.gz'}", cell, Shell())
     prof = Shell.user_ns["_ep_memprofile"]
     assert len(Shell.user_ns["kept"]) == 25
     names = by_leaf(prof, "alloc_objects")
-    assert names["fill.<locals>.<listcomp>" if sys.version_info < (3, 12) else "fill"] >= 25
+    assert names["fill"] >= 25
     assert Profile.read(tmp_path / "cell.pb.gz").n_samples == prof.n_samples
     ep_memprofile("-rate 0", "x = 1", Shell())
     assert "-rate" in capsys.readouterr().err
