@@ -176,6 +176,20 @@ def test_coexists_with_tracemalloc_and_comes_out() -> None:
     assert site(hp2.snapshot(), "drop_blocks", sys.getsizeof(bytes(1000)))[0] == 3
 
 
+def test_unhooked_by_tracemalloc_is_noticed_at_the_next_start() -> None:
+    from enginepools.bench.pyalloc import AllocCounter
+
+    tracemalloc.start()
+    hp = PyHeapProfiler(rate=1).start()  # ours on top of tracemalloc's
+    tracemalloc.stop()  # restores the allocator it found: ours is out of the chain
+    hp.stop()
+    with AllocCounter() as c:  # a probe finds ours missing and hooks it in again
+        x = bytes(5000)
+    assert c.bytes >= 5000 and c.blocks >= 1
+    assert _core.pyalloc_state()["installed"] == 0
+    del x
+
+
 def test_other_threads_have_their_own_stacks() -> None:
     def worker() -> None:
         drop_blocks(20, 4000)

@@ -22,7 +22,9 @@
  * safe.  Hooks go in when the first user (counter or profiler) starts and
  * come out when the last stops, but only if they are still on top in every
  * domain; if someone (tracemalloc) stacked a hook over ours, ours stays in
- * as a pass-through, since removing it would unhook theirs.  CPython's rule
+ * as a pass-through, since removing it would unhook theirs; and since their
+ * removal may unhook ours (it restores what it found), a later install
+ * probes each domain and hooks again where ours no longer runs.  CPython's rule
  * for PyMem_SetAllocator applies: it is called with the GIL held, and no
  * other thread may be inside a RAW allocation at that instant (RAW is called
  * without the GIL); the functions here are called from Python, GIL held.
@@ -405,7 +407,10 @@ static void sample(pa_thread *t, int domain, void *p, size_t size) {
 static PyMemAllocatorEx orig[3], hooks[3];
 static int installed;
 static int n_counters;            /* counter users (GIL) */
-static _Atomic int counting;      /* counter users + profiler on */
+#define MODE_COUNT 1 /* counter users or the profiler on */
+#define MODE_PROBE 2 /* install() asks which domains still run through us */
+static _Atomic int mode;
+static _Atomic int probe_seen;    /* bit d: our domain-d hook ran while probing */
 
 static inline int maybe_sampled(void *p) {
     if (!p || EP_LIKELY(!LD(prof_watch))) return 0;
@@ -434,7 +439,9 @@ static inline void note_alloc(pa_thread *t, int domain, void *p, size_t size) {
 
 static void *pa_malloc(void *ctx, size_t size) {
     PyMemAllocatorEx *o = &orig[DOMAIN(ctx)];
-    pa_thread *t = LD(counting) ? pa_self() : NULL;
+    int m = LD(mode);
+    if (EP_UNLIKELY(m & MODE_PROBE)) atomic_fetch_or(&probe_seen, 1 << DOMAIN(ctx));
+    pa_thread *t = (m & MODE_COUNT) ? pa_self() : NULL;
     if (!t || t->inside) return o->malloc(o->ctx, size);
     if (DOMAIN(ctx) == 0) { /* RAW: calls nothing of ours, and samples take no stack */
         void *p = o->malloc(o->ctx, size);
@@ -450,7 +457,7 @@ static void *pa_malloc(void *ctx, size_t size) {
 
 static void *pa_calloc(void *ctx, size_t nelem, size_t elsize) {
     PyMemAllocatorEx *o = &orig[DOMAIN(ctx)];
-    pa_thread *t = LD(counting) ? pa_self() : NULL;
+    pa_thread *t = (LD(mode) & MODE_COUNT) ? pa_self() : NULL;
     if (!t || t->inside) return o->calloc(o->ctx, nelem, elsize);
     t->inside = 1;
     void *p = o->calloc(o->ctx, nelem, elsize);
@@ -479,7 +486,7 @@ static void *pa_realloc(void *ctx, void *old, size_t size) {
         was = live_take((uintptr_t)old);
         pthread_mutex_unlock(&prof_lock);
     }
-    pa_thread *t = LD(counting) ? pa_self() : NULL;
+    pa_thread *t = (LD(mode) & MODE_COUNT) ? pa_self() : NULL;
     if (t && t->inside) t = NULL; /* nested: the outer call counts */
     if (t) t->inside = 1;
     void *p = o->realloc(o->ctx, old, size);
@@ -503,9 +510,23 @@ static void *pa_realloc(void *ctx, void *old, size_t size) {
 
 static const PyMemAllocatorDomain domains[3] = {PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM, PYMEM_DOMAIN_OBJ};
 
+/* Hooks go in where they are not in the chain.  Once installed, ours may
+ * since have been unhooked by another hook's removal (tracemalloc.stop()
+ * restores what it found, which may be older than ours), or sit under
+ * another hook: a probe allocation in each domain tells which. */
 static void install(void) {
-    if (installed) return;
+    int missing = 7;
+    if (installed) {
+        atomic_store(&probe_seen, 0);
+        atomic_fetch_or(&mode, MODE_PROBE);
+        PyMem_RawFree(PyMem_RawMalloc(1));
+        PyMem_Free(PyMem_Malloc(1));
+        PyObject_Free(PyObject_Malloc(1));
+        atomic_fetch_and(&mode, ~MODE_PROBE);
+        missing = 7 & ~LD(probe_seen);
+    }
     for (int d = 0; d < 3; d++) {
+        if (!(missing & (1 << d))) continue;
         PyMem_GetAllocator(domains[d], &orig[d]);
         hooks[d] = (PyMemAllocatorEx){(void *)(intptr_t)d, pa_malloc, pa_calloc, pa_realloc, pa_free};
         PyMem_SetAllocator(domains[d], &hooks[d]);
@@ -528,7 +549,7 @@ static void uninstall(void) {
 static void update(void) {
     int want = n_counters > 0 || LD(prof_on) || LD(prof_watch);
     if (want) install();
-    atomic_store(&counting, n_counters > 0 || LD(prof_on));
+    atomic_store(&mode, (n_counters > 0 || LD(prof_on)) ? MODE_COUNT : 0);
     if (!want) uninstall();
 }
 
