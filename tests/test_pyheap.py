@@ -237,3 +237,23 @@ def test_cell_magic_shows_top_and_keeps_the_profile(tmp_path: Path, capsys: pyte
     assert Profile.read(tmp_path / "cell.pb.gz").n_samples == prof.n_samples
     ep_memprofile("-rate 0", "x = 1", Shell())
     assert "-rate" in capsys.readouterr().err
+
+
+def test_call_graph_and_flame_graph_draw_it() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    from enginepools.pprof import graph as pprof_graph
+    from enginepools.render import callgraph, flamegraph
+
+    with PyHeapProfiler(rate=1) as hp:
+        drop_blocks(20, 3000)
+    prof = hp.profile()
+    pic = pprof_graph.build_graph(prof, pprof_graph.GraphOptions(sample_index="alloc_space", visual=True))
+    assert "drop_blocks" in [n.name for n in pic.nodes]
+    for fig in (callgraph.draw(pic), flamegraph.flame_graph(prof, "alloc_space")):
+        assert any("drop_blocks" in t.get_text() for t in fig.findobj(Text))
+        plt.close(fig)
