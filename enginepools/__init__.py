@@ -21,6 +21,14 @@ def alloc_counters() -> dict[str, int]:
     return _core.alloc_counters()
 
 
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext enginepools``: the ``%%ep_memprofile`` cell magic
+    (:mod:`enginepools.magic`)."""
+    from .magic import load_ipython_extension as load
+
+    load(ipython)
+
+
 # Public names defined in submodules, imported on first use so that
 # `import enginepools` stays cheap (no matplotlib, no scipy).
 _LAZY = {
@@ -33,6 +41,9 @@ _LAZY = {
     "ProfileFormatError": "pprof.profile",
     "HeapProfiler": "pprof.profilers",
     "CPUProfiler": "pprof.profilers",
+    "PyHeapProfiler": "pprof.pyheap",
+    "memprofile": "pprof.pyheap",
+    "AllocCounter": "bench.pyalloc",
     "BenchResult": "bench.result",
     "run_pipeline": "e2e.pipeline",
     "run_ab": "e2e.ab",

@@ -18,7 +18,7 @@ MAX_ROOT_MODULES = 15
 MAX_LINES = 900
 
 # Modules that measure: rendering must not import them.
-MEASURING = (f"{PKG}.bench", f"{PKG}.e2e", f"{PKG}.pprof.profilers", f"{PKG}._core")
+MEASURING = (f"{PKG}.bench", f"{PKG}.e2e", f"{PKG}.pprof.profilers", f"{PKG}.pprof.pyheap", f"{PKG}._core")
 STATISTICS = (f"{PKG}.analysis.stats",)
 RENDERING = (f"{PKG}.render",)
 COMMANDS = f"{PKG}.commands"

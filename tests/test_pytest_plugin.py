@@ -324,3 +324,34 @@ def test_loading_the_plugin_stays_cheap() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "[]"
+
+
+def test_python_memory_is_go_benchmem(pytester: pytest.Pytester) -> None:
+    # B/op and allocs/op are cumulative (Go's -benchmem), exact; the
+    # tracemalloc high-water figure is reported as peak-B/op
+    pytester.makepyfile(test_mem="""
+        import sys
+        from enginepools import BufferPool
+
+        POOL = BufferPool(default_size=4096)
+
+        def fresh():
+            bytearray(4096)  # allocated and dropped: counts every call
+
+        def pooled():
+            POOL.put(POOL.get())
+
+        def test_fresh(pool_benchmark):
+            pool_benchmark(fresh)
+            r = pool_benchmark.result
+            assert r.values("allocs/op").tolist() == [2.0] * 3  # object + buffer
+            assert r.values("B/op").tolist() == [4096 + 1 + sys.getsizeof(bytearray())] * 3
+            assert all(v >= 4096 for v in r.values("peak-B/op"))
+
+        def test_pooled(pool_benchmark):
+            pool_benchmark(pooled, pool=POOL)
+            r = pool_benchmark.result
+            assert r.values("allocs/op").tolist() == [1.0] * 3  # the lease object, not the buffer
+            assert r.values("B/op").tolist() == [sys.getsizeof(POOL.get())] * 3
+    """)
+    run(pytester, "--ep-benchtime", "20x", "--ep-count", "3").assert_outcomes(passed=2)

@@ -38,7 +38,7 @@ def asan_tree(tmp_path_factory):
     for name in ("csrc", "enginepools"):
         shutil.copytree(ROOT / name, tree / name, ignore=ignore)
     (tree / "tests").mkdir()
-    for name in ("test_pools.py", "test_workerpool.py"):
+    for name in ("test_pools.py", "test_workerpool.py", "test_pyheap.py", "test_pybench.py"):
         shutil.copy2(ROOT / "tests" / name, tree / "tests" / name)
     env = dict(os.environ, EP_SANITIZE="address")
     r = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace", "--build-temp", str(tree / "build")],
@@ -56,6 +56,18 @@ def test_pool_tests_pass_under_asan(asan_tree):
                        cwd=tree, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     assert "ERROR: AddressSanitizer" not in r.stderr
+
+
+def test_python_memory_tests_pass_under_asan(asan_tree):
+    # the PyMem_SetAllocator hook (csrc/py/pyalloc.c): counter and heap profiler
+    # (not the drawing test: matplotlib's C++ extension cannot throw under a preloaded libasan)
+    tree, env = asan_tree
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "tests/test_pyheap.py",
+                        "tests/test_pybench.py", "-k",
+                        "(pyheap or memory or alloc or pooled or counter or overhead) and not draw"],
+                       cwd=tree, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    assert "ERROR: AddressSanitizer" not in r.stderr and "runtime error:" not in r.stderr
 
 
 USE_AFTER_PUT = textwrap.dedent("""

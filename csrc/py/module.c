@@ -167,6 +167,7 @@ static void core_free(void *m) { (void)core_clear((PyObject *)m); }
 
 static PyMethodDef *const concern_methods[] = {
     _ep_bench_methods, _ep_pprof_methods, _ep_profiler_methods, _ep_pipeline_methods,
+    _ep_pyalloc_methods,
 };
 
 static int (*const concern_exec[])(PyObject *) = {_ep_pools_exec, _ep_bench_exec, _ep_pipeline_exec};

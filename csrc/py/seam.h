@@ -90,6 +90,7 @@ extern PyType_Spec _ep_PprofArray_spec;               /* pprof.c */
 
 /* Each concern's module functions and its exec hook (constants). */
 extern PyMethodDef _ep_bench_methods[], _ep_pprof_methods[], _ep_profiler_methods[], _ep_pipeline_methods[];
+extern PyMethodDef _ep_pyalloc_methods[]; /* pyalloc.c: Python allocation counter and heap profiler */
 int _ep_pools_exec(PyObject *m);
 int _ep_bench_exec(PyObject *m);
 int _ep_pipeline_exec(PyObject *m);

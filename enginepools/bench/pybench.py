@@ -13,19 +13,24 @@ A timed run is a plain ``for`` loop, so ns/op includes the ~20–40 ns a
 Python call and loop step cost; compare callables with each other, not with
 C kernels.
 
-Memory is measured in a **separate pass** so tracing never perturbs the
-timing: with :mod:`tracemalloc` on, each call runs on its own and records
+Memory is measured in **separate passes** so measuring never perturbs the
+timing:
 
-* ``B/op``: Python heap bytes allocated in the call and live at its peak
-  (tracemalloc's high-water mark above the level at the call's start — what
-  memray calls the high-water mark; for code that allocates a buffer and
-  drops it this is the buffer, as Go's B/op) plus the bytes allocated
-  through enginepools' C ``ep_alloc`` path (exact and cumulative: pool
-  misses, kernel buffers);
-* ``allocs/op``: Python heap blocks the call left allocated (tracemalloc
-  has no cumulative count, so a call that frees everything it allocates
-  counts 0 here — a leak or a growing cache counts) plus the C ``ep_alloc``
-  allocations (exact, Go's meaning).
+* ``B/op`` and ``allocs/op`` have Go's ``-benchmem`` meaning, exactly: every
+  byte and block allocated during the calls, freed or not, divided by the
+  number of calls.  Python's part comes from the allocation counter
+  (:mod:`enginepools.bench.pyalloc`: a ``PyMem_SetAllocator`` wrapper over
+  the RAW, MEM and OBJ domains, on only during this pass); the part made
+  through enginepools' C ``ep_alloc`` path (pool misses, kernel buffers)
+  from its accounting.  So a callable that allocates and drops a 64 KiB
+  ``bytearray`` counts its 65 593 bytes and 2 blocks (object and buffer) per
+  call, and the same callable leasing the buffer from a pool counts none of
+  them.  The measuring loop's own fixed blocks per call — what a no-op
+  callable shows, :func:`call_overhead` (0 on CPython 3.10–3.13: a plain
+  call allocates nothing) — are subtracted.
+* ``peak-B/op``: the high-water mark of one call, as before — with
+  :mod:`tracemalloc` on, each call runs on its own and records its peak
+  above the level at its start (what memray calls the high-water mark).
 
 Each of the ``count`` samples averages ``memory_ops`` calls (default
 ``min(N / count, 64)``, so the whole pass makes at most N calls), so the memory arrays line up with the timing arrays and a
@@ -36,8 +41,8 @@ lines for :mod:`enginepools.analysis.compare` and the Go format.
 """
 from __future__ import annotations
 
-import gc
 from array import array
+import itertools
 import math
 import re
 import time
@@ -175,61 +180,92 @@ class PyBenchResult:
 
 def measure_memory(func: Callable[..., Any], args: tuple = (), kwargs: Mapping[str, Any] | None = None,
                    ops: int = DEFAULT_MEMORY_OPS) -> tuple[float, float]:
-    """(B/op, allocs/op) over `ops` calls, each traced on its own (see the
-    module docstring for what the two numbers mean).  What the measuring
-    loop itself shows (a few bytes with a no-op callable) is subtracted."""
-    b, a = _measure(func, args, kwargs or {}, ops)
-    return max(0.0, b - _loop_overhead(ops)), a
+    """(B/op, allocs/op) over `ops` calls, Go's meaning: cumulative Python
+    and ``ep_alloc`` allocations, less :func:`call_overhead`."""
+    b, a = _count(func, args, kwargs or {}, ops)
+    ob, oa = call_overhead(ops)
+    return max(0.0, b - ob), max(0.0, a - oa)
 
 
-_OVERHEAD: dict[int, float] = {}
+def measure_peak(func: Callable[..., Any], args: tuple = (), kwargs: Mapping[str, Any] | None = None,
+                 ops: int = DEFAULT_MEMORY_OPS) -> float:
+    """peak-B/op: the mean over `ops` calls, each traced on its own, of
+    tracemalloc's high-water mark above the call's starting level."""
+    return _peak(func, args, kwargs or {}, ops)
+
+
+_OVERHEAD: dict[int, tuple[float, float]] = {}
 
 
 def _noop() -> None:
     return None
 
 
-def _loop_overhead(ops: int) -> float:
+def call_overhead(ops: int = DEFAULT_MEMORY_OPS) -> tuple[float, float]:
+    """The interpreter's own (B/op, allocs/op) for calling a no-op callable
+    from the measuring loop (the least of three passes of `ops` calls)."""
     if ops not in _OVERHEAD:
-        _OVERHEAD[ops] = min(_measure(_noop, (), {}, ops)[0] for _ in range(3))
+        runs = [_count(_noop, (), {}, ops) for _ in range(3)]
+        _OVERHEAD[ops] = (min(r[0] for r in runs), min(r[1] for r in runs))
     return _OVERHEAD[ops]
 
 
-def _measure(func: Callable[..., Any], args: tuple, kw: Mapping[str, Any], ops: int) -> tuple[float, float]:
-    from .. import alloc_counters
+def _count(func: Callable[..., Any], args: tuple, kw: Mapping[str, Any], ops: int) -> tuple[float, float]:
+    from .. import _core, alloc_counters
 
+    loop = itertools.repeat(None, ops)  # no int per step, unlike range
+    _core.pyalloc_start()
+    try:
+        func(*args, **kw)  # warm-up: first-call caches are not the callable's allocations
+        c0 = alloc_counters()
+        p0 = _core.pyalloc_counters()  # read before its own dict is made, which is not counted
+        if kw:
+            for _ in loop:
+                func(*args, **kw)
+        else:
+            for _ in loop:
+                func(*args)
+        p1 = _core.pyalloc_counters()
+        c1 = alloc_counters()
+    finally:
+        _core.pyalloc_stop()
+    nbytes = p1["alloc_bytes"] - p0["alloc_bytes"] + c1["alloc_bytes"] - c0["alloc_bytes"]
+    nobjs = p1["alloc_objects"] - p0["alloc_objects"] + c1["alloc_objects"] - c0["alloc_objects"]
+    return nbytes / ops, nobjs / ops
+
+
+_PEAK_OVERHEAD: dict[int, float] = {}
+
+
+def _peak(func: Callable[..., Any], args: tuple, kw: Mapping[str, Any], ops: int) -> float:
+    if ops not in _PEAK_OVERHEAD:  # what the loop itself shows with a no-op callable
+        _PEAK_OVERHEAD[ops] = 0.0
+        _PEAK_OVERHEAD[ops] = min(_peak(_noop, (), {}, ops) for _ in range(3))
     peaks = array("q", bytes(8 * ops))  # preallocated: no int objects live across the loop
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
         tracemalloc.start(1)
     try:
-        func(*args, **kw)  # warm-up: first-call caches are not the callable's allocations
-        c0 = alloc_counters()
-        blocks0 = _traced_blocks()
+        func(*args, **kw)
         get, reset = tracemalloc.get_traced_memory, tracemalloc.reset_peak
         for i in range(ops):
             start = get()[0]
             reset()
             func(*args, **kw)
             peaks[i] = get()[1] - start
-        del start, i
-        blocks1 = _traced_blocks()
-        c1 = alloc_counters()
     finally:
         if not was_tracing:
             tracemalloc.stop()
-    c_bytes = c1["alloc_bytes"] - c0["alloc_bytes"]
-    c_objs = c1["alloc_objects"] - c0["alloc_objects"]
-    return (sum(max(0, p) for p in peaks) + c_bytes) / ops, (max(0, blocks1 - blocks0) + c_objs) / ops
+    return max(0.0, sum(max(0, p) for p in peaks) / ops - _PEAK_OVERHEAD[ops])
 
 
-def _traced_blocks() -> int:
-    """Live traced blocks (the snapshot only holds what was allocated since
-    tracing started, so it is small in the memory pass).  Collecting the
-    young generations frees cycles the calls made without paying for a full
-    collection of a large process."""
-    gc.collect(1)
-    return len(tracemalloc.take_snapshot().traces)
+def _memory(func: Callable[..., Any], args: tuple, kw: Mapping[str, Any], count: int,
+            mops: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    b, a, pk = np.empty(count), np.empty(count), np.empty(count)
+    for i in range(count):
+        b[i], a[i] = measure_memory(func, args, kw, mops)
+        pk[i] = measure_peak(func, args, kw, mops)
+    return b, a, pk
 
 
 def run(func: Callable[..., Any], *args: Any, name: str | None = None,
@@ -252,14 +288,12 @@ def run(func: Callable[..., Any], *args: Any, name: str | None = None,
         ns[i] = _timed(func, args, kw, n) / n
     iters = np.full(count, n, dtype=np.int64)
     b = a = None
+    extra: dict[str, np.ndarray] = {}
     mops = 0
     if memory:
         mops = max(1, int(memory_ops) if memory_ops is not None else min(n // count, DEFAULT_MEMORY_OPS))
-        b = np.empty(count, dtype=float)
-        a = np.empty(count, dtype=float)
-        for i in range(count):
-            b[i], a[i] = measure_memory(func, args, kw, mops)
-    return PyBenchResult(label, iters, ns, b, a, mops, str(bt))
+        b, a, extra["peak-B/op"] = _memory(func, args, kw, count, mops)
+    return PyBenchResult(label, iters, ns, b, a, mops, str(bt), extra)
 
 
 def run_interleaved(variants: Mapping[str, Callable[[], Any]], *, benchtime: "str | float | BenchTime" = DEFAULT_BENCHTIME,
@@ -286,18 +320,17 @@ def run_interleaved(variants: Mapping[str, Callable[[], Any]], *, benchtime: "st
     for name, f in variants.items():
         n = ns_n[name]
         b = a = None
+        extra: dict[str, np.ndarray] = {}
         mops = 0
         if memory:
             mops = max(1, int(memory_ops) if memory_ops is not None else min(n // count, DEFAULT_MEMORY_OPS))
-            b, a = np.empty(count), np.empty(count)
-            for i in range(count):
-                b[i], a[i] = measure_memory(f, (), {}, mops)
-        out[name] = PyBenchResult(name, np.full(count, n, dtype=np.int64), ns[name], b, a, mops, str(bt))
+            b, a, extra["peak-B/op"] = _memory(f, (), {}, count, mops)
+        out[name] = PyBenchResult(name, np.full(count, n, dtype=np.int64), ns[name], b, a, mops, str(bt), extra)
     return out
 
 
 __all__ = ["BenchTime", "PyBenchResult", "run_interleaved", "parse_benchtime", "parse_count", "next_n", "calibrate",
-           "measure_memory", "run", "MAX_N", "DEFAULT_BENCHTIME", "DEFAULT_COUNT"]
+           "measure_memory", "measure_peak", "call_overhead", "run", "MAX_N", "DEFAULT_BENCHTIME", "DEFAULT_COUNT"]
 
 
 def summary_html(r: Any) -> str:

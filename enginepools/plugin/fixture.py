@@ -44,6 +44,11 @@ class PoolBenchmark:
                  max_retained_bytes: float | None = None, **kwargs: Any) -> Any:
         """Benchmark ``func(*args, **kwargs)``; return what one call returns.
 
+        B/op and allocs/op are Go's ``-benchmem`` figures, exact: every Python
+        block (counted by the allocation counter) and every ``ep_alloc`` block
+        the calls allocate, freed or not; ``peak-B/op`` is tracemalloc's
+        high-water mark of one call (see :mod:`enginepools.bench.pybench`).
+
         `pool` (a pool, or a list of pools, with ``.stats()``) is watched
         during the run for the `min_hit_rate` / `max_retained_bytes` gates."""
         return self.run(func, args, kwargs, pool=pool, min_hit_rate=min_hit_rate,
