@@ -91,10 +91,20 @@ def _check_name(name: str | None) -> str | None:
     return name
 
 
+def _core_attr(name: str, doc: str | None = None) -> Any:
+    """A read-only property that reads `name` of the C object (``self._c``)."""
+    return property(lambda self: getattr(self._c, name), doc=doc)
+
+
 class _Pool:
     """What every memory pool shares: stats, trim, close, context manager."""
 
     _c: Any
+    closed: bool = _core_attr("closed", "close() was called")
+    name: str = _core_attr("name", "the name given, or the preset's")
+    bypassed: bool = _core_attr("bypassed", "EP_POOL_BYPASS was set when the pool was made.")
+    clear_on_put: bool = _core_attr("clear_on_put", "blocks are zeroed when given back")
+    outstanding: int = _core_attr("outstanding", "Objects handed out and not yet returned.")
 
     def stats(self) -> dict[str, Any]:
         """Counters summed over threads (see the module docstring)."""
@@ -108,28 +118,6 @@ class _Pool:
     def close(self) -> None:
         """No more gets; the C pool is freed once every lease is back."""
         self._c.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._c.closed
-
-    @property
-    def name(self) -> str:
-        return self._c.name
-
-    @property
-    def bypassed(self) -> bool:
-        """EP_POOL_BYPASS was set when the pool was made."""
-        return self._c.bypassed
-
-    @property
-    def clear_on_put(self) -> bool:
-        return self._c.clear_on_put
-
-    @property
-    def outstanding(self) -> int:
-        """Objects handed out and not yet returned."""
-        return self._c.outstanding
 
     def __enter__(self):
         return self
@@ -176,10 +164,7 @@ class ObjectPool(_Pool):
             name=_check_name(name),
         )
 
-    @property
-    def size(self) -> int:
-        """Bytes per object."""
-        return self._c.size
+    size: int = _core_attr("size", "Bytes per object.")
 
     def get(self) -> Lease:
         """A block of ``size`` bytes: ``memoryview(lease)``; ``lease.release()`` or
@@ -237,15 +222,8 @@ class BufferPool(_Pool):
             **cfg,
         )
 
-    @property
-    def default_size(self) -> int:
-        """Size ``get()``/``buffer()`` use when none is given (0 = none)."""
-        return self._c.default_size
-
-    @property
-    def max_bytes(self) -> int:
-        """Cap on bytes retained over all classes (0 = none)."""
-        return self._c.max_bytes
+    default_size: int = _core_attr("default_size", "Size ``get()``/``buffer()`` use when none is given (0 = none).")
+    max_bytes: int = _core_attr("max_bytes", "Cap on bytes retained over all classes (0 = none).")
 
     @staticmethod
     def class_for(size: int) -> int:
@@ -310,9 +288,7 @@ class StringBuilderPool(_Pool):
             name=_check_name(name),
         )
 
-    @property
-    def initial_capacity(self) -> int:
-        return self._c.initial_capacity
+    initial_capacity: int = _core_attr("initial_capacity", "capacity of a new builder")
 
     def get(self) -> Builder:
         """An empty builder; ``builder.release()`` or ``pool.put(builder)`` gives it back."""
@@ -392,13 +368,8 @@ class WorkerPool:
         with _live_lock:
             _live_workers.add(self)
 
-    @property
-    def threads(self) -> int:
-        return self._c.threads
-
-    @property
-    def shut_down(self) -> bool:
-        return self._c.shut_down
+    threads: int = _core_attr("threads", "worker threads")
+    shut_down: bool = _core_attr("shut_down", "shutdown() was called")
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         self._c.submit(fn, *args, **kwargs)

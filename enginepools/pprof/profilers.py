@@ -33,7 +33,7 @@ import math
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, TypeVar
 
 from .. import _core
 from .symbolize import Symbolizer
@@ -62,6 +62,25 @@ def scale_heap_sample(count: int, size: int, rate: int) -> tuple[int, int]:
     avg = size / count
     scale = 1 / (1 - math.exp(-avg / rate))
     return int(count * scale), int(size * scale)
+
+
+_S = TypeVar("_S", bound="StartStop")
+
+
+class StartStop:
+    """``with p:`` calls ``p.start()`` and, on the way out, ``p.stop()``."""
+
+    def start(self: _S) -> _S:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _S) -> _S:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 class _Stacks:
@@ -131,7 +150,7 @@ def heap_profile(default_sample_type: str | None = None, snapshot: dict | None =
     return b.build()
 
 
-class HeapProfiler:
+class HeapProfiler(StartStop):
     """Sampling heap profiler over the C allocation path.
 
     ``rate`` is the mean number of bytes between samples (Go's
@@ -157,11 +176,6 @@ class HeapProfiler:
             _core.heapprof_stop()
         self.running = False
 
-    def __enter__(self) -> "HeapProfiler":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def snapshot(self) -> dict:
         """Raw sampled records (see ``_core.heapprof_snapshot``)."""
@@ -184,7 +198,7 @@ class HeapProfiler:
 NO_POOL = "direct (no pool)"
 
 
-class InuseTimeline:
+class InuseTimeline(StartStop):
     """In-use heap over time, per ``pool`` label, of a running heap session.
 
     A daemon thread reads the profiler's in-use counters (one short lock,
@@ -233,11 +247,6 @@ class InuseTimeline:
             self._thread = None
             self._read()
 
-    def __enter__(self) -> "InuseTimeline":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def data(self, snapshot: dict | None = None) -> dict:
         """``{"t": seconds, "total": bytes, "series": {label: bytes per
@@ -269,7 +278,7 @@ def _cpu_counts(snap: dict) -> dict[tuple[int, ...], int]:
     return {tuple(pcs): int(n) for pcs, n in snap["records"]}
 
 
-class CPUProfiler:
+class CPUProfiler(StartStop):
     """SIGPROF CPU profiler of the whole process (``hz`` samples per CPU
     second, 1..1000; Go's default 100)."""
 
@@ -312,11 +321,6 @@ class CPUProfiler:
             _core.cpuprof_stop()
             self.running = False
 
-    def __enter__(self) -> "CPUProfiler":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def counts(self) -> dict[tuple[int, ...], int]:
         """Samples per raw stack (exact PC first, then return addresses)."""

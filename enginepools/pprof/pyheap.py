@@ -33,7 +33,7 @@ import time
 from typing import TYPE_CHECKING, Any, Iterator
 
 from .. import _core
-from .profilers import DEFAULT_RATE, HEAP_SAMPLE_TYPES, scale_heap_sample
+from .profilers import DEFAULT_RATE, HEAP_SAMPLE_TYPES, StartStop, scale_heap_sample
 
 if TYPE_CHECKING:
     from .profile import Profile
@@ -81,7 +81,7 @@ def _frame(name: str, filename: str, line: int) -> tuple[str, str, int]:
     return name, filename, line
 
 
-class PyHeapProfiler:
+class PyHeapProfiler(StartStop):
     """Sampling heap profiler of Python allocations.  ``rate``: mean bytes
     between samples (1 = every block); ``seed``: reproducible sampling (0 =
     random); ``peak``: also keep the in-use values at the peak.  A context
@@ -109,11 +109,6 @@ class PyHeapProfiler:
             self._t1 = time.monotonic_ns()
         self.running = False
 
-    def __enter__(self) -> "PyHeapProfiler":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def snapshot(self) -> dict[str, Any]:
         """Raw records (see ``_core.pyheap_snapshot``)."""
