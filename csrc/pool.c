@@ -847,18 +847,9 @@ void ep_pool_trim(ep_pool *p) {
 }
 
 void _ep_pool_stats_add(ep_pool_stats *a, const ep_pool_stats *b) {
-    a->gets += b->gets;
-    a->hits += b->hits;
-    a->misses += b->misses;
-    a->puts += b->puts;
-    a->drops += b->drops;
-    a->retained_objects += b->retained_objects;
-    a->retained_bytes += b->retained_bytes;
-    a->peak_retained_bytes += b->peak_retained_bytes;
-    a->clear_ns += b->clear_ns;
-    a->trims += b->trims;
-    a->trimmed += b->trimmed;
-    a->init_failures += b->init_failures;
+#define EP_ADD_(f) a->f += b->f;
+    EP_POOL_STATS_COUNTERS(EP_ADD_)
+#undef EP_ADD_
 }
 
 void ep_pool_stats_read(const ep_pool *cp, ep_pool_stats *out) {

@@ -70,6 +70,12 @@ typedef struct ep_pool_stats {
     uint64_t init_failures;              /* misses whose allocation or init failed */
 } ep_pool_stats;
 
+/* Every counter of ep_pool_stats, in order, as X(field): for the code that
+ * treats them alike (sums over pools, the Python dict). */
+#define EP_POOL_STATS_COUNTERS(X)                                                          \
+    X(gets) X(hits) X(misses) X(puts) X(drops) X(retained_objects) X(retained_bytes)        \
+    X(peak_retained_bytes) X(clear_ns) X(trims) X(trimmed) X(init_failures)
+
 /* EINVAL: cfg NULL, obj_size 0 or absurd; ENOMEM. */
 int ep_pool_create(const ep_pool_config *cfg, ep_pool **out);
 void ep_pool_destroy(ep_pool *p);          /* NULL is fine */

@@ -67,17 +67,15 @@ typedef struct {
 /* ---- shared pool plumbing ---- */
 
 PyObject *_ep_pool_stats_dict(const ep_pool_stats *s) {
+    PyObject *d = PyDict_New();
+    int rc = d ? 0 : -1;
+#define EP_PUT_(f) if (rc == 0) rc = _ep_dict_put(d, #f, PyLong_FromUnsignedLongLong(s->f));
+    EP_POOL_STATS_COUNTERS(EP_PUT_)
+#undef EP_PUT_
     double hr = s->gets ? (double)s->hits / (double)s->gets : 0.0;
-    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:d}",
-                         "gets", (unsigned long long)s->gets, "hits", (unsigned long long)s->hits,
-                         "misses", (unsigned long long)s->misses, "puts", (unsigned long long)s->puts,
-                         "drops", (unsigned long long)s->drops,
-                         "retained_objects", (unsigned long long)s->retained_objects,
-                         "retained_bytes", (unsigned long long)s->retained_bytes,
-                         "peak_retained_bytes", (unsigned long long)s->peak_retained_bytes,
-                         "clear_ns", (unsigned long long)s->clear_ns, "trims", (unsigned long long)s->trims,
-                         "trimmed", (unsigned long long)s->trimmed,
-                         "init_failures", (unsigned long long)s->init_failures, "hit_rate", hr);
+    if (rc == 0) rc = _ep_dict_put(d, "hit_rate", PyFloat_FromDouble(hr));
+    if (rc != 0) Py_CLEAR(d);
+    return d;
 }
 
 int _ep_size_arg(Py_ssize_t v, const char *what) {
