@@ -19,6 +19,7 @@
  * called outside any lock of ours.
  */
 #include "enginepools.h"
+#include "ep_threadreg.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,16 +28,14 @@
 #include <time.h>
 
 typedef struct tblock {
+    _ep_treg_link link; /* first: the registry's list */
     _Atomic uint64_t alloc_bytes, alloc_objects, free_bytes, free_objects;
     _Atomic int64_t sample_left; /* heap profiler countdown; 0 on a new thread */
-    struct tblock *prev, *next;
 } tblock;
 
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static tblock *reg_head;
-static ep_alloc_counters retired;
-static pthread_key_t reg_key;
-static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static ep_alloc_counters retired; /* threads that exited; under reg.lock */
+static void retire(_ep_treg_link *l);
+static _ep_treg reg = _EP_TREG_INIT(tblock, retire);
 static __thread tblock *self_block __attribute__((tls_model("initial-exec")));
 
 uint64_t ep_now_ns(void) {
@@ -48,36 +47,19 @@ uint64_t ep_now_ns(void) {
 #define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #define ADD(x, v) atomic_store_explicit(&(x), LD(x) + (v), memory_order_relaxed)
 
-static void thread_exit(void *arg) {
-    tblock *b = arg;
-    pthread_mutex_lock(&reg_lock);
+static void retire(_ep_treg_link *l) {
+    tblock *b = (tblock *)l;
     retired.alloc_bytes += LD(b->alloc_bytes);
     retired.alloc_objects += LD(b->alloc_objects);
     retired.free_bytes += LD(b->free_bytes);
     retired.free_objects += LD(b->free_objects);
-    if (b->prev) b->prev->next = b->next; else reg_head = b->next;
-    if (b->next) b->next->prev = b->prev;
-    pthread_mutex_unlock(&reg_lock);
     self_block = NULL;
-    free(b);
 }
-
-static void make_key(void) { pthread_key_create(&reg_key, thread_exit); }
 
 /* Slow path: first allocation on this thread.  If the block itself cannot be
  * had, the allocation goes uncounted rather than failing. */
 static tblock *register_thread(void) {
-    pthread_once(&reg_once, make_key);
-    tblock *b = calloc(1, sizeof *b);
-    if (!b) return NULL;
-    pthread_mutex_lock(&reg_lock);
-    b->next = reg_head;
-    if (reg_head) reg_head->prev = b;
-    reg_head = b;
-    pthread_mutex_unlock(&reg_lock);
-    pthread_setspecific(reg_key, b);
-    self_block = b;
-    return b;
+    return self_block = (tblock *)_ep_treg_join(&reg);
 }
 
 static inline tblock *self(void) {
@@ -156,15 +138,15 @@ void ep_free(void *p, size_t size) {
 
 void ep_alloc_counters_read(ep_alloc_counters *out) {
     ep_alloc_counters s;
-    pthread_mutex_lock(&reg_lock);
+    pthread_mutex_lock(&reg.lock);
     s = retired;
-    for (tblock *b = reg_head; b; b = b->next) {
+    for (tblock *b = (tblock *)reg.head; b; b = (tblock *)b->link.next) {
         s.alloc_bytes += LD(b->alloc_bytes);
         s.alloc_objects += LD(b->alloc_objects);
         s.free_bytes += LD(b->free_bytes);
         s.free_objects += LD(b->free_objects);
     }
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg.lock);
     *out = s;
 }
 
@@ -179,9 +161,9 @@ void ep_alloc_counters_read_self(ep_alloc_counters *out) {
 }
 
 void _ep_alloc_sample_reset_all(void) {
-    pthread_mutex_lock(&reg_lock);
-    for (tblock *b = reg_head; b; b = b->next) atomic_store_explicit(&b->sample_left, 0, memory_order_relaxed);
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_lock(&reg.lock);
+    for (tblock *b = (tblock *)reg.head; b; b = (tblock *)b->link.next) atomic_store_explicit(&b->sample_left, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&reg.lock);
 }
 
 /* ---- heap-profiler labels ------------------------------------------------ */

@@ -49,6 +49,7 @@
  * under one mutex that is never held while calling into Python.
  */
 #include "seam.h"
+#include "ep_threadreg.h"
 #if PY_VERSION_HEX < 0x030B0000
 #include <frameobject.h> /* PyFrame_GetBack, before 3.11 */
 #endif
@@ -67,62 +68,45 @@
 /* ---- per-thread state ---- */
 
 typedef struct pa_thread {
+    _ep_treg_link link;    /* first: the registry's list */
     _Atomic uint64_t bytes, blocks;
     int inside;            /* in one of our hooks (or the profiler): pass through */
     unsigned gen;          /* profiler session the countdown belongs to */
     int64_t sample_left;   /* bytes to the next sample */
     uint64_t rng;
-    struct pa_thread *prev, *next;
 } pa_thread;
 
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static pa_thread *reg_head;
-static uint64_t retired_bytes, retired_blocks;
-static pthread_key_t reg_key;
-static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static uint64_t retired_bytes, retired_blocks; /* threads that exited; under reg.lock */
+static void retire(_ep_treg_link *l);
+static _ep_treg reg = _EP_TREG_INIT(pa_thread, retire);
 static __thread pa_thread *self_pa __attribute__((tls_model("initial-exec")));
 
 #define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #define ADD(x, v) atomic_store_explicit(&(x), LD(x) + (v), memory_order_relaxed)
 
-static void thread_exit(void *arg) {
-    pa_thread *t = arg;
-    pthread_mutex_lock(&reg_lock);
+static void retire(_ep_treg_link *l) {
+    pa_thread *t = (pa_thread *)l;
     retired_bytes += LD(t->bytes);
     retired_blocks += LD(t->blocks);
-    if (t->prev) t->prev->next = t->next; else reg_head = t->next;
-    if (t->next) t->next->prev = t->prev;
-    pthread_mutex_unlock(&reg_lock);
     self_pa = NULL;
-    free(t);
 }
-
-static void make_key(void) { (void)pthread_key_create(&reg_key, thread_exit); }
 
 static pa_thread *pa_self(void) {
     pa_thread *t = self_pa;
     if (EP_LIKELY(t != NULL)) return t;
-    pthread_once(&reg_once, make_key);
-    if (!(t = calloc(1, sizeof *t))) return NULL; /* uncounted rather than failing */
-    pthread_mutex_lock(&reg_lock);
-    t->next = reg_head;
-    if (reg_head) reg_head->prev = t;
-    reg_head = t;
-    pthread_mutex_unlock(&reg_lock);
-    pthread_setspecific(reg_key, t);
-    return self_pa = t;
+    return self_pa = (pa_thread *)_ep_treg_join(&reg); /* NULL: uncounted rather than failing */
 }
 
 static void pa_read(uint64_t *bytes, uint64_t *blocks, int this_thread) {
-    pthread_mutex_lock(&reg_lock);
+    pthread_mutex_lock(&reg.lock);
     uint64_t b = 0, n = 0;
     if (this_thread) {
         if (self_pa) b = LD(self_pa->bytes), n = LD(self_pa->blocks);
     } else {
         b = retired_bytes, n = retired_blocks;
-        for (pa_thread *t = reg_head; t; t = t->next) b += LD(t->bytes), n += LD(t->blocks);
+        for (pa_thread *t = (pa_thread *)reg.head; t; t = (pa_thread *)t->link.next) b += LD(t->bytes), n += LD(t->blocks);
     }
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg.lock);
     *bytes = b, *blocks = n;
 }
 
