@@ -3,6 +3,7 @@ decided it, what the profiles and the A/B run add, the risks of acting on
 the numbers, and next steps — all derived from the data."""
 from __future__ import annotations
 
+from ..analysis import stats
 from ..analysis.verdict import INCONCLUSIVE, KEEP, REMOVE, Verdict
 from . import findings, fmt, md
 from .common import FINDINGS, PPROF, TITLES, Context, absent_block, comparison_table, header, pool_name, verdict_table
@@ -102,12 +103,13 @@ def risks(ctx: Context) -> list[str]:
     out = []
     if d.rows:
         ns = sorted({min(r.old.n, r.new.n) for r in d.rows})
-        if ns[0] < 4:
+        conf = d.comparison.confidence if d.comparison is not None else stats.CONFIDENCE
+        if ns[0] < stats.min_samples_for_test(d.rules.alpha):
             out.append(f"Too few samples: some comparisons have only {ns[0]} sample(s) per side, so no "
-                       "difference can be shown significant and no verdict is final.")
-        elif ns[0] < 6:
-            out.append(f"Few samples: some comparisons have {ns[0]} samples per side — enough for a test, "
-                       "not for a 95% interval of the median.")
+                       f"difference can be shown significant at α = {d.rules.alpha:g} and no verdict is final.")
+        elif ns[0] < stats.min_samples_for_ci(conf):
+            out.append(f"Few samples: some comparisons have {ns[0]} samples per side — enough for a test at "
+                       f"α = {d.rules.alpha:g}, not for a {fmt.num(conf * 100)}% interval of the median.")
         m = len({(r.name, r.new_label) for r in d.rows if r.unit in d.rules.time_units and r.p_value is not None})
         if m > 1 and not d.rules.holm:
             out.append(f"Multiple comparisons: {m} time comparisons were each tested at α = {d.rules.alpha:g} "
@@ -155,9 +157,19 @@ def next_steps(ctx: Context) -> list[str]:
         out.append(f"Re-run with more samples (`-count 10`) for {_list([names[id(v)] for v in few])}: "
                    "too few samples to decide.")
     rest = [v for v in undecided if v not in few]
-    if rest:
-        out.append(f"Measure {_list([names[id(v)] for v in rest])} in the real workload (A/B): the micro-benchmark "
-                   "difference is real but below the thresholds, or a trade-off.")
+    trade = [v for v in rest if "trade-off" in v.rule]
+    shown = [v for v in rest if v not in trade and any(e is not None and e.significant for e in (v.time, v.memory))]
+    unproven = [v for v in rest if v not in trade and v not in shown]
+    if trade:
+        out.append(f"Measure {_list([names[id(v)] for v in trade])} in the real workload (A/B): a trade-off, "
+                   "less memory for more time.")
+    if shown:
+        out.append(f"Measure {_list([names[id(v)] for v in shown])} in the real workload (A/B): the micro-benchmark "
+                   f"difference is significant at α = {d.rules.alpha:g} but below the thresholds.")
+    if unproven:
+        out.append(f"Re-run {_list([names[id(v)] for v in unproven])} with more samples, or measure it in the real "
+                   f"workload (A/B): the micro-benchmark difference is not significant at α = {d.rules.alpha:g}, so "
+                   "it may be noise.")
     if d.ab is None:
         out.append("Run the end-to-end pipeline A/B (`enginepools ab`) to see whether the pools change the "
                    "whole program's time and memory.")
