@@ -215,3 +215,55 @@ def test_cv_is_sample_sd_over_mean_of_finite_values():
     assert stats.cv(x) == pytest.approx(math.sqrt(218.75 / 3) / 101.25)
     assert stats.cv(x + [math.nan]) == stats.cv(x)  # a sample without a probe reading is left out
     assert math.isnan(stats.cv([5.0])) and math.isnan(stats.cv([0.0, 0.0]))
+
+
+def test_hodges_lehmann_interval_uses_the_published_critical_value() -> None:
+    # 10 a side at 95%: the two-tailed critical U is 23 (table above), so the
+    # interval runs from the 24th smallest to the 24th largest of the 100
+    # pairwise log-ratios log(new_j) − log(old_i).
+    old = np.array([100.0, 103, 98, 250, 101, 99, 97, 104, 102, 96])
+    new = old[::-1] * 0.8 + np.arange(10)
+    d = sorted(math.log(b) - math.log(a) for a in old for b in new)
+    lo, hi = stats.delta_ci_hodges_lehmann(old, new)
+    assert lo == pytest.approx(math.exp(d[23]) - 1, rel=1e-12)
+    assert hi == pytest.approx(math.exp(d[100 - 24]) - 1, rel=1e-12)
+    # 5 a side at 95%: critical U = 2 → the 3rd smallest and 3rd largest of 25
+    old5, new5 = old[:5], new[:5]
+    d5 = sorted(math.log(b) - math.log(a) for a in old5 for b in new5)
+    lo5, hi5 = stats.delta_ci_hodges_lehmann(old5, new5)
+    assert (lo5, hi5) == (pytest.approx(math.exp(d5[2]) - 1), pytest.approx(math.exp(d5[22]) - 1))
+
+
+def test_hodges_lehmann_interval_needs_enough_positive_samples() -> None:
+    # 3 a side: the smallest two-sided p is 2/C(6,3) = 0.1 > 0.05: no interval
+    assert stats.delta_ci_hodges_lehmann([1.0, 2, 3], [4.0, 5, 6]) is None
+    assert stats.delta_ci_hodges_lehmann([1.0, 2, 3, 4], [4.0, 5, 6, 7]) is not None  # 2/70 < 0.05
+    assert stats.delta_ci_hodges_lehmann([0.0, 2, 3, 4], [4.0, 5, 6, 7]) is None
+    assert stats.delta_ci_hodges_lehmann([1.0, 2, 3, 4], [4.0, -5, 6, 7]) is None
+    assert stats.delta_ci_hodges_lehmann([], [1.0]) is None
+    # 4 a side: critical U = 0, the interval is the extreme ratios min(new)/max(old) .. max(new)/min(old)
+    lo, hi = stats.delta_ci_hodges_lehmann([1.0, 2, 3, 4], [4.0, 5, 6, 8])
+    assert (lo, hi) == (pytest.approx(4 / 4 - 1), pytest.approx(8 / 1 - 1))
+
+
+def test_hodges_lehmann_interval_above_50_uses_the_normal_critical_value() -> None:
+    # m = n = 60: k = floor(1800 − 1.959964·sqrt(60·60·121/12)) = floor(1426.57) = 1426
+    old = np.linspace(100.0, 160.0, 60)
+    new = old * 1.1
+    d = np.sort((np.log(new)[None, :] - np.log(old)[:, None]).ravel())
+    lo, hi = stats.delta_ci_hodges_lehmann(old, new)
+    assert lo == pytest.approx(math.expm1(d[1425])) and hi == pytest.approx(math.expm1(d[3600 - 1426]))
+
+
+def test_bootstrap_interval_of_the_median_ratio() -> None:
+    assert stats.delta_ci_bootstrap([1.0, 2, 3], [1.0, 2, 3, 4]) is None  # fewer than 4 a side
+    assert stats.delta_ci_bootstrap([0.0] * 5, [1.0] * 5) is None  # baseline median 0
+    # constant sides: every resample's ratio of medians is 150/100
+    lo, hi = stats.delta_ci_bootstrap([100.0] * 6, [150.0] * 6)
+    assert (lo, hi) == (pytest.approx(0.5), pytest.approx(0.5))
+    # skewed: one outlier per side moves a mean (ratio ≈ 1.74) but hardly a median (1.2)
+    old = [100.0, 100, 100, 100, 100, 100, 100, 5000]
+    new = [120.0, 120, 120, 120, 120, 120, 120, 9000]
+    a = stats.delta_ci_bootstrap(old, new, resamples=2000, seed=3)
+    assert a == stats.delta_ci_bootstrap(old, new, resamples=2000, seed=3)  # seeded
+    assert a[0] <= 0.2 + 1e-9 and 0.2 - 1e-9 <= a[1] and a[1] < 0.7

@@ -136,3 +136,10 @@ def test_verdict_renders_evidence_and_rule() -> None:
     assert md.splitlines()[0].startswith("| pool |")
     [d] = json.loads(verdict.render(vs, "json"))
     assert d["decision"] == "remove" and d["time"]["unit"] == "ns/op" and d["memory"]["unit"] == "B/op"
+
+
+def test_evidence_describes_itself_as_documented() -> None:
+    e = verdict.Evidence("ns/op", 59.88, 70.40, 6, 6, 17.568, 2 / 924, True)
+    assert e.describe() == "+17.6% ns/op (p=0.002, n=6+6)"
+    e = verdict.Evidence("B/op", 0.0, 24.0, 1, 2, None, None, False)
+    assert e.describe() == "? B/op (no p-value, n=1+2)"
