@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import report_consistency as rc
+
 from enginepools.analysis import verdict
 from enginepools.bench.result import BenchResult
 from enginepools.report import gather
@@ -20,6 +22,8 @@ def findings(tmp_path: Path, pool_ns: list[float], std_ns: list[float], rules: v
     tmp_path.mkdir(exist_ok=True)
     res.write_json(tmp_path / "bench.json")
     write_report(gather([str(tmp_path / "bench.json")], [], None, rules=rules), tmp_path / "r")
+    assert rc.check_report(tmp_path / "r") == []
+    assert rc.check_against_raw(tmp_path / "r", tmp_path / "bench.json") == []
     return (tmp_path / "r" / "profiling-analysis-findings.md").read_text()
 
 
