@@ -43,6 +43,7 @@ def test_pct(fraction: float | None, signed: bool, text: str) -> None:
     (10000.0, 4, "10,000"),
     (123456789.0, 4, "123,456,789"),
     (12345.678, 4, "12,346"),
+    (10000.5, 4, "10,000"),
     (1234.5678, 4, "1235"),
     (-3.14159, 4, "-3.142"),
     (3.14159, 6, "3.14159"),
@@ -113,8 +114,11 @@ def test_bytes_ms_seconds_count() -> None:
     assert fmt.bytes_(100.0) == "100 B"
     assert fmt.ms(12_345_678.0) == "12.35 ms"
     assert fmt.ms(None) == "—"
+    assert fmt.ms(1_000_000.0) == "1 ms"
     assert fmt.seconds(0.5) == "500 ms"
     assert fmt.seconds(1.0) == "1.0 s"
     assert fmt.seconds(119.94) == "119.9 s"
     assert fmt.seconds(120.0) == "2.0 min"
+    assert fmt.seconds(0.9) == "900 ms"
+    assert fmt.seconds(600.0) == "10.0 min"
     assert fmt.count(1234567.9) == "1,234,567"

@@ -215,6 +215,9 @@ def test_cv_is_sample_sd_over_mean_of_finite_values():
     assert stats.cv(x) == pytest.approx(math.sqrt(218.75 / 3) / 101.25)
     assert stats.cv(x + [math.nan]) == stats.cv(x)  # a sample without a probe reading is left out
     assert math.isnan(stats.cv([5.0])) and math.isnan(stats.cv([0.0, 0.0]))
+    assert stats.cv([1.0, 3.0]) == pytest.approx(math.sqrt(2) / 2)  # two values are enough
+    assert stats.cv([0.2, 0.4]) == pytest.approx(math.sqrt(0.02) / 0.3)
+    assert math.isnan(stats.cv([-1.0, 1.0]))  # mean 0: no CV
 
 
 def test_hodges_lehmann_interval_uses_the_published_critical_value() -> None:
@@ -241,6 +244,12 @@ def test_hodges_lehmann_interval_needs_enough_positive_samples() -> None:
     assert stats.delta_ci_hodges_lehmann([0.0, 2, 3, 4], [4.0, 5, 6, 7]) is None
     assert stats.delta_ci_hodges_lehmann([1.0, 2, 3, 4], [4.0, -5, 6, 7]) is None
     assert stats.delta_ci_hodges_lehmann([], [1.0]) is None
+    assert stats.delta_ci_hodges_lehmann([1.0, 2, 3, 4], [0.0, 5, 6, 7]) is None
+    # values below 1 are fine; 1 against 40: 2/41 < 0.05, so the extreme ratios bound it
+    lo, hi = stats.delta_ci_hodges_lehmann([0.1, 0.2, 0.3, 0.4], [0.4, 0.5, 0.6, 0.8])
+    assert (lo, hi) == (pytest.approx(0.4 / 0.4 - 1), pytest.approx(0.8 / 0.1 - 1))
+    lo, hi = stats.delta_ci_hodges_lehmann([100.0], [float(k) for k in range(1, 41)])
+    assert (lo, hi) == (pytest.approx(1 / 100 - 1), pytest.approx(40 / 100 - 1))
     # 4 a side: critical U = 0, the interval is the extreme ratios min(new)/max(old) .. max(new)/min(old)
     lo, hi = stats.delta_ci_hodges_lehmann([1.0, 2, 3, 4], [4.0, 5, 6, 8])
     assert (lo, hi) == (pytest.approx(4 / 4 - 1), pytest.approx(8 / 1 - 1))
