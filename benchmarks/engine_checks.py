@@ -10,6 +10,8 @@ Prints, each with the baseline it is a ratio against:
 * TarBuffer/impl=pool ÷ the same copies through a fixed buffer
   (TarBuffer/impl=memcpy), as throughput (goal ≥ 0.8);
 * harness overhead: ns/op of the Empty kernel (goal < 1 ns);
+* the machine probe every sample carries: ns to zero 64 KiB (goal 10 ns –
+  1 ms) and ns a step of its multiply chain (goal 0.1 – 100 ns);
 * the worst coefficient of variation of ns/op among the HashBuffer variants
   over -count samples (goal ≤ 3%), and per variant what the machine probe
   saw meanwhile (enginepools.bench.noise: is the spread the machine's?);
@@ -103,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     e = one["BenchmarkEmpty"]
     row("Empty kernel (harness overhead)", f"{med(one, 'BenchmarkEmpty'):.3f} ns/op  "
         f"(CPU time: {statistics.median(e.cpu_ns / e.iterations):.3f} ns/op)", "< 1 ns/op")
+    zero = statistics.median(float(x) for n in one.names() for x in one[n].probe_zero64k_ns if x == x)
+    chain = statistics.median(float(x) for n in one.names() for x in one[n].probe_chain_ns if x == x)
+    row("machine probe: zeroing 64 KiB (median over all samples)", f"{zero:.0f} ns", "10 ns – 1 ms")
+    row("machine probe: 2048-step multiply chain", f"{chain:.0f} ns = {chain / 2048:.2f} ns a step",
+        "0.1 – 100 ns a step")
     worst = max((cv(one, n), n) for n in one.names() if n.startswith("BenchmarkHashBuffer/"))
     row(f"worst CV of HashBuffer ns/op over -count {count}", f"{worst[0] * 100:.2f}%  ({worst[1]})", "≤ 3%")
     for n in one.names():

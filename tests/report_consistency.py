@@ -323,3 +323,115 @@ def check_report(directory: str | Path) -> list[str]:
     for path in sorted(Path(directory).glob("*.md")):
         problems += check_text(path.name, path.read_text(encoding="utf-8"))
     return problems
+
+
+# ------------------------------------------------- against the raw results
+# The checks above recompute each figure from the numbers printed beside it;
+# a report that put every figure in the wrong place consistently (plain and
+# pooled swapped together with Δ) passes them.  These recompute the tables
+# from the raw benchmark files themselves, parsed here, not by enginepools.
+
+RAW_LINE = re.compile(r"^(Benchmark\S+)\s+(\d+)\s+(.+)$")
+
+
+def raw_samples(*paths: str | Path) -> dict[str, dict[str, list[float]]]:
+    """benchmark name (as written, ``Benchmark`` cut off) → unit → values,
+    from Go benchmark text or enginepools JSON (``samples[].values``)."""
+    import json
+
+    out: dict[str, dict[str, list[float]]] = {}
+    for p in paths:
+        text = Path(p).read_text(encoding="utf-8")
+        if text.lstrip().startswith("{"):
+            for s in json.loads(text)["samples"]:
+                name = s["name"][len("Benchmark"):]
+                for unit, v in s["values"].items():
+                    out.setdefault(name, {}).setdefault(unit, []).append(float(v))
+            continue
+        for line in text.splitlines():
+            m = RAW_LINE.match(line.strip())
+            if not m:
+                continue
+            fields = m.group(3).split()
+            name = m.group(1)[len("Benchmark"):]
+            for v, unit in zip(fields[::2], fields[1::2]):
+                out.setdefault(name, {}).setdefault(unit, []).append(float(v))
+    return out
+
+
+def _median(xs: list[float]) -> float:
+    s = sorted(xs)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def _raw_for(raw: dict[str, dict[str, list[float]]], bench: str, label: str, unit: str) -> list[float] | None:
+    """The raw values behind table row `bench` (``StringBuilder-4``) for
+    column `label` (``WithPool`` or ``pool``): suffix-paired names
+    (``StringBuilderWithPool-4``) or /impl= names (``HashBuffer/impl=pool``,
+    with or without the ``-N`` procs suffix)."""
+    m = re.match(r"^(.*?)(-\d+)?$", bench)
+    assert m
+    base, procs = m.group(1), m.group(2) or ""
+    for name in (f"{base}{label}{procs}", f"{base}/impl={label}{procs}", f"{base}{label}", f"{base}/impl={label}"):
+        if name in raw and unit in raw[name]:
+            return raw[name][unit]
+    return None
+
+
+def _agrees(printed: str, exact: float) -> bool:
+    """`printed` is `exact` to the digits shown (≥ 4 significant, as the report prints)."""
+    v = num(printed)
+    if exact == 0:
+        return v == 0
+    digits = printed.replace(",", "").lstrip("-").split(".")
+    shown = len(digits[1]) if len(digits) > 1 else 0
+    return abs(v - exact) <= 0.5 * 10 ** -shown + 1e-9 * abs(exact)
+
+
+def check_against_raw(directory: str | Path, *bench_files: str | Path) -> list[str]:
+    """Every comparison table (``plain X``, ``pooled X``, ``Δ X``, ``n``) and
+    throughput table (``plain ops/s``, ``pooled ops/s``, ratio) of the report
+    in `directory`, recomputed from the raw samples in `bench_files`: the
+    medians, Δ = (pooled − plain) / plain, the sample counts.  Returns the
+    problems; also one when no row could be checked at all."""
+    raw = raw_samples(*bench_files)
+    problems: list[str] = []
+    checked = 0
+    for path in sorted(Path(directory).glob("*.md")):
+        for ln, head, rows, _ in tables(path.read_text(encoding="utf-8")):
+            col = {h: i for i, h in enumerate(head)}
+            if "benchmark" not in col or "pooled vs plain" not in col:
+                continue
+            units = [h[len("plain "):] for h in head if h.startswith("plain ") and "CI" not in h]
+            for row in rows:
+                where = f"{path.name}:{ln}: {row[col['benchmark']]}"
+                pooled_label, _, plain_label = row[col["pooled vs plain"]].partition(" vs ")
+                for unit in units:
+                    raw_unit = "ns/op" if unit == "ops/s" else unit
+                    old = _raw_for(raw, row[col["benchmark"]], plain_label, raw_unit)
+                    new = _raw_for(raw, row[col["benchmark"]], pooled_label, raw_unit)
+                    if old is None or new is None:
+                        problems.append(f"{where}: no raw samples for {pooled_label} vs {plain_label} {raw_unit}")
+                        continue
+                    mo, mn = _median(old), _median(new)
+                    if unit == "ops/s":
+                        want = {"plain ops/s": 1e9 / mo, "pooled ops/s": 1e9 / mn}
+                        ratio_col = next((h for h in head if h.startswith("ratio")), None)
+                        if ratio_col is not None and row[col[ratio_col]] != ratio(mo, mn):
+                            problems.append(f"{where}: {ratio_col} {row[col[ratio_col]]}, raw gives {ratio(mo, mn)}")
+                    else:
+                        want = {f"plain {unit}": mo, f"pooled {unit}": mn}
+                        d = f"Δ {unit}"
+                        if d in col and row[col[d]] != _delta_text(mo, mn):
+                            problems.append(f"{where}: {d} {row[col[d]]}, raw medians {mo} → {mn} give "
+                                            f"{_delta_text(mo, mn)}")
+                        if "n" in col and row[col["n"]] != f"{len(old)}+{len(new)}":
+                            problems.append(f"{where}: n {row[col['n']]}, raw has {len(old)}+{len(new)}")
+                    for h, exact in want.items():
+                        if h in col and not _agrees(row[col[h]], exact):
+                            problems.append(f"{where}: {h} {row[col[h]]}, raw median gives {exact:.6g}")
+                    checked += 1
+    if not checked:
+        problems.append(f"{directory}: no comparison table found to check against the raw results")
+    return problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
+import math
 
 import pytest
 
@@ -81,14 +81,18 @@ def test_clear_cost_is_reported_only_for_the_clearing_pool():
 
 
 def test_every_sample_carries_the_machine_probe():
-    # timed after each step, outside the sample's ns: zeroing 64 KiB takes
-    # tens of ns at least, and the 2048-step multiply chain about a ns a step
+    # timed after each step, outside the sample's ns (the probes' plausible
+    # ranges in ns are checked by benchmarks/engine_checks.py, not here: a
+    # unit test asserts no absolute time)
     for name, threads in (("HashBuffer/impl=pool", 1), ("PoolGetPut/size=64", 2), ("Empty", 1)):
         r = run(name, 200, threads)
-        assert 10 < r["probe_zero64k_ns"] < 1e6, (name, r)
-        assert 2048 * 0.1 < r["probe_chain_ns"] < 2048 * 100, (name, r)
-    one = run("Empty", 1)  # the probe's tick is not in the timed region
-    assert one["ns"] < 4 * one["probe_zero64k_ns"] + one["probe_chain_ns"]
+        for key in ("probe_zero64k_ns", "probe_chain_ns"):
+            assert math.isfinite(r[key]) and r[key] > 0, (name, key, r)
+    # the probe's tick is not in the timed region: one empty iteration is
+    # far cheaper than zeroing 64 KiB (both measured in this run; the best of
+    # five so a preemption during one single-iteration sample cannot decide it)
+    best = min((run("Empty", 1) for _ in range(5)), key=lambda r: r["ns"])
+    assert best["ns"] < best["probe_zero64k_ns"] + best["probe_chain_ns"]
 
 
 def test_parallel_run_does_every_iteration_once():
@@ -127,7 +131,6 @@ def test_bad_open_and_closed_handle():
 def test_ctrl_c_ends_a_run_early_and_marks_it_incomplete():
     h = _core.bench_open("HashBuffer/impl=pool-noclear", 1)
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-    t0 = time.monotonic()
     timer.start()
     try:
         r = _core.bench_run(h, 10**10)
@@ -135,5 +138,4 @@ def test_ctrl_c_ends_a_run_early_and_marks_it_incomplete():
         timer.cancel()
         _core.bench_close(h)
     assert r["complete"] is False
-    assert 0 < r["n"] < 10**10
-    assert time.monotonic() - t0 < 5
+    assert 0 < r["n"] < 10**10   # ended early: 10**10 steps of 64 KiB would take hours

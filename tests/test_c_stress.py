@@ -81,8 +81,20 @@ def test_pool_speed_script_reports_ratios(tmp_path):
     labels = {f["label"] for f in figs["ratios"]}
     assert any("64 B: pool get+put vs malloc+free" in x for x in labels)
     assert any("2-thread vs 1-thread" in x for x in labels)
-    assert all(f["median"] > 0 for f in figs["ratios"])
+    import statistics
+
+    for f in figs["ratios"]:  # each figure is the median of its 2 per-round ratios
+        assert len(f["per_round"]) == 2, f
+        assert f["median"] == statistics.median(f["per_round"]) and f["min"] <= f["median"] <= f["max"]
+        assert (f["min"], f["max"]) == (min(f["per_round"]), max(f["per_round"]))
     from enginepools.bench import benchfmt
 
-    names = {rec.name for rec in benchfmt.read(str(out))}
-    assert any("PoolGetPut" in n for n in names) and any("MallocFree" in n for n in names)
+    recs = benchfmt.read(str(out))
+    names = sorted(rec.name for rec in recs)
+    # 8 variants × 2 rounds, wall-clock samples, N = -iters
+    want = sorted(2 * ["BenchmarkPoolGetPut/size=64-1", "BenchmarkMallocFree/size=64-1",
+                       "BenchmarkEpAllocFree/size=64-1", "BenchmarkPoolGetPut/size=64-2",
+                       "BenchmarkMallocFree/size=64-2", "BenchmarkBufferPoolGetPut/preset=tar/size=65536-1",
+                       "BenchmarkBufferPoolGetPut/preset=hash/size=65536-1", "BenchmarkMallocFree/size=65536-1"])
+    assert names == want
+    assert all(rec.iterations == 1000 for rec in recs)

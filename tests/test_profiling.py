@@ -157,4 +157,8 @@ def test_overhead_benchmark_script_reports_ratios(tmp_path) -> None:
     assert r.returncode == 0, r.stderr
     res = json.loads(out.read_text())["MallocFree/size=64"]
     assert set(res["ratio_vs_off"]) == {"default", "rate1", "off2"}
-    assert all(v > 0 for v in res["median_ns_per_op"].values())
+    assert set(res["median_ns_per_op"]) == {"off", "default", "rate1", "off2"} and res["rounds"] == 1
+    # one round: each ratio is that round's mode / off, i.e. the medians' ratio exactly
+    med = res["median_ns_per_op"]
+    for mode, ratio in res["ratio_vs_off"].items():
+        assert ratio == pytest.approx(med[mode] / med["off"], rel=1e-12), mode

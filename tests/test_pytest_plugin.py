@@ -32,19 +32,37 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
                               "ignore::pytest.PytestAssertRewriteWarning", *args)
 
 
-# A 1 ms sleep, or 2 ms when EP_SLOW is set: a regression big enough to be
-# significant on a busy machine, and a baseline whose noise stays far under 25%.
+# A "work" of 1 ms, or 2 ms when EP_SLOW is set, on a virtual clock (the
+# clock pybench reads is replaced, so time passes only as `work` says): the
+# regression is exact, each run's noise is its own (±2%, seeded by the run's
+# number), and nothing depends on how busy the machine is.
 SLEEPER = """
-import os, time
+import os, pathlib, random
 import pytest
+from enginepools.bench import pybench
 
-DELAY = 0.002 if os.environ.get("EP_SLOW") else 0.001
+DELAY_NS = 2_000_000 if os.environ.get("EP_SLOW") else 1_000_000
 
-def work():
-    time.sleep(DELAY)
+
+class Clock:
+    now = 0
+
+    def perf_counter_ns(self):
+        return self.now
+
 
 @pytest.mark.pool_benchmark(benchtime="8x", count=6)
-def test_sleep(pool_benchmark):
+def test_sleep(pool_benchmark, monkeypatch):
+    runs = pathlib.Path("runs")
+    k = int(runs.read_text()) if runs.exists() else 0
+    runs.write_text(str(k + 1))
+    rng = random.Random(k)
+    clock = Clock()
+    monkeypatch.setattr(pybench, "time", clock)
+
+    def work():
+        clock.now += int(DELAY_NS * rng.uniform(0.98, 1.02))
+
     pool_benchmark(work)
 """
 

@@ -99,6 +99,7 @@ def test_go_suffix_pairs_give_verdicts_and_consistent_documents(go_report: tuple
     assert "BenchmarkHashBufferWithPool-4" in summary  # raw output kept
     assert "## Thread scaling" in summary and "PoolContention" in summary
     assert rc.check_report(out) == []
+    assert rc.check_against_raw(out, out.parent / "bench.txt") == []
 
 
 def test_single_sample_go_output_is_inconclusive_and_says_why(tmp_path: Path,
@@ -113,6 +114,7 @@ def test_single_sample_go_output_is_inconclusive_and_says_why(tmp_path: Path,
     findings = (out / "profiling-analysis-findings.md").read_text()
     assert "Too few samples" in findings and "at least 6 rounds" in findings
     assert rc.check_report(out) == []
+    assert rc.check_against_raw(out, bench) == []
 
 
 def test_json_input_gives_the_same_verdicts_as_go_text(go_bench: Path, tmp_path: Path) -> None:
@@ -243,3 +245,47 @@ def test_findings_say_what_a_pool_holds_beside_its_memory_delta(tmp_path):
     # 32000 B over 1000 ops = 32 B/op plain, 0 pooled
     assert "- (a) B/op, medians summed over the kernels: -100.0% (32 → 0 B/op" in section
     assert "- (e) Held: the pool holds 64 KiB between operations (`retained-B`" in section
+
+
+def _swap_plain_and_pooled(text: str) -> str:
+    """The report with plain and pooled swapped in every comparison table,
+    Δ recomputed to match: consistent with itself, wrong about the data."""
+    lines = text.splitlines()
+    for ln, head, rows, _ in rc.tables(text):
+        col = {h: i for i, h in enumerate(head)}
+        units = [h[len("plain "):] for h in head if h.startswith("plain ") and "CI" not in h]
+        if "pooled vs plain" not in col or not units:
+            continue
+        for k, row in enumerate(rows):
+            for u in units:
+                a, b = col[f"plain {u}"], col[f"pooled {u}"]
+                row[a], row[b] = row[b], row[a]
+                if f"plain {u} 95% CI" in col:
+                    ca, cb = col[f"plain {u} 95% CI"], col[f"pooled {u} 95% CI"]
+                    row[ca], row[cb] = row[cb], row[ca]
+                if f"Δ {u}" in col:
+                    row[col[f"Δ {u}"]] = rc._delta_text(rc.num(row[a]), rc.num(row[b]))
+            for h in head:
+                if h.startswith("ratio"):
+                    i = col[h]
+                    row[i] = rc.ratio(1 / rc.num(row[col["plain ops/s"]]), 1 / rc.num(row[col["pooled ops/s"]]))
+            lines[ln + 1 + k] = "| " + " | ".join(row) + " |"
+    return "\n".join(lines) + "\n"
+
+
+def test_swapped_plain_and_pooled_columns_fail_the_raw_check(go_report: tuple[Path, str], tmp_path: Path) -> None:
+    out, _ = go_report
+    summary = (out / "benchmark-results-summary.md").read_text()
+    swapped = _swap_plain_and_pooled(summary)
+    assert swapped != summary
+    # consistent with itself: the neighbouring-number checks cannot see it ...
+    assert rc.check_text("benchmark-results-summary.md", swapped) == []
+    # ... the raw results can
+    d = tmp_path / "swapped"
+    d.mkdir()
+    (d / "benchmark-results-summary.md").write_text(swapped)
+    problems = rc.check_against_raw(d, out.parent / "bench.txt")
+    assert any("TarBuffer-4: plain ns/op 752.1" in p for p in problems), problems
+    assert any("TarBuffer-4: Δ ns/op +100." in p for p in problems), problems
+    (d / "benchmark-results-summary.md").write_text(summary)
+    assert rc.check_against_raw(d, out.parent / "bench.txt") == []

@@ -1,11 +1,16 @@
 """Statistics: medians, order-statistic intervals, U-test p-values, Holm.
 
 Expected numbers are worked out by hand in the comments (binomial
-probabilities of Binomial(n, 1/2) in units of 2**-n) or come from scipy's
-own exact computations, which the brief requires us to equal.
+probabilities of Binomial(n, 1/2) in units of 2**-n), by brute-force
+enumeration of every assignment of the pooled values to the two samples
+(U counted pair by pair, not from rank sums), or read from published
+critical-value tables — never by making the call the code under test makes.
+Samples are skewed where the centre matters, so a mean in place of a median
+fails.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -16,8 +21,8 @@ from enginepools.analysis import stats
 
 
 def test_median_odd_and_even() -> None:
-    assert stats.median([3.0, 1.0, 2.0]) == 2.0
-    assert stats.median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    assert stats.median([3.0, 1.0, 20.0]) == 3.0  # mean 8
+    assert stats.median([40.0, 1.0, 3.0, 2.0]) == 2.5  # mean 11.5
 
 
 @pytest.mark.parametrize(
@@ -40,13 +45,14 @@ def test_median_interval_orders_are_benchstats(n: int, lo: int, hi: int, coverag
 
 
 def test_median_and_ci_on_known_data() -> None:
-    x = np.array([5.0, 1.0, 4.0, 2.0, 3.0, 6.0, 9.0, 8.0, 7.0, 10.0])
+    # skewed: mean 25.5, median 5.5; orders 2 and 9 of the sorted sample
+    x = np.array([5.0, 1.0, 4.0, 2.0, 3.0, 6.0, 9.0, 8.0, 7.0, 210.0])
     s = stats.summarize(x)
     assert s.center == 5.5
-    assert (s.lo, s.hi) == (2.0, 9.0)  # orders 2 and 9 of 1..10
+    assert (s.lo, s.hi) == (2.0, 9.0)
     assert s.n == 10 and s.warnings == ()
-    six = stats.summarize([10.0, 12.0, 11.0, 13.0, 15.0, 14.0])
-    assert (six.center, six.lo, six.hi) == (12.5, 10.0, 15.0)
+    six = stats.summarize([10.0, 12.0, 11.0, 13.0, 95.0, 14.0])  # mean 25.8
+    assert (six.center, six.lo, six.hi) == (12.5, 10.0, 95.0)
 
 
 def test_normal_approximation_above_30_still_covers_95_percent() -> None:
@@ -66,15 +72,56 @@ def test_fewer_than_6_samples_have_no_interval_and_say_so() -> None:
     assert one.center == 70.4 and not one.has_ci
 
 
-def test_u_test_p_values_equal_scipys_exact_ones() -> None:
+def enumerated_p(x: list[float], y: list[float]) -> float:
+    """Two-sided p of the Mann–Whitney U of `x` by brute force: every way of
+    drawing len(x) of the pooled values as "x" is equally likely under H0;
+    U counts the pairs (xi, yj) with xi > yj, a tie counting ½.
+    p = min(1, 2·min(P(U ≤ u), P(U ≥ u)))."""
+    pooled = list(x) + list(y)
+    n, n1 = len(pooled), len(x)
+    g = np.array([[1.0 if a > b else 0.5 if a == b else 0.0 for b in pooled] for a in pooled])
+    combos = np.array(list(itertools.combinations(range(n), n1)))
+    member = np.zeros((len(combos), n))
+    np.put_along_axis(member, combos, 1.0, axis=1)
+    u_all = np.einsum("ci,ij,cj->c", member, g, 1.0 - member)
+    u = sum(g[i, j] for i in range(n1) for j in range(n1, n))
+    eps = 1e-9
+    le = np.count_nonzero(u_all <= u + eps) / len(combos)
+    ge = np.count_nonzero(u_all >= u - eps) / len(combos)
+    return min(1.0, 2 * min(le, ge))
+
+
+def test_u_test_p_values_equal_enumeration() -> None:
     rng = np.random.default_rng(1234)
-    for n1, n2 in [(4, 4), (5, 7), (6, 6), (8, 10), (12, 9), (20, 20), (50, 50)]:
+    for n1, n2 in [(4, 4), (5, 7), (6, 6), (4, 9), (8, 8), (7, 9)]:
         x = rng.normal(100, 5, n1)
         y = rng.normal(104, 5, n2)
         c = stats.compare_samples(x, y)
-        want = scipy.stats.mannwhitneyu(x, y, alternative="two-sided", method="exact").pvalue
         assert c.method == "exact"
-        assert c.p == pytest.approx(want, rel=1e-12, abs=0)
+        assert c.p == pytest.approx(enumerated_p(list(x), list(y)), rel=1e-12, abs=0)
+
+
+def _with_u(n: int, u: int) -> tuple[list[float], list[float]]:
+    """Samples of n each, no ties, whose U (pairs with x > y) is exactly u."""
+    y = [2.0 * k for k in range(n)]
+    above = [min(n, max(0, u - n * i)) for i in range(n)]  # y values below each x, summing to u
+    return [2.0 * c - 1.0 + 1e-3 * i for i, c in enumerate(above)], y
+
+
+# Published two-tailed critical values of U at α = 0.05 (U ≤ critical is
+# significant): e.g. Zar, Biostatistical Analysis, table B.11; the same in
+# every textbook table.  Checked at the edge: U = critical → p ≤ 0.05,
+# U = critical + 1 → p > 0.05.  n = 20 is beyond enumeration here.
+CRITICAL_U_05 = {5: 2, 6: 5, 7: 8, 8: 13, 9: 17, 10: 23, 15: 64, 20: 127}
+
+
+@pytest.mark.parametrize("n, critical", CRITICAL_U_05.items())
+def test_u_test_p_values_meet_published_critical_values(n: int, critical: int) -> None:
+    x, y = _with_u(n, critical)
+    assert sum(a > b for a in x for b in y) == critical
+    assert stats.compare_samples(x, y).p <= 0.05
+    x, y = _with_u(n, critical + 1)
+    assert stats.compare_samples(x, y).p > 0.05
 
 
 def test_completely_separated_4_vs_4_is_2_over_70() -> None:
@@ -83,8 +130,9 @@ def test_completely_separated_4_vs_4_is_2_over_70() -> None:
     assert c.significant and c.warnings == ()
 
 
-def test_tied_samples_equal_scipys_exact_permutation_p_values() -> None:
+def test_tied_samples_equal_enumerated_permutation_p_values() -> None:
     rng = np.random.default_rng(7)
+    checked = 0
     for _ in range(20):
         n1, n2 = rng.integers(4, 8, 2)
         x = rng.integers(0, 4, n1).astype(float)
@@ -93,8 +141,13 @@ def test_tied_samples_equal_scipys_exact_permutation_p_values() -> None:
         if c.method == "all-equal":
             continue
         assert c.method == "exact-ties"
-        want = scipy.stats.mannwhitneyu(x, y, method=scipy.stats.PermutationMethod(n_resamples=np.inf)).pvalue
-        assert c.p == pytest.approx(want, rel=1e-12)
+        assert c.p == pytest.approx(enumerated_p(list(x), list(y)), rel=1e-12)
+        checked += 1
+    assert checked >= 15
+    # by hand: x = (1, 1, 2, 2), y = (2, 3, 3, 3): U = ½ + ½ = 1 (x's 2s tie y's 2).
+    # No draw of 4 of the 8 values has a smaller U; U = 1 needs both 1s and two
+    # of the three 2s: 3 of the C(8, 4) = 70 draws.  P(U ≤ 1) = 3/70, p = 6/70.
+    assert stats.compare_samples([1.0, 1.0, 2.0, 2.0], [2.0, 3.0, 3.0, 3.0]).p == pytest.approx(6 / 70)
 
 
 def test_constant_but_different_sides_are_significant() -> None:
@@ -110,12 +163,15 @@ def test_identical_samples_are_not_different_and_do_not_crash() -> None:
     assert c.warnings == ("all samples are equal",)
 
 
-def test_large_samples_use_scipys_normal_approximation() -> None:
+def test_large_samples_use_the_normal_approximation() -> None:
+    # x = 0..59, y = x + 7.5: x_i > y_j iff i − j ≥ 8, so U = 1 + 2 + … + 52 = 1378;
+    # μ = 60·60/2 = 1800, σ² = 60·60·121/12 = 36300; with continuity correction
+    # z = (422 − ½)/σ, p = erfc(z/√2)
     x = np.arange(60, dtype=float)
     y = np.arange(60, dtype=float) + 7.5
     c = stats.compare_samples(x, y)
-    want = scipy.stats.mannwhitneyu(x, y, method="asymptotic").pvalue
-    assert c.method == "asymptotic" and c.p == pytest.approx(want, rel=1e-12)
+    z = (1800 - 1378 - 0.5) / math.sqrt(36300)
+    assert c.method == "asymptotic" and c.p == pytest.approx(math.erfc(z / math.sqrt(2)), rel=1e-9)
 
 
 @pytest.mark.parametrize("n1, n2", [(1, 1), (2, 2), (3, 3), (1, 10), (3, 4)])
@@ -155,6 +211,68 @@ def test_geomean() -> None:
 
 def test_cv_is_sample_sd_over_mean_of_finite_values():
     x = [100.0, 110.0, 90.0, 105.0]
-    assert stats.cv(x) == pytest.approx(np.std(x, ddof=1) / np.mean(x))
+    # mean 101.25; squared deviations 1.5625 + 76.5625 + 126.5625 + 14.0625 = 218.75 over n − 1 = 3
+    assert stats.cv(x) == pytest.approx(math.sqrt(218.75 / 3) / 101.25)
     assert stats.cv(x + [math.nan]) == stats.cv(x)  # a sample without a probe reading is left out
     assert math.isnan(stats.cv([5.0])) and math.isnan(stats.cv([0.0, 0.0]))
+    assert stats.cv([1.0, 3.0]) == pytest.approx(math.sqrt(2) / 2)  # two values are enough
+    assert stats.cv([0.2, 0.4]) == pytest.approx(math.sqrt(0.02) / 0.3)
+    assert math.isnan(stats.cv([-1.0, 1.0]))  # mean 0: no CV
+
+
+def test_hodges_lehmann_interval_uses_the_published_critical_value() -> None:
+    # 10 a side at 95%: the two-tailed critical U is 23 (table above), so the
+    # interval runs from the 24th smallest to the 24th largest of the 100
+    # pairwise log-ratios log(new_j) − log(old_i).
+    old = np.array([100.0, 103, 98, 250, 101, 99, 97, 104, 102, 96])
+    new = old[::-1] * 0.8 + np.arange(10)
+    d = sorted(math.log(b) - math.log(a) for a in old for b in new)
+    lo, hi = stats.delta_ci_hodges_lehmann(old, new)
+    assert lo == pytest.approx(math.exp(d[23]) - 1, rel=1e-12)
+    assert hi == pytest.approx(math.exp(d[100 - 24]) - 1, rel=1e-12)
+    # 5 a side at 95%: critical U = 2 → the 3rd smallest and 3rd largest of 25
+    old5, new5 = old[:5], new[:5]
+    d5 = sorted(math.log(b) - math.log(a) for a in old5 for b in new5)
+    lo5, hi5 = stats.delta_ci_hodges_lehmann(old5, new5)
+    assert (lo5, hi5) == (pytest.approx(math.exp(d5[2]) - 1), pytest.approx(math.exp(d5[22]) - 1))
+
+
+def test_hodges_lehmann_interval_needs_enough_positive_samples() -> None:
+    # 3 a side: the smallest two-sided p is 2/C(6,3) = 0.1 > 0.05: no interval
+    assert stats.delta_ci_hodges_lehmann([1.0, 2, 3], [4.0, 5, 6]) is None
+    assert stats.delta_ci_hodges_lehmann([1.0, 2, 3, 4], [4.0, 5, 6, 7]) is not None  # 2/70 < 0.05
+    assert stats.delta_ci_hodges_lehmann([0.0, 2, 3, 4], [4.0, 5, 6, 7]) is None
+    assert stats.delta_ci_hodges_lehmann([1.0, 2, 3, 4], [4.0, -5, 6, 7]) is None
+    assert stats.delta_ci_hodges_lehmann([], [1.0]) is None
+    assert stats.delta_ci_hodges_lehmann([1.0, 2, 3, 4], [0.0, 5, 6, 7]) is None
+    # values below 1 are fine; 1 against 40: 2/41 < 0.05, so the extreme ratios bound it
+    lo, hi = stats.delta_ci_hodges_lehmann([0.1, 0.2, 0.3, 0.4], [0.4, 0.5, 0.6, 0.8])
+    assert (lo, hi) == (pytest.approx(0.4 / 0.4 - 1), pytest.approx(0.8 / 0.1 - 1))
+    lo, hi = stats.delta_ci_hodges_lehmann([100.0], [float(k) for k in range(1, 41)])
+    assert (lo, hi) == (pytest.approx(1 / 100 - 1), pytest.approx(40 / 100 - 1))
+    # 4 a side: critical U = 0, the interval is the extreme ratios min(new)/max(old) .. max(new)/min(old)
+    lo, hi = stats.delta_ci_hodges_lehmann([1.0, 2, 3, 4], [4.0, 5, 6, 8])
+    assert (lo, hi) == (pytest.approx(4 / 4 - 1), pytest.approx(8 / 1 - 1))
+
+
+def test_hodges_lehmann_interval_above_50_uses_the_normal_critical_value() -> None:
+    # m = n = 60: k = floor(1800 − 1.959964·sqrt(60·60·121/12)) = floor(1426.57) = 1426
+    old = np.linspace(100.0, 160.0, 60)
+    new = old * 1.1
+    d = np.sort((np.log(new)[None, :] - np.log(old)[:, None]).ravel())
+    lo, hi = stats.delta_ci_hodges_lehmann(old, new)
+    assert lo == pytest.approx(math.expm1(d[1425])) and hi == pytest.approx(math.expm1(d[3600 - 1426]))
+
+
+def test_bootstrap_interval_of_the_median_ratio() -> None:
+    assert stats.delta_ci_bootstrap([1.0, 2, 3], [1.0, 2, 3, 4]) is None  # fewer than 4 a side
+    assert stats.delta_ci_bootstrap([0.0] * 5, [1.0] * 5) is None  # baseline median 0
+    # constant sides: every resample's ratio of medians is 150/100
+    lo, hi = stats.delta_ci_bootstrap([100.0] * 6, [150.0] * 6)
+    assert (lo, hi) == (pytest.approx(0.5), pytest.approx(0.5))
+    # skewed: one outlier per side moves a mean (ratio ≈ 1.74) but hardly a median (1.2)
+    old = [100.0, 100, 100, 100, 100, 100, 100, 5000]
+    new = [120.0, 120, 120, 120, 120, 120, 120, 9000]
+    a = stats.delta_ci_bootstrap(old, new, resamples=2000, seed=3)
+    assert a == stats.delta_ci_bootstrap(old, new, resamples=2000, seed=3)  # seeded
+    assert a[0] <= 0.2 + 1e-9 and 0.2 - 1e-9 <= a[1] and a[1] < 0.7

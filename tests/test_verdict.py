@@ -136,3 +136,74 @@ def test_verdict_renders_evidence_and_rule() -> None:
     assert md.splitlines()[0].startswith("| pool |")
     [d] = json.loads(verdict.render(vs, "json"))
     assert d["decision"] == "remove" and d["time"]["unit"] == "ns/op" and d["memory"]["unit"] == "B/op"
+
+
+def test_evidence_describes_itself_as_documented() -> None:
+    e = verdict.Evidence("ns/op", 59.88, 70.40, 6, 6, 17.568, 2 / 924, True)
+    assert e.describe() == "+17.6% ns/op (p=0.002, n=6+6)"
+    e = verdict.Evidence("B/op", 0.0, 24.0, 1, 2, None, None, False)
+    assert e.describe() == "? B/op (no p-value, n=1+2)"
+
+
+def _two_verdicts() -> list[verdict.Verdict]:
+    rows = [
+        {"name": "A", "unit": "ns/op", "old_label": "std", "new_label": "pool", "old": {"median": 100.0, "n": 6},
+         "new": {"median": 80.0, "n": 6}, "delta_pct": -20.0, "p_value": 0.002},
+        {"name": "A", "unit": "B/op", "old_label": "std", "new_label": "pool", "old": {"median": 64.0, "n": 6},
+         "new": {"median": 64.0, "n": 6}, "delta_pct": 0.0, "p_value": 1.0},
+        {"name": "B|x", "unit": "ns/op", "old_label": "std", "new_label": "pool", "old": {"median": 100.0, "n": 2},
+         "new": {"median": 300.0, "n": 2}, "delta_pct": 200.0, "p_value": None},
+    ]
+    return verdict.decide(rows)
+
+
+def test_render_markdown_text_and_json_exactly() -> None:
+    vs = _two_verdicts()
+    a_rule, b_rule = vs[0].rule, vs[1].rule
+    assert (vs[0].decision, vs[1].decision) == ("keep", "inconclusive")
+    assert verdict.render(vs, "markdown") == (
+        "| pool | vs | verdict | time Δ | p | B/op Δ | p | rule |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        f"| A | pool vs std | keep | -20.0% | 0.002 | +0.0% | 1.000 | {a_rule} |\n"
+        f"| B\\|x | pool vs std | inconclusive | +200.0% | — | — |  | {b_rule} |\n")
+    assert verdict.render(vs, "text") == (
+        "pool  vs           verdict       time Δ   p      B/op Δ  p      rule\n"
+        f"A     pool vs std  keep          -20.0%   0.002  +0.0%   1.000  {a_rule}\n"
+        f"B|x   pool vs std  inconclusive  +200.0%  —      —              {b_rule}\n")
+    doc = json.loads(verdict.render(vs, "json"))
+    assert [d["decision"] for d in doc] == ["keep", "inconclusive"] and doc[1]["memory"] is None
+    assert verdict.render(vs, "json").startswith('[\n  {\n    "pool": "A",')
+    with pytest.raises(ValueError, match="unknown format 'csv'"):
+        verdict.render(vs, "csv")
+
+
+def test_verdicts_html_has_the_columns_and_numbers() -> None:
+    html = verdict.verdicts_html(_two_verdicts())
+    for h in ("pool", "vs", "verdict", "time Δ", "B/op Δ", "rule"):
+        assert f">{h}<" in html, h
+    assert "verdicts" in html and 'class="ep-keep"' in html and "-20.0%" in html and "1.000" in html
+
+
+def test_rules_from_mapping_types_and_the_verdict_key() -> None:
+    r = verdict.rules_from_mapping({"verdict": {}, "alpha": 0.01, "keep_faster_pct": 5, "holm": True,
+                                    "time_units": "sec/op"})
+    assert (r.alpha, r.keep_faster_pct, r.holm, r.time_units) == (0.01, 5.0, True, ("sec/op",))
+    assert isinstance(r.keep_faster_pct, float)
+    assert verdict.rules_from_mapping({"time_units": ["a", "b"]}).time_units == ("a", "b")
+    with pytest.raises(InputError, match=r"^unknown rule 'x', 'y' \(known: alpha, keep_faster_pct, "):
+        verdict.rules_from_mapping({"x": 1, "y": 2})
+    for key, bad in (("holm", 1), ("alpha", True), ("time_units", [1]), ("time_units", 3), ("on_conflict", 2)):
+        with pytest.raises(InputError, match=f"rule '{key}': expected"):
+            verdict.rules_from_mapping({key: bad})
+
+
+def test_load_rules_errors_name_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(InputError, match=f"^{missing}: no such file$"):
+        verdict.load_rules(missing)
+    p = tmp_path / "r.toml"
+    p.write_text("verdict = 3\n")
+    with pytest.raises(InputError, match=r"r\.toml: \[verdict\] must be a table$"):
+        verdict.load_rules(p)
+    with pytest.raises(InputError, match=f"^{tmp_path}: "):
+        verdict.load_rules(tmp_path)  # a directory

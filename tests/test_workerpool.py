@@ -101,12 +101,16 @@ def test_wait_all_reraises_first_job_error_once():
 
 
 def test_wait_all_timeout_returns_false():
+    # the job cannot finish until the test lets it: a wait_all that ignored
+    # its timeout would return only after the job completed (60 s at most)
+    gate = threading.Event()
     with WorkerPool(1) as wp:
-        wp.submit_c("sleep", 300_000)      # 0.3 s
-        t0 = time.monotonic()
+        wp.submit(gate.wait, 60)
         assert wp.wait_all(timeout=0.05) is False
-        assert time.monotonic() - t0 < 0.25
+        assert wp.stats()["completed"] == 0   # returned on the timeout, not on completion
+        gate.set()
         assert wp.wait_all() is True
+        assert wp.stats()["completed"] == 1
 
 
 def test_shutdown_drains_queued_jobs_by_default():
@@ -276,11 +280,13 @@ def _raise_soon(seconds: float):
 @pytest.mark.parametrize("blocked_in", ["wait_all", "submit"])
 def test_blocking_calls_stay_interruptible(blocked_in):
     # a signal handler's exception (Ctrl-C) ends a wait on the workers promptly
+    # (the busy job ends only when the test lets it: an uninterruptible wait
+    # would block until the gate's 60 s ran out and the job completed)
+    gate = threading.Event()
     wp = WorkerPool(1, queue_size=1)
-    wp.submit_c("sleep", 2_000_000)          # the worker is busy for 2 s
+    wp.submit(gate.wait, 60)                 # the worker is busy until the gate opens
     wp.submit_c("noop")                      # the queue is full
     restore = _raise_soon(0.1)
-    t0 = time.monotonic()
     try:
         with pytest.raises(_Interrupted):
             if blocked_in == "wait_all":
@@ -289,7 +295,8 @@ def test_blocking_calls_stay_interruptible(blocked_in):
                 wp.submit_c("noop")
     finally:
         restore()
-    assert time.monotonic() - t0 < 1.0
+    assert wp.stats()["completed"] == 0      # interrupted while the job still ran
+    gate.set()
     wp.shutdown(cancel_pending=True)
 
 

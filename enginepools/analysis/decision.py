@@ -246,17 +246,19 @@ def pct(x: float) -> str:
 
 def interval(e: Effect) -> str:
     if not e.has_interval:
-        return "no interval (fewer than 6 rounds)"
+        return "no interval (too few rounds)"
     assert e.lo is not None and e.hi is not None
     return f"[{pct(e.lo)}, {pct(e.hi)}]"
 
 
-def apply_rules(time: Effect | None, memory: Effect | None, margin_pct: float, source: str) -> tuple[str, str, int | None]:
+def apply_rules(time: Effect | None, memory: Effect | None, margin_pct: float, source: str,
+                alpha: float = 0.05) -> tuple[str, str, int | None]:
     """(decision, rule sentence, rounds needed) from the end-to-end effects."""
     m = margin_pct / 100
     mg = f"{margin_pct:g}%"
     if time is None or not time.has_interval:
-        return INCONCLUSIVE, (f"no {source} time interval: the paired test needs at least 6 rounds"), None
+        return INCONCLUSIVE, (f"no {source} time interval: the paired test needs at least "
+                              f"{pr.min_rounds(1 - alpha)} rounds"), None
     effects = [e for e in (time, memory) if e is not None and e.has_interval]
     for e in effects:
         if better(e, m):
@@ -396,7 +398,7 @@ def _decide(dec: PoolDecision, rules: Rules) -> None:
     if measured is not None and measured.has_interval:
         dec.basis = "measured"
         dec.decision, dec.rule, dec.rounds_needed = apply_rules(measured, dec.measured.get("peak RSS"),
-                                                                rules.margin_pct, "measured end-to-end")
+                                                                rules.margin_pct, "measured end-to-end", rules.alpha)
         dec.disagreement = _disagree(dec)
         return
     if dec.cpu_share is not None and (dec.predicted is None or not dec.predicted.has_interval):
@@ -409,11 +411,12 @@ def _decide(dec: PoolDecision, rules: Rules) -> None:
         else:
             dec.decision = INCONCLUSIVE
             dec.rule = (f"inconclusive: the pooled path is {100 * share:.1f}% of the workload's CPU, but the micro "
-                        f"benchmarks have no paired interval (at least 6 rounds are needed)")
+                        f"benchmarks have no paired interval (at least {pr.min_rounds(1 - rules.alpha)} rounds "
+                        f"are needed)")
         return
     dec.basis = "predicted" if dec.cpu_share is not None else "micro"
     source = "predicted end-to-end" if dec.basis == "predicted" else "micro (no CPU profile: the share taken as the 100% upper bound)"
-    dec.decision, dec.rule, dec.rounds_needed = apply_rules(dec.predicted, None, rules.margin_pct, source)
+    dec.decision, dec.rule, dec.rounds_needed = apply_rules(dec.predicted, None, rules.margin_pct, source, rules.alpha)
 
 
 def _disagree(dec: PoolDecision) -> str | None:

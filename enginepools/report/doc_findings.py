@@ -3,6 +3,7 @@ decided it, what the profiles and the A/B run add, the risks of acting on
 the numbers, and next steps — all derived from the data."""
 from __future__ import annotations
 
+from ..analysis import paired, stats
 from ..analysis.decision import INCONCLUSIVE, KEEP, REMOVE
 from . import decisions, findings, fmt, md
 from .common import FINDINGS, PPROF, README, TITLES, Context, absent_block, comparison_table, header
@@ -75,12 +76,13 @@ def risks(ctx: Context) -> list[str]:
     out = []
     if d.rows:
         ns = sorted({min(r.old.n, r.new.n) for r in d.rows})
-        if ns[0] < 4:
+        conf = d.comparison.confidence if d.comparison is not None else stats.CONFIDENCE
+        if ns[0] < stats.min_samples_for_test(d.rules.alpha):
             out.append(f"Too few samples: some comparisons have only {ns[0]} sample(s) per side, so no "
-                       "difference can be shown significant and no verdict is final.")
-        elif ns[0] < 6:
-            out.append(f"Few samples: some comparisons have {ns[0]} samples per side — enough for a test, "
-                       "not for a 95% interval of the median.")
+                       f"difference can be shown significant at α = {d.rules.alpha:g} and no verdict is final.")
+        elif ns[0] < stats.min_samples_for_ci(conf):
+            out.append(f"Few samples: some comparisons have {ns[0]} samples per side — enough for a test at "
+                       f"α = {d.rules.alpha:g}, not for a {fmt.num(conf * 100)}% interval of the median.")
         m = len({(r.name, r.new_label) for r in d.rows if r.unit in d.rules.time_units and r.p_value is not None})
         if m > 1 and not d.rules.holm:
             out.append(f"Multiple comparisons: {m} time comparisons were each tested at α = {d.rules.alpha:g} "
@@ -123,7 +125,8 @@ def next_steps(ctx: Context) -> list[str]:
                    "slower unnoticed.")
     for x in d.decisions:
         if x.decision == INCONCLUSIVE:
-            more = f"about {x.rounds_needed} rounds" if x.rounds_needed else "at least 6 rounds"
+            more = (f"about {x.rounds_needed} rounds" if x.rounds_needed
+                    else f"at least {paired.min_rounds(1 - d.rules.alpha)} rounds")
             out.append(f"Measure **{x.pool}** again with {more} (A/B `-count`, or benchmark `-count`).")
     if d.ab is None:
         out.append("Run the end-to-end pipeline A/B (`enginepools ab`) to see whether the pools change the "
