@@ -65,8 +65,10 @@ func main() {
 '''
 
 
-def synthetic(target_mb: float, seed: int = 7) -> Profile:
-    """A profile shaped like a big real heap profile, built as arrays."""
+def synthetic(target_mb: float, seed: int = 7, n_samples: int | None = None,
+              frames: tuple[int, int] = (10, 31)) -> Profile:
+    """A profile shaped like a big real heap profile, built as arrays: about
+    `target_mb` MB, or exactly `n_samples` samples of `frames` [lo, hi) frames."""
     rng = np.random.default_rng(seed)
     n_fn = 20_000
     n_loc = 120_000
@@ -81,8 +83,9 @@ def synthetic(target_mb: float, seed: int = 7) -> Profile:
     line_off = np.zeros(n_loc + 1, dtype=np.int64)
     np.cumsum(lines_per, out=line_off[1:])
     n_lines = int(line_off[-1])
-    n_samples = int(target_mb * 1e6 / 62) + 1  # ~62 bytes per sample as encoded
-    frames = rng.integers(10, 31, size=n_samples)
+    if n_samples is None:
+        n_samples = int(target_mb * 1e6 / 62) + 1  # ~62 bytes per sample as encoded
+    frames = rng.integers(frames[0], frames[1], size=n_samples)
     loc_off = np.zeros(n_samples + 1, dtype=np.int64)
     np.cumsum(frames, out=loc_off[1:])
     loc_ids = rng.zipf(1.3, size=int(loc_off[-1])) % n_loc + 1

@@ -150,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
     opts = options_from_args(args)
     if fmt != "top":
         opts = dataclasses.replace(opts, visual=True)
+    else:
+        opts = dataclasses.replace(opts, edges=False)  # the text prints no edge
     if args.output:
         check_writable(args.output)  # before reading (large) profiles
     elif fmt in ("png", "svg") and sys.stdout.isatty():
