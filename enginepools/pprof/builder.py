@@ -202,57 +202,92 @@ class Builder:
         stack with the flags of its first occurrence there, summed over the
         stacks; as objects on the nodes, or only each node's ``in_flags``."""
         n_inf = len(self.infos)
-        if all_kept:
-            node, st, inl_k = self.seq_info, self.seq_stack, self.seq_inline
-            gap = None
-        else:
-            mask = keep[self.seq_info]
-            node, st, inl_k = self.seq_info[mask], self.seq_stack[mask], self.seq_inline[mask]
-            # slots dropped before each kept one: a change between neighbours is a residual edge
-            gap = np.cumsum(~mask, dtype=_index_dtype(len(mask) + 1))[mask]
-            del mask
-        if len(node) < 2:
+        chunks = self._pairs(keep, all_kept)
+        n_pairs = sum(len(c[0]) for c in chunks)
+        if not n_pairs:
             return
-        pm = (st[1:] == st[:-1]) & (node[:-1] != node[1:])  # pairs (i, i + 1)
-        par = node[:-1][pm]
-        chi = node[1:][pm]
-        est = st[1:][pm]
-        inl = inl_k[1:][pm]
-        resid = (gap[1:] != gap[:-1])[pm] if gap is not None else np.zeros(len(par), dtype=np.bool_)
-        del pm, gap, inl_k
-        if not len(par):
-            return
-        key = par.astype(np.int64) * n_inf + chi
-        del par, chi
-        # est ascends along the slots: a stable sort by pair leaves each pair's
-        # occurrences by stack, the first one in a stack leading
-        o = np.argsort(key, kind="stable")
-        ks, es = key[o], est[o]
-        del key
-        head = np.ones(len(o), dtype=np.bool_)
-        head[1:] = (ks[1:] != ks[:-1]) | (es[1:] != es[:-1])
-        o, ks, es = o[head], ks[head], es[head]
-        starts = np.flatnonzero(np.concatenate(([True], ks[1:] != ks[:-1])))
-        wsum = np.add.reduceat(self.W[es], starts)
-        dwsum = np.add.reduceat(self.DW[es], starts)
-        rany = np.logical_or.reduceat(resid[o], starts)
-        iall = np.logical_and.reduceat(inl[o], starts)
-        pairs = ks[starts]
+        # grouped by callee (modulo the number of groups), each group sorted on
+        # its own: bounded temporaries
+        parts = []
+        has_inl = np.zeros(n_inf, dtype=np.bool_)
+        has_plain = np.zeros(n_inf, dtype=np.bool_)
+        n_parts = n_pairs // (1 << 20) + 1  # about a million pairs each
+        for j in range(n_parts):
+            if n_parts > 1:
+                picked = []
+                for c in chunks:
+                    m = c[1] % n_parts == j
+                    picked.append([x[m] for x in c])
+                par, chi, est, inl, resid = (np.concatenate(x) for x in zip(*picked))
+                del picked
+            else:
+                par, chi, est, inl, resid = (np.concatenate(x) for x in zip(*chunks))
+            if not len(par):
+                continue
+            key = par.astype(np.int64) * n_inf + chi
+            e_st = est
+            # est ascends along the slots: a stable sort by pair leaves each
+            # pair's occurrences by stack, the first one in a stack leading
+            o = np.argsort(key, kind="stable")
+            ks, es = key[o], e_st[o]
+            del key, e_st
+            head = np.ones(len(o), dtype=np.bool_)
+            head[1:] = (ks[1:] != ks[:-1]) | (es[1:] != es[:-1])
+            o, ks, es = o[head], ks[head], es[head]
+            starts = np.flatnonzero(np.concatenate(([True], ks[1:] != ks[:-1])))
+            wsum = np.add.reduceat(self.W[es], starts)
+            iall = np.logical_and.reduceat(inl[o], starts)
+            if not objects:  # only the in-edge flags of the callees
+                big = np.abs(wsum) >= cutoff
+                dst = ks[starts][big] % n_inf
+                has_inl[dst[iall[big]]] = True
+                has_plain[dst[~iall[big]]] = True
+                continue
+            parts.append((ks[starts], wsum, np.add.reduceat(self.DW[es], starts),
+                          np.logical_or.reduceat(resid[o], starts), iall))
+        del chunks
         if not objects:
-            big = np.abs(wsum) >= cutoff
-            dst = pairs[big] % n_inf
-            has_inl = np.zeros(n_inf, dtype=np.bool_)
-            has_plain = np.zeros(n_inf, dtype=np.bool_)
-            has_inl[dst[iall[big]]] = True
-            has_plain[dst[~iall[big]]] = True
             for k, g in gnodes.items():
                 g.in_flags = (bool(has_inl[k]), bool(has_plain[k]))
             return
-        for j, k in enumerate(pairs.tolist()):
+        pairs, wsum, dwsum, rany, iall = (np.concatenate(x) for x in zip(*parts))
+        order = np.argsort(pairs, kind="stable")
+        for j, k in zip(order.tolist(), pairs[order].tolist()):
             src, dst_n = gnodes[k // n_inf], gnodes[k % n_inf]
             e = [int(wsum[j]), int(dwsum[j]), bool(rany[j]), bool(iall[j]), src, dst_n]
             src.outs[dst_n] = e
             dst_n.ins[src] = e
+
+    def _pairs(self, keep: np.ndarray, all_kept: bool) -> list[tuple[np.ndarray, ...]]:
+        """Caller/callee pairs of consecutive kept slots of one stack, a
+        chunk of slots at a time: a list of (caller, callee, stack, inline,
+        residual) arrays, in slot order."""
+        n = len(self.seq_info)
+        out: list[tuple[np.ndarray, ...]] = []
+        carry: tuple[np.ndarray, ...] | None = None  # the last kept slot so far: node, stack, dropped-before
+        dropped = 0
+        chunk = 1 << 20
+        for lo in range(0, n, chunk):
+            node, st, inl_k = self.seq_info[lo:lo + chunk], self.seq_stack[lo:lo + chunk], self.seq_inline[lo:lo + chunk]
+            if all_kept:
+                gap = np.zeros(len(node), dtype=np.int64)
+            else:
+                mask = keep[node]
+                # slots dropped before each kept one: a change between neighbours is a residual edge
+                gap = (np.cumsum(~mask, dtype=np.int64) + dropped)[mask]
+                dropped += int(len(mask) - np.count_nonzero(mask))
+                node, st, inl_k = node[mask], st[mask], inl_k[mask]
+            if not len(node):
+                continue
+            if carry is not None:
+                node = np.concatenate((carry[0], node))
+                st = np.concatenate((carry[1], st))
+                gap = np.concatenate((carry[2], gap))
+                inl_k = np.concatenate((np.zeros(1, dtype=np.bool_), inl_k))
+            carry = (node[-1:], st[-1:], gap[-1:])
+            pm = (st[1:] == st[:-1]) & (node[:-1] != node[1:])  # pairs (i, i + 1)
+            out.append((node[:-1][pm], node[1:][pm], st[1:][pm], inl_k[1:][pm], (gap[1:] != gap[:-1])[pm]))
+        return out
 
     def _node_values(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """cum, cum_div, flat, flat_div per node info: cum once per stack
@@ -264,13 +299,17 @@ class Builder:
             pair *= n_inf
             pair += self.seq_info
             pair.sort()
-            if len(pair):
-                pair = pair[np.concatenate(([True], pair[1:] != pair[:-1]))]
-            pst, pnode = pair // n_inf, pair % n_inf
             cum = np.zeros(n_inf, dtype=np.int64)
             cum_div = np.zeros(n_inf, dtype=np.int64)
-            np.add.at(cum, pnode, W[pst])
-            np.add.at(cum_div, pnode, DW[pst])
+            chunk = 1 << 20
+            for lo in range(0, len(pair), chunk):  # each (stack, node) once, a chunk at a time
+                c = pair[max(lo - 1, 0):lo + chunk]
+                first = c[1:] != c[:-1]
+                c = c[1:][first] if lo else np.concatenate((c[:1], c[1:][first]))
+                pst, pnode = np.divmod(c, n_inf)
+                np.add.at(cum, pnode, W[pst])
+                np.add.at(cum_div, pnode, DW[pst])
+            del pair
             flat = np.zeros(n_inf, dtype=np.int64)
             flat_div = np.zeros(n_inf, dtype=np.int64)
             leaf_info = self.seq_info[self.stack_last]
