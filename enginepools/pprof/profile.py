@@ -10,8 +10,9 @@ of samples/locations/functions/mappings are indices into ``strings``.
 with leaf-first stacks of frames and it interns functions, locations and
 strings the way Go's ``runtime/pprof`` does.
 
-Encoding and decoding are done in C (``enginepools._core``); gzip is
-zlib's.  Bad input raises :class:`ProfileFormatError` (a ``ValueError``)
+Encoding and decoding are done in C (``enginepools._core``); gzip'd input
+is inflated by :mod:`enginepools.pprof.inflate` (ISA-L's igzip, zlib as the
+fallback).  Bad input raises :class:`ProfileFormatError` (a ``ValueError``)
 naming the file and the byte offset of the problem.
 """
 from __future__ import annotations
@@ -239,11 +240,22 @@ def _encode(p: Profile, level: int) -> bytes:
     return _core.pprof_encode(tuple(arrays), strings, scal, level)
 
 
+#: the most a gzip'd profile may inflate to (more is refused as it inflates)
+MAX_INFLATED = 4 << 30
+
+
 def _decode(data: bytes | bytearray | memoryview, source: str) -> Profile:
     from .. import _core
 
+    from . import inflate
+
     if len(data) == 0:
         raise ProfileFormatError("empty input file", source, 0)
+    if inflate.is_gzip(data):
+        try:
+            data = inflate.gunzip(data, MAX_INFLATED)
+        except inflate.GzipError as e:
+            raise ProfileFormatError(f"{e.message} (in the gzip stream)", source, e.offset) from None
     try:
         d = _core.pprof_decode(data)
     except ValueError as e:
