@@ -84,6 +84,23 @@ def test_top_without_edge_objects_keeps_inline_labels() -> None:
     assert any(n.inline_label for n in g_lean.nodes)
 
 
+@pytest.mark.parametrize("opts", [{}, {"focus": "run"}, {"visual": True, "nodecount": 6}, {"hide": "walk"}])
+def test_chunked_passes_give_the_same_graph(monkeypatch: pytest.MonkeyPatch, opts: dict) -> None:
+    """Big profiles are handled in chunks of slots and partitions of pairs;
+    tiny chunks here make every boundary case happen."""
+    import enginepools.pprof.builder as builder
+    import enginepools.pprof.samples as samples
+
+    prof = random_profile(6)
+    want = both(prof, **opts)[1]
+    monkeypatch.setattr(builder, "_CHUNK", 7)
+    monkeypatch.setattr(samples, "_CHUNK", 5)
+    got = both(prof, **opts)[0]
+    assert top_text(got) == top_text(want)
+    assert [(e.src.name, e.dst.name, e.weight, e.residual, e.inline) for e in got.edges] == \
+        [(e.src.name, e.dst.name, e.weight, e.residual, e.inline) for e in want.edges]
+
+
 @pytest.mark.parametrize("drop", ["ep_.*", "run|walk", "hash_put"])
 def test_drop_frames_on_arrays(drop: str) -> None:
     g_arr, g_obj = both(random_profile(5, drop_frames=drop), nodefraction=0)

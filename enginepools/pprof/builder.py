@@ -211,15 +211,19 @@ class Builder:
         parts = []
         has_inl = np.zeros(n_inf, dtype=np.bool_)
         has_plain = np.zeros(n_inf, dtype=np.bool_)
-        n_parts = n_pairs // (1 << 20) + 1  # about a million pairs each
+        n_parts = n_pairs // _CHUNK + 1  # about a million pairs each
+        if n_parts > 1:  # each chunk ordered by partition once (stable: slot order kept within)
+            split = []
+            for i, c in enumerate(chunks):
+                part = (c[1] % n_parts).astype(np.int16)
+                o = np.argsort(part, kind="stable")
+                bounds = np.searchsorted(part[o], np.arange(n_parts + 1))
+                chunks[i] = tuple(x[o] for x in c)
+                split.append(bounds)
         for j in range(n_parts):
             if n_parts > 1:
-                picked = []
-                for c in chunks:
-                    m = c[1] % n_parts == j
-                    picked.append([x[m] for x in c])
-                par, chi, est, inl, resid = (np.concatenate(x) for x in zip(*picked))
-                del picked
+                par, chi, est, inl, resid = (np.concatenate(x) for x in zip(
+                    *[[x[b[j]:b[j + 1]] for x in c] for c, b in zip(chunks, split)]))
             else:
                 par, chi, est, inl, resid = (np.concatenate(x) for x in zip(*chunks))
             if not len(par):
@@ -266,7 +270,7 @@ class Builder:
         out: list[tuple[np.ndarray, ...]] = []
         carry: tuple[np.ndarray, ...] | None = None  # the last kept slot so far: node, stack, dropped-before
         dropped = 0
-        chunk = 1 << 20
+        chunk = _CHUNK
         for lo in range(0, n, chunk):
             node, st, inl_k = self.seq_info[lo:lo + chunk], self.seq_stack[lo:lo + chunk], self.seq_inline[lo:lo + chunk]
             if all_kept:
@@ -301,7 +305,7 @@ class Builder:
             pair.sort()
             cum = np.zeros(n_inf, dtype=np.int64)
             cum_div = np.zeros(n_inf, dtype=np.int64)
-            chunk = 1 << 20
+            chunk = _CHUNK
             for lo in range(0, len(pair), chunk):  # each (stack, node) once, a chunk at a time
                 c = pair[max(lo - 1, 0):lo + chunk]
                 first = c[1:] != c[:-1]
@@ -363,6 +367,9 @@ class Builder:
         if self.drop_negative:
             out = [n for n in out if not (n.flat < 0 or (n.flat == 0 and n.cum < 0))]
         return out
+
+
+_CHUNK = 1 << 20  # slots or pairs handled at a time (bounds the temporaries)
 
 
 def _index_dtype(n: int) -> type:
