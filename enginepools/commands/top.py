@@ -93,7 +93,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _bool_flag(p, "relative_percentages", "percentages relative to the focused samples")
     _bool_flag(p, "drop_negative", "drop nodes with negative values")
     flag(p, "divide_by", type=float, default=1.0, metavar="X", help="divide all values by X")
+    flag(p, "unit", default="minimum", metavar="UNIT",
+         help="show values in UNIT (e.g. kb, mb, ms, s); default minimum: pprof picks one")
     _bool_flag(p, "top", "the top list (the default)")
+    _bool_flag(p, "text", "same as -top (pprof's usual spelling)")
     for fmt in _FORMATS:
         _bool_flag(p, fmt, f"the call graph{' in DOT' if fmt == 'dot' else ', drawn as ' + fmt.upper()} "
                    "(-nodecount defaults to 80, as in pprof)")
@@ -128,12 +131,14 @@ def options_from_args(args: argparse.Namespace):
         tagfocus=args.tagfocus, tagignore=args.tagignore, prune_from=args.prune_from,
         granularity=chosen[0] if chosen else "functions", noinlines=args.noinlines,
         relative_percentages=args.relative_percentages, drop_negative=args.drop_negative,
-        divide_by=args.divide_by,
+        divide_by=args.divide_by, unit=args.unit,
     )
 
 
 def _output_format(args: argparse.Namespace) -> str:
-    chosen = [f for f in ("top", *_FORMATS) if getattr(args, f)]
+    chosen = [f for f in ("top", "text", *_FORMATS) if getattr(args, f)]
+    if chosen == ["top", "text"] or chosen == ["text"]:
+        return "top"
     if len(chosen) > 1:
         raise UsageError(f"conflicting output formats: {' '.join('-' + f for f in chosen)} (pick one)")
     return chosen[0] if chosen else "top"

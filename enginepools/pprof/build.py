@@ -93,8 +93,8 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
         trim_tags(final_tags, node_cutoff)
 
     # selectOutputUnit ("minimum" stays when there is nothing to show)
-    out_unit = "minimum"
-    if g:
+    out_unit = o.unit or "minimum"
+    if g and out_unit == "minimum":
         min_value = 0
         for n in g:
             m = abs(flat_value(n)) or abs(cum_value(n))

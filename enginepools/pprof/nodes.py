@@ -39,6 +39,8 @@ class GraphOptions:
     drop_negative: bool = False
     relative_percentages: bool = False
     divide_by: float = 1.0
+    #: pprof's -unit: the unit values are shown in ("minimum": pprof's choice)
+    unit: str = "minimum"
     #: a picture, not a -top list (pprof's -dot/-png/-svg): nodes are ranked
     #: by pprof's entropy score, a node's tags count against -nodecount, and
     #: -nodecount defaults to 80
