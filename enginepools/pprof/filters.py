@@ -229,7 +229,7 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
         tfm = tim = False
         if p.arr is not None:
             gid, first = p.arr.label_groups()
-            reps = [p.arr.sample(int(i), p.locations) for i in first.tolist()]
+            reps = [p.sample_at(i) for i in first.tolist()]
             focused = np.array([tagfocus(r) if tagfocus is not None else True for r in reps], dtype=np.bool_)
             ignored = np.array([tagignore(r) if tagignore is not None else False for r in reps], dtype=np.bool_)
             tfm, tim = bool(focused.any()), bool(ignored.any())

@@ -9,12 +9,9 @@ compared with its group's first member element by element; a collision (never
 seen in practice) falls back to grouping by Python tuples."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .work import WLocation, WSample
 
 _I64 = np.int64
 _U64 = np.uint64
@@ -231,12 +228,9 @@ class SampleArrays:
             us.extend([""] * (len(nums[key]) - len(us)))
         return labels, nums, nunits
 
-    def sample(self, i: int, locations: list["WLocation"]) -> "WSample":
-        from .work import WSample
-
-        labels, nums, nunits = self.labels_of(i)
-        rows = self.loc_rows[int(self.loc_off[i]):int(self.loc_off[i + 1])].tolist()
-        return WSample([locations[r] for r in rows], self.values[i].tolist(), labels, nums, nunits)
+    def stack_rows(self, i: int) -> list[int]:
+        """Sample i's stack as rows of the profile's location list, leaf first."""
+        return self.loc_rows[int(self.loc_off[i]):int(self.loc_off[i + 1])].tolist()
 
     def num_label_units(self) -> dict[str, str]:
         """profile.NumLabelUnits over these samples."""

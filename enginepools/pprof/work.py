@@ -85,7 +85,14 @@ class WorkProfile:
         """The samples as objects (a new list when they are arrays)."""
         if self.arr is None:
             return self.samples
-        return [self.arr.sample(i, self.locations) for i in range(len(self.arr))]
+        return [self.sample_at(i) for i in range(len(self.arr))]
+
+    def sample_at(self, i: int) -> WSample:
+        """Array sample i as a WSample."""
+        a = self.arr
+        assert a is not None
+        labels, nums, nunits = a.labels_of(i)
+        return WSample([self.locations[r] for r in a.stack_rows(i)], a.values[i].tolist(), labels, nums, nunits)
 
     def n_samples(self) -> int:
         return len(self.arr) if self.arr is not None else len(self.samples)
