@@ -48,7 +48,7 @@ def go_profiles(tmp_path_factory: pytest.TempPathFactory, go_env: dict[str, str]
 
 
 def go_top(env: dict[str, str], cwd: Path, *args: str) -> str:
-    top = [] if "-text" in args else ["-top"]
+    top = [] if {"-text", "-traces"} & set(args) else ["-top"]
     r = subprocess.run(["go", "tool", "pprof", *top, *args], cwd=cwd, env=env, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -73,6 +73,17 @@ def test_text_is_top(go_env: dict[str, str], go_profiles: Path) -> None:
     want = go_top(go_env, go_profiles, *args)
     assert "main.allocLarge" in want
     assert our_top(go_profiles, *args) == want == our_top(go_profiles, "-nodefraction=0", "heap2.prof")
+
+
+@pytest.mark.parametrize("args", [
+    ("heap2.prof",), ("-sample_index=alloc_space", "heap2.prof"), ("-focus=alloc", "allocs.prof"),
+    ("cpu.prof",), ("-tagfocus=pool=hash", "cpu.prof"), ("-lines", "-mean", "heap1.prof"),
+    ("-unit=kb", "-hide=runtime", "heap2.prof"),
+])
+def test_traces(go_env: dict[str, str], go_profiles: Path, args: tuple[str, ...]) -> None:
+    want = go_top(go_env, go_profiles, "-traces", *args)
+    assert want.count("-----------+") > 2
+    assert our_top(go_profiles, "-traces", *args) == want
 
 
 HEAP_INDEXES = ["", "alloc_objects", "alloc_space", "inuse_objects", "inuse_space", "0", "3"]
@@ -137,7 +148,8 @@ def built_heap_profile() -> ProfileBuilder:
 @pytest.mark.parametrize("flags", [
     ["-sample_index=alloc_objects"], ["-sample_index=alloc_space"], ["-sample_index=inuse_objects"],
     ["-sample_index=inuse_space"], ["-cum"], ["-tagfocus=pool=hash"], ["-tagfocus=bytes=64kb"],
-    ["-focus=bufpool"], ["-lines"], ["-nodecount=2"],
+    ["-focus=bufpool"], ["-lines"], ["-nodecount=2"], ["-traces"], ["-traces", "-tagfocus=pool=hash"],
+    ["-traces", "-addresses"], ["-text", "-unit=mb"],
 ])
 def test_go_reads_what_we_write(go_env: dict[str, str], tmp_path: Path, flags: list[str]) -> None:
     built_heap_profile().build().write(tmp_path / "ours.prof")

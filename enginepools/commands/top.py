@@ -97,6 +97,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
          help="show values in UNIT (e.g. kb, mb, ms, s); default minimum: pprof picks one")
     _bool_flag(p, "top", "the top list (the default)")
     _bool_flag(p, "text", "same as -top (pprof's usual spelling)")
+    _bool_flag(p, "traces", "every sample with its labels, value and stack (go tool pprof -traces)")
     for fmt in _FORMATS:
         _bool_flag(p, fmt, f"the call graph{' in DOT' if fmt == 'dot' else ', drawn as ' + fmt.upper()} "
                    "(-nodecount defaults to 80, as in pprof)")
@@ -136,7 +137,7 @@ def options_from_args(args: argparse.Namespace):
 
 
 def _output_format(args: argparse.Namespace) -> str:
-    chosen = [f for f in ("top", "text", *_FORMATS) if getattr(args, f)]
+    chosen = [f for f in ("top", "text", "traces", *_FORMATS) if getattr(args, f)]
     if chosen == ["top", "text"] or chosen == ["text"]:
         return "top"
     if len(chosen) > 1:
@@ -162,7 +163,16 @@ def run(args: argparse.Namespace) -> int:
     elif fmt in ("png", "svg") and sys.stdout.isatty():
         raise UsageError(f"-{fmt} writes binary data: give -output FILE (or redirect stdout)")
     base = args.diff_base or args.base
-    prof = load_profile(args.sources, base=base, diff_base=bool(args.diff_base))
+    prof = load_profile(args.sources, base=base, diff_base=bool(args.diff_base), merge_one=fmt == "traces")
+    if fmt == "traces":
+        from ..pprof.traces import traces_text
+
+        text = traces_text(prof, opts, warn=lambda msg: print(msg, file=sys.stderr))
+        if args.output:
+            write_text(args.output, text)
+        else:
+            sys.stdout.write(text)
+        return 0
     g = build_graph(prof, opts, warn=lambda msg: print(msg, file=sys.stderr))
     if fmt == "top":
         text = top_text(g)
