@@ -48,7 +48,7 @@ def go_profiles(tmp_path_factory: pytest.TempPathFactory, go_env: dict[str, str]
 
 
 def go_top(env: dict[str, str], cwd: Path, *args: str) -> str:
-    top = [] if {"-text", "-traces"} & set(args) else ["-top"]
+    top = [] if {"-text", "-traces", "-tags"} & set(args) else ["-top"]
     r = subprocess.run(["go", "tool", "pprof", *top, *args], cwd=cwd, env=env, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -84,6 +84,25 @@ def test_traces(go_env: dict[str, str], go_profiles: Path, args: tuple[str, ...]
     want = go_top(go_env, go_profiles, "-traces", *args)
     assert want.count("-----------+") > 2
     assert our_top(go_profiles, "-traces", *args) == want
+
+
+@pytest.mark.parametrize("args", [
+    ("heap2.prof",), ("-sample_index=alloc_space", "allocs.prof"), ("cpu.prof",), ("-focus=spin", "cpu.prof"),
+    ("-unit=kb", "heap1.prof"), ("-tagignore=pool=hash", "-unit=ms", "cpu.prof"),
+])
+def test_tags(go_env: dict[str, str], go_profiles: Path, args: tuple[str, ...]) -> None:
+    want = go_top(go_env, go_profiles, "-tags", *args)
+    assert "Total" in want
+    assert our_top(go_profiles, "-tags", *args) == want
+
+
+@pytest.mark.parametrize("flags", [[], ["-sample_index=alloc_objects"], ["-unit=mb", "-focus=bufpool"]])
+def test_tags_of_what_we_write(go_env: dict[str, str], tmp_path: Path, flags: list[str]) -> None:
+    built_heap_profile().build().write(tmp_path / "ours.prof")
+    args = ("-tags", *flags, "ours.prof")
+    want = go_top(go_env, tmp_path, *args)
+    assert "pool: Total" in want and "size_class: Total" in want
+    assert our_top(tmp_path, *args) == want
 
 
 HEAP_INDEXES = ["", "alloc_objects", "alloc_space", "inuse_objects", "inuse_space", "0", "3"]

@@ -98,6 +98,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _bool_flag(p, "top", "the top list (the default)")
     _bool_flag(p, "text", "same as -top (pprof's usual spelling)")
     _bool_flag(p, "traces", "every sample with its labels, value and stack (go tool pprof -traces)")
+    _bool_flag(p, "tags", "the value per label value (go tool pprof -tags)")
     for fmt in _FORMATS:
         _bool_flag(p, fmt, f"the call graph{' in DOT' if fmt == 'dot' else ', drawn as ' + fmt.upper()} "
                    "(-nodecount defaults to 80, as in pprof)")
@@ -137,7 +138,7 @@ def options_from_args(args: argparse.Namespace):
 
 
 def _output_format(args: argparse.Namespace) -> str:
-    chosen = [f for f in ("top", "text", "traces", *_FORMATS) if getattr(args, f)]
+    chosen = [f for f in ("top", "text", "traces", "tags", *_FORMATS) if getattr(args, f)]
     if chosen == ["top", "text"] or chosen == ["text"]:
         return "top"
     if len(chosen) > 1:
@@ -164,10 +165,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"-{fmt} writes binary data: give -output FILE (or redirect stdout)")
     base = args.diff_base or args.base
     prof = load_profile(args.sources, base=base, diff_base=bool(args.diff_base), merge_one=fmt == "traces")
-    if fmt == "traces":
-        from ..pprof.traces import traces_text
+    if fmt in ("traces", "tags"):
+        from ..pprof import traces
 
-        text = traces_text(prof, opts, warn=lambda msg: print(msg, file=sys.stderr))
+        report = traces.traces_text if fmt == "traces" else traces.tags_text
+        text = report(prof, opts, warn=lambda msg: print(msg, file=sys.stderr))
         if args.output:
             write_text(args.output, text)
         else:

@@ -1,5 +1,6 @@
-"""``-traces``: every sample of the (filtered) profile with its labels, value
-and stack, as go tool pprof prints it (``internal/report`` printTraces)."""
+"""Sample-by-sample reports, as go tool pprof prints them (``internal/report``):
+``-traces`` (every sample with its labels, value and stack; printTraces) and
+``-tags`` (the value per label value; printTags, through Go's tabwriter)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -15,11 +16,10 @@ from .work import WorkProfile, copy_profile
 SEPARATOR = "-----------+-------------------------------------------------------"
 
 
-def traces_text(p: WorkProfile, o: GraphOptions | None = None, warn: Callable[[str], None] | None = None) -> str:
-    """The whole ``go tool pprof -traces`` output for working profile `p`
-    (left as it is)."""
-    o = o or GraphOptions()
-    warn = warn or (lambda msg: None)
+def _filtered(p: WorkProfile, o: GraphOptions, warn: Callable[[str], None]) -> tuple[WorkProfile, Graph, dict]:
+    """The profile after pprof's filters, a graph shell with the report's
+    total, sample type and units (for labels and value formatting), and the
+    numeric label units."""
     p = copy_profile(p)
     nlu = num_label_units(p)
     if o.relative_percentages:
@@ -34,6 +34,16 @@ def traces_text(p: WorkProfile, o: GraphOptions | None = None, warn: Callable[[s
         apply_focus(p, o, nlu, warn)
     g = Graph(nodes=[], edges=[], total=total, unit=o.unit or "minimum", sample_type=stype, sample_unit=sunit,
               options=o, profile=p)
+    return p, g, nlu
+
+
+def traces_text(p: WorkProfile, o: GraphOptions | None = None, warn: Callable[[str], None] | None = None) -> str:
+    """The whole ``go tool pprof -traces`` output for working profile `p`
+    (left as it is)."""
+    o = o or GraphOptions()
+    p, g, nlu = _filtered(p, o, warn or (lambda msg: None))
+    ix = sample_index(p, o.sample_index)
+    mean_ix = 0 if o.mean else None
     agg = Aggregator(o.granularity, o.noinlines)
     infos: dict[int, list[str]] = {}  # location id -> printable names, innermost first
     out = ["\n".join(profile_labels(g)) + "\n"]
@@ -59,3 +69,78 @@ def traces_text(p: WorkProfile, o: GraphOptions | None = None, warn: Callable[[s
             out.append("%10s   %s%s\n" % (g.format_value(v) if i == 0 else "", name, " (inline)" if inline else ""))
     out.append(SEPARATOR + "\n")
     return "".join(out)
+
+
+def tags_text(p: WorkProfile, o: GraphOptions | None = None, warn: Callable[[str], None] | None = None) -> str:
+    """The whole ``go tool pprof -tags`` output for working profile `p`."""
+    o = o or GraphOptions()
+    p, g, nlu = _filtered(p, o, warn or (lambda msg: None))
+    ix = sample_index(p, o.sample_index)
+    out_unit = o.unit or "minimum"
+    tag_map: dict[str, dict[str, int]] = {}
+    for s in p.sample_list():
+        v = s.values[ix]
+        for key, vals in s.labels.items():
+            m = tag_map.setdefault(key, {})
+            for val in vals:
+                m[val] = m.get(val, 0) + v
+        for key, nvals in s.num_labels.items():
+            m = tag_map.setdefault(key, {})
+            for nv in nvals:
+                name = units.scaled_label(nv, nlu.get(key, ""), out_unit)
+                m[name] = m.get(name, 0) + v
+    rows: list[str] = []
+    for key in sorted(tag_map):
+        total = sum(tag_map[key].values())
+        f, u = units.scale(total, g.sample_unit, out_unit)
+        rows.append("%s:\t Total %.1f%s\n" % (key, f, u))
+        for name, c in sorted(tag_map[key].items(), key=lambda t: (-abs(t[1]), t[0])):
+            f, u = units.scale(c, g.sample_unit, out_unit)
+            if total > 0:
+                rows.append(" \t%.1f%s (%s):\t %s\n" % (f, u, units.percentage(c, total), name))
+            else:
+                rows.append(" \t%.1f%s:\t %s\n" % (f, u, name))
+        rows.append("\n")
+    return go_tabwriter("".join(rows), padding=1, align_right=True)
+
+
+def go_tabwriter(text: str, padding: int = 1, align_right: bool = False, minwidth: int = 0) -> str:
+    """Go's text/tabwriter (padchar ' ', no flags but AlignRight): cells end
+    with a tab; a column is aligned over each block of consecutive lines that
+    have a cell in it; a line's last (unterminated) cell is not aligned."""
+    lines = [ln.split("\t") for ln in text.split("\n")]
+    trailing = text.endswith("\n")
+    if trailing:
+        lines = lines[:-1]
+    out: list[str] = []
+    widths: list[int] = []
+
+    def write_lines(a: int, b: int) -> None:
+        for cells in lines[a:b]:
+            parts = []
+            for j, c in enumerate(cells):
+                pad = " " * (widths[j] - len(c)) if j < len(widths) else ""
+                parts.append(pad + c if align_right else c + pad)
+            out.append("".join(parts))
+
+    def fmt(line0: int, line1: int) -> None:
+        column = len(widths)
+        this = line0
+        while this < line1:
+            if column >= len(lines[this]) - 1:
+                this += 1
+                continue
+            write_lines(line0, this)
+            line0 = this
+            width = minwidth
+            while this < line1 and column < len(lines[this]) - 1:
+                width = max(width, len(lines[this][column]) + padding)
+                this += 1
+            widths.append(width)
+            fmt(line0, this)
+            widths.pop()
+            line0 = this
+        write_lines(line0, line1)
+
+    fmt(0, len(lines))
+    return "\n".join(out) + ("\n" if trailing else "")
