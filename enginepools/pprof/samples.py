@@ -66,12 +66,13 @@ def group_csr(off: np.ndarray, cols: Sequence[np.ndarray]) -> tuple[np.ndarray, 
     lens = np.diff(off).astype(_I64)
     total = int(off[-1])
     keys = [lens.astype(_U64)]
+    seg_all = np.repeat(np.arange(n, dtype=np.int32 if n < 2 ** 31 else _I64), lens)  # each element's segment
     with np.errstate(over="ignore"):
         for m in _MULS:  # two independent 64-bit hashes, element-wise in chunks, then summed per segment
             acc = np.zeros(total + 1, dtype=_U64)
             for lo in range(0, total, _CHUNK):
                 hi = min(total, lo + _CHUNK)
-                seg = np.searchsorted(off, np.arange(lo, hi), side="right") - 1
+                seg = seg_all[lo:hi]
                 pos = (np.arange(lo, hi) - off[seg]).view(_U64) * np.uint64(0x100000001B3)
                 h = np.zeros(hi - lo, dtype=_U64)
                 for k, c in enumerate(cols):
@@ -108,7 +109,7 @@ def group_csr(off: np.ndarray, cols: Sequence[np.ndarray]) -> tuple[np.ndarray, 
     ok = True
     for lo in range(0, total, _CHUNK):
         hi = min(total, lo + _CHUNK)
-        seg = np.searchsorted(off, np.arange(lo, hi), side="right") - 1
+        seg = seg_all[lo:hi]
         src = rep_off[seg] + (np.arange(lo, hi) - off[seg])
         if not all(np.array_equal(c[lo:hi], c[src]) for c in cols):
             ok = False
