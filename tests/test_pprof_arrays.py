@@ -121,3 +121,32 @@ def test_group_csr_is_exact() -> None:
         want.append(seen.setdefault(key, len(seen)))
     assert gid.tolist() == want
     assert first.tolist() == [want.index(g) for g in range(len(seen))]
+
+
+def _objects(prof):
+    w = WorkProfile.from_profile(prof)
+    w.materialize()
+    return w
+
+
+@pytest.mark.parametrize("diff", [False, True])
+@pytest.mark.parametrize("opts", [{}, {"nodefraction": 0, "cum": True}, {"tagfocus": "pool=hash"},
+                                  {"visual": True, "nodecount": 8}, {"focus": "ep_", "drop_negative": True}])
+def test_base_and_merge_on_arrays(diff: bool, opts: dict) -> None:
+    a, b, c = random_profile(7), random_profile(8), random_profile(9)
+    o = GraphOptions(**opts)
+    for srcs, base in (([a], [b]), ([a, c], [b]), ([a, a], [])):
+        arr = load_profile([WorkProfile.from_profile(x) for x in srcs],
+                           base=[WorkProfile.from_profile(x) for x in base], diff_base=diff and bool(base))
+        objs = load_profile([_objects(x) for x in srcs], base=[_objects(x) for x in base],
+                            diff_base=diff and bool(base))
+        assert arr.arr is not None and objs.arr is None
+        assert [loc.id for loc in arr.locations] == [loc.id for loc in objs.locations]
+        g_arr, g_obj = build_graph(arr, o), build_graph(objs, o)
+        assert top_text(g_arr) == top_text(g_obj)
+        assert edges(g_arr) == edges(g_obj)
+        assert [(t.name, t.flat, t.cum) for n in g_arr.nodes for t in n.tags] == \
+            [(t.name, t.flat, t.cum) for n in g_obj.nodes for t in n.tags]
+        from enginepools.pprof.traces import tags_text, traces_text
+        assert traces_text(arr, o) == traces_text(objs, o)
+        assert tags_text(arr, o) == tags_text(objs, o)

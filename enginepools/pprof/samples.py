@@ -183,6 +183,37 @@ class SampleArrays:
         return self.take(np.any(self.values != 0, axis=1)) if self.values.shape[1] else self.take(
             np.zeros(len(self), dtype=np.bool_))
 
+    def set_label(self, key: str, value: list[str]) -> "SampleArrays":
+        """Every sample's string label `key` set to `value` (replacing it)."""
+        strings = list(self.strings)
+        ix = {x: i for i, x in reversed(list(enumerate(strings)))}
+        k = ix.get(key)
+        if k is None:
+            k = ix[key] = len(strings)
+            strings.append(key)
+        vs = []
+        for v in value:
+            if v not in ix:
+                ix[v] = len(strings)
+                strings.append(v)
+            vs.append(ix[v])
+        n = len(self)
+        keep = ~((self.lab_key == k) & (self.lab_str != 0))
+        kept_per = seg_sum(self.lab_off, keep)
+        per = kept_per + len(vs)
+        off = np.zeros(n + 1, dtype=_I64)
+        np.cumsum(per, out=off[1:])
+        total = int(off[-1])
+        lk, ls, ln, lu = (np.zeros(total, dtype=_I64) for _ in range(4))
+        # the kept rows first, then the new ones, per sample
+        dst_kept = np.repeat(off[:-1], kept_per) + seg_pos(np.concatenate(([0], np.cumsum(kept_per))))
+        lk[dst_kept], ls[dst_kept] = self.lab_key[keep], self.lab_str[keep]
+        ln[dst_kept], lu[dst_kept] = self.lab_num[keep], self.lab_unit[keep]
+        for j, v in enumerate(vs):
+            at = off[:-1] + kept_per + j
+            lk[at], ls[at] = k, v
+        return SampleArrays(self.values, self.loc_off, self.loc_rows, off, lk, ls, ln, lu, strings)
+
     # -- grouping ------------------------------------------------------------------
     def stack_groups(self) -> tuple[np.ndarray, np.ndarray]:
         return group_csr(self.loc_off, [self.loc_rows])
@@ -257,3 +288,70 @@ def _take_csr(off: np.ndarray, keep: np.ndarray, *cols: np.ndarray) -> tuple:
     np.cumsum(lens, out=new_off[1:])
     elem_keep = np.repeat(keep, np.diff(off))
     return (new_off, *(c[elem_keep] for c in cols))
+
+
+def group_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact group-by of int64 `key`: (group id per element, numbered by
+    first occurrence; the first element of each group)."""
+    n = len(key)
+    if n == 0:
+        return np.zeros(0, dtype=_I64), np.zeros(0, dtype=_I64)
+    srt = np.argsort(key, kind="stable")
+    ks = key[srt]
+    head = np.ones(n, dtype=np.bool_)
+    head[1:] = ks[1:] != ks[:-1]
+    inv = np.empty(n, dtype=_I64)
+    inv[srt] = np.cumsum(head) - 1
+    first = srt[head]
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), dtype=_I64)
+    rank[order] = np.arange(len(order), dtype=_I64)
+    return rank[inv], first[order].astype(_I64)
+
+
+def merge_arrays(parts: list[tuple["SampleArrays", np.ndarray]]) -> "SampleArrays":
+    """profile.Merge's samples on arrays: `parts` are each source's samples
+    (all-zero ones left out) with its location-row map into the merged
+    profile.  Samples with the same stack and labels (label order within a
+    key kept, keys compared by name) are summed, in first-occurrence order;
+    all-zero sums are dropped.  One string table for all."""
+    strings: list[str] = [""]
+    index: dict[str, int] = {"": 0}
+    vals, offs, rows, loffs, lk, ls, ln, lu = [], [], [], [], [], [], [], []
+    base = lbase = 0
+    for a, remap in parts:
+        smap = np.fromiter((index.setdefault(x, len(index)) for x in a.strings), dtype=_I64, count=len(a.strings))
+        for x in a.strings:
+            if index[x] == len(strings):
+                strings.append(x)
+        vals.append(a.values)
+        offs.append(a.loc_off[1:] + base)
+        rows.append(remap[a.loc_rows])
+        loffs.append(a.lab_off[1:] + lbase)
+        lk.append(smap[a.lab_key])
+        ls.append(smap[a.lab_str])
+        ln.append(a.lab_num)
+        lu.append(smap[a.lab_unit])
+        base += int(a.loc_off[-1])
+        lbase += int(a.lab_off[-1])
+    cat = lambda xs, dt=_I64: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dtype=dt)  # noqa: E731
+    loc_off = np.concatenate(([0], cat(offs)))
+    lab_off = np.concatenate(([0], cat(loffs)))
+    m = SampleArrays(np.concatenate(vals) if vals else np.zeros((0, 0), dtype=_I64), loc_off, cat(rows),
+                     lab_off, cat(lk), cat(ls), cat(ln), cat(lu), strings)
+    # labels in a canonical order: string labels, then numeric ones, each by key name (stable)
+    rank = np.empty(len(strings), dtype=_I64)
+    rank[np.argsort(np.array(strings, dtype=object), kind="stable")] = np.arange(len(strings))
+    seg = np.repeat(np.arange(len(m), dtype=_I64), np.diff(lab_off))
+    numeric = (m.lab_str == 0).astype(_I64)
+    o = np.lexsort((rank[m.lab_key], numeric, seg))
+    m.lab_key, m.lab_str, m.lab_num, m.lab_unit = m.lab_key[o], m.lab_str[o], m.lab_num[o], m.lab_unit[o]
+    sg, _ = m.stack_groups()
+    lg, _ = m.label_groups()
+    gid, first = group_keys(sg * (int(lg.max()) + 1 if len(lg) else 1) + lg)
+    sums = np.zeros((len(first), m.values.shape[1]), dtype=_I64)
+    np.add.at(sums, gid, m.values)
+    is_first = np.zeros(len(m), dtype=np.bool_)
+    is_first[first] = True
+    out = m.take(is_first).with_values(sums)
+    return out.take(np.any(sums != 0, axis=1)) if sums.shape[1] else out.take(np.zeros(len(out), dtype=np.bool_))

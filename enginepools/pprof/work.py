@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from . import units
-from .samples import SampleArrays, seg_max, seg_pos
+from .samples import SampleArrays, merge_arrays, seg_max, seg_pos
 from ..errors import InputError
 
 if TYPE_CHECKING:
@@ -190,7 +190,9 @@ class WorkProfile:
         self.samples = kept
 
     def set_label(self, key: str, value: list[str]) -> None:
-        self.materialize()
+        if self.arr is not None:
+            self.arr = self.arr.set_label(key, value)
+            return
         for s in self.samples:
             s.labels[key] = list(value)
 
@@ -264,8 +266,10 @@ def scale_profiles(profs: list[WorkProfile]) -> None:
 def merge(profs: list[WorkProfile]) -> WorkProfile:
     """profile.Merge: one profile with identical samples (same locations and
     labels) summed and all-zero samples dropped."""
-    for p in profs:
-        p.materialize()
+    arrays = all(p.arr is not None for p in profs)
+    if not arrays:
+        for p in profs:
+            p.materialize()
     first = profs[0]
     for p in profs[1:]:
         if p.period_type != first.period_type:
@@ -293,6 +297,7 @@ def merge(profs: list[WorkProfile]) -> WorkProfile:
                       duration_nanos=duration, comments=comments, default_sample_type=default_st,
                       drop_frames=first.drop_frames, keep_frames=first.keep_frames)
     samples: dict[tuple, WSample] = {}
+    arr_parts: list[tuple[SampleArrays, np.ndarray]] = []
     locations: dict[tuple, WLocation] = {}
     functions: dict[tuple, WFunction] = {}
     mappings: dict[tuple, WMapping] = {}
@@ -361,6 +366,19 @@ def merge(profs: list[WorkProfile]) -> WorkProfile:
 
         if not mappings and src.mappings:
             map_mapping(src.mappings[0])
+        if arrays:
+            a = src.arr
+            assert a is not None
+            live = a.take(np.any(a.values != 0, axis=1))
+            seq = live.loc_rows
+            first_at = np.full(len(src.locations), len(seq), dtype=np.int64)
+            np.minimum.at(first_at, seq, np.arange(len(seq), dtype=np.int64))
+            used = np.flatnonzero(first_at < len(seq))
+            remap = np.zeros(len(src.locations), dtype=np.int64)
+            for r in used[np.argsort(first_at[used], kind="stable")].tolist():  # in first use, as pprof maps them
+                remap[r] = map_location(src.locations[r]).id - 1
+            arr_parts.append((live, remap))
+            continue
         for s in src.samples:
             if not any(s.values):
                 continue
@@ -378,6 +396,9 @@ def merge(profs: list[WorkProfile]) -> WorkProfile:
                          {k: list(v) for k, v in s.num_units.items()})
             samples[key] = ns
             out.samples.append(ns)
+    if arrays:
+        out.arr = merge_arrays(arr_parts)
+        return out
     out.samples = [s for s in out.samples if any(s.values)]
     return out
 
