@@ -15,7 +15,7 @@ from .granularity import Aggregator, printable_name
 from .builder import Builder, cum_value, flat_value, sort_nodes, trim_edges
 from .visual import node_tags, tag_counts, trim_tags, visual_limit
 from .report import TOP_ROWS, top_html
-from .filters import active_filters, apply_focus, compute_total, num_label_units, sample_index
+from .filters import active_filters, select_and_filter
 
 
 def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[str], None] | None = None) -> Graph:
@@ -33,17 +33,7 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
     nodefraction, edgefraction = o.nodefraction, o.edgefraction
     if not o.trim:
         nodecount, nodefraction, edgefraction = 0, 0.0, 0.0
-    nlu = num_label_units(p)
-    if o.relative_percentages:
-        apply_focus(p, o, nlu, warn)
-    ix = sample_index(p, o.sample_index)
-    mean_ix = 0 if o.mean else None
-    stype, sunit = p.sample_types[ix]
-    if o.mean:
-        stype = "mean_" + stype
-    total = compute_total(p, ix, mean_ix)
-    if not o.relative_percentages:
-        apply_focus(p, o, nlu, warn)
+    nlu, ix, mean_ix, stype, sunit, total = select_and_filter(p, o, warn)
     agg = Aggregator(o.granularity, o.noinlines)
     builder = Builder(p, agg, ix, mean_ix, o.drop_negative)
 

@@ -291,6 +291,26 @@ def _focus_arrays(p: WorkProfile, foi: dict[int, bool], hidden: set[int]) -> Non
     p.arr = a
 
 
+def select_and_filter(p: WorkProfile, o: GraphOptions, warn: Callable[[str], None]) -> tuple:
+    """What every report does first (driver.generateRawReport): the numeric
+    label units, then focus filters around the sample selection and the
+    report total (before it, with -relative_percentages).  `p` is filtered
+    in place.  Returns (nlu, value index, mean index or None, sample type
+    (``mean_…`` with -mean), sample unit, total)."""
+    nlu = num_label_units(p)
+    if o.relative_percentages:
+        apply_focus(p, o, nlu, warn)
+    ix = sample_index(p, o.sample_index)
+    mean_ix = 0 if o.mean else None
+    stype, sunit = p.sample_types[ix]
+    if o.mean:
+        stype = "mean_" + stype
+    total = compute_total(p, ix, mean_ix)
+    if not o.relative_percentages:
+        apply_focus(p, o, nlu, warn)
+    return nlu, ix, mean_ix, stype, sunit, total
+
+
 def active_filters(o: GraphOptions) -> list[str]:
     out = []
     for k, v in (("focus", o.focus), ("ignore", o.ignore), ("hide", o.hide), ("show", o.show),

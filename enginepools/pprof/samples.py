@@ -89,21 +89,12 @@ def group_csr(off: np.ndarray, cols: Sequence[np.ndarray]) -> tuple[np.ndarray, 
             keys.append(acc[off[1:]] - acc[off[:-1]])
             del acc
     srt = np.lexsort(keys[::-1])  # stable: a group's first segment leads it
-    head = np.ones(n, dtype=np.bool_)
+    same = np.ones(n, dtype=np.bool_)
     for k in keys:
         ks = k[srt]
-        head[1:] &= ks[1:] == ks[:-1]
-    head = ~head
-    head[0] = True
-    inv = np.empty(n, dtype=_I64)
-    inv[srt] = np.cumsum(head) - 1
-    first = srt[head]
-    # renumber groups by first occurrence
-    order = np.argsort(first, kind="stable")
-    rank = np.empty(len(order), dtype=_I64)
-    rank[order] = np.arange(len(order), dtype=_I64)
-    gid = rank[inv]
-    first = first[order].astype(_I64)
+        same[1:] &= ks[1:] == ks[:-1]
+    same[0] = False
+    gid, first = _numbered(srt, ~same)
     # verify: every element equals the same element of its group's first segment
     rep_off = off[first[gid]]
     ok = True
@@ -300,7 +291,14 @@ def group_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ks = key[srt]
     head = np.ones(n, dtype=np.bool_)
     head[1:] = ks[1:] != ks[:-1]
-    inv = np.empty(n, dtype=_I64)
+    return _numbered(srt, head)
+
+
+def _numbered(srt: np.ndarray, head: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Groups from a stable sort order `srt` and the flags of each group's
+    first sorted element: (group id per element, numbered by first
+    occurrence; the first element of each group)."""
+    inv = np.empty(len(srt), dtype=_I64)
     inv[srt] = np.cumsum(head) - 1
     first = srt[head]
     order = np.argsort(first, kind="stable")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import units
-from .filters import apply_focus, compute_total, num_label_units, sample_index
+from .filters import sample_index, select_and_filter
 from .gostd import go_div
 from .granularity import Aggregator, printable_name
 from .nodes import Graph, GraphOptions
@@ -21,17 +21,7 @@ def _filtered(p: WorkProfile, o: GraphOptions, warn: Callable[[str], None]) -> t
     total, sample type and units (for labels and value formatting), and the
     numeric label units."""
     p = copy_profile(p)
-    nlu = num_label_units(p)
-    if o.relative_percentages:
-        apply_focus(p, o, nlu, warn)
-    ix = sample_index(p, o.sample_index)
-    mean_ix = 0 if o.mean else None
-    stype, sunit = p.sample_types[ix]
-    if o.mean:
-        stype = "mean_" + stype
-    total = compute_total(p, ix, mean_ix)
-    if not o.relative_percentages:
-        apply_focus(p, o, nlu, warn)
+    nlu, _ix, _mean_ix, stype, sunit, total = select_and_filter(p, o, warn)
     g = Graph(nodes=[], edges=[], total=total, unit=o.unit or "minimum", sample_type=stype, sample_unit=sunit,
               options=o, profile=p)
     return p, g, nlu
