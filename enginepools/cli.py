@@ -52,11 +52,23 @@ def build_parser(only: str | None = None) -> GoArgumentParser:
     return parser
 
 
+def _subparser(parser: GoArgumentParser, name: str | None) -> GoArgumentParser | None:
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            return action.choices[name]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     first = args_list[0] if args_list else ""
     parser = build_parser(first if first and not first.startswith("-") else None)
-    args = parser.parse_args(args_list)
+    args, extra = parser.parse_known_args(args_list)
+    if extra:  # named by the subcommand, whose -h lists what it takes
+        sub = _subparser(parser, getattr(args, "command", None))
+        (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2
