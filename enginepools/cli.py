@@ -17,17 +17,26 @@ from ._flags import GoArgumentParser
 from .errors import EnginepoolsError
 
 
-def _command_modules() -> dict[str, ModuleType]:
+def _command_modules(only: str | None = None) -> dict[str, ModuleType]:
+    """The command modules by NAME; with `only`, just that command's module
+    when a module of that name defines it (a command imports only what it
+    needs: ``enginepools top`` never loads the statistics or the charts)."""
     found: dict[str, ModuleType] = {}
-    for info in pkgutil.iter_modules(_commands_pkg.__path__):
-        mod = importlib.import_module(f"{_commands_pkg.__name__}.{info.name}")
+    names = [info.name for info in pkgutil.iter_modules(_commands_pkg.__path__)]
+    if only is not None and only in names:
+        mod = importlib.import_module(f"{_commands_pkg.__name__}.{only}")
+        if getattr(mod, "NAME", None) == only:
+            return {only: mod}
+    for name in names:
+        mod = importlib.import_module(f"{_commands_pkg.__name__}.{name}")
         name = getattr(mod, "NAME", None)
         if name:
             found[name] = mod
     return dict(sorted(found.items()))
 
 
-def build_parser() -> GoArgumentParser:
+def build_parser(only: str | None = None) -> GoArgumentParser:
+    """The command line parser: every command, or (`only`) just the one named."""
     from . import __version__
 
     parser = GoArgumentParser(
@@ -36,16 +45,30 @@ def build_parser() -> GoArgumentParser:
     )
     parser.add_argument("-V", "--version", action="version", version=f"enginepools {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=GoArgumentParser)
-    for name, mod in _command_modules().items():
+    for name, mod in _command_modules(only).items():
         p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
 
 
+def _subparser(parser: GoArgumentParser, name: str | None) -> GoArgumentParser | None:
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            return action.choices[name]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    first = args_list[0] if args_list else ""
+    parser = build_parser(first if first and not first.startswith("-") else None)
+    args, extra = parser.parse_known_args(args_list)
+    if extra:  # named by the subcommand, whose -h lists what it takes
+        sub = _subparser(parser, getattr(args, "command", None))
+        (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2

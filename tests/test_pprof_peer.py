@@ -48,7 +48,8 @@ def go_profiles(tmp_path_factory: pytest.TempPathFactory, go_env: dict[str, str]
 
 
 def go_top(env: dict[str, str], cwd: Path, *args: str) -> str:
-    r = subprocess.run(["go", "tool", "pprof", "-top", *args], cwd=cwd, env=env, capture_output=True,
+    top = [] if {"-text", "-traces", "-tags"} & set(args) else ["-top"]
+    r = subprocess.run(["go", "tool", "pprof", *top, *args], cwd=cwd, env=env, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     return r.stdout
@@ -65,6 +66,43 @@ def our_top(cwd: Path, *args: str) -> str:
         os.chdir(old)
     assert rc == 0
     return out.getvalue()
+
+
+def test_text_is_top(go_env: dict[str, str], go_profiles: Path) -> None:
+    args = ("-text", "-nodefraction=0", "heap2.prof")
+    want = go_top(go_env, go_profiles, *args)
+    assert "main.allocLarge" in want
+    assert our_top(go_profiles, *args) == want == our_top(go_profiles, "-nodefraction=0", "heap2.prof")
+
+
+@pytest.mark.parametrize("args", [
+    ("heap2.prof",), ("-sample_index=alloc_space", "heap2.prof"), ("-focus=alloc", "allocs.prof"),
+    ("cpu.prof",), ("-tagfocus=pool=hash", "cpu.prof"), ("-lines", "-mean", "heap1.prof"),
+    ("-unit=kb", "-hide=runtime", "heap2.prof"),
+])
+def test_traces(go_env: dict[str, str], go_profiles: Path, args: tuple[str, ...]) -> None:
+    want = go_top(go_env, go_profiles, "-traces", *args)
+    assert want.count("-----------+") > 2
+    assert our_top(go_profiles, "-traces", *args) == want
+
+
+@pytest.mark.parametrize("args", [
+    ("heap2.prof",), ("-sample_index=alloc_space", "allocs.prof"), ("cpu.prof",), ("-focus=spin", "cpu.prof"),
+    ("-unit=kb", "heap1.prof"), ("-tagignore=pool=hash", "-unit=ms", "cpu.prof"),
+])
+def test_tags(go_env: dict[str, str], go_profiles: Path, args: tuple[str, ...]) -> None:
+    want = go_top(go_env, go_profiles, "-tags", *args)
+    assert "Total" in want
+    assert our_top(go_profiles, "-tags", *args) == want
+
+
+@pytest.mark.parametrize("flags", [[], ["-sample_index=alloc_objects"], ["-unit=mb", "-focus=bufpool"]])
+def test_tags_of_what_we_write(go_env: dict[str, str], tmp_path: Path, flags: list[str]) -> None:
+    built_heap_profile().build().write(tmp_path / "ours.prof")
+    args = ("-tags", *flags, "ours.prof")
+    want = go_top(go_env, tmp_path, *args)
+    assert "pool: Total" in want and "size_class: Total" in want
+    assert our_top(tmp_path, *args) == want
 
 
 HEAP_INDEXES = ["", "alloc_objects", "alloc_space", "inuse_objects", "inuse_space", "0", "3"]
@@ -92,6 +130,8 @@ def test_cpu_every_sample_index(go_env: dict[str, str], go_profiles: Path, si: s
     ["-ignore=runtime", "-nodefraction=0"], ["-tagfocus=bytes=1kb:"], ["-tagfocus=bytes=64b"],
     ["-diff_base=heap1.prof", "-nodefraction=0"], ["-base=heap1.prof"], ["-lines"], ["-noinlines"],
     ["-sample_index=alloc_space", "-nodefraction=0.02"], ["-hide=runtime", "-show=main"],
+    ["-unit=kb"], ["-unit=mb", "-cum"], ["-unit=bytes", "-sample_index=alloc_space"], ["-unit=s"],
+    ["-sample_index=alloc_objects", "-unit=kb"], ["-show_from=main"], ["-prune_from=runtime"],
 ])
 def test_heap_flags(go_env: dict[str, str], go_profiles: Path, flags: list[str]) -> None:
     args = (*flags, "heap2.prof")
@@ -100,7 +140,8 @@ def test_heap_flags(go_env: dict[str, str], go_profiles: Path, flags: list[str])
 
 @pytest.mark.parametrize("flags", [
     ["-tagfocus=pool=hash"], ["-tagfocus=size_class=64k"], ["-tagignore=pool=hash"], ["-tagfocus=hash,tar"],
-    ["-cum"], ["-focus=spin"], ["-nodecount=2"],
+    ["-cum"], ["-focus=spin"], ["-nodecount=2"], ["-unit=ms"], ["-unit=s", "-sample_index=samples"],
+    ["-unit=kb"],
 ])
 def test_cpu_flags_and_labels(go_env: dict[str, str], go_profiles: Path, flags: list[str]) -> None:
     args = ("-nodefraction=0", *flags, "cpu.prof")
@@ -126,7 +167,8 @@ def built_heap_profile() -> ProfileBuilder:
 @pytest.mark.parametrize("flags", [
     ["-sample_index=alloc_objects"], ["-sample_index=alloc_space"], ["-sample_index=inuse_objects"],
     ["-sample_index=inuse_space"], ["-cum"], ["-tagfocus=pool=hash"], ["-tagfocus=bytes=64kb"],
-    ["-focus=bufpool"], ["-lines"], ["-nodecount=2"],
+    ["-focus=bufpool"], ["-lines"], ["-nodecount=2"], ["-traces"], ["-traces", "-tagfocus=pool=hash"],
+    ["-traces", "-addresses"], ["-text", "-unit=mb"],
 ])
 def test_go_reads_what_we_write(go_env: dict[str, str], tmp_path: Path, flags: list[str]) -> None:
     built_heap_profile().build().write(tmp_path / "ours.prof")

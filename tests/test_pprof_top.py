@@ -145,6 +145,10 @@ def test_bad_flags_are_usage_errors(tmp_path: Path) -> None:
     assert rc == 2 and "alloc_objects alloc_space inuse_objects inuse_space" in err
     assert run("top", "-base", str(f), "-diff_base", str(f), str(f))[0] == 2
     assert run("top", "-cum=false", str(f))[0] == 0
+    rc, _, err = run("top", "-bogus", str(f))
+    assert rc == 2 and err == "enginepools top: unrecognized arguments: -bogus (see 'enginepools top -h')\n"
+    rc, _, err = run("top", "-traces", "-tags", str(f))
+    assert rc == 2 and "-traces -tags" in err
 
 
 def _graph_state(nodes: list) -> tuple:

@@ -93,7 +93,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _bool_flag(p, "relative_percentages", "percentages relative to the focused samples")
     _bool_flag(p, "drop_negative", "drop nodes with negative values")
     flag(p, "divide_by", type=float_arg("divide_by"), default=1.0, metavar="X", help="divide all values by X")
+    flag(p, "unit", default="minimum", metavar="UNIT",
+         help="show values in UNIT (e.g. kb, mb, ms, s); default minimum: pprof picks one")
     _bool_flag(p, "top", "the top list (the default)")
+    _bool_flag(p, "text", "same as -top (pprof's usual spelling)")
+    _bool_flag(p, "traces", "every sample with its labels, value and stack (go tool pprof -traces)")
+    _bool_flag(p, "tags", "the value per label value (go tool pprof -tags)")
     for fmt in _FORMATS:
         _bool_flag(p, fmt, f"the call graph{' in DOT' if fmt == 'dot' else ', drawn as ' + fmt.upper()} "
                    "(-nodecount defaults to 80, as in pprof)")
@@ -128,12 +133,14 @@ def options_from_args(args: argparse.Namespace):
         tagfocus=args.tagfocus, tagignore=args.tagignore, prune_from=args.prune_from,
         granularity=chosen[0] if chosen else "functions", noinlines=args.noinlines,
         relative_percentages=args.relative_percentages, drop_negative=args.drop_negative,
-        divide_by=args.divide_by,
+        divide_by=args.divide_by, unit=args.unit,
     )
 
 
 def _output_format(args: argparse.Namespace) -> str:
-    chosen = [f for f in ("top", *_FORMATS) if getattr(args, f)]
+    chosen = [f for f in ("top", "text", "traces", "tags", *_FORMATS) if getattr(args, f)]
+    if chosen == ["top", "text"] or chosen == ["text"]:
+        return "top"
     if len(chosen) > 1:
         raise UsageError(f"conflicting output formats: {' '.join('-' + f for f in chosen)} (pick one)")
     return chosen[0] if chosen else "top"
@@ -150,12 +157,24 @@ def run(args: argparse.Namespace) -> int:
     opts = options_from_args(args)
     if fmt != "top":
         opts = dataclasses.replace(opts, visual=True)
+    else:
+        opts = dataclasses.replace(opts, edges=False)  # the text prints no edge
     if args.output is not None:
         check_writable(args.output, "-output")  # before reading (large) profiles
     elif fmt in ("png", "svg") and sys.stdout.isatty():
         raise UsageError(f"-{fmt} writes binary data: give -output FILE (or redirect stdout)")
     base = args.diff_base or args.base
-    prof = load_profile(args.sources, base=base, diff_base=bool(args.diff_base))
+    prof = load_profile(args.sources, base=base, diff_base=bool(args.diff_base), merge_one=fmt == "traces")
+    if fmt in ("traces", "tags"):
+        from ..pprof import traces
+
+        report = traces.traces_text if fmt == "traces" else traces.tags_text
+        text = report(prof, opts, warn=lambda msg: print(msg, file=sys.stderr))
+        if args.output:
+            write_text(args.output, text)
+        else:
+            sys.stdout.write(text)
+        return 0
     g = build_graph(prof, opts, warn=lambda msg: print(msg, file=sys.stderr))
     if fmt == "top":
         text = top_text(g)

@@ -16,7 +16,7 @@ from .granularity import Aggregator, printable_name
 from .builder import Builder, cum_value, flat_value, sort_nodes, trim_edges
 from .visual import node_tags, tag_counts, trim_tags, visual_limit
 from .report import TOP_ROWS, top_html
-from .filters import active_filters, apply_focus, compute_total, num_label_units, sample_index
+from .filters import active_filters, select_and_filter
 
 
 def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[str], None] | None = None) -> Graph:
@@ -34,21 +34,13 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
     nodefraction, edgefraction = o.nodefraction, o.edgefraction
     if not o.trim:
         nodecount, nodefraction, edgefraction = 0, 0.0, 0.0
-    nlu = num_label_units(p)
-    if o.relative_percentages:
-        apply_focus(p, o, nlu, warn)
-    ix = sample_index(p, o.sample_index)
-    mean_ix = 0 if o.mean else None
-    stype, sunit = p.sample_types[ix]
-    if o.mean:
-        stype = "mean_" + stype
-    total = compute_total(p, ix, mean_ix)
-    if not o.relative_percentages:
-        apply_focus(p, o, nlu, warn)
+    nlu, ix, mean_ix, stype, sunit, total = select_and_filter(p, o, warn)
     agg = Aggregator(o.granularity, o.noinlines)
     builder = Builder(p, agg, ix, mean_ix, o.drop_negative)
 
-    g = builder.build(None)
+    edges = o.visual  # a -top list needs the edges of its final graph only
+    last_kept: set[NodeInfo] | None = None
+    g = builder.build(None, edges)
     total_value = wrap64(sum(n.flat for n in g))
     node_cutoff = abs(int(float(total_value) * nodefraction))
     edge_cutoff = abs(int(float(total_value) * edgefraction))
@@ -58,20 +50,32 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
         kept = {n.info for n in g if abs(n.cum) >= node_cutoff}
         if len(kept) != len(g):
             dropped_nodes = len(g) - len(kept)
-            g = builder.build(kept)
-            kept_infos = kept
+            g = builder.build(kept, edges)
+            kept_infos = last_kept = kept
     orig_count = len(g)
     sort_nodes(g, o.cum, o.visual)
+    trimmed = False
     if nodecount > 0:
         trim_edges(g, edge_cutoff)
+        trimmed = True
         limit = nodecount
         if o.visual:
             tags = node_tags(p, builder, kept_infos, ix, mean_ix, nlu)
             trim_tags(tags, node_cutoff)
             limit = visual_limit(g, nodecount, tag_counts(tags))
         if limit < len(g):
-            kept_infos = {n.info for n in g[:limit]}
-            g = builder.build(kept_infos)
+            kept_infos = last_kept = {n.info for n in g[:limit]}
+            g = builder.build(kept_infos, edges)
+            trimmed = False
+            sort_nodes(g, o.cum, o.visual)
+    if not edges:
+        if o.edges:
+            g = builder.build(last_kept, True)
+            sort_nodes(g, o.cum, o.visual)
+            if trimmed:  # as the visual path: the edges were trimmed once before
+                trim_edges(g, edge_cutoff)
+        else:
+            g = builder.build(last_kept, False, edge_cutoff)
             sort_nodes(g, o.cum, o.visual)
     dropped_edges = trim_edges(g, edge_cutoff)
     final_tags: dict[NodeInfo, dict[tuple[str, str | None], Tag]] = {}
@@ -80,8 +84,8 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
         trim_tags(final_tags, node_cutoff)
 
     # selectOutputUnit ("minimum" stays when there is nothing to show)
-    out_unit = "minimum"
-    if g:
+    out_unit = o.unit or "minimum"
+    if g and out_unit == "minimum":
         min_value = 0
         for n in g:
             m = abs(flat_value(n)) or abs(cum_value(n))
@@ -128,6 +132,8 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
             edges.append(edge)
             s.outs.append(edge)
             dst.ins.append(edge)
+        if n.in_flags is not None:
+            has_inline, has_plain = n.in_flags
         dst.inline = has_inline and not has_plain
         dst.partial_inline = has_inline and has_plain
     return Graph(nodes=nodes, edges=edges, total=total, unit=out_unit, sample_type=stype, sample_unit=sunit,

@@ -15,10 +15,12 @@ from .granularity import Aggregator, info_sprint, printable_name
 
 
 class GNode:
-    __slots__ = ("info", "flat", "flat_div", "cum", "cum_div", "ins", "outs", "fn", "file", "line", "addr")
+    __slots__ = ("info", "flat", "flat_div", "cum", "cum_div", "ins", "outs", "fn", "file", "line", "addr",
+                 "in_flags")
 
     def __init__(self, info: NodeInfo) -> None:
         self.info = info
+        self.in_flags: tuple[bool, bool] | None = None  # (an inline in-edge, a plain one) without edge objects
         self.flat = self.flat_div = self.cum = self.cum_div = 0
         self.ins: dict[GNode, list] = {}
         self.outs: dict[GNode, list] = {}
@@ -39,6 +41,12 @@ class Builder:
     def __init__(self, p: WorkProfile, agg: Aggregator, value_ix: int, mean_ix: int | None,
                  drop_negative: bool = False) -> None:
         self.drop_negative = drop_negative
+        if p.arr is not None:
+            self._from_arrays(p, agg, value_ix, mean_ix)
+        else:
+            self._from_samples(p, agg, value_ix, mean_ix)
+
+    def _from_samples(self, p: WorkProfile, agg: Aggregator, value_ix: int, mean_ix: int | None) -> None:
         stacks: dict[tuple[int, ...], list[int]] = {}
         loc_by_id: dict[int, WLocation] = {}
         for s in p.samples:
@@ -55,17 +63,77 @@ class Builder:
             else:
                 acc[0] = wrap64(acc[0] + w)
                 acc[1] = wrap64(acc[1] + dw)
-        self.stacks = stacks
+        self._stacks = stacks
         self.loc_infos = {lid: agg.location_infos(loc) for lid, loc in loc_by_id.items()}
+        items = list(stacks.items())
+        W = np.array([v[0] for _, v in items], dtype=np.int64)
+        DW = np.array([v[1] for _, v in items], dtype=np.int64)
+        lens = np.array([len(st) for st, _ in items], dtype=np.int64)
+        loc_rows: dict[int, int] = {lid: r for r, lid in enumerate(self.loc_infos)}
+        rows = np.fromiter((loc_rows[lid] for st, _ in items for lid in reversed(st)), dtype=np.int64,
+                           count=int(lens.sum()))
+        self._layout(W, DW, lens, rows)
 
+    def _from_arrays(self, p: WorkProfile, agg: Aggregator, value_ix: int, mean_ix: int | None) -> None:
+        """The same on the sample arrays: group samples by stack (exactly),
+        sum their weights, number the locations by first use."""
+        a = p.arr
+        assert a is not None
+        w = a.values[:, value_ix] if len(a) else np.zeros(0, dtype=np.int64)
+        dw = a.values[:, mean_ix] if (mean_ix is not None and len(a)) else np.zeros(len(a), dtype=np.int64)
+        a = a.take((w != 0) | (dw != 0))
+        w = a.values[:, value_ix] if len(a) else np.zeros(0, dtype=np.int64)
+        dw = a.values[:, mean_ix] if (mean_ix is not None and len(a)) else np.zeros(len(a), dtype=np.int64)
+        gid, first = a.stack_groups()
+        W = np.zeros(len(first), dtype=np.int64)
+        DW = np.zeros(len(first), dtype=np.int64)
+        np.add.at(W, gid, w)
+        np.add.at(DW, gid, dw)
+        del gid, w, dw
+        # the first sample of each stack, in first-occurrence order
+        if len(first) == len(a):
+            lens, off, loc_seq = np.diff(a.loc_off), a.loc_off, a.loc_rows  # every stack differs
+        else:
+            lens = np.diff(a.loc_off)[first]
+            off = np.zeros(len(lens) + 1, dtype=np.int64)
+            np.cumsum(lens, out=off[1:])
+            loc_seq = a.loc_rows[np.repeat(a.loc_off[:-1][first] - off[:-1], lens)
+                                 + np.arange(int(off[-1]), dtype=np.int64)]  # leaf first per stack
+        idx = _index_dtype(len(loc_seq) + 1)
+        first_at = np.full(len(p.locations), len(loc_seq), dtype=idx)
+        np.minimum.at(first_at, loc_seq, np.arange(len(loc_seq), dtype=idx))
+        seen = np.flatnonzero(first_at < len(loc_seq))
+        used = seen[np.argsort(first_at[seen], kind="stable")]  # location rows by first use
+        del first_at, seen
+        self.loc_infos = {}
+        for r in used.tolist():
+            loc = p.locations[r]
+            self.loc_infos[loc.id] = agg.location_infos(loc)
+        dense = np.zeros(len(p.locations), dtype=_index_dtype(len(used)))
+        dense[used] = np.arange(len(used), dtype=dense.dtype)
+        self._stack_arrays = (off, loc_seq, [p.locations[r].id for r in used.tolist()], dense, W, DW)
+        self._stacks = None
+        # root first per stack: the stacks reversed, in reverse order (their order does not matter)
+        self._layout(W[::-1].copy(), DW[::-1].copy(), lens[::-1], dense[loc_seq[::-1]])
+
+    @property
+    def stacks(self) -> dict[tuple[int, ...], list[int]]:
+        """{stack (location ids, leaf first): [weight, divisor weight]} (for build_reference)."""
+        if self._stacks is None:
+            off, loc_seq, used_ids, dense, W, DW = self._stack_arrays
+            o, lst = off.tolist(), np.asarray(used_ids, dtype=np.int64)[dense[loc_seq]].tolist()
+            self._stacks = {tuple(lst[o[i]:o[i + 1]]): [int(W[i]), int(DW[i])] for i in range(len(W))}
+        return self._stacks
+
+    def _layout(self, W: np.ndarray, DW: np.ndarray, lens: np.ndarray, rows: np.ndarray) -> None:
+        """Lay out the stacks (`rows`: location numbers, root first, `lens` per
+        stack) as slots of node infos."""
         infos: list[NodeInfo] = []
         info_ix: dict[NodeInfo, int] = {}
-        loc_rows: dict[int, int] = {}
         slot_info: list[int] = []
         slot_inline: list[bool] = []
         slot_off = [0]
-        for r, (lid, lst) in enumerate(self.loc_infos.items()):
-            loc_rows[lid] = r
+        for lid, lst in self.loc_infos.items():
             last = len(lst) - 1
             for ni in range(last, -1, -1):
                 k = info_ix.get(lst[ni])
@@ -76,26 +144,37 @@ class Builder:
                 slot_inline.append(ni != last)
             slot_off.append(len(slot_info))
         self.infos = infos
-        items = list(stacks.items())
-        ns = len(items)
-        self.W = np.array([v[0] for _, v in items], dtype=np.int64)
-        self.DW = np.array([v[1] for _, v in items], dtype=np.int64)
-        lens = np.array([len(st) for st, _ in items], dtype=np.int64)
-        rows = np.fromiter((loc_rows[lid] for st, _ in items for lid in reversed(st)), dtype=np.int64,
-                           count=int(lens.sum()))
+        ns = len(W)
+        self.W, self.DW = W, DW
         off = np.array(slot_off, dtype=np.int64)
-        cnt = np.diff(off)[rows]
-        total = int(cnt.sum())
-        first = np.cumsum(cnt) - cnt
-        slots = np.repeat(off[rows], cnt) + (np.arange(total, dtype=np.int64) - np.repeat(first, cnt))
-        self.seq_info = np.asarray(slot_info, dtype=np.int64)[slots]
+        cnt = np.diff(off).astype(np.int8 if len(off) < 2 or np.diff(off).max() < 128 else np.int64)[rows]
+        total = int(cnt.sum(dtype=np.int64))
+        idx = _index_dtype(total + 1)
+        ccnt = np.cumsum(cnt, dtype=idx)
+        base = off[:-1].astype(idx)[rows] - ccnt
+        base += cnt
+        slots = np.repeat(base, cnt)
+        del base
+        slots += np.arange(total, dtype=idx)
+        self.seq_info = np.asarray(slot_info, dtype=_index_dtype(len(infos) + 1))[slots]
         self.seq_inline = np.asarray(slot_inline, dtype=np.bool_)[slots]
-        self.seq_stack = np.repeat(np.repeat(np.arange(ns, dtype=np.int64), lens), cnt)
-        per_stack = np.bincount(self.seq_stack, minlength=ns) if total else np.zeros(ns, dtype=np.int64)
-        self.stack_has = np.nonzero(per_stack > 0)[0]
+        del slots
+        stack_of_row = np.repeat(np.arange(ns, dtype=_index_dtype(ns + 1)), lens)
+        self.seq_stack = np.repeat(stack_of_row, cnt)
+        del stack_of_row, cnt
+        row_end = np.cumsum(lens)  # slots per stack, from the running slot count at each stack's last row
+        at_end = np.where(row_end > 0, ccnt[np.maximum(row_end - 1, 0)], 0) if len(ccnt) else np.zeros(ns, idx)
+        per_stack = np.diff(np.concatenate(([0], at_end))).astype(np.int64)
+        del ccnt
+        self.stack_has = np.flatnonzero(per_stack > 0)
         self.stack_last = (np.cumsum(per_stack) - 1)[self.stack_has]
 
-    def build(self, kept: set[NodeInfo] | None) -> list[GNode]:
+    def build(self, kept: set[NodeInfo] | None, edges: bool = True, edge_cutoff: int | None = None) -> list[GNode]:
+        """The graph's nodes with their edges; with ``edges=False`` none (a
+        -top list needs no edges until its last graph), and with an
+        `edge_cutoff` too, no edge objects but each node's ``in_flags``: has
+        it an inline and a plain in-edge of at least the cutoff (what -top's
+        inline label needs)."""
         n_inf = len(self.infos)
         if n_inf == 0:
             return []
@@ -103,64 +182,145 @@ class Builder:
             keep = np.ones(n_inf, dtype=np.bool_)
         else:
             keep = np.fromiter((i in kept for i in self.infos), dtype=np.bool_, count=n_inf)
-        kslot = np.nonzero(keep[self.seq_info])[0]
-        node = self.seq_info[kslot]
-        st = self.seq_stack[kslot]
-        W, DW = self.W, self.DW
-        # cum: each node once per stack
-        pair = np.sort(st * n_inf + node)
-        if len(pair):
-            pair = pair[np.concatenate(([True], pair[1:] != pair[:-1]))]
-        pst, pnode = pair // n_inf, pair % n_inf
-        cum = np.zeros(n_inf, dtype=np.int64)
-        cum_div = np.zeros(n_inf, dtype=np.int64)
-        np.add.at(cum, pnode, W[pst])
-        np.add.at(cum_div, pnode, DW[pst])
-        touched = np.zeros(n_inf, dtype=np.bool_)
-        touched[pnode] = True
-        # flat: the leaf slot, when kept
-        flat = np.zeros(n_inf, dtype=np.int64)
-        flat_div = np.zeros(n_inf, dtype=np.int64)
-        leaf_info = self.seq_info[self.stack_last]
-        lk = keep[leaf_info]
-        np.add.at(flat, leaf_info[lk], W[self.stack_has[lk]])
-        np.add.at(flat_div, leaf_info[lk], DW[self.stack_has[lk]])
+        # a node's flat and cum do not depend on which other nodes are kept
+        cum, cum_div, flat, flat_div = self._node_values()
         gnodes: dict[int, GNode] = {}
-        for k in np.nonzero(touched)[0].tolist():
+        for k in np.nonzero(keep)[0].tolist():
             g = gnodes[k] = GNode(self.infos[k])
             g.cum, g.cum_div, g.flat, g.flat_div = int(cum[k]), int(cum_div[k]), int(flat[k]), int(flat_div[k])
-        # edges: consecutive kept slots of one stack; residual when slots were dropped between
-        if len(kslot) > 1:
-            same = st[1:] == st[:-1]
-            par, chi = node[:-1], node[1:]
-            sel = same & (par != chi)
-            par, chi, est = par[sel], chi[sel], st[1:][sel]
-            resid = (kslot[1:] - kslot[:-1])[sel] > 1
-            inl = self.seq_inline[kslot[1:]][sel]
-            if len(par):
-                order = np.lexsort((par, chi, est))  # stable: first occurrence leads its group
-                o_est, o_chi, o_par = est[order], chi[order], par[order]
-                head = np.ones(len(order), dtype=np.bool_)
-                head[1:] = (o_est[1:] != o_est[:-1]) | (o_chi[1:] != o_chi[:-1]) | (o_par[1:] != o_par[:-1])
-                pick = order[head]
-                par, chi, est, resid, inl = par[pick], chi[pick], est[pick], resid[pick], inl[pick]
-                k2 = par * n_inf + chi
-                o2 = np.argsort(k2, kind="stable")
-                k2s = k2[o2]
-                starts = np.nonzero(np.concatenate(([True], k2s[1:] != k2s[:-1])))[0]
-                wsum = np.add.reduceat(W[est[o2]], starts)
-                dwsum = np.add.reduceat(DW[est[o2]], starts)
-                rany = np.logical_or.reduceat(resid[o2], starts)
-                iall = np.logical_and.reduceat(inl[o2], starts)
-                for j, k in enumerate(k2s[starts].tolist()):
-                    src, dst = gnodes[k // n_inf], gnodes[k % n_inf]
-                    e = [int(wsum[j]), int(dwsum[j]), bool(rany[j]), bool(iall[j]), src, dst]
-                    src.outs[dst] = e
-                    dst.ins[src] = e
+        if edges or edge_cutoff is not None:
+            self._edges(gnodes, keep, kept is None, edges, edge_cutoff)
         out = [g for g in gnodes.values() if not (g.cum == 0 and g.flat == 0)]
         if self.drop_negative:
             out = [g for g in out if not (g.flat < 0 or (g.flat == 0 and g.cum < 0))]
         return out
+
+    def _edges(self, gnodes: dict[int, GNode], keep: np.ndarray, all_kept: bool, objects: bool,
+               cutoff: int | None) -> None:
+        """The edges between kept nodes: consecutive kept slots of one stack
+        (residual when slots were dropped between), each counted once per
+        stack with the flags of its first occurrence there, summed over the
+        stacks; as objects on the nodes, or only each node's ``in_flags``."""
+        n_inf = len(self.infos)
+        chunks = self._pairs(keep, all_kept)
+        n_pairs = sum(len(c[0]) for c in chunks)
+        if not n_pairs:
+            return
+        # grouped by callee (modulo the number of groups), each group sorted on
+        # its own: bounded temporaries
+        parts = []
+        has_inl = np.zeros(n_inf, dtype=np.bool_)
+        has_plain = np.zeros(n_inf, dtype=np.bool_)
+        n_parts = n_pairs // _CHUNK + 1  # about a million pairs each
+        if n_parts > 1:  # each chunk ordered by partition once (stable: slot order kept within)
+            split = []
+            for i, c in enumerate(chunks):
+                part = (c[1] % n_parts).astype(np.int16)
+                o = np.argsort(part, kind="stable")
+                bounds = np.searchsorted(part[o], np.arange(n_parts + 1))
+                chunks[i] = tuple(x[o] for x in c)
+                split.append(bounds)
+        for j in range(n_parts):
+            if n_parts > 1:
+                par, chi, est, inl, resid = (np.concatenate(x) for x in zip(
+                    *[[x[b[j]:b[j + 1]] for x in c] for c, b in zip(chunks, split)]))
+            else:
+                par, chi, est, inl, resid = (np.concatenate(x) for x in zip(*chunks))
+            if not len(par):
+                continue
+            key = par.astype(np.int64) * n_inf + chi
+            e_st = est
+            # est ascends along the slots: a stable sort by pair leaves each
+            # pair's occurrences by stack, the first one in a stack leading
+            o = np.argsort(key, kind="stable")
+            ks, es = key[o], e_st[o]
+            del key, e_st
+            head = np.ones(len(o), dtype=np.bool_)
+            head[1:] = (ks[1:] != ks[:-1]) | (es[1:] != es[:-1])
+            o, ks, es = o[head], ks[head], es[head]
+            starts = np.flatnonzero(np.concatenate(([True], ks[1:] != ks[:-1])))
+            wsum = np.add.reduceat(self.W[es], starts)
+            iall = np.logical_and.reduceat(inl[o], starts)
+            if not objects:  # only the in-edge flags of the callees
+                big = np.abs(wsum) >= cutoff
+                dst = ks[starts][big] % n_inf
+                has_inl[dst[iall[big]]] = True
+                has_plain[dst[~iall[big]]] = True
+                continue
+            parts.append((ks[starts], wsum, np.add.reduceat(self.DW[es], starts),
+                          np.logical_or.reduceat(resid[o], starts), iall))
+        del chunks
+        if not objects:
+            for k, g in gnodes.items():
+                g.in_flags = (bool(has_inl[k]), bool(has_plain[k]))
+            return
+        pairs, wsum, dwsum, rany, iall = (np.concatenate(x) for x in zip(*parts))
+        order = np.argsort(pairs, kind="stable")
+        for j, k in zip(order.tolist(), pairs[order].tolist()):
+            src, dst_n = gnodes[k // n_inf], gnodes[k % n_inf]
+            e = [int(wsum[j]), int(dwsum[j]), bool(rany[j]), bool(iall[j]), src, dst_n]
+            src.outs[dst_n] = e
+            dst_n.ins[src] = e
+
+    def _pairs(self, keep: np.ndarray, all_kept: bool) -> list[tuple[np.ndarray, ...]]:
+        """Caller/callee pairs of consecutive kept slots of one stack, a
+        chunk of slots at a time: a list of (caller, callee, stack, inline,
+        residual) arrays, in slot order."""
+        n = len(self.seq_info)
+        out: list[tuple[np.ndarray, ...]] = []
+        carry: tuple[np.ndarray, ...] | None = None  # the last kept slot so far: node, stack, dropped-before
+        dropped = 0
+        chunk = _CHUNK
+        for lo in range(0, n, chunk):
+            node, st, inl_k = self.seq_info[lo:lo + chunk], self.seq_stack[lo:lo + chunk], self.seq_inline[lo:lo + chunk]
+            if all_kept:
+                gap = np.zeros(len(node), dtype=np.int64)
+            else:
+                mask = keep[node]
+                # slots dropped before each kept one: a change between neighbours is a residual edge
+                gap = (np.cumsum(~mask, dtype=np.int64) + dropped)[mask]
+                dropped += int(len(mask) - np.count_nonzero(mask))
+                node, st, inl_k = node[mask], st[mask], inl_k[mask]
+            if not len(node):
+                continue
+            if carry is not None:
+                node = np.concatenate((carry[0], node))
+                st = np.concatenate((carry[1], st))
+                gap = np.concatenate((carry[2], gap))
+                inl_k = np.concatenate((np.zeros(1, dtype=np.bool_), inl_k))
+            carry = (node[-1:], st[-1:], gap[-1:])
+            pm = (st[1:] == st[:-1]) & (node[:-1] != node[1:])  # pairs (i, i + 1)
+            out.append((node[:-1][pm], node[1:][pm], st[1:][pm], inl_k[1:][pm], (gap[1:] != gap[:-1])[pm]))
+        return out
+
+    def _node_values(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """cum, cum_div, flat, flat_div per node info: cum once per stack
+        (the first slot of a node in its stack), flat on a stack's leaf slot."""
+        if getattr(self, "_values", None) is None:
+            n_inf = len(self.infos)
+            W, DW = self.W, self.DW
+            pair = self.seq_stack.astype(np.int64)
+            pair *= n_inf
+            pair += self.seq_info
+            pair.sort()
+            cum = np.zeros(n_inf, dtype=np.int64)
+            cum_div = np.zeros(n_inf, dtype=np.int64)
+            chunk = _CHUNK
+            for lo in range(0, len(pair), chunk):  # each (stack, node) once, a chunk at a time
+                c = pair[max(lo - 1, 0):lo + chunk]
+                first = c[1:] != c[:-1]
+                c = c[1:][first] if lo else np.concatenate((c[:1], c[1:][first]))
+                pst, pnode = np.divmod(c, n_inf)
+                np.add.at(cum, pnode, W[pst])
+                np.add.at(cum_div, pnode, DW[pst])
+            del pair
+            flat = np.zeros(n_inf, dtype=np.int64)
+            flat_div = np.zeros(n_inf, dtype=np.int64)
+            leaf_info = self.seq_info[self.stack_last]
+            np.add.at(flat, leaf_info, W[self.stack_has])
+            np.add.at(flat_div, leaf_info, DW[self.stack_has])
+            self._values = (cum, cum_div, flat, flat_div)
+        return self._values
 
     def build_reference(self, kept: set[NodeInfo] | None) -> list[GNode]:
         nodes: dict[NodeInfo, GNode] = {}
@@ -207,6 +367,14 @@ class Builder:
         if self.drop_negative:
             out = [n for n in out if not (n.flat < 0 or (n.flat == 0 and n.cum < 0))]
         return out
+
+
+_CHUNK = 1 << 20  # slots or pairs handled at a time (bounds the temporaries)
+
+
+def _index_dtype(n: int) -> type:
+    """The narrowest of int32/int64 that holds indices below `n`."""
+    return np.int32 if n < 2 ** 31 else np.int64
 
 
 def _add_edge(src: GNode, dst: GNode, dw: int, w: int, residual: bool, inline: bool) -> None:

@@ -7,7 +7,10 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+import numpy as np
+
 from . import units
+from .samples import seg_max, seg_pos, seg_sum
 from ..errors import InputError, UsageError
 from .gostd import go_div, go_regexp, wrap64
 from .work import WFunction, WLocation, WSample, WorkProfile, simplify_func
@@ -40,6 +43,8 @@ def sample_index(p: WorkProfile, si: str | int | None) -> int:
 
 def num_label_units(p: WorkProfile) -> dict[str, str]:
     """profile.NumLabelUnits (first unit seen per key; inferred otherwise)."""
+    if p.arr is not None:
+        return p.arr.num_label_units()
     found: dict[str, str] = {}
     keys: set[str] = set()
     for s in p.samples:
@@ -160,6 +165,8 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
                 hidden.add(loc.id)
             else:
                 hnm = True
+    if p.arr is not None:
+        _focus_arrays(p, foi, hidden)
     kept = []
     for s in p.samples:
         f = False
@@ -199,6 +206,13 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
                     loc.lines = loc.lines[:i + 1]
                     locs_from.add(loc.id)
                     break
+        if p.arr is not None:
+            rows = _rows_of(p, locs_from)
+            a = p.arr
+            pos = seg_pos(a.loc_off)
+            top = seg_max(a.loc_off, np.where(rows[a.loc_rows], pos, -1), -1)
+            a = a.keep_frames(pos <= np.repeat(top, np.diff(a.loc_off)))
+            p.arr = a.take(top >= 0)
         kept = []
         for s in p.samples:
             for i in range(len(s.locs) - 1, -1, -1):
@@ -213,6 +227,13 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
     # FilterSamplesByTag
     if tagfocus is not None or tagignore is not None:
         tfm = tim = False
+        if p.arr is not None:
+            gid, first = p.arr.label_groups()
+            reps = [p.sample_at(i) for i in first.tolist()]
+            focused = np.array([tagfocus(r) if tagfocus is not None else True for r in reps], dtype=np.bool_)
+            ignored = np.array([tagignore(r) if tagignore is not None else False for r in reps], dtype=np.bool_)
+            tfm, tim = bool(focused.any()), bool(ignored.any())
+            p.arr = p.arr.take((focused & ~ignored)[gid])
         kept = []
         for s in p.samples:
             focused = tagfocus(s) if tagfocus is not None else True
@@ -236,11 +257,58 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
                     beneath.add(loc.id)
                     loc.lines = loc.lines[i:]
                     break
+        if p.arr is not None:
+            a = p.arr
+            pos = seg_pos(a.loc_off)
+            lens = np.diff(a.loc_off)
+            big = np.iinfo(np.int64).max
+            lowest = -seg_max(a.loc_off, np.where(_rows_of(p, beneath)[a.loc_rows], -pos, -big), -big)
+            p.arr = a.keep_frames(pos >= np.repeat(np.where(lowest == big, 0, lowest), lens))
         for s in p.samples:
             for i, loc in enumerate(s.locs):
                 if loc.id in beneath:
                     s.locs = s.locs[i:]
                     break
+
+
+def _rows_of(p: WorkProfile, loc_ids: set[int]) -> np.ndarray:
+    """A flag per row of p.locations: its id is in `loc_ids`."""
+    return np.fromiter((loc.id in loc_ids for loc in p.locations), dtype=np.bool_, count=len(p.locations))
+
+
+def _focus_arrays(p: WorkProfile, foi: dict[int, bool], hidden: set[int]) -> None:
+    """FilterSamplesByName's sample part on arrays: keep samples with a
+    focused location and no ignored one, without their hidden frames."""
+    a = p.arr
+    assert a is not None
+    state = np.fromiter((foi.get(loc.id, -1) for loc in p.locations), dtype=np.int8, count=len(p.locations))
+    fs = state[a.loc_rows]
+    keep = (seg_sum(a.loc_off, fs == 0) == 0) & (seg_sum(a.loc_off, fs == 1) > 0)
+    a = a.take(keep)
+    if hidden:
+        a = a.keep_frames(~_rows_of(p, hidden)[a.loc_rows])
+        a = a.take(np.diff(a.loc_off) > 0)
+    p.arr = a
+
+
+def select_and_filter(p: WorkProfile, o: GraphOptions, warn: Callable[[str], None]) -> tuple:
+    """What every report does first (driver.generateRawReport): the numeric
+    label units, then focus filters around the sample selection and the
+    report total (before it, with -relative_percentages).  `p` is filtered
+    in place.  Returns (nlu, value index, mean index or None, sample type
+    (``mean_…`` with -mean), sample unit, total)."""
+    nlu = num_label_units(p)
+    if o.relative_percentages:
+        apply_focus(p, o, nlu, warn)
+    ix = sample_index(p, o.sample_index)
+    mean_ix = 0 if o.mean else None
+    stype, sunit = p.sample_types[ix]
+    if o.mean:
+        stype = "mean_" + stype
+    total = compute_total(p, ix, mean_ix)
+    if not o.relative_percentages:
+        apply_focus(p, o, nlu, warn)
+    return nlu, ix, mean_ix, stype, sunit, total
 
 
 def active_filters(o: GraphOptions) -> list[str]:
@@ -254,6 +322,18 @@ def active_filters(o: GraphOptions) -> list[str]:
 
 def compute_total(p: WorkProfile, ix: int, mean_ix: int | None) -> int:
     """report.computeTotal: sum of |values|; only the diff base with -diff_base."""
+    if p.arr is not None:
+        a = p.arr
+        v = np.abs(a.values[:, ix]).astype(object) if len(a) else np.zeros(0, dtype=object)
+        d = a.values[:, mean_ix].astype(object) if mean_ix is not None else None
+        base = a.has_label("pprof::base", "true")
+        # exact sums, then Go's int64 wrap (modular, so the same as pprof's running sums)
+        total, div = wrap64(int(v.sum())), wrap64(int(d.sum())) if d is not None else 0
+        diff_total = wrap64(int(v[base].sum()))
+        diff_div = wrap64(int(d[base].sum())) if d is not None else 0
+        if diff_total > 0:
+            total, div = diff_total, diff_div
+        return go_div(total, div) if div != 0 else total
     div = total = diff_div = diff_total = 0
     for s in p.samples:
         v = s.values[ix]

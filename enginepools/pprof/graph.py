@@ -56,19 +56,25 @@ def build_graph(profile: Profile | WorkProfile | str | os.PathLike[str], options
 
 def load_profile(sources: Sequence[str | os.PathLike[str] | Profile],
                  base: Sequence[str | os.PathLike[str] | Profile] = (),
-                 diff_base: bool = False) -> WorkProfile:
+                 diff_base: bool = False, merge_one: bool = False) -> WorkProfile:
     """What pprof's fetchProfiles does with local files: merge the sources,
     subtract the base profiles (marking them ``pprof::base`` for -diff_base),
-    then apply drop_frames."""
+    then apply drop_frames.  pprof merges even one profile (equal samples
+    summed, all-zero ones dropped); the graph does not see the difference, so
+    one profile of non-negative samples only loses its all-zero samples unless
+    `merge_one` (-traces lists samples one by one)."""
     srcs = [as_work(s) for s in sources]
     if not srcs:
         raise UsageError("no profile source specified")
     scale_profiles(srcs)
-    if len(srcs) == 1 and not base and all(v >= 0 for s in srcs[0].samples for v in s.values):
+    if len(srcs) == 1 and not base and not merge_one and _non_negative(srcs[0]):
         # Merging one profile of non-negative samples changes nothing pprof
         # prints (sums and |sums| agree); only the all-zero samples go.
         p = srcs[0] if not isinstance(sources[0], WorkProfile) else copy_profile(srcs[0])
-        p.samples = [s for s in p.samples if any(s.values)]
+        if p.arr is not None:
+            p.arr = p.arr.nonzero()
+        else:
+            p.samples = [s for s in p.samples if any(s.values)]
     else:
         p = merge(srcs)
     if base:
@@ -86,6 +92,12 @@ def load_profile(sources: Sequence[str | os.PathLike[str] | Profile],
         if not m.build_id and _URL_SCHEME.match(m.file):
             m.file = ""
     return p
+
+
+def _non_negative(p: WorkProfile) -> bool:
+    if p.arr is not None:
+        return not (p.arr.values < 0).any()
+    return all(v >= 0 for s in p.samples for v in s.values)
 
 
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")

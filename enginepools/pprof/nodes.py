@@ -39,10 +39,15 @@ class GraphOptions:
     drop_negative: bool = False
     relative_percentages: bool = False
     divide_by: float = 1.0
+    #: pprof's -unit: the unit values are shown in ("minimum": pprof's choice)
+    unit: str = "minimum"
     #: a picture, not a -top list (pprof's -dot/-png/-svg): nodes are ranked
     #: by pprof's entropy score, a node's tags count against -nodecount, and
     #: -nodecount defaults to 80
     visual: bool = False
+    #: build the edges (Node.ins/outs, Graph.edges); a -top list needs only
+    #: each node's inline flags and is made faster without them
+    edges: bool = True
 
 
 # ---- graph --------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ of samples/locations/functions/mappings are indices into ``strings``.
 with leaf-first stacks of frames and it interns functions, locations and
 strings the way Go's ``runtime/pprof`` does.
 
-Encoding and decoding are done in C (``enginepools._core``); gzip is
-zlib's.  Bad input raises :class:`ProfileFormatError` (a ``ValueError``)
+Encoding and decoding are done in C (``enginepools._core``); gzip'd input
+is inflated by :mod:`enginepools.pprof.inflate` (ISA-L's igzip, zlib as the
+fallback).  Bad input raises :class:`ProfileFormatError` (a ``ValueError``)
 naming the file and the byte offset of the problem.
 """
 from __future__ import annotations
@@ -239,15 +240,27 @@ def _encode(p: Profile, level: int) -> bytes:
     return _core.pprof_encode(tuple(arrays), strings, scal, level)
 
 
+#: the most a gzip'd profile may inflate to (more is refused as it inflates)
+
+
 def _decode(data: bytes | bytearray | memoryview, source: str) -> Profile:
     from .. import _core
 
     from .._inputs import MAX_INFLATED_ENV, max_inflated
+    from . import inflate
 
     if len(data) == 0:
         raise ProfileFormatError("empty input file", source, 0)
+    cap = max_inflated()
+    if inflate.is_gzip(data):  # ISA-L's inflate when installed (2-3x zlib's), refused past the cap
+        try:
+            data = inflate.gunzip(data, cap)
+        except inflate.GzipError as e:
+            where = (f" (the cap on gzip'd input; {MAX_INFLATED_ENV} raises it)" if "inflates to more than" in e.message
+                     else " (in the gzip stream)")
+            raise ProfileFormatError(f"{e.message}{where}", source, e.offset) from None
     try:
-        d = _core.pprof_decode(data, max_inflated())
+        d = _core.pprof_decode(data, cap)
     except ValueError as e:
         if len(e.args) == 3:
             msg, off, stage = e.args

@@ -32,7 +32,7 @@ def node_tags(p: WorkProfile, builder: "Builder", kept: set[NodeInfo] | None, ix
     stack, as node weights are."""
     unit = nlu.get("bytes", "bytes")
     groups: dict[tuple, list[int]] = {}
-    for s in p.samples:
+    for s in p.sample_list():
         w = s.values[ix]
         dw = s.values[mean_ix] if mean_ix is not None else 0
         if w == 0 and dw == 0:

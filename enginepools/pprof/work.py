@@ -8,7 +8,10 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
+import numpy as np
+
 from . import units
+from .samples import SampleArrays, merge_arrays, seg_max, seg_pos
 from ..errors import InputError
 
 if TYPE_CHECKING:
@@ -67,6 +70,32 @@ class WorkProfile:
     default_sample_type: str = ""
     drop_frames: str = ""
     keep_frames: str = ""
+    #: the samples as arrays (then ``samples`` is empty) until something needs
+    #: them as objects (:meth:`materialize`)
+    arr: SampleArrays | None = None
+
+    def materialize(self) -> None:
+        """Turn array samples into WSample objects (for code that edits
+        samples one by one: merging profiles)."""
+        if self.arr is not None:
+            self.samples = self.sample_list()
+            self.arr = None
+
+    def sample_list(self) -> list[WSample]:
+        """The samples as objects (a new list when they are arrays)."""
+        if self.arr is None:
+            return self.samples
+        return [self.sample_at(i) for i in range(len(self.arr))]
+
+    def sample_at(self, i: int) -> WSample:
+        """Array sample i as a WSample."""
+        a = self.arr
+        assert a is not None
+        labels, nums, nunits = a.labels_of(i)
+        return WSample([self.locations[r] for r in a.stack_rows(i)], a.values[i].tolist(), labels, nums, nunits)
+
+    def n_samples(self) -> int:
+        return len(self.arr) if self.arr is not None else len(self.samples)
 
     @classmethod
     def from_profile(cls, p: Profile) -> "WorkProfile":
@@ -91,38 +120,44 @@ class WorkProfile:
         lo = p.location_line_offsets.tolist()
         lf = p.line_function.tolist()
         ll = p.line_line.tolist()
+        lmap, laddr, lfold = (p.location_mapping.tolist(), p.location_address.tolist(),
+                              p.location_folded.astype(bool).tolist())
         for i, lid in enumerate(p.location_id.tolist()):
             lines = [(funcs.get(lf[j]), ll[j]) for j in range(lo[i], lo[i + 1])]
-            loc = WLocation(lid, maps.get(int(p.location_mapping[i])), int(p.location_address[i]), lines,
-                            bool(p.location_folded[i]))
+            loc = WLocation(lid, maps.get(lmap[i]), laddr[i], lines, lfold[i])
             locs[lid] = loc
             llist.append(loc)
-        samples = []
-        so = p.sample_loc_offsets.tolist()
-        sl = p.sample_loc_ids.tolist()
-        lbo = p.sample_label_offsets.tolist()
-        lk, ls, ln, lu = (p.label_key.tolist(), p.label_str.tolist(), p.label_num.tolist(), p.label_unit.tolist())
-        vals = p.values.tolist()
-        for i in range(p.n_samples):
-            labels: dict[str, list[str]] = {}
-            nums: dict[str, list[int]] = {}
-            nunits: dict[str, list[str]] = {}
-            for j in range(lbo[i], lbo[i + 1]):
-                key = S[lk[j]]
-                if ls[j] != 0:
-                    labels.setdefault(key, []).append(S[ls[j]])
-                elif ln[j] != 0 or lu[j] != 0:
-                    vs = nums.setdefault(key, [])
-                    if lu[j] != 0:
-                        us = nunits.setdefault(key, [])
-                        us.extend([""] * (len(vs) - len(us)))
-                        us.append(S[lu[j]])
-                    vs.append(ln[j])
-            for key, us in nunits.items():
-                us.extend([""] * (len(nums[key]) - len(us)))
-            samples.append(WSample([locs[x] for x in sl[so[i]:so[i + 1]]], vals[i], labels, nums, nunits))
+        ids = p.location_id
+        sl = p.sample_loc_ids
+        n_loc = len(ids)
+        idx = np.int32 if n_loc < 2 ** 31 else np.int64
+        if n_loc and len(sl) and int(ids.max()) <= 4 * n_loc + 1024:
+            table = np.full(int(ids.max()) + 1, -1, dtype=idx)
+            np.maximum.at(table, ids, np.arange(n_loc, dtype=idx))  # the last location of an id, as a dict keeps
+            top = int(sl.max())
+            if top >= len(table):
+                raise InputError(f"{p.source}: sample refers to location id {top}, which is not in the profile")
+            rows = table[sl]
+            if (rows < 0).any():
+                raise InputError(f"{p.source}: sample refers to location id {sl[rows < 0][0]}, "
+                                 "which is not in the profile")
+        elif len(sl):
+            order = np.argsort(ids, kind="stable")
+            at = np.searchsorted(ids[order], sl, side="right") - 1  # the last location of an id, as a dict keeps
+            if (at < 0).any() or not np.array_equal(ids[order][np.maximum(at, 0)], sl):
+                bad = sl[(at < 0) | (ids[order][np.maximum(at, 0)] != sl)][0]
+                raise InputError(f"{p.source}: sample refers to location id {bad}, which is not in the profile")
+            rows = order[at].astype(idx)
+        else:
+            rows = np.zeros(0, dtype=idx)
+        arr = SampleArrays(np.asarray(p.values, dtype=np.int64).reshape(p.n_samples, len(p.sample_types)),
+                           np.asarray(p.sample_loc_offsets, dtype=np.int64), rows,
+                           np.asarray(p.sample_label_offsets, dtype=np.int64),
+                           np.asarray(p.label_key, dtype=np.int64), np.asarray(p.label_str, dtype=np.int64),
+                           np.asarray(p.label_num, dtype=np.int64), np.asarray(p.label_unit, dtype=np.int64),
+                           S)
         return cls(
-            sample_types=list(p.sample_types), samples=samples, locations=llist, functions=flist, mappings=mlist,
+            sample_types=list(p.sample_types), samples=[], arr=arr, locations=llist, functions=flist, mappings=mlist,
             period_type=p.period_type or ("", ""), period=p.period, time_nanos=p.time_nanos,
             duration_nanos=p.duration_nanos, comments=list(p.comments), default_sample_type=p.default_sample_type,
             drop_frames=p.drop_frames, keep_frames=p.keep_frames,
@@ -131,6 +166,16 @@ class WorkProfile:
     # -- profile.Scale / SetLabel ----------------------------------------------------
     def scale_n(self, ratios: Sequence[float]) -> None:
         if all(r == 1 for r in ratios):
+            return
+        if self.arr is not None:
+            v = self.arr.values.copy()
+            keep = np.zeros(len(v), dtype=np.bool_)
+            for i, r in enumerate(ratios):
+                if r != 1:
+                    x = v[:, i].astype(np.float64) * r
+                    v[:, i] = (np.copysign(np.floor(np.abs(x) + 0.5), x)).astype(np.int64)
+                    keep |= v[:, i] != 0
+            self.arr = self.arr.with_values(v).take(keep)
             return
         kept = []
         for s in self.samples:
@@ -145,6 +190,9 @@ class WorkProfile:
         self.samples = kept
 
     def set_label(self, key: str, value: list[str]) -> None:
+        if self.arr is not None:
+            self.arr = self.arr.set_label(key, value)
+            return
         for s in self.samples:
             s.labels[key] = list(value)
 
@@ -218,6 +266,10 @@ def scale_profiles(profs: list[WorkProfile]) -> None:
 def merge(profs: list[WorkProfile]) -> WorkProfile:
     """profile.Merge: one profile with identical samples (same locations and
     labels) summed and all-zero samples dropped."""
+    arrays = all(p.arr is not None for p in profs)
+    if not arrays:
+        for p in profs:
+            p.materialize()
     first = profs[0]
     for p in profs[1:]:
         if p.period_type != first.period_type:
@@ -245,6 +297,7 @@ def merge(profs: list[WorkProfile]) -> WorkProfile:
                       duration_nanos=duration, comments=comments, default_sample_type=default_st,
                       drop_frames=first.drop_frames, keep_frames=first.keep_frames)
     samples: dict[tuple, WSample] = {}
+    arr_parts: list[tuple[SampleArrays, np.ndarray]] = []
     locations: dict[tuple, WLocation] = {}
     functions: dict[tuple, WFunction] = {}
     mappings: dict[tuple, WMapping] = {}
@@ -313,6 +366,19 @@ def merge(profs: list[WorkProfile]) -> WorkProfile:
 
         if not mappings and src.mappings:
             map_mapping(src.mappings[0])
+        if arrays:
+            a = src.arr
+            assert a is not None
+            live = a.take(np.any(a.values != 0, axis=1))
+            seq = live.loc_rows
+            first_at = np.full(len(src.locations), len(seq), dtype=np.int64)
+            np.minimum.at(first_at, seq, np.arange(len(seq), dtype=np.int64))
+            used = np.flatnonzero(first_at < len(seq))
+            remap = np.zeros(len(src.locations), dtype=np.int64)
+            for r in used[np.argsort(first_at[used], kind="stable")].tolist():  # in first use, as pprof maps them
+                remap[r] = map_location(src.locations[r]).id - 1
+            arr_parts.append((live, remap))
+            continue
         for s in src.samples:
             if not any(s.values):
                 continue
@@ -330,6 +396,9 @@ def merge(profs: list[WorkProfile]) -> WorkProfile:
                          {k: list(v) for k, v in s.num_units.items()})
             samples[key] = ns
             out.samples.append(ns)
+    if arrays:
+        out.arr = merge_arrays(arr_parts)
+        return out
     out.samples = [s for s in out.samples if any(s.values)]
     return out
 
@@ -366,6 +435,9 @@ def _prune(p: WorkProfile, drop: re.Pattern[str], keep: re.Pattern[str] | None) 
                 prune.add(loc.id)
             else:
                 loc.lines = loc.lines[i + 1:]
+    if p.arr is not None:
+        _prune_arrays(p, prune, beneath)
+        return
     for s in p.samples:
         found_user = False
         for i in range(len(s.locs) - 1, -1, -1):
@@ -381,6 +453,30 @@ def _prune(p: WorkProfile, drop: re.Pattern[str], keep: re.Pattern[str] | None) 
             if lid in beneath:
                 s.locs = s.locs[i:]
                 break
+
+
+def _prune_arrays(p: WorkProfile, prune: set[int], beneath: set[int]) -> None:
+    """_prune's stack cut on arrays: below the rootmost user frame, cut at
+    the rootmost pruned (after it) or beneath (at it) frame."""
+    if not beneath:
+        return
+    a = p.arr
+    assert a is not None
+    n = len(p.locations)
+    is_prune = np.fromiter((loc.id in prune for loc in p.locations), dtype=np.bool_, count=n)[a.loc_rows]
+    is_beneath = np.fromiter((loc.id in beneath for loc in p.locations), dtype=np.bool_, count=n)[a.loc_rows]
+    pos = seg_pos(a.loc_off)
+    user = ~(is_prune | is_beneath)
+    rootmost_user = seg_max(a.loc_off, np.where(user, pos, -1), -1)
+    lens = np.diff(a.loc_off)
+    cand = is_beneath & (pos < np.repeat(rootmost_user, lens))
+    cut = seg_max(a.loc_off, np.where(cand, pos, -1), -1)
+    cut_f = np.repeat(cut, lens)
+    at_cut_pruned = np.zeros(len(cut), dtype=np.bool_)
+    has = cut >= 0
+    at_cut_pruned[has] = is_prune[a.loc_off[:-1][has] + cut[has]]
+    keep = (pos > cut_f) | ((pos == cut_f) & ~np.repeat(at_cut_pruned, lens))
+    p.arr = a.keep_frames(keep)
 
 
 def remove_uninteresting(p: WorkProfile) -> None:
@@ -402,7 +498,8 @@ def copy_profile(p: WorkProfile) -> WorkProfile:
     locs = {id(loc): WLocation(loc.id, loc.mapping, loc.address, list(loc.lines), loc.folded) for loc in p.locations}
     samples = [WSample([locs[id(loc)] for loc in s.locs], list(s.values), s.labels, s.num_labels, s.num_units)
                for s in p.samples]
-    return WorkProfile(sample_types=list(p.sample_types), samples=samples, locations=list(locs.values()),
+    return WorkProfile(sample_types=list(p.sample_types), samples=samples, arr=p.arr,
+                       locations=list(locs.values()),
                        functions=p.functions, mappings=p.mappings, period_type=p.period_type, period=p.period,
                        time_nanos=p.time_nanos, duration_nanos=p.duration_nanos, comments=list(p.comments),
                        default_sample_type=p.default_sample_type, drop_frames=p.drop_frames,
