@@ -209,13 +209,10 @@ static PyObject *py_bench_run(PyObject *m, PyObject *args) {
     PyObject *units = PyDict_New();
     if (!units) return NULL;
     for (unsigned i = 0; i < s.nunits; i++) {
-        PyObject *v = PyFloat_FromDouble(s.units[i].value);
-        if (!v || PyDict_SetItemString(units, s.units[i].name, v) < 0) {
-            Py_XDECREF(v);
+        if (_ep_dict_put(units, s.units[i].name, PyFloat_FromDouble(s.units[i].value)) < 0) {
             Py_DECREF(units);
             return NULL;
         }
-        Py_DECREF(v);
     }
     return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:N,s:O,s:d,s:d}",
                          "n", (unsigned long long)s.n,

@@ -29,7 +29,9 @@ DESCRIPTION = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dir", nargs="?", metavar="DIR", help="directory to archive (default: generated tree)")
+    from .pipeline import add_tree_arguments
+
+    add_tree_arguments(p)
     flag(p, "count", type=int_arg("count", -(1 << 63)), default=10, metavar="N",
          help="rounds (runs per configuration) at least; exactly N with -target 0 (default 10)")
     flag(p, "target", default="2%", metavar="P%",
@@ -54,7 +56,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     flag(p, "warmup", type=int_arg("warmup", -(1 << 63)), default=1, metavar="N", help="unrecorded rounds first (default 1)")
     flag(p, "archive", choices=("file", "none"), default="file",
          help="write each run's archive to a temporary file (default) or only count its bytes")
-    flag(p, "seed", type=int_arg("seed", -(1 << 63)), default=1, metavar="N", help="seed of the generated tree (default 1)")
     flag(p, "heapprofiles", metavar="DIR",
          help="after the A/B, one heap-profiled run per configuration (every allocation) written to "
               "DIR/heap-<config>.pb.gz and named in the JSON, for the report's 'where memory goes'")

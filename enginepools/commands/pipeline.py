@@ -27,14 +27,19 @@ DESCRIPTION = (
 )
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+def add_tree_arguments(p: argparse.ArgumentParser) -> None:
+    """DIR and -seed: the tree a pipeline run archives (read by resolve_dir)."""
     p.add_argument("dir", nargs="?", metavar="DIR", help="directory to archive (default: generated tree)")
+    flag(p, "seed", type=int_arg("seed", -(1 << 63)), default=1, metavar="N", help="seed of the generated tree (default 1)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_tree_arguments(p)
     flag(p, "pools", default="all", metavar="none|all|string,hash,tar", help="pools to use (default all)")
     flag(p, "o", dest="out", metavar="OUT.tar", help="write the archive here (default: count bytes only)")
     flag(p, "hashes", action="store_true", help="print each file's SHA-256 (sha256sum format)")
     flag(p, "threads", type=int_arg("threads", -(1 << 63)), default=0, metavar="N", help="hash workers (default: CPUs, at most 8)")
     flag(p, "stats-json", metavar="FILE", help="write the result as JSON to FILE ('-' = stdout, no text)")
-    flag(p, "seed", type=int_arg("seed", -(1 << 63)), default=1, metavar="N", help="seed of the generated tree (default 1)")
     flag(p, "count", type=int_arg("count", -(1 << 63)), default=1, metavar="N",
          help="run the pipeline N times in a row in this process (one profile covers them all)")
     from ..pprof.flags import add_profile_flags
