@@ -123,22 +123,14 @@ def synthetic(target_mb: float, seed: int = 7, n_samples: int | None = None,
     )
 
 
-def cpu_of(reps: int, fn) -> float:
-    """Best CPU time (this process) of `reps` calls: steadier than wall time on a shared machine."""
+def best_of(reps: int, fn, clock=time.perf_counter) -> float:
+    """Best time of `reps` calls by `clock` (time.process_time: this
+    process's CPU time, steadier than wall time on a shared machine)."""
     best = float("inf")
     for _ in range(reps):
-        c0 = time.process_time()
+        t = clock()
         fn()
-        best = min(best, time.process_time() - c0)
-    return best
-
-
-def best_of(reps: int, fn) -> float:
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
+        best = min(best, clock() - t)
     return best
 
 
@@ -186,13 +178,13 @@ def main() -> None:
             Profile.from_bytes(raw)
             cpu = min(cpu, time.process_time() - c0)
         t_gz = best_of(a.reps, lambda: Profile.from_bytes(gz))
-        cpu_gz = cpu_of(a.reps, lambda: Profile.from_bytes(gz))
+        cpu_gz = best_of(a.reps, lambda: Profile.from_bytes(gz), time.process_time)
         from enginepools.pprof import inflate
 
         backend = inflate.BACKEND
         saved, inflate._igzip = inflate._igzip, None  # the zlib fallback, for comparison
         try:
-            cpu_gz_zlib = cpu_of(a.reps, lambda: Profile.from_bytes(gz))
+            cpu_gz_zlib = best_of(a.reps, lambda: Profile.from_bytes(gz), time.process_time)
         finally:
             inflate._igzip = saved
         t_enc = best_of(a.reps, lambda: prof.to_bytes(compress=False))

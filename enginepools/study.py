@@ -268,7 +268,7 @@ def _profile_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], li
     import json
 
     from ._atomic import write_text
-    from .e2e.pipeline import profile_pipeline_peak
+    from .e2e.pipeline import cpu_profile_pipeline, profile_pipeline_peak
     from .report.build import timeline_sidecar
 
     bar.grow(3)
@@ -294,21 +294,6 @@ def _profile_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], li
     out.append(str(path))
     bar.advance()
     return out, kept
-
-
-def cpu_profile_pipeline(root: Path, pools: str, min_seconds: float, hz: int = 1000) -> Any:
-    """CPU profile of pipeline runs repeated for at least `min_seconds` of
-    wall time (one run is too short for enough samples at `hz`)."""
-    from .e2e.pipeline import run_pipeline
-    from .pprof.profilers import CPUProfiler
-
-    with CPUProfiler(hz=hz) as cp:
-        t0 = time.perf_counter()
-        while True:
-            run_pipeline(root, pools, None)
-            if time.perf_counter() - t0 >= min_seconds:
-                break
-    return cp.profile()
 
 
 def _ab_phase(plan: Plan, work: Path, bar: Progress) -> tuple[list[str], list[str]]:

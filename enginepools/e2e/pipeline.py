@@ -164,7 +164,7 @@ def _run_core(root: str, fd: int, kw: dict[str, Any], out: str | None = None) ->
 
 
 __all__ = ["POOLS", "PipelineResult", "run_pipeline", "parse_pools", "pools_label", "pools_mask", "check_root",
-           "profile_pipeline", "profile_pipeline_peak"]
+           "profile_pipeline", "profile_pipeline_peak", "cpu_profile_pipeline"]
 
 
 def profile_pipeline(root: str | os.PathLike[str], pools: Any = None, rate: int = 1, *, peak: bool = False,
@@ -201,3 +201,19 @@ def _profiled_run(root: Any, pools: Any, rate: int, interval: float | None, peak
 
     prof = heap_profile("alloc_space", snap, peak=peak and rate > 0)
     return prof, (tl.data(snap) if tl is not None else None)
+
+
+def cpu_profile_pipeline(root: str | os.PathLike[str], pools: Any, min_seconds: float, hz: int = 1000) -> Any:
+    """CPU profile of pipeline runs repeated in this process for at least
+    `min_seconds` of wall time (one run is too short for enough samples at `hz`)."""
+    import time
+
+    from ..pprof.profilers import CPUProfiler
+
+    with CPUProfiler(hz=hz) as cp:
+        t0 = time.perf_counter()
+        while True:
+            run_pipeline(root, pools, None)
+            if time.perf_counter() - t0 >= min_seconds:
+                break
+    return cp.profile()
