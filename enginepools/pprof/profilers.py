@@ -267,9 +267,10 @@ class InuseTimeline(StartStop):
                 series[NO_POOL if k is None else str(k)][i] = int(v)
         events = [e for _, e, _, _ in self._points]
         peak_event = int(snap.get("peak_event", 0))
-        peak_t = next((t for t, e, _, _ in self._points if e >= peak_event), None) if peak_event else None
+        times = [round(t, 6) for t, *_ in self._points]  # µs: the peak's time is one of these readings
+        peak_t = next((t for t, e in zip(times, events) if e >= peak_event), None) if peak_event else None
         return {"unit": "bytes", "rate": int(snap.get("rate", 0)), "interval": self.interval,
-                "t": [round(t, 6) for t, *_ in self._points], "events": events,
+                "t": times, "events": events,
                 "total": [b for _, _, b, _ in self._points], "series": series,
                 "peak_bytes": int(snap.get("peak_bytes", 0)), "peak_event": peak_event, "peak_t": peak_t}
 
