@@ -88,6 +88,15 @@ static void blocks_portable(uint32_t st[8], const uint8_t *p, size_t n) {
 #define SCHED(w0, w1, w2, w3)                                                     \
     (w0) = _mm_sha256msg2_epu32(                                                  \
         _mm_add_epi32(_mm_sha256msg1_epu32((w0), (w1)), _mm_alignr_epi8((w3), (w2), 4)), (w3))
+/* four-round groups i..i+3 (of 16) after the first four: the four
+ * message registers rotate, each made from the three before it */
+#define SCHED_QROUND4(i)                                                          \
+    do {                                                                          \
+        SCHED(m0, m1, m2, m3); QROUND((i), m0);                                   \
+        SCHED(m1, m2, m3, m0); QROUND((i) + 1, m1);                               \
+        SCHED(m2, m3, m0, m1); QROUND((i) + 2, m2);                               \
+        SCHED(m3, m0, m1, m2); QROUND((i) + 3, m3);                               \
+    } while (0)
 
 __attribute__((target("sha,ssse3,sse4.1")))
 static void blocks_shani(uint32_t st[8], const uint8_t *p, size_t n) {
@@ -109,18 +118,9 @@ static void blocks_shani(uint32_t st[8], const uint8_t *p, size_t n) {
         QROUND(1, m1);
         QROUND(2, m2);
         QROUND(3, m3);
-        SCHED(m0, m1, m2, m3); QROUND(4, m0);
-        SCHED(m1, m2, m3, m0); QROUND(5, m1);
-        SCHED(m2, m3, m0, m1); QROUND(6, m2);
-        SCHED(m3, m0, m1, m2); QROUND(7, m3);
-        SCHED(m0, m1, m2, m3); QROUND(8, m0);
-        SCHED(m1, m2, m3, m0); QROUND(9, m1);
-        SCHED(m2, m3, m0, m1); QROUND(10, m2);
-        SCHED(m3, m0, m1, m2); QROUND(11, m3);
-        SCHED(m0, m1, m2, m3); QROUND(12, m0);
-        SCHED(m1, m2, m3, m0); QROUND(13, m1);
-        SCHED(m2, m3, m0, m1); QROUND(14, m2);
-        SCHED(m3, m0, m1, m2); QROUND(15, m3);
+        SCHED_QROUND4(4);
+        SCHED_QROUND4(8);
+        SCHED_QROUND4(12);
         s0 = _mm_add_epi32(s0, abef);
         s1 = _mm_add_epi32(s1, cdgh);
         p += 64;

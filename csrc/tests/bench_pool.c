@@ -39,32 +39,22 @@ static ep_pool *pool;
 static ep_bufpool *tarpool, *hashpool;
 static long iters;
 
-static void loop_pool(long n) {
-    for (long i = 0; i < n; i++) {
-        char *o = ep_pool_get(pool);
-        o[0] = (char)i;
-        opaque(o);
-        ep_pool_put(pool, o);
+/* One loop per allocator: take an object of SIZE, touch one byte of it, hide
+ * the pointer, give it back.  A macro, not a function pointer, so each loop
+ * is the straight-line code a caller of that allocator would have. */
+#define GET_PUT_LOOP(name, SIZE, GET, PUT)           \
+    static void name(long n) {                       \
+        for (long i = 0; i < n; i++) {               \
+            char *o = (GET);                         \
+            o[i & ((SIZE) - 1)] = (char)i;           \
+            opaque(o);                               \
+            PUT;                                     \
+        }                                            \
     }
-}
-
-static void loop_malloc(long n) {
-    for (long i = 0; i < n; i++) {
-        char *o = malloc(OBJ);
-        o[0] = (char)i;
-        opaque(o);
-        free(o);
-    }
-}
-
-static void loop_epalloc(long n) {
-    for (long i = 0; i < n; i++) {
-        char *o = ep_alloc(OBJ);
-        o[0] = (char)i;
-        opaque(o);
-        ep_free(o, OBJ);
-    }
-}
+GET_PUT_LOOP(loop_pool, OBJ, ep_pool_get(pool), ep_pool_put(pool, o))
+GET_PUT_LOOP(loop_malloc, OBJ, malloc(OBJ), free(o))
+GET_PUT_LOOP(loop_epalloc, OBJ, ep_alloc(OBJ), ep_free(o, OBJ))
+GET_PUT_LOOP(loop_malloc64k, BIG, malloc(BIG), free(o))
 
 static void loop_bufpool(ep_bufpool *bp, long n) {
     for (long i = 0; i < n; i++) {
@@ -79,15 +69,6 @@ static void loop_bufpool(ep_bufpool *bp, long n) {
 
 static void loop_tar(long n) { loop_bufpool(tarpool, n); }
 static void loop_hash(long n) { loop_bufpool(hashpool, n); }
-
-static void loop_malloc64k(long n) {
-    for (long i = 0; i < n; i++) {
-        char *o = malloc(BIG);
-        o[i & (BIG - 1)] = (char)i;
-        opaque(o);
-        free(o);
-    }
-}
 
 typedef struct run {
     void (*fn)(long);
