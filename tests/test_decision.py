@@ -24,7 +24,11 @@ def eff(delta, lo, hi, lo2=None, hi2=None, what="wall time", n=10):
     (eff(-0.10, -0.20, 0.0), None, "inconclusive"),      # hi = 0 is not significant (hi < 0 needed)
     (eff(0.01, 0.001, 0.02), None, "remove"),            # significantly worse, however little
     (eff(0.0, -0.05, 0.05), None, "remove"),             # 90% interval on the edges: equivalent (inclusive)
-    (eff(0.0, -0.0501, 0.05), None, "inconclusive"),     # a hair outside: not equivalent
+    (eff(0.0, -0.0501, 0.05), None, "inconclusive"),     # a hair below −m: an improvement of m is open
+    (eff(0.03, -0.05, 0.08), None, "remove"),            # lo₂ = −m exactly, hi₂ > +m: equivalent or worse
+    (eff(0.03, -0.0499, 0.11), None, "remove"),          # not equivalent, not significantly worse: still no gain
+    (eff(0.03, -0.01, 0.07, lo2=-0.0501, hi2=0.06), None, "inconclusive"),  # the 90% interval decides, not the 95%
+    (eff(0.0, -0.06, 0.06, lo2=-0.05, hi2=0.05), None, "remove"),           # 95% crosses −m, 90% does not
     (eff(-0.10, -0.15, -0.05), eff(0.05, 0.01, 0.09, what="peak RSS"), "trade-off"),  # worse by ≥ margin
     (eff(-0.10, -0.15, -0.05), eff(0.049, 0.01, 0.09, what="peak RSS"), "keep"),     # worse, but < margin
     (eff(0.0, -0.01, 0.01), eff(-0.20, -0.3, -0.1, what="peak RSS"), "keep"),        # memory alone keeps
@@ -32,6 +36,15 @@ def eff(delta, lo, hi, lo2=None, hi2=None, what="wall time", n=10):
 ])
 def test_rule_edges(time, memory, want):
     assert dc.apply_rules(time, memory, 5.0, "measured")[0] == want
+
+
+def test_rounds_needed_to_rule_out_the_margin():
+    # Δ = +1%: remove once lo ≥ −5%, i.e. a half-width of ln 1.01 − ln 0.95 = 0.061244;
+    # from 0.1 at n = 10: 10 × (0.1 / 0.061244)² = 26.66 → 27
+    e = dc.Effect("CPU time", 0.01, -0.09, 0.12, -0.08, 0.10, 0.5, 10, 0.1)
+    d, rule, rounds = dc.apply_rules(e, None, 5.0, "measured")
+    assert (d, rounds) == ("inconclusive", 27)
+    assert "not proven" in rule
 
 
 def test_no_interval_is_inconclusive():
@@ -148,7 +161,7 @@ def test_rule_sentences_pass_the_report_checker():
     import report_consistency as rc
 
     cases = [(eff(-0.10, -0.20, 0.05), None), (eff(-0.10, -0.15, -0.05), None), (eff(0.02, 0.01, 0.03), None),
-             (eff(0.0, -0.01, 0.01), None),
+             (eff(0.0, -0.01, 0.01), None), (eff(0.03, -0.02, 0.08), None),
              (eff(-0.10, -0.15, -0.05), eff(0.06, 0.01, 0.09, what="peak RSS"))]
     decisions = set()
     for t, m in cases:

@@ -35,7 +35,7 @@ def test_a_change_that_is_not_significant_is_not_called_real(tmp_path: Path) -> 
     assert "### hash buffer: inconclusive" in text
     assert "real" not in text.replace("real workload", "")
     assert "signed-rank p=1.000" in text
-    assert "crosses a decision edge (0 or ±5%)" in text
+    assert "might be an improvement of the 5% margin, not proven (the 90% interval reaches below the lower edge of ±5%)" in text
     assert "- Measure **hash buffer** again with about " in text
 
 

@@ -217,15 +217,19 @@ def equivalent(e: Effect, m: float) -> bool:
     return e.lo2 is not None and e.hi2 is not None and -m <= e.lo2 and e.hi2 <= m
 
 
+def rules_out_margin(e: Effect, m: float) -> bool:
+    """No improvement of the margin: the (1 − 2α) interval's lower end is at
+    or above −m (equivalent, or worse than that: the one-sided test of
+    "improves by at least m" rejects at α)."""
+    return e.lo2 is not None and -m <= e.lo2
+
+
 def _target(e: Effect, m: float) -> float:
     """Log half-width that would let `e` resolve, at its present estimate."""
-    d, lo_edge, hi_edge = math.log1p(e.delta), math.log1p(-m), math.log1p(m)
+    d, lo_edge = math.log1p(e.delta), math.log1p(-m)
     if e.delta <= -m:
         return abs(d)  # keep once hi < 0
-    if e.delta > m:
-        return d  # worse once lo > 0
-    eq = min(d - lo_edge, hi_edge - d)  # equivalence once the interval fits in ±m
-    return max(eq, d) if d > 0 else eq
+    return d - lo_edge  # remove once lo ≥ −m
 
 
 def rounds_to_resolve(e: Effect, m: float) -> int | None:
@@ -273,18 +277,22 @@ def apply_rules(time: Effect | None, memory: Effect | None, margin_pct: float, s
     if bad is not None:
         return REMOVE, (f"remove: {source} {bad.what} {pct(bad.delta)} {interval(bad)} is significantly worse, "
                         f"and nothing improves by the {mg} margin"), None
-    if all(equivalent(e, m) for e in effects):
+    if all(rules_out_margin(e, m) for e in effects):
+        if all(equivalent(e, m) for e in effects):
+            what = " and ".join(f"{e.what} {pct(e.delta)} {interval(e)}" for e in effects)
+            return REMOVE, (f"remove: {source} {what} equivalent to plain allocation (the 90% intervals lie "
+                            f"within ±{mg}): a pool is code to maintain"), None
         what = " and ".join(f"{e.what} {pct(e.delta)} {interval(e)}" for e in effects)
-        return REMOVE, (f"remove: {source} {what} equivalent to plain allocation (the 90% intervals lie "
-                        f"within ±{mg}): a pool is code to maintain"), None
-    open_ = [e for e in effects if not equivalent(e, m)]
+        return REMOVE, (f"remove: {source} {what}: no improvement of the {mg} margin (the 90% intervals start at "
+                        f"or above the lower edge of ±{mg}: equivalent or worse): a pool is code to maintain"), None
+    open_ = [e for e in effects if not rules_out_margin(e, m)]
     needed = [rounds_to_resolve(e, m) for e in open_]
     known = [n for n in needed if n is not None]
     rounds = max(known) if known else None
     e = open_[0]
     more = f"; about {rounds} rounds would resolve it" if rounds is not None else ""
-    return INCONCLUSIVE, (f"inconclusive: {source} {e.what} {pct(e.delta)} {interval(e)} crosses a decision "
-                          f"edge (0 or ±{mg}){more}"), rounds
+    return INCONCLUSIVE, (f"inconclusive: {source} {e.what} {pct(e.delta)} {interval(e)} might be an improvement "
+                          f"of the {mg} margin, not proven (the 90% interval reaches below the lower edge of ±{mg}){more}"), rounds
 
 
 # ---------------------------------------------------------------- decide
@@ -479,6 +487,7 @@ def pool_inputs(records: Iterable[Any], key: str = "impl", time_units: Sequence[
 
 
 __all__ = ["KEEP", "REMOVE", "TRADE_OFF", "INCONCLUSIVE", "DECISIONS", "Effect", "Share", "Totals", "PoolDecision",
-           "pool_of", "paired_effect", "micro_effect", "scaled", "better", "worse", "equivalent", "apply_rules",
+           "pool_of", "paired_effect", "micro_effect", "scaled", "better", "worse", "equivalent", "rules_out_margin",
+           "apply_rules",
            "rounds_to_resolve", "profile_share", "decide_pools", "pool_inputs", "KERNEL_POOLS", "POOL_PATHS",
            "AB_CONFIGS"]

@@ -165,8 +165,9 @@ def evidence_chain(d: PoolDecision, margin_pct: float) -> str:
     rss_t = f"; end to end, peak RSS {effect_text(rss)}" if rss is not None else ""
     items.append(f"(e) Held: {held}{rss_t}.")
     if d.decision == INCONCLUSIVE and d.rounds_needed:
-        items.append(f"More rounds: about {d.rounds_needed} would bring the interval inside the decision edges "
-                     f"(±{margin_pct:g}%, 0) at the present spread.")
+        items.append(f"More rounds: about {d.rounds_needed} would settle it at the present spread (the interval "
+                     f"above the lower edge of ±{margin_pct:g}%: remove; or below 0 with the estimate beyond the {margin_pct:g}% "
+                     f"margin: keep).")
     return md.join(md.heading(3, f"{d.pool}: {d.decision}"), md.bullets(items))
 
 

@@ -29,9 +29,9 @@ def render(ctx: Context) -> str:
                    f"paired by round (Hodges–Lehmann estimate, 95% interval). Rules, margin ±{r.margin_pct:g}%, "
                    f"α = {r.alpha:g}: **keep** when the end-to-end time or peak RSS improves significantly by at "
                    f"least the margin; **trade-off** when one improves so and the other worsens significantly by "
-                   f"at least the margin; **remove** when either is significantly worse, or both are equivalent "
-                   f"(90% interval within the margin); otherwise **inconclusive**, with the rounds that would "
-                   f"resolve it. End to end means measured by the A/B when it ran the pool alone, else predicted "
+                   f"at least the margin; **remove** when neither can improve by the margin (each 90% interval "
+                   f"starts above −margin: equivalent or worse); otherwise — an improvement of the margin possible "
+                   f"but not proven — **inconclusive**, with the rounds that would resolve it. End to end means measured by the A/B when it ran the pool alone, else predicted "
                    f"as CPU share × micro Δ.")
         out.append(decisions.decision_table(d.decisions))
         bound = decisions.share_bound(d.decisions, m.get("pkg"))
