@@ -93,34 +93,70 @@ def _target_mode(p: Path) -> int:
         return 0o666 & ~umask
 
 
+class AtomicFile:
+    """A file written the crash-safe way over a long run: ``AtomicFile(p)``
+    opens a temporary name beside `p` (or `p` itself when it is a device or a
+    FIFO), ``.file`` is written as results come, and ``commit()`` renames it
+    over `p` — or over another name in the same folder, such as
+    ``p + ".partial"`` after an interrupt; ``discard()`` removes it."""
+
+    def __init__(self, path: str | os.PathLike[str], mode: str = "w", **kw: object) -> None:
+        self.path = path
+        p = _resolve(path)
+        self.tmp: str | None = None
+        if _special(p) is not None:
+            try:
+                self.file: IO = open(p, mode, **kw)  # type: ignore[call-overload]
+            except OSError as e:
+                raise InputError(f"{path}: {e.strerror or e}") from None
+            return
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent if str(p.parent) else ".")
+        try:
+            self.file = os.fdopen(fd, mode, **kw)  # type: ignore[call-overload]
+        except BaseException:
+            os.close(fd)
+            self.discard()
+            raise
+
+    def commit(self, dest: str | os.PathLike[str] | None = None) -> None:
+        """Close, and rename into place at `dest` (default: the path given)."""
+        if self.tmp is None:  # written in place
+            self.file.close()
+            return
+        target = _resolve(self.path if dest is None else dest)
+        try:
+            with self.file as f:
+                f.flush()
+                os.fsync(f.fileno())
+                # mkstemp makes the file 0600; give it the mode a plain open()
+                # would (an existing file's own mode, else 0666 less the umask)
+                os.fchmod(f.fileno(), _target_mode(target))
+            os.replace(self.tmp, target)
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        """Close, and remove the temporary file (the target is left as it was)."""
+        with contextlib.suppress(AttributeError):
+            self.file.close()
+        if self.tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.tmp)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kw: object) -> Iterator[IO]:
     """``with atomic_write(p) as f: f.write(...)`` — `p` appears whole or not
     at all (a device or FIFO is written in place; a symlink's target is
     written)."""
-    p = _resolve(path)
-    if _special(p) is not None:
-        try:
-            f = open(p, mode, **kw)  # type: ignore[call-overload]
-        except OSError as e:
-            raise InputError(f"{path}: {e.strerror or e}") from None
-        with f:
-            yield f
-        return
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent if str(p.parent) else ".")
+    a = AtomicFile(path, mode, **kw)
     try:
-        with os.fdopen(fd, mode, **kw) as f:  # type: ignore[call-overload]
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-            # mkstemp makes the file 0600; give it the mode a plain open()
-            # would (an existing file's own mode, else 0666 less the umask)
-            os.fchmod(f.fileno(), _target_mode(p))
-        os.replace(tmp, p)
+        yield a.file
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        a.discard()
         raise
+    a.commit()
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -22,6 +22,8 @@ GiB = 1 << 30
 CHUNK = 1 << 20
 MAX_INFLATED_DEFAULT = 4 * GiB
 MAX_INFLATED_ENV = "ENGINEPOOLS_MAX_INFLATED"
+MAX_INFLATE_RATIO_DEFAULT = 200
+MAX_INFLATE_RATIO_ENV = "ENGINEPOOLS_MAX_INFLATE_RATIO"
 
 
 def max_inflated() -> int:
@@ -34,6 +36,18 @@ def max_inflated() -> int:
     if not digits.isdigit() or not 0 < int(digits) * mult < (1 << 62):
         raise UsageError(f"{MAX_INFLATED_ENV}={text!r}: want a positive size in bytes (e.g. 4G, 512M)")
     return int(digits) * mult
+
+
+def max_inflate_ratio() -> int:
+    """The most a gzip'd input may inflate per compressed byte past 64 MiB of
+    output (``ENGINEPOOLS_MAX_INFLATE_RATIO``; 0: no ratio check)."""
+    text = os.environ.get(MAX_INFLATE_RATIO_ENV, "").strip()
+    if not text:
+        return MAX_INFLATE_RATIO_DEFAULT
+    if not text.isdigit() or int(text) >= (1 << 62):
+        raise UsageError(f"{MAX_INFLATE_RATIO_ENV}={text!r}: want a whole number of times (e.g. 200), or 0 for no "
+                         f"ratio check")
+    return int(text)
 
 
 def read_input(path: str | os.PathLike[str], what: str, limit: int) -> bytes:

@@ -123,7 +123,7 @@ for flag, val, frag in [("-benchtime", "fast", "-benchtime"), ("-benchtime", "0x
                         ("-benchtime", "-1s", "-benchtime"), ("-benchtime", "99999999999999999999x", "out of range"),
                         ("-benchtime", "999999999999999999999h", "-benchtime"), ("-benchtime", "x", "-benchtime"),
                         ("-count", "0", "-count"), ("-count", "-1", "-count"), ("-count", "lots", "-count"),
-                        ("-count", "1" + "0" * 31, "out of range"), ("-count", "100000000", "out of range"),
+                        ("-count", "1" + "0" * 31, "out of range"), ("-count", str(2 ** 63), "out of range"),
                         ("-cpu", "0", "-cpu"), ("-cpu", "x", "-cpu"), ("-cpu", "1,,2", "-cpu"),
                         ("-cpu", "9999", "-cpu"), ("-bench", "(", "-bench"),
                         ("-o", "", "-o"), ("-json", "", "-json"), ("-memprofile", "", "-memprofile"),

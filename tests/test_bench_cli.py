@@ -97,3 +97,38 @@ def test_interrupted_run_writes_partial_and_keeps_old_file(tmp_path):
     doc = json.loads((tmp_path / "r.json.partial").read_text())
     assert doc["complete"] is False and len(doc["samples"]) == len(recs)
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+
+
+def test_many_samples_are_streamed_to_the_terminal_and_both_files(tmp_path, capsys):
+    out, js = tmp_path / "r.txt", tmp_path / "r.json"
+    rc = main(["bench", "-bench", "Empty$", "-benchtime", "1x", "-count", "3000", "-cpu", "1",
+               "-o", str(out), "-json", str(js), "-progress=off"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert printed == out.read_text()
+    lines = [ln for ln in printed.splitlines() if ln.startswith("Benchmark")]
+    assert len(lines) == 3000 and all(ln.split()[:2] == ["BenchmarkEmpty", "1"] for ln in lines)
+    doc = json.loads(js.read_text())
+    assert doc["complete"] is True and [s["rep"] for s in doc["samples"]] == list(range(1, 3001))
+    assert [r.name for r in benchfmt.read(js)] == ["BenchmarkEmpty"] * 3000
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+
+
+def test_count_up_to_gos_bound_runs_as_a_stream(tmp_path):
+    # go test takes -count up to 2**63-1 and prints samples as they finish;
+    # interrupted, the run says how many of them finished
+    big = str(2 ** 63 - 1)
+    cmd = [sys.executable, "-m", "enginepools", "bench", "-bench", "Empty$", "-benchtime", "1x", "-count", big,
+           "-cpu", "1", "-progress", "off", "-o", str(tmp_path / "r.txt")]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    got = 0
+    deadline = time.monotonic() + 60
+    while got < 200 and time.monotonic() < deadline:
+        got += p.stdout.readline().startswith("BenchmarkEmpty")
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert got == 200 and p.returncode == 130, err
+    assert f"of {big} samples" in err and "r.txt.partial" in err
+    assert len(benchfmt.read(str(tmp_path / "r.txt.partial"))) >= 200
+    r = subprocess.run(cmd[:-2] + ["-count", str(2 ** 63)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "-count" in r.stderr and "out of range" in r.stderr

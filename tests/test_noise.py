@@ -126,3 +126,35 @@ def test_report_lists_noisy_benchmarks_with_the_probe_and_checks_out(tmp_path):
     assert "impl=std`" not in section
     assert check_report(tmp_path / "report") == []  # its CV is the raw output's
 
+
+
+def test_running_statistics_match_the_arrays():
+    # the streamed run keeps O(1) statistics; expectations here come from numpy directly
+    rng = np.random.default_rng(3)
+    ns = rng.normal(1000, 40, 500)
+    zero = ns * 0.5 + rng.normal(600, 5, 500)
+    chain = rng.normal(2243, 20, 500)
+    ns[7] = zero[11] = chain[13] = np.nan  # unknowns are skipped, pairwise for r
+    run = noise.Running("BenchmarkX")
+    for a, b, c in zip(ns, zero, chain):
+        run.add(a, b, c)
+    st = run.stability()
+
+    def cv(a):
+        a = a[np.isfinite(a)]
+        return a.std(ddof=1) / a.mean()
+
+    def r(x, y):
+        ok = np.isfinite(x) & np.isfinite(y)
+        return np.corrcoef(x[ok], y[ok])[0, 1]
+
+    assert len(run) == 500 and st.samples == 499
+    assert st.cv == pytest.approx(cv(ns), rel=1e-9)
+    assert st.zero_cv == pytest.approx(cv(zero), rel=1e-9) and st.chain_cv == pytest.approx(cv(chain), rel=1e-9)
+    assert st.r_zero == pytest.approx(r(ns, zero), rel=1e-9) and st.r_chain == pytest.approx(r(ns, chain), abs=1e-9)
+    assert st.zero_range == (np.nanmin(zero), np.nanmax(zero))
+    flat = noise.Running("BenchmarkFlat")
+    for _ in range(5):
+        flat.add(10.0, 500.0, float("nan"))
+    fs = flat.stability()
+    assert fs.cv == 0 and np.isnan(fs.r_zero) and np.isnan(fs.chain_cv)  # constant side: no r; no probe: NaN

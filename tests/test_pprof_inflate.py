@@ -52,3 +52,47 @@ def test_cap_refuses_a_bomb(backend: str) -> None:
         gunzip(bomb, limit=1 << 20)
     with pytest.raises(GzipError, match="more than"):  # the cap counts every member
         gunzip(gzip.compress(b"a" * 600) + gzip.compress(b"b" * 600), limit=1000)
+
+
+# ---- the ratio check: a bomb is refused after RATIO_FLOOR of output, not at the cap ------
+
+def _bomb_then_random() -> tuple[bytes, int]:
+    """96 MiB of zeros (~1000x at gzip -9) then 2 MiB of random bytes (1x):
+    over the whole file it inflates ~45x, under the limit; over its first
+    member ~1000x."""
+    raw = b"\0" * (96 << 20)
+    noise = os.urandom(2 << 20)
+    first = gzip.compress(raw, compresslevel=9)
+    data = first + gzip.compress(noise, compresslevel=1)
+    assert len(raw) / len(first) > 800 and (len(raw) + len(noise)) / len(data) < 200
+    return data, len(raw) + len(noise)
+
+
+def test_ratio_refuses_a_bomb_by_what_was_read_so_far(backend: str) -> None:
+    data, inflated = _bomb_then_random()
+    with pytest.raises(GzipError, match="inflates more than 200 times") as ei:
+        gunzip(data, limit=4 << 30, ratio=200)
+    assert ei.value.offset < 1 << 20  # inside the first member: a small part of the input was read
+    assert len(gunzip(data, limit=4 << 30, ratio=0)) == inflated  # 0: no ratio check, the cap alone
+    assert len(gunzip(data, limit=4 << 30, ratio=2000)) == inflated  # deflate never passes ~1032x
+
+
+def test_ratio_not_checked_below_the_floor(backend: str) -> None:
+    small_bomb = gzip.compress(b"\0" * (32 << 20))  # ~1000x, but 32 MiB < RATIO_FLOOR
+    assert len(gunzip(small_bomb, ratio=200)) == 32 << 20
+
+
+def test_profile_read_names_the_ratio_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from enginepools.errors import UsageError
+    from enginepools.pprof.profile import Profile, ProfileFormatError
+
+    data, _ = _bomb_then_random()
+    with pytest.raises(ProfileFormatError, match="inflates more than 200 times.*ENGINEPOOLS_MAX_INFLATE_RATIO"):
+        Profile.from_bytes(data, source="bomb.pb.gz")
+    monkeypatch.setenv("ENGINEPOOLS_MAX_INFLATE_RATIO", "0")  # the check off: the decoder sees the zeros
+    with pytest.raises(ProfileFormatError) as ei:
+        Profile.from_bytes(data, source="bomb.pb.gz")
+    assert "inflates" not in str(ei.value)
+    monkeypatch.setenv("ENGINEPOOLS_MAX_INFLATE_RATIO", "lots")
+    with pytest.raises(UsageError, match="ENGINEPOOLS_MAX_INFLATE_RATIO='lots'"):
+        Profile.from_bytes(data, source="bomb.pb.gz")

@@ -122,3 +122,47 @@ def test_duration_benchtime_reaches_the_goal():
 def test_parallel_kernel_named_with_procs():
     res = runner.run("PoolGetPut/size=64$", "200x", count=1, cpus=[1, 2], progress=False)
     assert res.names() == ["BenchmarkPoolGetPut/size=64", "BenchmarkPoolGetPut/size=64-2"]
+
+
+# ---- -count: go test's bound, samples streamed -------------------------------------
+
+def test_count_bounds():
+    # enginepools bench streams: up to go test's -count (cmd/go parses it as an int: 2**63-1)
+    assert runner.parse_count(str(2 ** 63 - 1), most=runner.MAX_COUNT) == 2 ** 63 - 1
+    with pytest.raises(UsageError, match=r"-count '9223372036854775808': out of range \(at most 9223372036854775807"):
+        runner.parse_count(str(2 ** 63), most=runner.MAX_COUNT)
+    # callers that keep every sample (study, pytest benchmarks) stay at 100,000
+    assert runner.parse_count("100000") == 100_000
+    with pytest.raises(UsageError, match="at most 100000"):
+        runner.parse_count("100001")
+
+
+def test_plan_size_is_the_plans_length():
+    ks = runner.select("StringBuilder|SHA256")
+    assert runner.plan_size(ks, [1, 2], 3) == len(runner.plan(ks, [1, 2], 3)) == 4 * 2 * 3
+
+
+def _streamed(pattern: str, count: int, sink) -> tuple[object, int]:
+    """The result of a streamed run, and the peak of Python's traced memory during it."""
+    import tracemalloc
+
+    r = runner.Runner(runner.select(pattern), benchtime="1x", count=count, cpus=[1], progress=False, stream=sink)
+    tracemalloc.start()
+    try:
+        res = r.run()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return res, peak
+
+
+def test_streamed_run_keeps_no_sample_and_memory_does_not_grow_with_count():
+    seen = []
+    res, _ = _streamed("StringBuilder", 5, seen.append)
+    assert [s.name for s in seen] == ["BenchmarkStringBuilder/impl=pool", "BenchmarkStringBuilder/impl=std"] * 5
+    assert all(s.iterations == 1 and s.values["ns/op"] > 0 for s in seen)
+    assert len(res) == 0 and res.series == {} and res.complete  # every sample went to the stream, none kept
+    _, small = _streamed("Empty$", 1_000, lambda s: None)
+    _, large = _streamed("Empty$", 10_000, lambda s: None)
+    # 9,000 samples more: kept, they would cost > 2 MB (a sample's values dict alone is > 200 bytes)
+    assert large < small * 1.5 + 64 * 1024, (small, large)

@@ -27,6 +27,7 @@ import math
 import os
 import sys
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
@@ -119,27 +120,101 @@ def stability(s: Series) -> Stability:
                      zero_range=(float(zf.min()), float(zf.max())) if len(zf) else (math.nan, math.nan))
 
 
-def check(res: BenchResult, only_noisy: bool = True) -> list[Stability]:
+class _Moments:
+    """Count, mean and sum of squared deviations of the finite values seen
+    (Welford's update: exact to rounding, O(1) memory)."""
+
+    __slots__ = ("n", "mean", "m2")
+
+    def __init__(self) -> None:
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def add(self, x: float) -> None:
+        if math.isfinite(x):
+            self.n += 1
+            d = x - self.mean
+            self.mean += d / self.n
+            self.m2 += d * (x - self.mean)
+
+    def cv(self) -> float:  # as analysis.stats.cv: sample SD / mean, NaN under 2 values or a mean <= 0
+        if self.n < 2 or self.mean <= 0:
+            return math.nan
+        return math.sqrt(self.m2 / (self.n - 1)) / self.mean
+
+
+class _CoMoments:
+    """Welford's update for the pairs (x, y) both finite: their Pearson r."""
+
+    __slots__ = ("x", "y", "cxy")
+
+    def __init__(self) -> None:
+        self.x, self.y, self.cxy = _Moments(), _Moments(), 0.0
+
+    def add(self, x: float, y: float) -> None:
+        if math.isfinite(x) and math.isfinite(y):
+            dx = x - self.x.mean
+            self.x.add(x)
+            self.y.add(y)
+            self.cxy += dx * (y - self.y.mean)
+
+    def r(self) -> float:  # as _pearson: NaN under MIN_SAMPLES pairs or a constant side
+        if self.x.n < MIN_SAMPLES or self.x.m2 <= 0 or self.y.m2 <= 0:
+            return math.nan
+        return max(-1.0, min(1.0, self.cxy / math.sqrt(self.x.m2 * self.y.m2)))
+
+
+class Running:
+    """A benchmark's :class:`Stability` over samples as they stream by, in
+    O(1) memory (``enginepools bench`` keeps no samples): ``add(ns/op,
+    store probe, latency probe)`` per sample, NaN for what is unknown."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.n = 0
+        self._ns, self._zero, self._chain = _Moments(), _Moments(), _Moments()
+        self._ns_zero, self._ns_chain = _CoMoments(), _CoMoments()
+        self._zmin, self._zmax = math.inf, -math.inf
+
+    def __len__(self) -> int:
+        return self.n
+
+    def add(self, ns_per_op: float, zero64k_ns: float, chain_ns: float) -> None:
+        self.n += 1
+        self._ns.add(ns_per_op)
+        self._zero.add(zero64k_ns)
+        self._chain.add(chain_ns)
+        self._ns_zero.add(ns_per_op, zero64k_ns)
+        self._ns_chain.add(ns_per_op, chain_ns)
+        if math.isfinite(zero64k_ns):
+            self._zmin, self._zmax = min(self._zmin, zero64k_ns), max(self._zmax, zero64k_ns)
+
+    def stability(self) -> Stability:
+        return Stability(name=self.name, samples=self._ns.n, cv=self._ns.cv(), zero_cv=self._zero.cv(),
+                         chain_cv=self._chain.cv(), r_zero=self._ns_zero.r(), r_chain=self._ns_chain.r(),
+                         zero_range=(self._zmin, self._zmax) if self._zero.n else (math.nan, math.nan))
+
+
+def check(res: BenchResult | Mapping[str, Running], only_noisy: bool = True) -> list[Stability]:
     """Stability of every benchmark with at least MIN_SAMPLES samples (only
-    those with CV above CV_LIMIT unless `only_noisy` is False), in run order."""
+    those with CV above CV_LIMIT unless `only_noisy` is False), in run order;
+    `res` is a result, or the running statistics of a streamed run."""
     out = []
-    for name in res.names():
-        s = res[name]
+    for s in (res.series if isinstance(res, BenchResult) else res).values():
         if len(s) < MIN_SAMPLES:
             continue
-        st = stability(s)
+        st = s.stability() if isinstance(s, Running) else stability(s)
         if not only_noisy or st.noisy:
             out.append(st)
     return out
 
 
-def warn(res: BenchResult | str | os.PathLike[str], *, prefix: str = "", most: int | None = None,
+def warn(res: BenchResult | Mapping[str, Running] | str | os.PathLike[str], *, prefix: str = "", most: int | None = None,
          detail: str = "") -> None:
     """pyperf-style, on stderr: say which benchmarks of `res` (a result, or
     the path of its JSON; a missing file says nothing) varied more than they
     should, and whether the machine's probe says why.  Past `most` of them,
     one summary line instead, pointing to `detail` (where the table is)."""
-    if not isinstance(res, BenchResult):
+    if isinstance(res, (str, os.PathLike)):
         if not os.path.isfile(res):
             return
         res = BenchResult.read(res)
@@ -152,4 +227,4 @@ def warn(res: BenchResult | str | os.PathLike[str], *, prefix: str = "", most: i
         print(f"{prefix}noisy: {st.explain()}", file=sys.stderr)
 
 
-__all__ = ["CV_LIMIT", "FOLLOWS_R", "MIN_SAMPLES", "Stability", "stability", "check", "summary", "warn"]
+__all__ = ["CV_LIMIT", "FOLLOWS_R", "MIN_SAMPLES", "Stability", "Running", "stability", "check", "summary", "warn"]

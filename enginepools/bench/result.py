@@ -16,7 +16,10 @@ Writers:
   are Go's integer quotients; the exact totals are in the JSON.
 * :meth:`BenchResult.write_json` — ``enginepools.bench/1``: every sample
   with raw totals (wall ``ns``, ``cpu_ns`` of the measuring threads,
-  allocation totals), the run's settings and the machine's metadata.
+  allocation totals), the run's settings and the machine's metadata; one
+  sample a line and ``"complete"`` last (:func:`json_head`,
+  :func:`json_sample`, :func:`json_tail`), the layout
+  :mod:`enginepools.bench.stream` writes as a run goes.
 
 Both are read back by :mod:`enginepools.bench.benchfmt` (and the text by
 benchstat) unchanged.
@@ -140,6 +143,59 @@ class Series:
         return float(np.median(a)) if len(a) else math.nan
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One finished sample: what the runner hands a stream (raw totals −1
+    when unknown, probe means NaN when unknown)."""
+
+    name: str
+    kernel: str
+    procs: int
+    iterations: int
+    values: Mapping[str, float]
+    ns: int = -1
+    cpu_ns: int = -1
+    alloc_bytes: int = -1
+    alloc_objects: int = -1
+    probe: Mapping[str, float] = field(default_factory=dict)
+
+    def go_line(self, width: int = 0) -> str:
+        return format_go_line(self.name, self.iterations, self.values, width)
+
+    def to_json(self, rep: int) -> dict[str, Any]:
+        """The sample's JSON object; `rep` is its number within its benchmark (from 1)."""
+        d: dict[str, Any] = {"name": self.name, "kernel": self.kernel, "procs": self.procs, "rep": rep,
+                             "iterations": self.iterations}
+        for key in ("ns", "cpu_ns", "alloc_bytes", "alloc_objects"):
+            if getattr(self, key) >= 0:
+                d[key] = getattr(self, key)
+        d["values"] = {u: v for u, v in self.values.items() if not math.isnan(v)}
+        probe = {k: round(float(self.probe[k]), 2) for k in ("zero64k_ns", "chain_ns")
+                 if k in self.probe and not math.isnan(self.probe[k])}
+        if probe:
+            d["probe"] = probe
+        return d
+
+
+def json_head(config: Mapping[str, str], machine: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
+    """The JSON text up to the first sample (``"samples": [``)."""
+    head = json.dumps({"format": benchfmt.JSON_FORMAT, "config": config, "machine": machine, "settings": settings,
+                       "samples": []}, indent=1)
+    assert head.endswith('"samples": []\n}')
+    return head[:-len("]\n}")]
+
+
+def json_sample(d: Mapping[str, Any], first: bool) -> str:
+    """One sample's line of the JSON text."""
+    return ("\n  " if first else ",\n  ") + json.dumps(d)
+
+
+def json_tail(complete: bool) -> str:
+    """The JSON text after the last sample; ``complete`` comes last, as only
+    the end of a run knows it."""
+    return f'\n ],\n "complete": {json.dumps(bool(complete))}\n}}\n'
+
+
 class BenchResult:
     """Samples of a benchmark run, with its configuration and machine."""
 
@@ -168,6 +224,11 @@ class BenchResult:
         i = s.append(iterations, values, ns, alloc_bytes, alloc_objects, cpu_ns, probe)
         self.order.append((name, i))
         return name
+
+    def add_sample(self, s: Sample) -> str:
+        """Record a finished :class:`Sample`; returns its full Go name."""
+        return self.add(s.kernel, s.procs, s.iterations, s.values, ns=s.ns, alloc_bytes=s.alloc_bytes,
+                        alloc_objects=s.alloc_objects, cpu_ns=s.cpu_ns, probe=s.probe)
 
     def add_raw(self, kernel: str, procs: int, n: int, ns: int, alloc_bytes: int, alloc_objects: int,
                 bytes_per_op: int = 0, extra: Mapping[str, float] | None = None, cpu_ns: int = -1,
@@ -250,29 +311,28 @@ class BenchResult:
         _write(dest, self.format_go())
 
     # ---- JSON
-    def to_json(self) -> dict[str, Any]:
-        samples = []
+    def _sample_dicts(self) -> Iterable[dict[str, Any]]:
         rep: dict[str, int] = {}
         for name, i in self.order:
             s = self.series[name]
             rep[name] = rep.get(name, 0) + 1
-            d: dict[str, Any] = {"name": name, "kernel": s.kernel, "procs": s.procs, "rep": rep[name],
-                                 "iterations": int(s.iterations[i])}
-            for key, arr in (("ns", s.ns), ("cpu_ns", s.cpu_ns), ("alloc_bytes", s.alloc_bytes),
-                             ("alloc_objects", s.alloc_objects)):
-                if arr[i] >= 0:
-                    d[key] = int(arr[i])
-            d["values"] = s.sample(i)
-            probe = {k: round(float(a[i]), 2) for k, a in (("zero64k_ns", s.probe_zero64k_ns),
-                                                            ("chain_ns", s.probe_chain_ns)) if not math.isnan(a[i])}
-            if probe:
-                d["probe"] = probe
-            samples.append(d)
+            yield Sample(name, s.kernel, s.procs, int(s.iterations[i]), s.sample(i), ns=int(s.ns[i]),
+                         cpu_ns=int(s.cpu_ns[i]), alloc_bytes=int(s.alloc_bytes[i]),
+                         alloc_objects=int(s.alloc_objects[i]),
+                         probe={"zero64k_ns": float(s.probe_zero64k_ns[i]),
+                                "chain_ns": float(s.probe_chain_ns[i])}).to_json(rep[name])
+
+    def to_json(self) -> dict[str, Any]:
         return {"format": benchfmt.JSON_FORMAT, "complete": self.complete, "config": self.config,
-                "machine": self.machine, "settings": self.settings, "samples": samples}
+                "machine": self.machine, "settings": self.settings, "samples": list(self._sample_dicts())}
 
     def format_json(self) -> str:
-        return json.dumps(self.to_json(), indent=1) + "\n"
+        """The JSON text: the settings, then one sample a line (the layout
+        :class:`enginepools.bench.stream.SampleStream` writes as samples finish)."""
+        parts = [json_head(self.config, self.machine, self.settings)]
+        parts += [json_sample(d, first=k == 0) for k, d in enumerate(self._sample_dicts())]
+        parts.append(json_tail(self.complete))
+        return "".join(parts)
 
     def write_json(self, dest: str | os.PathLike[str] | IO[str]) -> None:
         _write(dest, self.format_json())
@@ -294,7 +354,8 @@ def _write(dest: str | os.PathLike[str] | IO[str], text: str) -> None:
         dest.write(text)
 
 
-__all__ = ["BenchResult", "Series", "go_name", "pretty", "format_go_line", "sample_values", "STANDARD_UNITS"]
+__all__ = ["BenchResult", "Series", "Sample", "go_name", "pretty", "format_go_line", "sample_values", "STANDARD_UNITS",
+           "json_head", "json_sample", "json_tail"]
 
 
 def summary_html(res: Any) -> str:

@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Sequence
 
 from .. import _core
 from . import machine
-from .result import BenchResult, go_name
+from .result import BenchResult, Sample, go_name, sample_values
 from ..errors import InputError, UsageError
 from .._flags import INT64_MAX
 
@@ -128,20 +128,28 @@ def parse_cpu_list(text: str) -> list[int]:
     return out
 
 
-def parse_count(text: str | int) -> int:
+def parse_count(text: str | int, most: int | None = None) -> int:
+    """``-count``: a positive integer, at most `most` — MAX_KEPT_COUNT by
+    default, for callers that keep every sample; ``enginepools bench``, which
+    streams them, takes up to go test's bound (its -count is an int flag:
+    at most 2⁶³−1)."""
+    most = MAX_KEPT_COUNT if most is None else most
     try:
         v = int(text)
     except (TypeError, ValueError):
         v = 0
     if v <= 0:
         raise UsageError(f"-count {text!r}: want a positive integer")
-    if v > MAX_COUNT:
-        raise UsageError(f"-count {text!r}: out of range (at most {MAX_COUNT} samples per benchmark: they are "
-                         f"held in memory for -o, -json and the noise check)")
+    if v > most:
+        why = "as go test's" if most >= INT64_MAX else "samples per benchmark: every one is kept for the analysis"
+        raise UsageError(f"-count {text!r}: out of range (at most {most}, {why})")
     return v
 
 
-MAX_COUNT = 100_000  # -count's bound: every sample is kept (-o/-json are written at the end)
+#: -count's bound where every sample is held in memory (the study, pytest
+#: benchmarks); ``enginepools bench`` streams samples and takes up to INT64_MAX
+MAX_KEPT_COUNT = 100_000
+MAX_COUNT = INT64_MAX
 
 
 def default_cpus() -> list[int]:
@@ -261,6 +269,11 @@ def groups(selected: Sequence[Kernel]) -> list[list[Kernel]]:
     return list(out.values())
 
 
+def plan_size(selected: Sequence[Kernel], cpus: Sequence[int], count: int) -> int:
+    """``len(plan(...))``, without making the list (-count may be 2⁶³−1)."""
+    return len(selected) * len(cpus) * count
+
+
 def plan(selected: Sequence[Kernel], cpus: Sequence[int], count: int) -> list[tuple[Kernel, int]]:
     """The sample order: per group and thread count, rounds of A B A B …"""
     order = []
@@ -304,8 +317,11 @@ class Runner:
     count: int = 1
     cpus: Sequence[int] = field(default_factory=default_cpus)
     chunk_ns: int = CHUNK_NS
-    #: called with (result, full name, sample index) after every sample
+    #: called with (result, full name, sample index) after every sample kept
     on_sample: Callable[[BenchResult, str, int], None] | None = None
+    #: when set, every sample goes here as it finishes and none is kept in the
+    #: result (memory does not grow with -count; on_sample is not called)
+    stream: Callable[[Sample], None] | None = None
     progress: bool | None = None  # None: a bar on a terminal stderr only
     pattern: str = "."
 
@@ -328,7 +344,7 @@ class Runner:
         res = result if result is not None else self.new_result()
         bt = self.benchtime
         assert isinstance(bt, BenchTime)
-        total = len(plan(self.selected, self.cpus, self.count))
+        total = plan_size(self.selected, self.cpus, self.count)
         bar = _progress(total, self.progress)
         try:
             for g in groups(self.selected):
@@ -361,11 +377,18 @@ class Runner:
                     if bar is not None:
                         bar.set_postfix_str(go_name(h.kernel.fullname, procs), refresh=False)
                     r = h.run(n)
-                    name = res.add_raw(h.kernel.fullname, procs, r["n"], r["ns"], r["alloc_bytes"],
-                                       r["alloc_objects"], r["bytes_per_op"], r["units"], cpu_ns=r["cpu_ns"],
-                                       probe={"zero64k_ns": r["probe_zero64k_ns"], "chain_ns": r["probe_chain_ns"]})
-                    if self.on_sample is not None:
-                        self.on_sample(res, name, len(res.series[name]) - 1)
+                    kernel = h.kernel.fullname
+                    sample = Sample(go_name(kernel, procs), kernel, procs, r["n"], sample_values(
+                        r["n"], r["ns"], r["alloc_bytes"], r["alloc_objects"], r["bytes_per_op"], r["units"]),
+                        ns=r["ns"], cpu_ns=r["cpu_ns"], alloc_bytes=r["alloc_bytes"],
+                        alloc_objects=r["alloc_objects"],
+                        probe={"zero64k_ns": r["probe_zero64k_ns"], "chain_ns": r["probe_chain_ns"]})
+                    if self.stream is not None:
+                        self.stream(sample)
+                    else:
+                        name = res.add_sample(sample)
+                        if self.on_sample is not None:
+                            self.on_sample(res, name, len(res.series[name]) - 1)
                     if bar is not None:
                         bar.update(1)
         finally:
@@ -393,5 +416,5 @@ def run(pattern: str = ".", benchtime: str = DEFAULT_BENCHTIME, count: int = 1,
 
 
 __all__ = ["BenchTime", "Kernel", "Runner", "Interrupted", "parse_benchtime", "parse_duration", "parse_cpu_list",
-           "parse_count", "predict_n", "calibrate", "kernels", "select", "matches", "compile_pattern", "groups",
+           "parse_count", "MAX_KEPT_COUNT", "MAX_COUNT", "plan_size", "predict_n", "calibrate", "kernels", "select", "matches", "compile_pattern", "groups",
            "plan", "default_cpus", "run"]

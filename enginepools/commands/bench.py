@@ -7,9 +7,11 @@
 
 Flags are go test's (``-flag``, ``--flag`` and ``-flag=value``).  Result
 lines are printed as samples finish; ``-o`` writes the Go benchmark text
-and ``-json`` every sample with its metadata, both atomically at the end.
-An interrupted run (Ctrl-C) writes what finished to ``FILE.partial`` and
-never replaces an existing FILE.
+and ``-json`` every sample with its metadata, both streamed to a temporary
+file and renamed into place at the end.  No sample is kept in memory (the
+noise check keeps running statistics), so ``-count`` may be as large as
+go test's (2⁶³−1).  An interrupted run (Ctrl-C) renames what finished to
+``FILE.partial`` and never replaces an existing FILE.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from typing import Iterator
 from ..bench import noise, runner
 from .._atomic import check_writable
 from .._flags import flag
-from ..bench.result import BenchResult, format_go_line, go_name
+from ..bench.result import go_name
 from ..errors import UsageError
 
 NAME = "bench"
@@ -82,7 +84,7 @@ def profile_session(args: argparse.Namespace):
 
 def _settings(args: argparse.Namespace) -> tuple[runner.BenchTime, int, list[int]]:
     bt = runner.parse_benchtime(args.benchtime)
-    count = runner.parse_count(args.count)
+    count = runner.parse_count(args.count, most=runner.MAX_COUNT)  # streamed: go test's bound
     cpus = runner.parse_cpu_list(args.cpu) if args.cpu is not None else runner.default_cpus()
     return bt, count, cpus
 
@@ -107,6 +109,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..bench.stream import SampleStream
+
     bt, count, cpus = _settings(args)
     if args.list is not None:
         return _list(args.list)
@@ -117,9 +121,7 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(go_name(k.fullname, c)) for k in selected for c in cpus)
     progress = {"auto": None, "on": True, "off": False}[args.progress]
 
-    def on_sample(res: BenchResult, name: str, i: int) -> None:
-        s = res.series[name]
-        line = format_go_line(name, int(s.iterations[i]), s.sample(i), width)
+    def echo(line: str) -> None:
         if progress is False:
             print(line, file=out, flush=True)
         else:
@@ -128,31 +130,29 @@ def run(args: argparse.Namespace) -> int:
             tqdm.write(line, file=out)
             out.flush()
 
-    r = runner.Runner(selected, benchtime=bt, count=count, cpus=cpus, on_sample=on_sample, progress=progress,
-                      pattern=args.bench)
+    r = runner.Runner(selected, benchtime=bt, count=count, cpus=cpus, progress=progress, pattern=args.bench)
     result = r.new_result()
     for line in result.header_lines():
         print(line, file=out)
     out.flush()
-    with profile_session(args):
-        r.run(result)
+    # samples are printed and written as they finish, none kept: memory does
+    # not grow with -count (go test keeps nothing either)
+    stream = SampleStream(result, width, echo, args.output, args.json)
+    r.stream = stream.add
+    try:
+        with profile_session(args):
+            r.run(result)
+    except BaseException:
+        stream.discard()
+        raise
+    written = stream.finish(result.complete)
 
     if result.complete:
-        if args.output:
-            result.write_go(args.output)
-        if args.json:
-            result.write_json(args.json)
-        noise.warn(result, prefix="enginepools bench: ")
+        noise.warn(stream.running, prefix="enginepools bench: ")
         return 0
 
-    planned = len(runner.plan(selected, cpus, count))
-    msg = f"interrupted after {len(result)} of {planned} samples"
-    written = []
-    if len(result):
-        for path, write in ((args.output, result.write_go), (args.json, result.write_json)):
-            if path:
-                write(path + ".partial")
-                written.append(path + ".partial")
+    planned = runner.plan_size(selected, cpus, count)
+    msg = f"interrupted after {stream.count} of {planned} samples"
     if written:
         kept = ", ".join(p for p in (args.output, args.json) if p and os.path.exists(p))
         msg += f"; finished samples written to {' and '.join(written)}"

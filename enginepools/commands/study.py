@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.count is not None:
         if args.count < 1:
             raise UsageError(f"-count {args.count}: must be at least 1")
-        runner.parse_count(args.count)  # the bench's bound, before any phase runs
+        runner.parse_count(args.count)  # the bound for kept samples (100000), before any phase runs
         plan = replace(plan, count=args.count)
     if args.benchtime is not None:
         runner.parse_benchtime(args.benchtime)  # a usage error now, not a failed phase later

@@ -246,18 +246,19 @@ def _encode(p: Profile, level: int) -> bytes:
 def _decode(data: bytes | bytearray | memoryview, source: str) -> Profile:
     from .. import _core
 
-    from .._inputs import MAX_INFLATED_ENV, max_inflated
+    from .._inputs import MAX_INFLATE_RATIO_ENV, MAX_INFLATED_ENV, max_inflate_ratio, max_inflated
     from . import inflate
 
     if len(data) == 0:
         raise ProfileFormatError("empty input file", source, 0)
     cap = max_inflated()
-    if inflate.is_gzip(data):  # ISA-L's inflate when installed (2-3x zlib's), refused past the cap
+    if inflate.is_gzip(data):  # ISA-L's inflate when installed (2-3x zlib's), refused past the cap or the ratio
         try:
-            data = inflate.gunzip(data, cap)
+            data = inflate.gunzip(data, cap, max_inflate_ratio())
         except inflate.GzipError as e:
             where = (f" (the cap on gzip'd input; {MAX_INFLATED_ENV} raises it)" if "inflates to more than" in e.message
-                     else " (in the gzip stream)")
+                     else f" (the limit on gzip'd input; {MAX_INFLATE_RATIO_ENV} raises it, 0 turns it off)"
+                     if "inflates more than" in e.message else " (in the gzip stream)")
             raise ProfileFormatError(f"{e.message}{where}", source, e.offset) from None
     try:
         d = _core.pprof_decode(data, cap)
