@@ -4,8 +4,6 @@ them: which sources are URLs and what is requested (a table recorded from Go
 loopback servers are used."""
 from __future__ import annotations
 
-import contextlib
-import io
 import socket
 import threading
 import urllib.request
@@ -15,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from enginepools import _core
-from enginepools.cli import main
 from enginepools.pprof import fetch, profilers
 from enginepools.pprof.fetch import adjust_url, go_duration, resolve_sources
 from enginepools.pprof.http import PprofServer
 from enginepools.pprof.profilers import HeapProfiler
+
+from test_pprof_top import run
 
 # (source, -seconds, -timeout, URL requested ("" = a file), timeout in seconds),
 # printed by Go 1.19's cmd/pprof adjustURL (its code run as is; 0 means "not given")
@@ -66,16 +65,6 @@ def test_url_or_file_and_what_is_requested_as_cmd_pprof(source: str, seconds: in
                                            (3600, "1h0m0s"), (3725, "1h2m5s")])
 def test_go_duration(seconds: int, text: str) -> None:
     assert go_duration(seconds) == text
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = main(list(argv))
-        except SystemExit as e:
-            rc = int(e.code or 0)
-    return rc, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +134,22 @@ def test_top_seconds_shows_only_the_window(live, allocate_after_each_heap_profil
     assert "Type: alloc_space" in out
     assert err.splitlines() == [f"Fetching profile over HTTP from {_base(live)}/allocs?seconds=1",
                                 "Please wait... (1s)"]
+
+
+def test_host_and_port_alone_is_the_cpu_profile(live) -> None:
+    rc, out, err = run("top", "-seconds", "1", f"localhost:{live.port}")
+    assert rc == 0, err
+    url = f"http://localhost:{live.port}/debug/pprof/profile?seconds=1"
+    assert err.splitlines()[0] == f"Fetching profile over HTTP from {url}"
+    assert "Type: cpu\n" in out
+
+
+def test_a_url_as_base(live) -> None:
+    # the same heap twice (nothing allocated between): the difference is empty
+    rc, out, err = run("top", "-base", f"{_base(live)}/heap", f"{_base(live)}/heap")
+    assert rc == 0, err
+    assert err.count("Fetching profile over HTTP from ") == 2
+    assert "proftest_site_a" not in out and "Showing nodes accounting for 0, 0% of 0 total" in out
 
 
 def test_seconds_is_ignored_for_files(tmp_path: Path) -> None:

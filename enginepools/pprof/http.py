@@ -51,8 +51,10 @@ _LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _INDEX = """<html><head><title>/debug/pprof/</title></head><body>
 <p>/debug/pprof/ (enginepools)</p>
 <table>
-<tr><td><a href="allocs">allocs</a></td><td>sampled allocations of the C core (default sample: alloc_space); ?seconds=N: the change over N seconds</td></tr>
-<tr><td><a href="heap?debug=1">heap</a></td><td>sampled live memory of the C core; rate {rate}; ?seconds=N: the change over N seconds; ?debug=1: text</td></tr>
+<tr><td><a href="allocs">allocs</a></td><td>sampled allocations of the C core (default sample: alloc_space);
+?seconds=N: the change over N seconds</td></tr>
+<tr><td><a href="heap?debug=1">heap</a></td><td>sampled live memory of the C core; rate {rate};
+?seconds=N: the change over N seconds; ?debug=1: text</td></tr>
 <tr><td><a href="profile?seconds=30">profile</a></td><td>CPU profile; ?seconds=N, 1..{max}</td></tr>
 </table></body></html>
 """
@@ -71,8 +73,9 @@ _INT = re.compile(r"[+-]?[0-9]+\Z")  # what Go's strconv.ParseInt/Atoi take (bas
 
 
 def _go_atoi(text: str) -> int:
-    """strconv.Atoi with its error ignored, as net/http/pprof reads ?debug=."""
-    return int(text) if _INT.match(text) and abs(int(text)) < (1 << 63) else 0
+    """strconv.Atoi with its error ignored, as net/http/pprof reads ?debug=
+    (out of range it still returns a non-zero value, clamped)."""
+    return int(text) if _INT.match(text) else 0
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import _core
-from .profile import Profile
+from .profile import Profile, string_interner
 from .symbolize import Symbolizer
 from .traces import go_tabwriter
 from .work import WorkProfile, merge
@@ -116,16 +116,7 @@ def to_profile(p: WorkProfile) -> Profile:
     if a is None:
         raise ValueError("to_profile: the profile's samples are objects, not arrays")
     strings = list(a.strings) or [""]  # index 0 is "" (a label's "no string"), as pprof's table
-    ix: dict[str, int] = {}
-    for i, x in enumerate(strings):
-        ix.setdefault(x, i)
-
-    def s_(x: str) -> int:
-        i = ix.get(x)
-        if i is None:
-            i = ix[x] = len(strings)
-            strings.append(x)
-        return i
+    s_ = string_interner(strings)
 
     def arr(xs: Sequence[int], dt: type) -> np.ndarray:
         return np.array(xs, dtype=dt) if len(xs) else np.zeros(0, dtype=dt)
