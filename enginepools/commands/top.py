@@ -59,7 +59,13 @@ def _bool_flag(p: argparse.ArgumentParser, name: str, help: str, default: bool =
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sources", nargs="+", metavar="FILE", help="pprof profile (profile.proto, gzip'd or not)")
+    p.add_argument("sources", nargs="+", metavar="FILE",
+                   help="pprof profile (profile.proto, gzip'd or not), or a URL to fetch it from "
+                        "(http://127.0.0.1:6060/debug/pprof/heap)")
+    flag(p, "seconds", type=int_arg("seconds", None), default=-1, metavar="N",
+         help="URL sources: fetch with ?seconds=N (a CPU profile's length; a heap/allocs delta's window)")
+    flag(p, "timeout", type=int_arg("timeout", None), default=-1, metavar="N",
+         help="URL sources: give up after N seconds (default: 1.5x the duration, else 60)")
     flag(p, "sample_index", metavar="S", default=None,
          help="sample value to report: index or type name, e.g. inuse_space (default: the profile's default, "
               "else the last)")
@@ -163,8 +169,12 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.output, "-output")  # before reading (large) profiles
     elif fmt in ("png", "svg") and sys.stdout.isatty():
         raise UsageError(f"-{fmt} writes binary data: give -output FILE (or redirect stdout)")
-    base = args.diff_base or args.base
-    prof = load_profile(args.sources, base=base, diff_base=bool(args.diff_base), merge_one=fmt == "traces")
+    from ..pprof.fetch import resolve_sources
+
+    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    sources = resolve_sources(args.sources, args.seconds, args.timeout, say)
+    base = resolve_sources(args.diff_base or args.base, args.seconds, args.timeout, say)
+    prof = load_profile(sources, base=base, diff_base=bool(args.diff_base), merge_one=fmt == "traces")
     if fmt in ("traces", "tags"):
         from ..pprof import traces
 

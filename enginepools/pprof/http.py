@@ -7,6 +7,13 @@ Serves exactly these, to GET, and 404 for everything else:
 * ``/debug/pprof/allocs``    the same profile with ``alloc_space`` as default sample type
 * ``/debug/pprof/profile``   CPU profile over ``?seconds=N`` (1..60, default 30; else 400)
 
+and, as Go's ``net/http/pprof``, on ``heap`` and ``allocs``: ``?seconds=N``
+(1..60) waits N seconds and returns the change over them (a delta profile,
+see :mod:`enginepools.pprof.live`); ``?debug=1`` (any non-zero integer)
+returns the legacy text form instead of protobuf; both at once is a 400.
+Errors are ``text/plain`` with ``X-Go-Pprof: 1``, so ``go tool pprof``
+prints their message.
+
 so ``go tool pprof http://127.0.0.1:6060/debug/pprof/heap`` works while a
 run goes on.  The server binds the loopback interface unless an address says
 otherwise (``0.0.0.0:6060``); an empty host (``:6060``) also means loopback.
@@ -23,6 +30,7 @@ served at once (more are closed at once).
 from __future__ import annotations
 
 import html
+import re
 import socket
 import threading
 import time
@@ -43,8 +51,10 @@ _LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _INDEX = """<html><head><title>/debug/pprof/</title></head><body>
 <p>/debug/pprof/ (enginepools)</p>
 <table>
-<tr><td><a href="allocs">allocs</a></td><td>sampled allocations of the C core (default sample: alloc_space)</td></tr>
-<tr><td><a href="heap">heap</a></td><td>sampled live memory of the C core; rate {rate}</td></tr>
+<tr><td><a href="allocs">allocs</a></td><td>sampled allocations of the C core (default sample: alloc_space);
+?seconds=N: the change over N seconds</td></tr>
+<tr><td><a href="heap?debug=1">heap</a></td><td>sampled live memory of the C core; rate {rate};
+?seconds=N: the change over N seconds; ?debug=1: text</td></tr>
 <tr><td><a href="profile?seconds=30">profile</a></td><td>CPU profile; ?seconds=N, 1..{max}</td></tr>
 </table></body></html>
 """
@@ -57,6 +67,15 @@ def parse_addr(addr: str, what: str = "--pprof-http") -> tuple[str, int]:
         raise UsageError(f"{what} {addr!r}: expected HOST:PORT, e.g. {DEFAULT_ADDR}")
     host = host.strip("[]") or "127.0.0.1"
     return host, int(port)
+
+
+_INT = re.compile(r"[+-]?[0-9]+\Z")  # what Go's strconv.ParseInt/Atoi take (base 10)
+
+
+def _go_atoi(text: str) -> int:
+    """strconv.Atoi with its error ignored, as net/http/pprof reads ?debug=
+    (out of range it still returns a non-zero value, clamped)."""
+    return int(text) if _INT.match(text) else 0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -79,18 +98,42 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _error(self, code: int, msg: str) -> None:
-        self._send(code, (msg + "\n").encode(), "text/plain; charset=utf-8")
+        self._send(code, (msg + "\n").encode(), "text/plain; charset=utf-8", {"X-Go-Pprof": "1"})
 
-    def _profile(self, prof) -> None:
+    def _profile(self, prof, name: str = "profile") -> None:
         self._send(200, prof.to_bytes(), "application/octet-stream",
-                   {"Content-Disposition": 'attachment; filename="profile"'})
+                   {"Content-Disposition": f'attachment; filename="{name}"'})
+
+    def _heap(self, name: str, query: dict[str, list[str]]) -> None:
+        """net/http/pprof's handler for heap and allocs: ?seconds=N (delta), ?debug=N (text)."""
+        from . import live
+        from .profilers import heap_profile
+
+        dst = "alloc_space" if name == "allocs" else None
+        debug = _go_atoi(query.get("debug", [""])[0])
+        sec = query.get("seconds", [""])[0]  # r.FormValue: the first value
+        if sec == "":
+            if debug:
+                self._send(200, live.heap_text().encode(), "text/plain; charset=utf-8")
+            else:
+                self._profile(heap_profile(default_sample_type=dst), name)
+            return
+        n = int(sec) if _INT.match(sec) else 0
+        if n <= 0:
+            self._error(400, 'invalid value for "seconds" - must be a positive integer')
+        elif n > MAX_SECONDS:
+            self._error(400, f"profile duration exceeds this server's limit: seconds={n}, at most {MAX_SECONDS}")
+        elif debug:
+            self._error(400, "seconds and debug params are incompatible")
+        else:
+            self._profile(live.heap_delta(n, dst), f"{name}-delta")
 
     def do_HEAD(self) -> None:
         self.do_GET()
 
     def do_GET(self) -> None:
         from .. import _core
-        from .profilers import CPUProfiler, heap_profile
+        from .profilers import CPUProfiler
 
         url = urlsplit(self.path)
         path, query = url.path, parse_qs(url.query, keep_blank_values=True)
@@ -103,10 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "/debug/pprof/":
                 body = _INDEX.format(rate=html.escape(str(_core.heapprof_rate() or "off")), max=MAX_SECONDS)
                 self._send(200, body.encode(), "text/html; charset=utf-8")
-            elif path == "/debug/pprof/heap":
-                self._profile(heap_profile())
-            elif path == "/debug/pprof/allocs":
-                self._profile(heap_profile(default_sample_type="alloc_space"))
+            elif path in ("/debug/pprof/heap", "/debug/pprof/allocs"):
+                self._heap(path.rsplit("/", 1)[1], query)
             elif path == "/debug/pprof/profile":
                 raw = query.get("seconds", [str(DEFAULT_SECONDS)])[-1]
                 try:

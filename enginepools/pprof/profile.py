@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -206,17 +206,9 @@ _STRING_INDEX_FIELDS = ("label_key", "label_str", "label_unit", "function_name",
                         "function_filename", "mapping_filename", "mapping_build_id")
 
 
-def _encode(p: Profile, level: int) -> bytes:
-    from .. import _core
-
-    strings = list(p.strings) if p.strings else [""]
-    if strings[0] != "":
-        raise ValueError("Profile.strings must start with the empty string")
-    ns = len(strings)
-    for f in _STRING_INDEX_FIELDS:
-        a = getattr(p, f)
-        if len(a) and (a.min() < 0 or a.max() >= ns):
-            raise ValueError(f"Profile.{f}: string index out of range (string table has {ns})")
+def string_interner(strings: list[str]) -> Callable[[str], int]:
+    """``s_(x)``: the index of `x` in the string table `strings` (its first
+    occurrence), appending it when it is not there yet."""
     ix: dict[str, int] = {}
     for i, s in enumerate(strings):
         ix.setdefault(s, i)
@@ -228,6 +220,21 @@ def _encode(p: Profile, level: int) -> bytes:
             strings.append(x)
         return i
 
+    return s_
+
+
+def _encode(p: Profile, level: int) -> bytes:
+    from .. import _core
+
+    strings = list(p.strings) if p.strings else [""]
+    if strings[0] != "":
+        raise ValueError("Profile.strings must start with the empty string")
+    ns = len(strings)
+    for f in _STRING_INDEX_FIELDS:
+        a = getattr(p, f)
+        if len(a) and (a.min() < 0 or a.max() >= ns):
+            raise ValueError(f"Profile.{f}: string index out of range (string table has {ns})")
+    s_ = string_interner(strings)
     tt = np.array([s_(t) for t, _ in p.sample_types], dtype=_I64)
     tu = np.array([s_(u) for _, u in p.sample_types], dtype=_I64)
     arrays = [tt, tu] + [np.ascontiguousarray(getattr(p, f), dtype=dt).reshape(-1) for f, dt in _ENCODE_ORDER]

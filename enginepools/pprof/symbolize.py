@@ -183,6 +183,14 @@ class _ElfFile:
             return self._sym[i][2]
         return None
 
+    def symbol_start(self, va: int) -> int | None:
+        """The start (virtual address) of the function symbol holding `va`."""
+        i = bisect.bisect_right(self._sym_lo, va) - 1
+        if i >= 0 and self._sym[i][0] <= va < self._sym[i][1]:
+            return self._sym[i][0]
+        i = bisect.bisect_right(self._sub_lo, va) - 1
+        return self._subs[i].lo if i >= 0 and self._subs[i].lo <= va < self._subs[i].hi else None
+
     def line(self, va: int) -> tuple[str, int] | None:
         i = bisect.bisect_right(self._line_addr, va) - 1
         return self._line_row[i] if i >= 0 else None
@@ -339,6 +347,16 @@ class Symbolizer:
         if va is None:
             return []
         return [Frame(fn, file, line, pc) for fn, file, line in f.frames(va)]
+
+    def entry(self, addr: int, exact: bool = False) -> int | None:
+        """The address where the function holding `addr` (a return address
+        unless `exact`) starts, as Go's Frame.Entry; None when not known."""
+        pc = addr if exact else addr - 1
+        m = self.mapping(pc)
+        f = self.elf(m.path) if m is not None and m.path.startswith("/") else None
+        va = f.vaddr(pc - m.start + m.offset) if f is not None and m is not None else None
+        start = f.symbol_start(va) if f is not None and va is not None else None
+        return None if start is None or va is None else pc - (va - start)
 
     def build_id(self, path: str) -> str:
         f = self.elf(path) if path.startswith("/") else None

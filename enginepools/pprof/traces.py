@@ -94,10 +94,15 @@ def tags_text(p: WorkProfile, o: GraphOptions | None = None, warn: Callable[[str
     return go_tabwriter("".join(rows), padding=1, align_right=True)
 
 
-def go_tabwriter(text: str, padding: int = 1, align_right: bool = False, minwidth: int = 0) -> str:
-    """Go's text/tabwriter (padchar ' ', no flags but AlignRight): cells end
-    with a tab; a column is aligned over each block of consecutive lines that
-    have a cell in it; a line's last (unterminated) cell is not aligned."""
+def go_tabwriter(text: str, padding: int = 1, align_right: bool = False, minwidth: int = 0,
+                 padchar: str = " ", tabwidth: int = 8) -> str:
+    """Go's text/tabwriter (no flags but AlignRight): cells end with a tab; a
+    column is aligned over each block of consecutive lines that have a cell
+    in it; a line's last (unterminated) cell is not aligned.  With padchar
+    ``"\\t"`` a column is as wide as the next multiple of `tabwidth` and is
+    padded with tabs (always aligned left), as Go does."""
+    if padchar == "\t":
+        align_right = False
     lines = [ln.split("\t") for ln in text.split("\n")]
     trailing = text.endswith("\n")
     if trailing:
@@ -109,7 +114,13 @@ def go_tabwriter(text: str, padding: int = 1, align_right: bool = False, minwidt
         for cells in lines[a:b]:
             parts = []
             for j, c in enumerate(cells):
-                pad = " " * (widths[j] - len(c)) if j < len(widths) else ""
+                if j >= len(widths):
+                    pad = ""
+                elif padchar == "\t":
+                    cellw = -(-widths[j] // tabwidth) * tabwidth
+                    pad = "\t" * -(-(cellw - len(c)) // tabwidth)
+                else:
+                    pad = padchar * (widths[j] - len(c))
                 parts.append(pad + c if align_right else c + pad)
             out.append("".join(parts))
 
