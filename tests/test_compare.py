@@ -43,13 +43,18 @@ def test_one_sample_each_gives_deltas_but_never_significance() -> None:
     assert time["TarBuffer-4"].delta == pytest.approx(-0.5)
     for r in res.rows:
         assert r.p_value is None and not r.significant
-        assert "need >= 4 samples to detect a difference at alpha level 0.05" in r.warnings
+        # benchstat's warnings: equal samples say so, the others how many samples a test needs
+        equal = r.old_values == r.new_values
+        want = "all samples are equal" if equal else "need >= 4 samples to detect a difference at alpha level 0.05"
+        assert want in r.warnings
+        assert r.comparison.p_test == 1.0  # one sample a side: U is 0 or 1 of 1, both as extreme
         assert (r.old_label, r.new_label) == ("Standard", "WithPool")
     text = compare_render.render_text(res)
-    assert "+25.0% ~ (n=1)" in text and "+200.0% ~ (n=1)" in text and "-50.0% ~ (n=1)" in text
+    # not significant: "~" and no Δ (benchstat); the test's p-value is still printed
+    assert "64.00n ± ∞ ¹   80.00n ± ∞ ¹        ~ (p=1.000 n=1) ²" in text
+    assert "+25" not in text and "-50" not in text
     assert "need >= 4 samples to detect a difference at alpha level 0.05" in text
     assert "need >= 6 samples for confidence interval at level 0.95" in text
-    assert "(p=" not in text  # no p-value anywhere
     assert "not compared (no /impl): PoolContentionSimulation-4, BufferPool/Get/Put-4" in text
 
 
@@ -97,9 +102,11 @@ def test_identical_samples_print_tilde_and_do_not_crash() -> None:
     zero = next(r for r in res.rows if r.name == "Tar-2" and r.unit == "B/op")
     assert zero.delta == 0.0 and zero.p_value == 1.0
     text = compare_render.render_text(res)
-    assert "+0.0% ~ (p=1.000 n=6)" in text
-    assert "all samples are equal" in text
-    assert "-19.9% (p=0.002 n=6)" in text  # significant: no ~
+    assert "Hash-2    32.00 ± 0%     32.00 ± 0%       ~ (p=1.000 n=6) ¹" in text
+    assert "¹ all samples are equal" in text
+    # significant: Δ of the medians 100.75 -> 80.75 instead of ~
+    assert f"{(80.75 / 100.75 - 1) * 100:+.2f}% (p=0.002 n=6)" == "-19.85% (p=0.002 n=6)"
+    assert "-19.85% (p=0.002 n=6)" in text
 
 
 def test_holm_adjusts_p_values_across_a_table() -> None:
@@ -179,7 +186,7 @@ def test_csv_and_markdown_carry_the_same_rows() -> None:
     sb = next(r for r in rows if r["name"] == "StringBuilder-4" and r["unit"] == "ns/op")
     assert float(sb["delta_pct"]) == pytest.approx(25.0) and sb["p_value"] == "" and sb["significant"] == "false"
     md = compare_render.render_markdown(res)
-    assert "| StringBuilder-4 | 64.00n ± ∞ ¹ | 80.00n ± ∞ ¹ | +25.0% ~ (n=1) ² |" in md
+    assert "| StringBuilder-4 | 64.00n ± ∞ ¹ | 80.00n ± ∞ ¹ | ~ (p=1.000 n=1) ² |" in md
 
 
 @pytest.mark.parametrize("value, kind, text", [
@@ -189,3 +196,13 @@ def test_csv_and_markdown_carry_the_same_rows() -> None:
 ])
 def test_quantities_are_scaled_like_benchstat(value: float, kind: str, text: str) -> None:
     assert compare_render.format_quantity(value, kind) == text
+
+
+@pytest.mark.parametrize("unit, label, factor, kind", [
+    ("ns/op", "sec/op", 1e-9, "si"), ("clear-ns/op", "clear-sec/op", 1e-9, "si"),
+    ("MB/s", "B/s", 1e6, "iec"), ("B/op", "B/op", 1.0, "iec"), ("retained-B", "retained-B", 1.0, "iec"),
+    ("hits/op", "hits/op", 1.0, "si"), ("ns/MB", "sec/MB", 1e-9, "si"),  # the denominator is left alone
+    ("frame-bytes", "frame-bytes", 1.0, "iec"), ("Bytes/op", "Bytes/op", 1.0, "si"),
+])
+def test_units_are_tidied_like_benchstat(unit: str, label: str, factor: float, kind: str) -> None:
+    assert compare_render.display_unit(unit) == (label, factor, kind)

@@ -212,7 +212,7 @@ def test_compare_and_verdict_with_600_samples_per_side(tmp_path: Path, capsys) -
     old.write_text("".join(f"BenchmarkA-2 100 {100 + i % 7} ns/op\n" for i in range(600)))
     new.write_text("".join(f"BenchmarkA-2 100 {80 + i % 7} ns/op\n" for i in range(600)))
     assert main(["compare", str(old), str(new)]) == 0
-    assert "-19.4%" in capsys.readouterr().out  # medians 103 → 83: (83 - 103) / 103
+    assert "-19.42%" in capsys.readouterr().out  # medians 103 → 83: (83 - 103) / 103
     assert main(["verdict", str(old), str(new)]) == 0
     assert "keep" in capsys.readouterr().out
 

@@ -64,10 +64,11 @@ def test_compare_result_html_matches_the_numbers() -> None:
     head = rows[0]
     assert head == ["benchmark", "std", "pool", "vs std"]
     hash_row = next(r for r in rows if r[0] == "Hash-2")
-    assert hash_row[3].startswith("+20.5%") and "p=0.002" in hash_row[3]
+    assert hash_row[3].startswith("+20.50%") and "p=0.002" in hash_row[3]  # medians 100 -> 120.5
     assert 'class="ep-sig"' in res._repr_html_()  # significant rows stand out
-    # one table per unit, B/op shown with binary prefixes as in the text tables
-    assert any(r[:3] == ["Hash-2", "64.00Ki ± 0%", "16.00 ± 0%"] for r in rows)
+    # one table per unit, B/op scaled as in the text tables: one binary scale per
+    # row, set by its smallest value (16 B: no prefix, two decimals), as benchstat
+    assert any(r[:3] == ["Hash-2", "65536.00 ± 0%", "16.00 ± 0%"] for r in rows)
 
 
 def test_not_significant_rows_are_marked() -> None:

@@ -14,6 +14,7 @@
 #include "ep_sha256.h"
 #include "ep_bench.h"
 #include "ep_pprof.h"
+#include "ep_benchtext.h"
 #include "ep_tar.h"
 #include "ep_heapprof.h"
 #include "ep_pipeline.h"

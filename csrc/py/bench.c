@@ -11,6 +11,7 @@
  */
 #include "seam.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -278,6 +279,63 @@ int _ep_bench_exec(PyObject *m) {
     return PyModule_AddStringConstant(m, "SHA256_IMPL", ep_sha256_impl());
 }
 
+/* Strings [off, off+len) of buf as a list of str (ASCII: the scanner only
+ * takes ASCII lines). */
+static PyObject *bt_strings(const uint8_t *buf, const int64_t *off, const int64_t *len, size_t n) {
+    PyObject *l = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; l && i < n; i++) {
+        PyObject *s = PyUnicode_DecodeASCII((const char *)buf + off[i], (Py_ssize_t)len[i], "strict");
+        if (!s) Py_CLEAR(l);
+        else PyList_SET_ITEM(l, (Py_ssize_t)i, s);
+    }
+    return l;
+}
+
+/* bench_text_scan(buffer) -> dict of arrays (see ep_benchtext.h), or None
+ * when the text has a line break outside ASCII (the caller reads it all). */
+static PyObject *py_bench_text_scan(PyObject *m, PyObject *arg) {
+    PyTypeObject *arr_type = ep_state_of_module(m)->PprofArray_Type;
+    Py_buffer in;
+    if (PyObject_GetBuffer(arg, &in, PyBUF_SIMPLE) < 0) return NULL;
+    ep_benchtext t;
+    int e;
+    Py_BEGIN_ALLOW_THREADS
+    e = ep_benchtext_scan(in.buf, (size_t)in.len, &t);
+    Py_END_ALLOW_THREADS
+    PyObject *d = NULL;
+    if (e == EILSEQ) {
+        d = Py_NewRef(Py_None);
+        goto done;
+    }
+    if (e) {
+        _ep_py_raise(e, "bench_text_scan: out of memory");
+        goto done;
+    }
+    d = PyDict_New();
+    if (!d || _ep_dict_put(d, "names", bt_strings(in.buf, t.name_off, t.name_len, t.n_names)) < 0 ||
+        _ep_dict_put(d, "units", bt_strings(in.buf, t.unit_off, t.unit_len, t.n_units)) < 0 ||
+        _ep_dict_put(d, "non_ascii", PyBool_FromLong(t.non_ascii)) < 0)
+        goto fail;
+#define BT_ARR(key, ptr, n) if (_ep_put_array(arr_type, d, key, &(ptr), n, sizeof *(ptr)) < 0) goto fail
+    BT_ARR("line", t.line, t.n);
+    BT_ARR("name", t.name, t.n);
+    BT_ARR("iters", t.iters, t.n);
+    BT_ARR("vend", t.vend, t.n);
+    BT_ARR("value", t.val, t.nv);
+    BT_ARR("unit", t.unit, t.nv);
+    BT_ARR("other_line", t.other_line, t.n_other);
+    BT_ARR("other_off", t.other_off, t.n_other);
+    BT_ARR("other_len", t.other_len, t.n_other);
+#undef BT_ARR
+    goto done;
+fail:
+    Py_CLEAR(d);
+done:
+    ep_benchtext_free(&t);
+    PyBuffer_Release(&in);
+    return d;
+}
+
 PyMethodDef _ep_bench_methods[] = {
     {"sha256", (PyCFunction)(void (*)(void))py_sha256, METH_VARARGS | METH_KEYWORDS,
      "sha256(data, impl=None, chunk=0) -> bytes: SHA-256 digest; impl 'sha-ni'/'portable' (None = the default); chunk > 0 feeds data in pieces of that size."},
@@ -291,6 +349,8 @@ PyMethodDef _ep_bench_methods[] = {
      "bench_run(handle, n, chunk_ns=20e6) -> dict: one sample of n iterations (GIL released)."},
     {"bench_tar_archive", py_bench_tar_archive, METH_VARARGS,
      "bench_tar_archive(pooled) -> (archive, [(name, type, data)]): one TarArchive archive and its files."},
+    {"bench_text_scan", py_bench_text_scan, METH_O,
+     "bench_text_scan(buffer) -> dict of arrays of the Go benchmark text's plain result lines, or None"},
     {"bench_close", py_bench_close, METH_O,
      "bench_close(handle): tear the kernel down now (else when the handle is collected)."},
     {NULL, NULL, 0, NULL},

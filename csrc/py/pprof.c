@@ -40,8 +40,9 @@ static PyType_Slot pp_buf_slots[] = {
 };
 EP_TYPE_SPEC(PprofArray, pp_buf, pp_buf_slots, Py_TPFLAGS_DISALLOW_INSTANTIATION);
 
-/* Move *pp (n items of `item` bytes) into d[key]; *pp becomes NULL. */
-static int pp_put_array(PyTypeObject *tp, PyObject *d, const char *key, void *pp, size_t n, size_t item) {
+/* Move *pp (n items of `item` bytes) into d[key]; *pp becomes NULL.  Also
+ * the benchmark text scanner's way out (csrc/py/bench.c). */
+int _ep_put_array(PyTypeObject *tp, PyObject *d, const char *key, void *pp, size_t n, size_t item) {
     void **slot = (void **)pp;
     pp_buf *b = PyObject_New(pp_buf, tp);
     if (!b) return -1;
@@ -71,7 +72,7 @@ static PyObject *pp_result(PyTypeObject *arr_type, ep_pprof *p, const uint8_t *r
         goto fail;
     }
     Py_DECREF(strs);
-#define PP_ARR(key, ptr, n) if (pp_put_array(arr_type, d, key, &(ptr), n, sizeof *(ptr)) < 0) goto fail
+#define PP_ARR(key, ptr, n) if (_ep_put_array(arr_type, d, key, &(ptr), n, sizeof *(ptr)) < 0) goto fail
     PP_ARR("type_type", p->type_type, p->n_types);
     PP_ARR("type_unit", p->type_unit, p->n_types);
     PP_ARR("values", p->values, p->n_samples * p->n_types);

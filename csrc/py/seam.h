@@ -63,6 +63,11 @@ int _ep_dict_put(PyObject *d, const char *key, PyObject *v);
 /* module.c: ep_alloc's counters as alloc_counters() returns them. */
 PyObject *_ep_alloc_dict(const ep_alloc_counters *c);
 
+/* pprof.c: move the malloc'd array *pp (n items of `item` bytes) into
+ * d[key] as a PprofArray (numpy.frombuffer views it, no copy); *pp becomes
+ * NULL.  0/-1. */
+int _ep_put_array(PyTypeObject *tp, PyObject *d, const char *key, void *pp, size_t n, size_t item);
+
 /* pools.c: helpers the worker pool shares. */
 PyObject *_ep_pool_stats_dict(const ep_pool_stats *s);
 int _ep_size_arg(Py_ssize_t v, const char *what); /* ValueError unless v >= 0 */

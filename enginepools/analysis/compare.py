@@ -103,18 +103,23 @@ class Table:
     names: list[str]
     cells: dict[tuple[str, str], stats.Summary]  # (name, column) -> summary
     rows: list[Row]
+    # The geomean row (benchstat's), present when the table has more than one
+    # row: per column the geomean of its medians (None unless all are > 0),
+    # per compared column the geomean of the row ratios new/old (None when
+    # a base median is 0 or a ratio is not > 0), and the warnings of each.
     geomeans: dict[str, float | None] = field(default_factory=dict)  # empty: no geomean row
+    geomean_ratios: dict[str, float | None] = field(default_factory=dict)
+    geomean_warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def compared(self) -> bool:
         return len(self.columns) > 1
 
     def geomean_delta(self, column: str) -> float | None:
-        """Δ of `column`'s geomean against the base column's (None without both)."""
-        old, new = self.geomeans.get(self.base), self.geomeans.get(column)
-        if old is None or new is None:
-            return None
-        return stats.delta(old, new)
+        """Δ of `column` against the base column in the geomean row: the
+        geomean of the row ratios minus 1 (None when it has none)."""
+        ratio = self.geomean_ratios.get(column)
+        return None if ratio is None else ratio - 1.0
 
 
 @dataclass
@@ -397,6 +402,11 @@ def _table(pkg: str, unit: str, names: Mapping[str, Mapping[str, Mapping[str, li
                 present = True
         if present:
             row_names.append(name)
+    # As benchstat: a table has only the columns that have a value in it,
+    # and its first column is its base.
+    columns = [c for c in columns if any((n, c) in cells for n in row_names)]
+    if base not in columns:
+        base = columns[0]
     pending: list[tuple[str, str, stats.Comparison, float | None]] = []
     for name in row_names:
         for col in columns[1:]:
@@ -412,10 +422,51 @@ def _table(pkg: str, unit: str, names: Mapping[str, Mapping[str, Mapping[str, li
         for (name, col, cmp, d), p in zip(pending, reported)
     ]
     table = Table(pkg, unit, columns, base, row_names, cells, rows)
-    complete = [n for n in row_names if all((n, c) in cells for c in columns)]
-    if len(complete) > 1:
-        table.geomeans = {c: stats.geomean([cells[(n, c)].center for n in complete]) for c in columns}
+    if len(row_names) > 1:
+        _geomean_row(table)
     return table
+
+
+GEOMEAN_SET_DIFFERS = "benchmark set differs from baseline; geomeans may not be comparable"
+GEOMEAN_NOT_POSITIVE = "summaries must be >0 to compute geomean"
+GEOMEAN_RATIOS_NOT_POSITIVE = "ratios must be >0 to compute geomean"
+
+
+def _geomean_row(t: Table) -> None:
+    """benchstat's summary row: every column's medians, and for compared
+    columns the ratios to the base of the rows that have both."""
+    n_base = sum((n, t.base) in t.cells for n in t.names)
+    for col in t.columns:
+        is_base = col == t.base
+        centers: list[float] = []
+        ratios: list[float] = []
+        bad_ratio = False
+        for name in t.names:
+            cell = t.cells.get((name, col))
+            if cell is None:
+                continue
+            centers.append(cell.center)
+            old = t.cells.get((name, t.base))
+            if is_base or old is None:
+                continue
+            if cell.center == old.center:
+                ratios.append(1.0)
+            elif old.center == 0:
+                bad_ratio = True
+                ratios.append(0.0)
+            else:
+                ratios.append(cell.center / old.center)
+        warnings: list[str] = []
+        if not is_base and n_base != len(ratios):
+            warnings.append(GEOMEAN_SET_DIFFERS)
+        t.geomeans[col] = stats.geomean(centers)
+        if t.geomeans[col] is None:
+            warnings.append(GEOMEAN_NOT_POSITIVE)
+        if not is_base:
+            t.geomean_ratios[col] = None if bad_ratio else stats.geomean(ratios)
+            if not bad_ratio and t.geomean_ratios[col] is None:
+                warnings.append(GEOMEAN_RATIOS_NOT_POSITIVE)
+        t.geomean_warnings[col] = tuple(warnings)
 
 
 def geomean_delta(table: Table, column: str) -> float | None:

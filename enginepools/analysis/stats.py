@@ -12,8 +12,8 @@ Pure functions over numpy arrays; nothing here reads files or prints.
   approximation above n = 30.  An order outside 1..n means an infinite
   bound: with fewer than 6 samples there is no 95% interval.
 * Test: two-sided Mann–Whitney U.  No ties and ≤ 50 samples a side:
-  scipy's exact distribution.  Ties and ≤ 50 a side: the exact permutation
-  distribution of U given the tied ranks (what scipy's
+  scipy's exact distribution.  Ties and ≤ 25 a side (go-moremath's
+  limits): the exact permutation distribution of U given the tied ranks (what scipy's
   ``PermutationMethod`` enumerates, computed here by dynamic programming so
   it stays fast).  Larger: scipy's normal approximation with tie and
   continuity correction.  When even the most extreme ranking could not
@@ -36,6 +36,8 @@ ALPHA = 0.05
 CONFIDENCE = 0.95
 #: Largest sample size (per side) for which an exact p-value is computed.
 EXACT_LIMIT = 50
+#: With ties, the exact distribution is used up to this n (go-moremath's limit).
+TIES_EXACT_LIMIT = 25
 #: Above this n the median CI uses the normal approximation (as benchstat).
 QUANTILE_CI_APPROX_THRESHOLD = 30
 
@@ -181,7 +183,9 @@ def summarize(x: ArrayLike, confidence: float = CONFIDENCE) -> Summary:
 class Comparison:
     """Result of testing whether two samples differ.
 
-    ``p`` is None when no p-value could reach α with these sample sizes."""
+    ``p`` is None when no p-value could reach α with these sample sizes;
+    ``p_test`` is the U-test p-value all the same (benchstat prints it:
+    ``p=0.100 n=3``), 1 when every sample is equal."""
 
     p: float | None
     n1: int
@@ -189,6 +193,7 @@ class Comparison:
     alpha: float
     method: str
     warnings: tuple[str, ...] = ()
+    p_test: float = 1.0
 
     @property
     def significant(self) -> bool:
@@ -231,25 +236,27 @@ def min_samples_for_test(alpha: float = ALPHA, limit: int = 50) -> int:
 
 def _exact_p_with_ties(x: np.ndarray, y: np.ndarray) -> float:
     """Two-sided p of the U statistic of `x` under the permutation
-    distribution given the tie pattern: the share of the C(N, n1) ways of
-    choosing x's ranks whose U is as extreme, p = min(1, 2 min(P≤, P≥)),
-    as scipy's permutation test defines it.  Mid-ranks are doubled to make
-    them integers, so the counting is exact."""
-    n1 = x.size
+    distribution given the tie pattern, as go-moremath's
+    ``MannWhitneyUTest`` (benchstat) defines it: 2 P(U ≤ min(u, n1 n2 − u))
+    for x's U, and 1 when u is exactly n1 n2 / 2.  Mid-ranks are doubled to
+    make them integers, so the counting is exact."""
+    n1, n2 = x.size, y.size
     allv = np.concatenate([x, y])
     ranks2 = np.rint(2 * _scipy_stats().rankdata(allv)).astype(np.int64)  # doubled mid-ranks
     observed = int(ranks2[:n1].sum())
     total = int(ranks2.sum())
+    u1_2 = observed - n1 * (n1 + 1)  # 2 U1
+    u2_2 = 2 * n1 * n2 - u1_2
+    if u1_2 == u2_2:
+        return 1.0
     # counts[k][s] = number of k-subsets of the ranks seen so far summing to s
     counts = np.zeros((n1 + 1, total + 1), dtype=float)
     counts[0, 0] = 1.0
     for r in ranks2:
         counts[1:, r:] += counts[:-1, : total + 1 - r]
     dist = counts[n1]
-    ways = dist.sum()
-    less = dist[: observed + 1].sum() / ways
-    greater = dist[observed:].sum() / ways
-    return float(min(1.0, 2.0 * min(less, greater)))
+    limit = min(u1_2, u2_2) + n1 * (n1 + 1)  # 2 R1 at U1 = min(u1, u2)
+    return float(2.0 * dist[: limit + 1].sum() / dist.sum())
 
 
 def mann_whitney_p(x: ArrayLike, y: ArrayLike) -> tuple[float, str]:
@@ -262,29 +269,35 @@ def mann_whitney_p(x: ArrayLike, y: ArrayLike) -> tuple[float, str]:
     allv = np.concatenate([a, b])
     if np.all(allv == allv[0]):
         return 1.0, "all-equal"
-    small = a.size <= EXACT_LIMIT and b.size <= EXACT_LIMIT
     ties = np.unique(allv).size < allv.size
-    if small and not ties:
+    if not ties and a.size <= EXACT_LIMIT and b.size <= EXACT_LIMIT:
         res = _scipy_stats().mannwhitneyu(a, b, alternative="two-sided", method="exact")
         return float(res.pvalue), "exact"
-    if small:
+    if ties and a.size <= TIES_EXACT_LIMIT and b.size <= TIES_EXACT_LIMIT:
         return _exact_p_with_ties(a, b), "exact-ties"
     res = _scipy_stats().mannwhitneyu(a, b, alternative="two-sided", method="asymptotic", use_continuity=True)
     return float(res.pvalue), "asymptotic"
 
 
 def compare_samples(old: ArrayLike, new: ArrayLike, alpha: float = ALPHA) -> Comparison:
-    """benchstat's comparison: U test p-value, or a warning instead of one
-    when the samples are too small to ever reach `alpha`."""
+    """benchstat's comparison: the U-test p-value, and benchstat's warnings —
+    ``all samples are equal`` (p = 1), or, when p > α and both samples are
+    smaller than the size that could ever reach α, how many are needed.
+    ``p`` is None when these sizes cannot reach α at all (``p_test`` is
+    still the test's p-value)."""
     a = np.asarray(old, dtype=float)
     b = np.asarray(new, dtype=float)
-    if min_p_value(a.size, b.size) > alpha:
+    p_test, method = mann_whitney_p(a, b)
+    if method == "all-equal":
+        warnings: tuple[str, ...] = (WARN_ALL_EQUAL,)
+    else:
         need = min_samples_for_test(alpha)
-        return Comparison(None, a.size, b.size, alpha, "none",
-                          (f"need >= {need} samples to detect a difference at alpha level {_g(alpha)}",))
-    p, method = mann_whitney_p(a, b)
-    warnings = (WARN_ALL_EQUAL,) if method == "all-equal" else ()
-    return Comparison(p, a.size, b.size, alpha, method, warnings)
+        warnings = ()
+        if p_test > alpha and a.size < need and b.size < need:
+            warnings = (f"need >= {need} samples to detect a difference at alpha level {_g(alpha)}",)
+    if min_p_value(a.size, b.size) > alpha:
+        return Comparison(None, a.size, b.size, alpha, "none", warnings, p_test)
+    return Comparison(p_test, a.size, b.size, alpha, method, warnings, p_test)
 
 
 # ------------------------------------------------------------ aggregation
@@ -372,11 +385,17 @@ def cv(x: ArrayLike) -> float:
 
 
 def geomean(x: ArrayLike) -> float | None:
-    """Geometric mean; None unless every value is > 0."""
-    a = np.asarray(x, dtype=float)
-    if a.size == 0 or np.any(~(a > 0)):
-        return None
-    return float(np.exp(np.mean(np.log(a))))
+    """Geometric mean; None unless every value is > 0.  The mean of the
+    logs is a running mean, as go-moremath's ``GeoMean`` (benchstat's
+    geomean row) computes it, so the printed digits agree."""
+    m = 0.0
+    n = 0
+    for v in np.asarray(x, dtype=float).ravel().tolist():
+        if not v > 0:
+            return None
+        n += 1
+        m += (math.log(v) - m) / n
+    return math.exp(m) if n else None
 
 
 def holm(pvalues: "list[float | None] | tuple[float | None, ...]") -> list[float | None]:

@@ -23,12 +23,13 @@ file and line, so the CLI reports it in one line.
 """
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import os
 import re
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, overload
 
 from .._atomic import write_text
 from ..errors import InputError
@@ -139,17 +140,58 @@ def check_magnitude(v: float | int) -> float:
 
 # ---------------------------------------------------------------- reading
 
-def read(path: str | os.PathLike[str]) -> list[Record]:
+def read(path: str | os.PathLike[str]) -> Sequence[Record]:
     """All samples in `path` (Go text or our JSON, detected by content)."""
     from .._inputs import GiB, read_input
 
     p = os.fspath(path)
     data = read_input(p, "benchmark result file", 2 * GiB)
+    return parse_bytes(data, p)
+
+
+def _decode(data: bytes, file: str) -> str:
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(f"{p}: not a text file ({e.reason} at byte {e.start})") from None
-    return parse(text, p)
+        raise InputError(f"{file}: not a text file ({e.reason} at byte {e.start})") from None
+
+
+def _check_utf8(data: bytes, file: str, chunk: int = 1 << 24) -> None:
+    """:func:`_decode`'s error, without holding the whole text at once."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    for start in range(0, len(data), chunk):
+        pending = len(dec.getstate()[0])
+        try:
+            dec.decode(view[start:start + chunk], final=start + chunk >= len(data))
+        except UnicodeDecodeError as e:
+            at = start - pending + e.start
+            raise InputError(f"{file}: not a text file ({e.reason} at byte {at})") from None
+
+
+_LEADING_SPACE = re.compile(rb"[ \t\n\r\x0b\x0c\x1c-\x1f]*")
+
+
+def parse_bytes(data: bytes, file: str = "<input>") -> Sequence[Record]:
+    """:func:`parse` for the bytes of a file: Go benchmark text goes through
+    the C scanner (csrc/benchtext.c) into a :class:`Records` sequence that
+    makes each :class:`Record` when it is asked for, so 10⁶ lines take
+    seconds and a few hundred MB; the lines the scanner leaves (configuration,
+    anything unusual) are read here by the same rules as :func:`parse_text`."""
+    first = _LEADING_SPACE.match(data).end()  # type: ignore[union-attr]
+    if data[first:first + 1] == b"{" or data[first:first + 1] >= b"\x80":
+        return parse(_decode(data, file), file)
+    from .. import _core
+
+    cols = _core.bench_text_scan(data)
+    if cols is None:  # a line break outside ASCII: str.splitlines() rules
+        return parse(_decode(data, file), file)
+    if cols["non_ascii"]:
+        _check_utf8(data, file)
+    records = _from_scan(data, cols, file)
+    if not records:
+        raise InputError(f"{file}: no benchmark results in file")
+    return records
 
 
 def read_many(paths: Iterable[str | os.PathLike[str]]) -> list[Record]:
@@ -172,9 +214,31 @@ def parse(text: str, file: str = "<input>") -> list[Record]:
 
 def parse_text(text: str, file: str = "<input>") -> list[Record]:
     """Records from Go benchmark text (may be empty)."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: only the line reader takes them
+        return parse_lines(text, file)
+    from .. import _core
+
+    cols = _core.bench_text_scan(data)
+    if cols is None:
+        return parse_lines(text, file)
+    return list(_from_scan(data, cols, file))
+
+
+def parse_lines(text: str, file: str = "<input>") -> list[Record]:
+    """:func:`parse_text` one line at a time in Python: the reference the
+    scanner's fast path keeps to, and the reader of what it leaves."""
+    return _read_lines(enumerate(text.splitlines(), 1), file)
+
+
+def _read_lines(lines: Iterable[tuple[int, str]], file: str,
+                on_config: Callable[[int, dict[str, str]], None] | None = None) -> list[Record]:
+    """The records of numbered lines; `on_config(lineno, config)` sees each
+    configuration change."""
     config: dict[str, str] = {}
     records: list[Record] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in lines:
         if _RESULT_RE.match(line):
             rec = _parse_result(line, config, file, lineno)
             if rec is not None:
@@ -187,6 +251,8 @@ def parse_text(text: str, file: str = "<input>") -> list[Record]:
                 config = {**config, key: value}
             else:  # "key:" with an empty value unsets the key
                 config = {k: v for k, v in config.items() if k != key}
+            if on_config is not None:
+                on_config(lineno, config)
     return records
 
 
@@ -216,6 +282,140 @@ def _parse_result(line: str, config: Mapping[str, str], file: str, lineno: int) 
             raise InputError(f"{where}: {name}: malformed value {v!r} for unit {unit}{why}") from None
     base, sub, parts, procs = parse_name(name)
     return Record(name, base, sub, parts, procs, iterations, values, dict(config), file, lineno)
+
+
+def _from_scan(data: bytes, cols: dict, file: str) -> "Records":
+    """Records from the scanner's arrays, with the lines it left (in file
+    order: configuration lines, unusual result lines) read by
+    :func:`parse_lines`' rules."""
+    import numpy as np
+
+    lines = np.frombuffer(cols["line"], dtype=np.int64)
+    names: list[str] = cols["names"]
+    units: list[str] = cols["units"]
+    name_idx = np.frombuffer(cols["name"], dtype=np.int32)
+    iters = np.frombuffer(cols["iters"], dtype=np.int64)
+    vend = np.frombuffer(cols["vend"], dtype=np.int64)
+    values = np.frombuffer(cols["value"], dtype=np.float64)
+    unit_idx = np.frombuffer(cols["unit"], dtype=np.int32)
+    other = zip(*(np.frombuffer(cols[k], dtype=np.int64).tolist() for k in ("other_line", "other_off", "other_len")))
+    configs: list[dict[str, str]] = [{}]
+    changes: list[int] = [0]
+
+    def changed(lineno: int, config: dict[str, str]) -> None:
+        configs.append(config)
+        changes.append(lineno)
+
+    extras = _read_lines(((lineno, data[off:off + n].decode("utf-8")) for lineno, off, n in other), file, changed)
+    cfg_idx = np.searchsorted(np.asarray(changes, dtype=np.int64), lines, side="right").astype(np.int32) - 1
+    return Records(file, names, units, lines, name_idx, iters, vend, values, unit_idx, cfg_idx, configs, extras)
+
+
+class Records(Sequence[Record]):
+    """The records of one Go benchmark text, held as arrays (see
+    :func:`parse_bytes`): a read-only sequence that makes each
+    :class:`Record` when indexed or iterated.  Compares equal to a list of
+    the same records; ``+`` gives a list."""
+
+    _CHUNK = 1 << 14
+
+    def __init__(self, file: str, names: list[str], units: list[str], lines: Any, name_idx: Any, iters: Any,
+                 vend: Any, values: Any, unit_idx: Any, cfg_idx: Any, configs: list[dict[str, str]],
+                 extras: list[Record]) -> None:
+        import numpy as np
+
+        self._file, self._names, self._units, self._configs = file, names, units, configs
+        self._lines, self._name_idx, self._iters, self._vend = lines, name_idx, iters, vend
+        self._values, self._unit_idx, self._cfg_idx = values, unit_idx, cfg_idx
+        self._extras = extras
+        self._parsed: dict[int, tuple[str, str, tuple[str, ...], dict[str, str], int | None]] = {}
+        self._n = len(lines) + len(extras)
+        self._order = None  # merged position -> scanned index (>= 0) or -1 - extra index
+        if extras:
+            ex_lines = np.asarray([r.line for r in extras], dtype=np.int64)
+            order = np.empty(self._n, dtype=np.int64)
+            scanned_pos = np.arange(len(lines)) + np.searchsorted(ex_lines, lines)
+            extra_pos = np.arange(len(extras)) + np.searchsorted(lines, ex_lines)
+            order[scanned_pos] = np.arange(len(lines))
+            order[extra_pos] = -1 - np.arange(len(extras))
+            self._order = order
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _name(self, i: int) -> tuple[str, str, tuple[str, ...], dict[str, str], int | None]:
+        got = self._parsed.get(i)
+        if got is None:
+            name = self._names[i]
+            got = self._parsed[i] = (name, *parse_name(name))
+        return got
+
+    def _scanned(self, i: int) -> Record:
+        name, base, sub, parts, procs = self._name(int(self._name_idx[i]))
+        a = int(self._vend[i - 1]) if i else 0
+        b = int(self._vend[i])
+        values = dict(zip([self._units[u] for u in self._unit_idx[a:b].tolist()], self._values[a:b].tolist()))
+        return Record(name, base, sub, parts, procs, int(self._iters[i]), values,
+                      dict(self._configs[int(self._cfg_idx[i])]), self._file, int(self._lines[i]))
+
+    def _at(self, k: int) -> Record:
+        if self._order is None:
+            return self._scanned(k)
+        j = int(self._order[k])
+        return self._scanned(j) if j >= 0 else self._extras[-1 - j]
+
+    @overload
+    def __getitem__(self, k: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> list[Record]: ...
+
+    def __getitem__(self, k: int | slice) -> Record | list[Record]:
+        if isinstance(k, slice):
+            return [self._at(i) for i in range(*k.indices(self._n))]
+        if k < 0:
+            k += self._n
+        if not 0 <= k < self._n:
+            raise IndexError("Records index out of range")
+        return self._at(k)
+
+    def __iter__(self) -> Iterator[Record]:
+        if self._order is not None:
+            for k in range(self._n):
+                yield self._at(k)
+            return
+        units, configs, file = self._units, self._configs, self._file
+        for start in range(0, self._n, self._CHUNK):
+            stop = min(self._n, start + self._CHUNK)
+            v0 = int(self._vend[start - 1]) if start else 0
+            ends = (self._vend[start:stop] - v0).tolist()
+            vals = self._values[v0:int(self._vend[stop - 1])].tolist()
+            unit_names = [units[u] for u in self._unit_idx[v0:int(self._vend[stop - 1])].tolist()]
+            a = 0
+            for i, name_i, it, cfg, line, b in zip(range(start, stop), self._name_idx[start:stop].tolist(),
+                                                   self._iters[start:stop].tolist(),
+                                                   self._cfg_idx[start:stop].tolist(),
+                                                   self._lines[start:stop].tolist(), ends):
+                name, base, sub, parts, procs = self._name(name_i)
+                yield Record(name, base, sub, parts, procs, it, dict(zip(unit_names[a:b], vals[a:b])),
+                             dict(configs[cfg]), file, line)
+                a = b
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (Records, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Iterable[Record]) -> list[Record]:
+        return [*self, *other]
+
+    def __radd__(self, other: Iterable[Record]) -> list[Record]:
+        return [*other, *self]
+
+    def __repr__(self) -> str:
+        return f"<Records: {self._n} from {self._file}>"
 
 
 def parse_json(text: str, file: str = "<input>") -> list[Record]:
@@ -320,7 +520,8 @@ def make_record(name: str, iterations: int, values: Mapping[str, float],
 
 
 __all__ = [
-    "JSON_FORMAT", "Record", "read", "read_many", "parse", "parse_text", "parse_json", "parse_name",
+    "JSON_FORMAT", "Record", "Records", "read", "read_many", "parse", "parse_bytes", "parse_text", "parse_lines",
+    "parse_json", "parse_name",
     "join_name", "format_text", "format_result", "format_value", "write", "make_record",
 ]
 
