@@ -99,6 +99,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _bool_flag(p, "text", "same as -top (pprof's usual spelling)")
     _bool_flag(p, "traces", "every sample with its labels, value and stack (go tool pprof -traces)")
     _bool_flag(p, "tags", "the value per label value (go tool pprof -tags)")
+    _bool_flag(p, "tree", "each node with its callers and callees (go tool pprof -tree; -nodecount defaults to 80)")
+    flag(p, "peek", metavar="REGEX", default="", help="the -tree entries of functions matching REGEX, untrimmed")
+    flag(p, "list", metavar="REGEX", default="",
+         help="annotated source of functions matching REGEX (go tool pprof -list; files found from the profile's paths)")
+    _bool_flag(p, "raw", "the (filtered, merged) profile as text (go tool pprof -raw)")
+    _bool_flag(p, "proto", "the (filtered, merged) profile as gzip'd profile.proto (go tool pprof -proto)")
+    _bool_flag(p, "callgrind", "the call graph in callgrind format, for KCachegrind (go tool pprof -callgrind)")
     for fmt in _FORMATS:
         _bool_flag(p, fmt, f"the call graph{' in DOT' if fmt == 'dot' else ', drawn as ' + fmt.upper()} "
                    "(-nodecount defaults to 80, as in pprof)")
@@ -137,8 +144,11 @@ def options_from_args(args: argparse.Namespace):
     )
 
 
+_REPORTS = ("traces", "tags", "tree", "peek", "list", "raw", "proto", "callgrind")
+
+
 def _output_format(args: argparse.Namespace) -> str:
-    chosen = [f for f in ("top", "text", "traces", "tags", *_FORMATS) if getattr(args, f)]
+    chosen = [f for f in ("top", "text", *_REPORTS, *_FORMATS) if getattr(args, f)]
     if chosen == ["top", "text"] or chosen == ["text"]:
         return "top"
     if len(chosen) > 1:
@@ -155,25 +165,32 @@ def run(args: argparse.Namespace) -> int:
 
     fmt = _output_format(args)
     opts = options_from_args(args)
-    if fmt != "top":
+    if fmt in _FORMATS:
         opts = dataclasses.replace(opts, visual=True)
-    else:
+    elif fmt == "top":
         opts = dataclasses.replace(opts, edges=False)  # the text prints no edge
     if args.output is not None:
         check_writable(args.output, "-output")  # before reading (large) profiles
-    elif fmt in ("png", "svg") and sys.stdout.isatty():
+    elif fmt in ("png", "svg", "proto") and sys.stdout.isatty():
         raise UsageError(f"-{fmt} writes binary data: give -output FILE (or redirect stdout)")
     base = args.diff_base or args.base
-    prof = load_profile(args.sources, base=base, diff_base=bool(args.diff_base), merge_one=fmt == "traces")
-    if fmt in ("traces", "tags"):
-        from ..pprof import traces
+    prof = load_profile(args.sources, base=base, diff_base=bool(args.diff_base),
+                        merge_one=fmt in ("traces", "raw", "proto"))
+    if fmt in _REPORTS:
+        from ..pprof import reports
 
-        report = traces.traces_text if fmt == "traces" else traces.tags_text
-        text = report(prof, opts, warn=lambda msg: print(msg, file=sys.stderr))
-        if args.output:
-            write_text(args.output, text)
+        data = reports.generate(fmt, prof, opts, getattr(args, fmt) if fmt in ("peek", "list") else None,
+                                warn=lambda msg: print(msg, file=sys.stderr))
+        if isinstance(data, str):
+            if args.output:
+                write_text(args.output, data)
+            else:
+                sys.stdout.write(data)
+        elif args.output:
+            write_bytes(args.output, data)
         else:
-            sys.stdout.write(text)
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
         return 0
     g = build_graph(prof, opts, warn=lambda msg: print(msg, file=sys.stderr))
     if fmt == "top":

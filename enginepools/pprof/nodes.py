@@ -45,6 +45,9 @@ class GraphOptions:
     #: by pprof's entropy score, a node's tags count against -nodecount, and
     #: -nodecount defaults to 80
     visual: bool = False
+    #: keep each frame's binary in its node (pprof's ObjNames: -raw, -list,
+    #: -callgrind), so equal functions of different binaries stay apart
+    obj_names: bool = False
     #: build the edges (Node.ins/outs, Graph.edges); a -top list needs only
     #: each node's inline flags and is made faster without them
     edges: bool = True
