@@ -159,6 +159,17 @@ class Graph:
 
         return top_html(self)
 
+    @property
+    def title(self) -> str:
+        """The report's title, as pprof names a graph: the base name of the
+        profile's main binary (its first mapping's file), else ""."""
+        p = self.profile
+        if p is None or not p.mappings or not p.mappings[0].file:
+            return ""
+        from .gostd import go_base
+
+        return go_base(p.mappings[0].file)
+
     def format_value(self, v: int) -> str:
         """A value as pprof prints it (``5713.92kB``)."""
         r = 1 / self.options.divide_by if self.options.divide_by else 1.0

@@ -89,6 +89,8 @@ class _G:
     labels: list[str]
     fmt: Any = None  # value -> text; pprof's FormatValue when the graph has one
     tags: list[list[Any]] = field(default_factory=list)  # per node: pprof_graph.Tag (visual graphs)
+    infos: list[Any] = field(default_factory=list)  # per node: its pprof NodeInfo, or None
+    raw: dict[tuple[int, int], float] = field(default_factory=dict)  # edge weights before -mean's division
 
     def format(self, v: float) -> str:
         return self.fmt(v) if self.fmt is not None else units.label(v, self.unit)
@@ -99,9 +101,9 @@ class _G:
         return any(s == i and d != i for s, d, *_ in self.edges)
 
 
-def _normalize(graph: Any) -> _G:
+def _normalize(graph: Any, allow_empty: bool = False) -> _G:
     nodes = list(getattr(graph, "nodes", None) or [])
-    if not nodes:
+    if not nodes and not allow_empty:
         raise ValueError("call graph has no nodes (everything pruned, or an empty profile)")
     names = [str(getattr(n, "name")) for n in nodes]
     index: dict[Any, int] = {}
@@ -118,11 +120,13 @@ def _normalize(graph: Any) -> _G:
         raise ValueError(f"call graph edge refers to a node that is not in the graph: {key!r}")
 
     edges = []
+    raw = {}
     for e in getattr(graph, "edges", None) or []:
         w = getattr(e, "value", None)  # pprof_graph.Edge: weight / weight_div
         w = e.weight if w is None or callable(w) else w
         edges.append((ix(e.src), ix(e.dst), float(w), bool(getattr(e, "residual", False)),
                       bool(getattr(e, "inline", False))))
+        raw[edges[-1][:2]] = float(e.weight)
     total = float(getattr(graph, "total", 0) or 0)
     if total == 0:
         total = float(sum(abs(float(n.flat)) for n in nodes)) or 1.0
@@ -133,10 +137,11 @@ def _normalize(graph: Any) -> _G:
     if not labels and hasattr(graph, "sample_type") and hasattr(graph, "dropped_nodes"):
         from ..pprof.report import report_labels  # a pprof_graph.Graph: pprof's own legend
 
-        labels = report_labels(graph)
+        labels = report_labels(graph, edges=True)
     return _G(names, np.array([float(n.flat) for n in nodes]), np.array([float(n.cum) for n in nodes]),
               remove_redundant_edges(names, edges), total, unit, title, labels, fmt if callable(fmt) else None,
-              [list(getattr(n, "tags", None) or []) for n in nodes])
+              [list(getattr(n, "tags", None) or []) for n in nodes],
+              [getattr(n, "info", None) or None for n in nodes], raw)
 
 
 def remove_redundant_edges(names: Sequence[str], edges: list[tuple[int, int, float, bool, bool]]
@@ -200,16 +205,36 @@ def shorten_function_name(f: str) -> str:
     return f
 
 
-def _name_lines(name: str) -> list[str]:
-    short = shorten_function_name(name).replace("[...]", "[…]")
-    return [s for s in re.split(r"::|\.", short) if s] or [short]
+def _name_lines(name: str, info: Any = None) -> list[str]:
+    """A node's name as lines.  With its pprof NodeInfo (name, orig, address,
+    file, start line, line, binary), pprof's multilinePrintableName: the
+    shortened function name split at "::" and ".", then the address, the
+    file's base name with the line, or the binary's name — never split."""
+    if info is None:
+        short = shorten_function_name(name).replace("[...]", "[…]")
+        return [s for s in re.split(r"::|\.", short) if s] or [short]
+    fn, _orig, address, file, _start, lineno, objfile = info
+    short = shorten_function_name(fn).replace("::", "\n").replace("[...]", "[…]").replace(".", "\n")
+    parts = ["%016x" % address] if address else []
+    if short:
+        parts.append(short)
+    file = file.rstrip("/").rsplit("/", 1)[-1] if file else ""
+    if lineno:
+        parts.append(f"{file}:{lineno}")
+    elif file:
+        parts.append(file)
+    elif not short:
+        parts.append("[" + objfile.rstrip("/").rsplit("/", 1)[-1] + "]" if objfile else "<unknown>")
+    return "\n".join(parts).split("\n")
 
 
-def node_label(name: str, flat: float, cum: float, total: float, unit: str, fmt: Any = None) -> str:
+def node_label(name: str, flat: float, cum: float, total: float, unit: str, fmt: Any = None,
+               info: Any = None) -> str:
     """The box text pprof writes: name lines, ``flat (pct)``, ``of cum (pct)``.
-    `fmt` formats values (default: pprof's auto-scaled label in `unit`)."""
+    `fmt` formats values (default: pprof's auto-scaled label in `unit`);
+    `info`: the node's pprof NodeInfo (see :func:`_name_lines`)."""
     f_ = fmt or (lambda v: units.label(v, unit))
-    lines = _name_lines(name)
+    lines = _name_lines(name, info)
     if flat != 0:
         value = f"{f_(flat)} ({units.percentage(flat, total).strip()})"
     else:
@@ -326,7 +351,7 @@ def layout(graph: Any) -> Layout:
     labels, fonts, sizes, box_sizes = [], [], [], []
     chip_rows: list[list[tuple[float, float, str, str, bool]]] = []  # (w, h, label, weight, dotted)
     for i, (name, f, c) in enumerate(zip(g.names, g.flat, g.cum)):
-        lab = node_label(name, _int(f), _int(c), g.total, g.unit, g.fmt)
+        lab = node_label(name, _int(f), _int(c), g.total, g.unit, g.fmt, g.infos[i] if g.infos else None)
         fs = _font_size(f, max_flat)
         w, h = _text_size(lab, fs)
         labels.append(lab)
@@ -607,7 +632,7 @@ def _legend_lines(g: _G, title: str | None, key: bool = True) -> list[str]:
     """pprof's legend (its labels when the graph has them), plus a key to
     the drawing when `key`."""
     lines = list(g.labels)
-    head = title if title is not None else g.title
+    head = title if title is not None else ("" if g.labels else g.title)  # pprof's labels name no title
     if head:
         lines.insert(0, head)
     if not g.labels:
@@ -632,20 +657,23 @@ def to_dot(graph: Any, title: str | None = None) -> str:
     weight with weight/penwidth/colour, dotted residual edges, ``(inline)``
     in the label of inlined calls, and the nodes' tags as pprof's nodelets
     (:func:`nodelets`; a graph built with ``visual=True`` has them).
-    `title` names the digraph (pprof: ``unnamed``)."""
-    g = _normalize(graph)
-    name = _esc(title or g.title or "unnamed")
+    `title` names the digraph (default: the graph's title — pprof's is the
+    main binary's name — else ``unnamed``)."""
+    # pprof writes a graph whose nodes were all filtered out: its legend alone
+    g = _normalize(graph, allow_empty=hasattr(graph, "sample_type") and hasattr(graph, "dropped_nodes"))
+    name = title or g.title or "unnamed"  # (pprof writes titles as they are)
     out = [f'digraph "{name}" {{', 'node [style=filled fillcolor="#f8f8f8"]']
     legend = _legend_lines(g, None, key=False)
     if legend:
         body = "\\l".join(_esc(s) for s in legend + ["", "See https://git.io/JfYMW for how to read the graph"])
-        tip = f' tooltip="{_esc(title or g.title)}"' if (title or g.title) else ""
+        tip = f' tooltip="{title or g.title}"' if (title or g.title) else ""
         out.append(f'subgraph cluster_L {{ "{_esc(legend[0])}" [shape=box fontsize=16 '
                    f'label="{body}\\l"{tip}] }}')
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
     has_nodelets: set[int] = set()
     for i, (n, f, c) in enumerate(zip(g.names, g.flat, g.cum), start=1):
-        label = "\\n".join(_esc(s) for s in node_label(n, _int(f), _int(c), g.total, g.unit, g.fmt).split("\n"))
+        info = g.infos[i - 1] if g.infos else None
+        label = "\\n".join(_esc(s) for s in node_label(n, _int(f), _int(c), g.total, g.unit, g.fmt, info).split("\n"))
         score = c / g.total if g.total else 0.0
         out.append(f'N{i} [label="{label}" id="node{i}" fontsize={_font_size(f, max_flat)} shape=box '
                    f'tooltip="{_esc(n)} ({g.format(_int(c))})" color="{dot_color(score)}" '
@@ -654,7 +682,9 @@ def to_dot(graph: Any, title: str | None = None) -> str:
         if lets:
             has_nodelets.add(i - 1)
             out += lets
-    for s, d, w, residual, inline in sorted(g.edges, key=lambda e: -abs(e[2])):
+    # pprof's EdgeMap.Sort: |weight| descending, then caller and callee names
+    for s, d, w, residual, inline in sorted(g.edges, key=lambda e: (-abs(g.raw.get(e[:2], e[2])), g.names[e[0]],
+                                                                  g.names[e[1]])):
         wl = g.format(_int(w))
         inl = "\\n (inline)" if inline else ""
         attr = f'label=" {wl}{inl}"'
