@@ -302,9 +302,11 @@ class Layout:
     paths: list[list[tuple[float, float]]]
     extent: tuple[float, float, float, float]  # x0, y0, x1, y1
     #: per node, its tags drawn as pprof's nodelets: (centre x, centre y, w,
-    #: h, tag label, weight text, dotted) in a row under the box; a node with
-    #: tags occupies centers/sizes (box and chips), its box is :attr:`boxes`
-    chips: list[list[tuple[float, float, float, float, str, str, bool]]] = field(default_factory=list)
+    #: h, tag label, weight text, dotted, hang point, key) in a row under the
+    #: box, the sizes under a label set in a row under its chip (key
+    #: "pool:hash/64kB"); a node with tags occupies centers/sizes (box and
+    #: chips), its box is :attr:`boxes`
+    chips: list[list[tuple]] = field(default_factory=list)
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # (cx, cy, w, h)
 
 
@@ -349,7 +351,8 @@ def layout(graph: Any) -> Layout:
         _init_renderer()
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
     labels, fonts, sizes, box_sizes = [], [], [], []
-    chip_rows: list[list[tuple[float, float, str, str, bool]]] = []  # (w, h, label, weight, dotted)
+    # per node: its chips (w, h, label, weight, dotted, children: chips under that chip)
+    chip_rows: list[list[tuple[float, float, str, str, bool, list]]] = []
     for i, (name, f, c) in enumerate(zip(g.names, g.flat, g.cum)):
         lab = node_label(name, _int(f), _int(c), g.total, g.unit, g.fmt, g.infos[i] if g.infos else None)
         fs = _font_size(f, max_flat)
@@ -358,18 +361,20 @@ def layout(graph: Any) -> Layout:
         fonts.append(fs)
         box = (w + 0.9 * fs + 6, h + 0.5 * fs + 4)
         box_sizes.append(box)
-        # the node's own nodelets (label sets, sizes) as chips in a row under its box
-        row = []
+        # the node's nodelets as chips in a row under its box; the sizes under
+        # a label set (pprof's nested nodelets) in a row under that chip
+        row: list[tuple[float, float, str, str, bool, list]] = []
+        by_id: dict[str, list] = {f"N{i + 1}": row}
         for n in nodelet_items(i + 1, g.tags[i] if g.tags else [], g.has_out(i)):
-            if n.source != f"N{i + 1}":
-                continue  # sizes under a label set: in the DOT only
-            text = f"{n.label}\n{g.format(_int(n.weight))}"
-            tw, th = _text_size(text, _CHIP_FONT)
-            row.append((tw + 8, th + 6, n.label, g.format(_int(n.weight)), n.dotted))
+            label = n.label.replace("\\n", "\n")  # a label set: one key:value a line, as graphviz shows it
+            tw, th = _text_size(f"{label}\n{g.format(_int(n.weight))}", _CHIP_FONT)
+            kids: list = []
+            by_id[n.source].append((tw + 8, th + 6, label, g.format(_int(n.weight)), n.dotted, kids))
+            by_id[n.id] = kids
         chip_rows.append(row)
         if row:
-            row_w = sum(cw for cw, *_ in row) + _CHIP_GAP * (len(row) - 1)
-            box = (max(box[0], row_w), box[1] + _CHIP_DROP + max(ch for _, ch, *_ in row))
+            row_w = sum(_chip_width(c) for c in row) + _CHIP_GAP * (len(row) - 1)
+            box = (max(box[0], row_w), box[1] + _chips_height(row))
         sizes.append(box)
     verts = [Vertex(i) for i in range(len(g.names))]
     loops = {s for s, d, *_ in g.edges if s == d}
@@ -447,15 +452,39 @@ def layout(graph: Any) -> Layout:
     for (cx, cy), (fw, fh), (bw, bh), row in zip(center_list, sizes, box_sizes, chip_rows):
         top = cy - fh / 2
         boxes.append((cx, top + bh / 2, bw, bh))
-        placed = []
-        if row:
-            ch = max(h for _, h, *_ in row)
-            x = cx - (sum(w for w, *_ in row) + _CHIP_GAP * (len(row) - 1)) / 2
-            for w, h, label, weight, dotted in row:
-                placed.append((x + w / 2, cy + fh / 2 - ch / 2, w, h, label, weight, dotted))
-                x += w + _CHIP_GAP
+        placed: list = []
+        _place_chips(row, cx, top + bh, (cx, top + bh), "", placed)
         chips.append(placed)
     return Layout(g.names, labels, fonts, center_list, sizes, g.edges, edge_paths, (x0, y0, x1, y1), chips, boxes)
+
+
+def _chip_width(c: tuple) -> float:
+    """A chip's column: itself, or the row of its children when wider."""
+    kids = c[5]
+    return max(c[0], sum(_chip_width(k) for k in kids) + _CHIP_GAP * (len(kids) - 1)) if kids else c[0]
+
+
+def _chips_height(row: list) -> float:
+    """From a box (or chip) down to the bottom of the chips under it."""
+    return max(_CHIP_DROP + c[1] + (_chips_height(c[5]) if c[5] else 0.0) for c in row)
+
+
+def _place_chips(row: list, cx: float, y_top: float, hang: tuple[float, float], parent: str, out: list) -> None:
+    """Chips of `row` centred under x `cx`, their tops _CHIP_DROP below
+    `y_top`, hung from `hang`; each as (x, y, w, h, label, weight, dotted,
+    hang point, key: the label path)."""
+    if not row:
+        return
+    x = cx - (sum(_chip_width(c) for c in row) + _CHIP_GAP * (len(row) - 1)) / 2
+    h_row = max(c[1] for c in row)
+    for w, h, label, weight, dotted, kids in row:
+        col = _chip_width((w, h, label, weight, dotted, kids))
+        mx, my = x + col / 2, y_top + _CHIP_DROP + h_row / 2
+        key = (f"{parent}/" if parent else "") + label.replace("\n", ",")
+        out.append((mx, my, w, h, label, weight, dotted, (mx, hang[1]) if not parent else hang, key))
+        if kids:
+            _place_chips(kids, mx, my + h / 2, (mx, my + h / 2), key, out)
+        x += col + _CHIP_GAP
 
 
 _CHIP_FONT = 7.0   # pprof draws nodelets at 8 pt; two lines here (label, weight)
@@ -584,16 +613,16 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
     for i, name in enumerate(lay.names):
         cx, cy, w, h = lay.boxes[i] if lay.boxes else (*lay.centers[i], *lay.sizes[i])
         score = g.cum[i] / g.total if g.total else 0.0
-        for x, y, cw, ch, label, weight, dotted in (lay.chips[i] if lay.chips else []):
-            # pprof's box3d nodelet, hung from the box by a thin line
-            ax.plot([x, x], [cy + h / 2, y - ch / 2], color="#999999", linewidth=0.6 * scale,
+        for x, y, cw, ch, label, weight, dotted, (hx, hy), key in (lay.chips[i] if lay.chips else []):
+            # pprof's box3d nodelet, hung from the box (or its label set's chip) by a thin line
+            ax.plot([hx, x], [hy, y - ch / 2], color="#999999", linewidth=0.6 * scale,
                     linestyle=":" if dotted else "-", zorder=2)
             for off, fc in ((2.0, "#dddddd"), (0.0, "#f8f8f8")):
                 ax.add_patch(FancyBboxPatch((x - cw / 2 + off, y - ch / 2 - off), cw, ch, boxstyle="square,pad=0",
                                             fc=fc, ec="#888888", linewidth=0.6 * scale, zorder=3,
-                                            gid=f"tag:{name}:{label}"))
+                                            gid=f"tag:{name}:{key}"))
             ax.text(x, y, f"{label}\n{weight}", fontsize=_CHIP_FONT * scale, ha="center", va="center",
-                    linespacing=_LINE, color="#333333", zorder=4, gid=f"tagtext:{name}:{label}")
+                    linespacing=_LINE, color="#333333", zorder=4, gid=f"tagtext:{name}:{key}")
         box = FancyBboxPatch((cx - w / 2, cy - h / 2), w, h, boxstyle="square,pad=0",
                              fc=dot_color(score, True), ec=dot_color(score, False), linewidth=1.0 * scale,
                              zorder=3, gid=f"box:{name}")
