@@ -5,9 +5,11 @@ or with ``-dot``/``-png``/``-svg`` its call graph.
     enginepools top new.prof -diff_base old.prof -cum -nodecount 20
     enginepools top heap.prof -tagfocus pool=hash
     enginepools top heap.prof -sample_index=alloc_space -png -output graph.png
+    enginepools top heap.prof -peek bufpool          # or -tree, -list REGEX, -raw, -callgrind
+    enginepools top heap.prof -tagfocus pool=hash -proto -output hash.pb.gz
 
 Flags are pprof's and mean what they mean there; the output is what
-``go tool pprof -top`` (``-dot``) prints for the same file and flags.  ``-png``
+``go tool pprof -top`` (``-dot``, ``-tree`` …) prints for the same file and flags.  ``-png``
 and ``-svg`` draw the graph that ``-dot`` describes with matplotlib (no
 graphviz needed).
 """
@@ -21,13 +23,15 @@ from ..errors import UsageError
 from ..pprof.granularity import GRANULARITIES
 
 NAME = "top"
-HELP = "print the top functions of a pprof profile (go tool pprof -top), or its call graph (-dot, -png, -svg)"
+HELP = ("print the top functions of a pprof profile (go tool pprof -top), its other reports (-tree, -peek, -list, "
+        "-traces, -tags, -raw, -proto, -callgrind) or its call graph (-dot, -png, -svg)")
 DESCRIPTION = (
     "Print the functions of a pprof profile (Go's or ours) ordered by flat or cumulative value, "
     "exactly as `go tool pprof -top` does: header, 'Showing nodes accounting for …', and rows "
     "flat flat% sum% cum cum% name. Several FILEs are merged. With -dot, the call graph as "
     "`go tool pprof -dot` writes it (the same nodes, edges and tag nodelets); with -png or -svg, that "
-    "graph drawn (-output FILE, or binary to a non-terminal stdout)."
+    "graph drawn (-output FILE, or binary to a non-terminal stdout). -tree, -peek REGEX, -list REGEX, -traces, "
+    "-tags, -raw, -proto and -callgrind print pprof's report of that name, as go tool pprof does."
 )
 _FORMATS = ("dot", "png", "svg")
 

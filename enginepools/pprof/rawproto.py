@@ -12,7 +12,7 @@ import numpy as np
 from .filters import select_and_filter
 from .nodes import GraphOptions
 from .profile import HAS_FILENAMES, HAS_FUNCTIONS, HAS_INLINE_FRAMES, HAS_LINE_NUMBERS, Profile
-from .work import WorkProfile, copy_profile
+from .work import WMapping, WorkProfile, copy_profile
 
 __all__ = ["raw_text", "proto_bytes", "to_profile", "go_duration"]
 
@@ -21,6 +21,11 @@ def filtered(p: WorkProfile, o: GraphOptions, warn: Callable[[str], None]) -> Wo
     """A copy of `p` after pprof's focus/ignore/hide/show/tag filters (as
     driver.generateRawReport applies them; -raw and -proto aggregate nothing)."""
     p = copy_profile(p)
+    if not p.mappings:  # driver.locateBinaries: a profile without mappings gets a fake one, for every location
+        fake = WMapping(1, 0, 0, 0, "", "", 0)
+        p.mappings = [fake]
+        for loc in p.locations:
+            loc.mapping = fake
     select_and_filter(p, o, warn)
     return p
 
@@ -29,8 +34,8 @@ def raw_text(p: WorkProfile, o: GraphOptions | None = None, warn: Callable[[str]
     """``go tool pprof -raw``: profile.Profile.String() of the filtered profile."""
     p = filtered(p, o or GraphOptions(), warn or (lambda msg: None))
     ss = ["Comment: " + c for c in p.comments]
-    if p.period_type != ("", "") and p.period_type is not None:
-        ss.append(f"PeriodType: {p.period_type[0]} {p.period_type[1]}")
+    pt = p.period_type or ("", "")  # (pprof's decoder makes an empty one when the profile has none)
+    ss.append(f"PeriodType: {pt[0]} {pt[1]}")
     ss.append(f"Period: {p.period}")
     if p.time_nanos:
         ss.append("Time: " + go_time_string(p.time_nanos))
