@@ -30,7 +30,7 @@ def test_dot_of_go_profiles(go_env: dict[str, str], go_profiles: Path, args: tup
 
 
 @pytest.mark.parametrize("flags", [(), ("-sample_index=alloc_space",), ("-addresses",), ("-lines",),
-                                   ("-tagfocus=pool=hash",)], ids=" ".join)
+                                   ("-tagfocus=pool=hash",), ("-unit=kb",)], ids=" ".join)
 def test_dot_of_what_we_write(go_env: dict[str, str], tmp_path: Path, flags: tuple[str, ...]) -> None:
     built_heap_profile().build().write(tmp_path / "ours.prof")
     want = same(go_env, tmp_path, "-dot", *flags, "ours.prof")
@@ -46,12 +46,20 @@ def test_dot_of_our_heap_profile(go_env: dict[str, str], engine_heap: Path, flag
 
 @pytest.mark.skipif(not ENGINE_CI.is_dir(), reason="the engine-ci reference profiles are not on this machine")
 @pytest.mark.parametrize("name", ["build.prof", "build_cpu.prof", "stress_1.prof"])
-@pytest.mark.parametrize("flags", [(), ("-nodefraction=0", "-nodecount=200"), ("-tagfocus=pool=hash",)],
-                         ids=" ".join)
+@pytest.mark.parametrize("flags", [(), ("-nodefraction=0", "-nodecount=200"), ("-tagfocus=pool=hash",),
+                                   ("-unit=mb",)], ids=" ".join)
 def test_dot_of_engine_ci_profiles(go_env: dict[str, str], tmp_path: Path, name: str,
                                    flags: tuple[str, ...]) -> None:
     shutil.copy(ENGINE_CI / name, tmp_path / name)
     same(go_env, tmp_path, "-dot", *flags, name)
+
+
+@pytest.mark.skipif(not ENGINE_CI.is_dir(), reason="the engine-ci reference profiles are not on this machine")
+def test_dot_mean_ranks_nodes_as_pprof(go_env: dict[str, str], tmp_path: Path) -> None:
+    # -mean keeps samples whose value is 0 (their count is not): zero-weight edges make pprof's
+    # entropy score NaN, which Go turns into MinInt64 — those nodes rank as pprof ranks them
+    shutil.copy(ENGINE_CI / "build.prof", tmp_path / "build.prof")
+    same(go_env, tmp_path, "-dot", "-mean", "build.prof")
 
 
 _NODELET = re.compile(r'^N+(\d+(?:_\d+)+) \[label = "([^"]*)"', re.M)  # pprof: N1_0, NN1_0_0 under it

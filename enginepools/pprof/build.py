@@ -60,7 +60,7 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
         trimmed = True
         limit = nodecount
         if o.visual:
-            tags = node_tags(p, builder, kept_infos, ix, mean_ix, nlu)
+            tags = node_tags(p, builder, kept_infos, ix, mean_ix, nlu, o.unit or "minimum")
             trim_tags(tags, node_cutoff)
             limit = visual_limit(g, nodecount, tag_counts(tags))
         if limit < len(g):
@@ -80,7 +80,7 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
     dropped_edges = trim_edges(g, edge_cutoff)
     final_tags: dict[NodeInfo, dict[tuple[str, str | None], Tag]] = {}
     if o.visual:  # the tags a picture draws, of the final graph
-        final_tags = node_tags(p, builder, kept_infos, ix, mean_ix, nlu)
+        final_tags = node_tags(p, builder, kept_infos, ix, mean_ix, nlu, o.unit or "minimum")
         trim_tags(final_tags, node_cutoff)
 
     out_unit = o.unit or "minimum"

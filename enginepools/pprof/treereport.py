@@ -97,7 +97,9 @@ def callgrind_text(p: WorkProfile, o: GraphOptions | None = None, warn: Callable
     trimming), in callgrind's format with its name and address compression."""
     o = report_options(o or GraphOptions(), "callgrind")
     g = build(p, dataclasses.replace(o, visual=False, edges=True), warn)
-    unit = output_unit(g.nodes, g.total, o, g.sample_unit, scale_up=False) if o.unit in ("minimum", "") else o.unit
+    unit = o.unit or "minimum"
+    if unit == "minimum" and g.nodes:  # (with no node pprof keeps "minimum")
+        unit = output_unit(g.nodes, g.total, o, g.sample_unit, scale_up=False)
     objfiles: dict[str, int] = {}
     files: dict[str, int] = {}
     names: dict[str, int] = {}
