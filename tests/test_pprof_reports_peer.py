@@ -67,6 +67,9 @@ GO_CASES = [
     ("-list=main.alloc", "heap2.prof"), ("-list=.", "heap2.prof"), ("-list=spin", "cpu.prof"),
     ("-list=main", "-sample_index=alloc_space", "allocs.prof"), ("-list=viaInline", "-noinlines", "heap2.prof"),
     ("-list=.", "-mean", "heap1.prof"), ("-list=spin", "-tagfocus=pool=hash", "cpu.prof"),
+    # nodes whose flat and cum are 0 leave the graph, the edges to them stay (pprof prints them)
+    ("-peek=.", "-mean", "heap2.prof"), ("-callgrind", "-mean", "heap2.prof"),
+    ("-callgrind", "-diff_base=heap1.prof", "heap2.prof"), ("-tree", "-nodefraction=0", "-mean", "allocs.prof"),
 ]
 
 

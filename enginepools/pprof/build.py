@@ -99,6 +99,18 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
         pub[id(n)] = node
         nodes.append(node)
     edges: list[Edge] = []
+    ghosts: dict[int, Node] = {}
+
+    def ghost(gn: Any) -> Node:
+        """A node pprof leaves out of the graph (its flat and cum are 0, as
+        with -mean's zero-valued samples) while the edges to it stay: the
+        text reports print them (Node.ins/outs), Graph.edges has none."""
+        got = ghosts.get(id(gn))
+        if got is None:
+            got = ghosts[id(gn)] = Node(name=printable_name(gn.info), function=gn.info[0], filename=gn.info[3],
+                                        line=gn.info[5], address=gn.info[2], objfile=gn.info[6], info=gn.info)
+        return got
+
     for n in g:
         dst = pub[id(n)]
         has_inline = has_plain = False
@@ -109,11 +121,17 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
                 has_plain = True
             s = pub.get(id(src))
             if s is None:
+                dst.ins.append(Edge(src=ghost(src), dst=dst, weight=e[0], residual=e[2], inline=e[3],
+                                    weight_div=e[1]))
                 continue
             edge = Edge(src=s, dst=dst, weight=e[0], residual=e[2], inline=e[3], weight_div=e[1])
             edges.append(edge)
             s.outs.append(edge)
             dst.ins.append(edge)
+        for d, e in n.outs.items():
+            if id(d) not in pub:
+                dst.outs.append(Edge(src=dst, dst=ghost(d), weight=e[0], residual=e[2], inline=e[3],
+                                     weight_div=e[1]))
         if n.in_flags is not None:
             has_inline, has_plain = n.in_flags
         dst.inline = has_inline and not has_plain

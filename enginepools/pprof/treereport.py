@@ -116,7 +116,7 @@ def callgrind_text(p: WorkProfile, o: GraphOptions | None = None, warn: Callable
             c, _ = units.scale(e.weight, g.sample_unit, unit)
             callee = e.dst
             out.append("cfl=" + _cg_name(files, callee.filename))
-            out.append("cfn=" + _cg_name(names, cfn[id(callee)]))
+            out.append("cfn=" + _cg_name(names, cfn.get(id(callee), "")))  # "" for a node left out of the graph
             out.append(f"calls=0 {_cg_address(prev, callee.address)} {callee.line}")
             out.append(f"* * {_go_int(c)}")
         prev = n
