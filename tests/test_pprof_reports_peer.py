@@ -7,8 +7,6 @@ are on this machine.  -proto writes a profile: it is checked by reading
 pprof's and ours back with `go tool pprof -raw` and `-top`."""
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shutil
 import subprocess
@@ -16,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from enginepools.cli import main
 from test_pprof_peer import built_heap_profile, go_env, go_profiles  # noqa: F401  (fixtures)
+from test_pprof_reports import run as ours
 
 pytestmark = [pytest.mark.go, pytest.mark.skipif(shutil.which("go") is None, reason="needs the go toolchain")]
 
@@ -30,18 +28,6 @@ def go_pprof(env: dict[str, str], cwd: Path, *args: str, ok: bool = True) -> sub
     if ok:
         assert r.returncode == 0, r.stderr.decode()
     return r
-
-
-def ours(cwd: Path, *args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = main(["top", *args])
-    finally:
-        os.chdir(old)
-    return rc, out.getvalue(), err.getvalue()
 
 
 def same(env: dict[str, str], cwd: Path, *args: str) -> str:

@@ -99,15 +99,10 @@ def proto_bytes(p: WorkProfile, o: GraphOptions | None = None, warn: Callable[[s
 def to_profile(p: WorkProfile) -> Profile:
     """A working profile as a :class:`Profile` (what Profile.write encodes):
     its samples, locations, functions and mappings with their ids."""
-    strings = [""]
-    ix = {"": 0}
+    ix = {"": 0}  # string -> index; the table is its keys, in insertion order
 
     def s_(x: str) -> int:
-        i = ix.get(x)
-        if i is None:
-            i = ix[x] = len(strings)
-            strings.append(x)
-        return i
+        return ix.setdefault(x, len(ix))
 
     values: list[list[int]] = []
     loc_off, loc_ids = [0], []
@@ -134,8 +129,10 @@ def to_profile(p: WorkProfile) -> Profile:
     I64, U64 = np.int64, np.uint64
     nt = len(p.sample_types)
     fs, ms, ls_ = p.functions, p.mappings, p.locations
+    fn_names = [s_(f.name) for f in fs], [s_(f.system_name) for f in fs], [s_(f.filename) for f in fs]
+    map_names = [s_(m.file) for m in ms], [s_(m.build_id) for m in ms]
     return Profile(
-        strings=strings, sample_types=list(p.sample_types),
+        strings=list(ix), sample_types=list(p.sample_types),
         values=np.array(values, dtype=I64).reshape(len(values), nt),
         sample_loc_offsets=np.array(loc_off, dtype=I64), sample_loc_ids=np.array(loc_ids, dtype=U64),
         sample_label_offsets=np.array(lab_off, dtype=I64), label_key=np.array(lk, dtype=I64),
@@ -147,15 +144,13 @@ def to_profile(p: WorkProfile) -> Profile:
         location_line_offsets=np.array(line_off, dtype=I64), line_function=np.array(line_fn, dtype=U64),
         line_line=np.array(line_no, dtype=I64),
         function_id=np.array([f.id for f in fs], dtype=U64),
-        function_name=np.array([s_(f.name) for f in fs], dtype=I64),
-        function_system_name=np.array([s_(f.system_name) for f in fs], dtype=I64),
-        function_filename=np.array([s_(f.filename) for f in fs], dtype=I64),
+        function_name=np.array(fn_names[0], dtype=I64), function_system_name=np.array(fn_names[1], dtype=I64),
+        function_filename=np.array(fn_names[2], dtype=I64),
         function_start_line=np.array([f.start_line for f in fs], dtype=I64),
         mapping_id=np.array([m.id for m in ms], dtype=U64), mapping_start=np.array([m.start for m in ms], dtype=U64),
         mapping_limit=np.array([m.limit for m in ms], dtype=U64),
         mapping_offset=np.array([m.offset for m in ms], dtype=U64),
-        mapping_filename=np.array([s_(m.file) for m in ms], dtype=I64),
-        mapping_build_id=np.array([s_(m.build_id) for m in ms], dtype=I64),
+        mapping_filename=np.array(map_names[0], dtype=I64), mapping_build_id=np.array(map_names[1], dtype=I64),
         mapping_flags=np.array([m.flags for m in ms], dtype=np.uint8),
         period_type=p.period_type if p.period_type != ("", "") else None, period=p.period,
         time_nanos=p.time_nanos, duration_nanos=p.duration_nanos, comments=list(p.comments),
