@@ -236,10 +236,16 @@ def test_sums_past_2_63_wrap_as_pprof_does(tmp_path: Path, capsys) -> None:
     assert "         0     0%   100%          3   100%  main" in out
 
 
-def test_dot_of_an_empty_graph_is_a_clean_error(tmp_path: Path, capsys) -> None:
+def test_dot_of_an_empty_graph_is_its_legend_as_in_pprof(tmp_path: Path, capsys) -> None:
     p = tmp_path / "p.pb.gz"
     p.write_bytes(_small_profile_bytes())
-    assert main(["top", "-dot", "-focus", "NOMATCH", str(p)]) == 2
+    # go tool pprof -dot writes the digraph with its legend and no node when
+    # the filters leave nothing; a picture of nothing stays an error
+    assert main(["top", "-dot", "-focus", "NOMATCH", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('digraph "') and out.endswith("}\n") and "Active filters:\\l   focus=NOMATCH" in out
+    assert "\nN1 " not in out
+    assert main(["top", "-png", "-focus", "NOMATCH", "-output", str(tmp_path / "x.png"), str(p)]) == 2
     assert capsys.readouterr().err.strip().endswith("nothing to draw: no node is left (everything filtered or pruned)")
 
 

@@ -195,7 +195,7 @@ def test_dot_png_svg_output_formats(tmp_path: Path) -> None:
     rc, dot, err = run("top", "-dot", "-sample_index=alloc_space", str(f))
     g = build_graph(f, GraphOptions(sample_index="alloc_space", visual=True))
     assert (rc, err) == (0, "") and dot == callgraph.to_dot(g)  # the picture's selection, pprof's DOT
-    assert dot.startswith('digraph "unnamed" {') and "ep_bufpool_get" in dot
+    assert dot.startswith('digraph "app" {') and "ep_bufpool_get" in dot  # named after the main binary, as pprof
     assert run("top", "-dot", "-sample_index=alloc_space", "-output", str(tmp_path / "g.dot"), str(f))[:2] == (0, "")
     assert (tmp_path / "g.dot").read_text() == dot
     png = tmp_path / "g.png"

@@ -5,9 +5,11 @@ or with ``-dot``/``-png``/``-svg`` its call graph.
     enginepools top new.prof -diff_base old.prof -cum -nodecount 20
     enginepools top heap.prof -tagfocus pool=hash
     enginepools top heap.prof -sample_index=alloc_space -png -output graph.png
+    enginepools top heap.prof -peek bufpool          # or -tree, -list REGEX, -raw, -callgrind
+    enginepools top heap.prof -tagfocus pool=hash -proto -output hash.pb.gz
 
 Flags are pprof's and mean what they mean there; the output is what
-``go tool pprof -top`` (``-dot``) prints for the same file and flags.  ``-png``
+``go tool pprof -top`` (``-dot``, ``-tree`` …) prints for the same file and flags.  ``-png``
 and ``-svg`` draw the graph that ``-dot`` describes with matplotlib (no
 graphviz needed).
 """
@@ -21,13 +23,15 @@ from ..errors import UsageError
 from ..pprof.granularity import GRANULARITIES
 
 NAME = "top"
-HELP = "print the top functions of a pprof profile (go tool pprof -top), or its call graph (-dot, -png, -svg)"
+HELP = ("print the top functions of a pprof profile (go tool pprof -top), its other reports (-tree, -peek, -list, "
+        "-traces, -tags, -raw, -proto, -callgrind) or its call graph (-dot, -png, -svg)")
 DESCRIPTION = (
     "Print the functions of a pprof profile (Go's or ours) ordered by flat or cumulative value, "
     "exactly as `go tool pprof -top` does: header, 'Showing nodes accounting for …', and rows "
     "flat flat% sum% cum cum% name. Several FILEs are merged. With -dot, the call graph as "
     "`go tool pprof -dot` writes it (the same nodes, edges and tag nodelets); with -png or -svg, that "
-    "graph drawn (-output FILE, or binary to a non-terminal stdout)."
+    "graph drawn (-output FILE, or binary to a non-terminal stdout). -tree, -peek REGEX, -list REGEX, -traces, "
+    "-tags, -raw, -proto and -callgrind print pprof's report of that name, as go tool pprof does."
 )
 _FORMATS = ("dot", "png", "svg")
 
@@ -105,6 +109,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _bool_flag(p, "text", "same as -top (pprof's usual spelling)")
     _bool_flag(p, "traces", "every sample with its labels, value and stack (go tool pprof -traces)")
     _bool_flag(p, "tags", "the value per label value (go tool pprof -tags)")
+    _bool_flag(p, "tree", "each node with its callers and callees (go tool pprof -tree; -nodecount defaults to 80)")
+    flag(p, "peek", metavar="REGEX", default="", help="the -tree entries of functions matching REGEX, untrimmed")
+    flag(p, "list", metavar="REGEX", default="",
+         help="annotated source of functions matching REGEX (go tool pprof -list; files found from the profile's paths)")
+    _bool_flag(p, "raw", "the (filtered, merged) profile as text (go tool pprof -raw)")
+    _bool_flag(p, "proto", "the (filtered, merged) profile as gzip'd profile.proto (go tool pprof -proto)")
+    _bool_flag(p, "callgrind", "the call graph in callgrind format, for KCachegrind (go tool pprof -callgrind)")
     for fmt in _FORMATS:
         _bool_flag(p, fmt, f"the call graph{' in DOT' if fmt == 'dot' else ', drawn as ' + fmt.upper()} "
                    "(-nodecount defaults to 80, as in pprof)")
@@ -143,8 +154,11 @@ def options_from_args(args: argparse.Namespace):
     )
 
 
+_REPORTS = ("traces", "tags", "tree", "peek", "list", "raw", "proto", "callgrind")
+
+
 def _output_format(args: argparse.Namespace) -> str:
-    chosen = [f for f in ("top", "text", "traces", "tags", *_FORMATS) if getattr(args, f)]
+    chosen = [f for f in ("top", "text", *_REPORTS, *_FORMATS) if getattr(args, f)]
     if chosen == ["top", "text"] or chosen == ["text"]:
         return "top"
     if len(chosen) > 1:
@@ -161,29 +175,36 @@ def run(args: argparse.Namespace) -> int:
 
     fmt = _output_format(args)
     opts = options_from_args(args)
-    if fmt != "top":
+    if fmt in _FORMATS:
         opts = dataclasses.replace(opts, visual=True)
-    else:
+    elif fmt == "top":
         opts = dataclasses.replace(opts, edges=False)  # the text prints no edge
     if args.output is not None:
         check_writable(args.output, "-output")  # before reading (large) profiles
-    elif fmt in ("png", "svg") and sys.stdout.isatty():
+    elif fmt in ("png", "svg", "proto") and sys.stdout.isatty():
         raise UsageError(f"-{fmt} writes binary data: give -output FILE (or redirect stdout)")
     from ..pprof.fetch import resolve_sources
 
     say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     sources = resolve_sources(args.sources, args.seconds, args.timeout, say)
     base = resolve_sources(args.diff_base or args.base, args.seconds, args.timeout, say)
-    prof = load_profile(sources, base=base, diff_base=bool(args.diff_base), merge_one=fmt == "traces")
-    if fmt in ("traces", "tags"):
-        from ..pprof import traces
+    prof = load_profile(sources, base=base, diff_base=bool(args.diff_base),
+                        merge_one=fmt in ("traces", "raw", "proto"))
+    if fmt in _REPORTS:
+        from ..pprof import reports
 
-        report = traces.traces_text if fmt == "traces" else traces.tags_text
-        text = report(prof, opts, warn=lambda msg: print(msg, file=sys.stderr))
-        if args.output:
-            write_text(args.output, text)
+        data = reports.generate(fmt, prof, opts, getattr(args, fmt) if fmt in ("peek", "list") else None,
+                                warn=lambda msg: print(msg, file=sys.stderr))
+        if isinstance(data, str):
+            if args.output:
+                write_text(args.output, data)
+            else:
+                sys.stdout.write(data)
+        elif args.output:
+            write_bytes(args.output, data)
         else:
-            sys.stdout.write(text)
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
         return 0
     g = build_graph(prof, opts, warn=lambda msg: print(msg, file=sys.stderr))
     if fmt == "top":
@@ -191,8 +212,7 @@ def run(args: argparse.Namespace) -> int:
     elif fmt == "dot":
         from ..render.callgraph import to_dot
 
-        _check_drawable(g)
-        text = to_dot(g)
+        text = to_dot(g)  # as pprof: the legend alone when no node is left
     else:
         data = _draw(g, fmt)
         if args.output:

@@ -5,7 +5,7 @@ output unit (pprof's "minimum" rule)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from . import units
 from ..errors import UsageError
@@ -35,7 +35,7 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
     if not o.trim:
         nodecount, nodefraction, edgefraction = 0, 0.0, 0.0
     nlu, ix, mean_ix, stype, sunit, total = select_and_filter(p, o, warn)
-    agg = Aggregator(o.granularity, o.noinlines)
+    agg = Aggregator(o.granularity, o.noinlines, o.obj_names)
     builder = Builder(p, agg, ix, mean_ix, o.drop_negative)
 
     edges = o.visual  # a -top list needs the edges of its final graph only
@@ -60,7 +60,7 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
         trimmed = True
         limit = nodecount
         if o.visual:
-            tags = node_tags(p, builder, kept_infos, ix, mean_ix, nlu)
+            tags = node_tags(p, builder, kept_infos, ix, mean_ix, nlu, o.unit or "minimum")
             trim_tags(tags, node_cutoff)
             limit = visual_limit(g, nodecount, tag_counts(tags))
         if limit < len(g):
@@ -80,30 +80,12 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
     dropped_edges = trim_edges(g, edge_cutoff)
     final_tags: dict[NodeInfo, dict[tuple[str, str | None], Tag]] = {}
     if o.visual:  # the tags a picture draws, of the final graph
-        final_tags = node_tags(p, builder, kept_infos, ix, mean_ix, nlu)
+        final_tags = node_tags(p, builder, kept_infos, ix, mean_ix, nlu, o.unit or "minimum")
         trim_tags(final_tags, node_cutoff)
 
-    # selectOutputUnit ("minimum" stays when there is nothing to show)
     out_unit = o.unit or "minimum"
     if g and out_unit == "minimum":
-        min_value = 0
-        for n in g:
-            m = abs(flat_value(n)) or abs(cum_value(n))
-            if m > 0 and (min_value == 0 or m < min_value):
-                min_value = m
-        max_value = total
-        if min_value == 0:
-            min_value = max_value
-        r = 1 / o.divide_by
-        if r > 0 and r != 1:
-            min_value = int(float(min_value) * r)
-            max_value = int(float(max_value) * r)
-        _, min_unit = units.scale(min_value, sunit, "minimum")
-        _, max_unit = units.scale(max_value, sunit, "minimum")
-        unit = min_unit
-        if min_unit != max_unit and min_value * 100 < max_value:
-            _, unit = units.scale(100 * min_value, sunit, "minimum")
-        out_unit = unit if unit != "" else sunit
+        out_unit = output_unit(g, total, o, sunit)
 
     # public objects
     pub: dict[int, Node] = {}
@@ -117,6 +99,18 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
         pub[id(n)] = node
         nodes.append(node)
     edges: list[Edge] = []
+    ghosts: dict[int, Node] = {}
+
+    def ghost(gn: Any) -> Node:
+        """A node pprof leaves out of the graph (its flat and cum are 0, as
+        with -mean's zero-valued samples) while the edges to it stay: the
+        text reports print them (Node.ins/outs), Graph.edges has none."""
+        got = ghosts.get(id(gn))
+        if got is None:
+            got = ghosts[id(gn)] = Node(name=printable_name(gn.info), function=gn.info[0], filename=gn.info[3],
+                                        line=gn.info[5], address=gn.info[2], objfile=gn.info[6], info=gn.info)
+        return got
+
     for n in g:
         dst = pub[id(n)]
         has_inline = has_plain = False
@@ -127,11 +121,17 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
                 has_plain = True
             s = pub.get(id(src))
             if s is None:
+                dst.ins.append(Edge(src=ghost(src), dst=dst, weight=e[0], residual=e[2], inline=e[3],
+                                    weight_div=e[1]))
                 continue
             edge = Edge(src=s, dst=dst, weight=e[0], residual=e[2], inline=e[3], weight_div=e[1])
             edges.append(edge)
             s.outs.append(edge)
             dst.ins.append(edge)
+        for d, e in n.outs.items():
+            if id(d) not in pub:
+                dst.outs.append(Edge(src=dst, dst=ghost(d), weight=e[0], residual=e[2], inline=e[3],
+                                     weight_div=e[1]))
         if n.in_flags is not None:
             has_inline, has_plain = n.in_flags
         dst.inline = has_inline and not has_plain
@@ -140,6 +140,33 @@ def build(p: WorkProfile, options: GraphOptions | None = None, warn: Callable[[s
                  orig_count=orig_count, dropped_nodes=dropped_nodes, dropped_edges=dropped_edges,
                  node_cutoff=node_cutoff, edge_cutoff=edge_cutoff, options=o, active_filters=active_filters(o),
                  profile=p)
+
+
+def output_unit(nodes: Sequence[Any], total: int, o: GraphOptions, sunit: str, scale_up: bool = True) -> str:
+    """report.selectOutputUnit for -unit=minimum: the unit of the smallest
+    non-zero node value, or of 100x it when that reads better (`scale_up`;
+    not for callgrind, which prints integers)."""
+    min_value = 0
+    for n in nodes:
+        if isinstance(n, Node):  # a public node's values are divided already
+            m = abs(n.flat) or abs(n.cum)
+        else:
+            m = abs(flat_value(n)) or abs(cum_value(n))
+        if m > 0 and (min_value == 0 or m < min_value):
+            min_value = m
+    max_value = total
+    if min_value == 0:
+        min_value = max_value
+    r = 1 / o.divide_by
+    if r > 0 and r != 1:
+        min_value = int(float(min_value) * r)
+        max_value = int(float(max_value) * r)
+    _, min_unit = units.scale(min_value, sunit, "minimum")
+    _, max_unit = units.scale(max_value, sunit, "minimum")
+    unit = min_unit
+    if scale_up and min_unit != max_unit and min_value * 100 < max_value:
+        _, unit = units.scale(100 * min_value, sunit, "minimum")
+    return unit if unit != "" else sunit
 
 
 def profile_html(p: Any, rows: int = TOP_ROWS) -> str:

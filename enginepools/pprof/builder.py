@@ -404,7 +404,7 @@ def sort_nodes(nodes: list[GNode], cum: bool, visual: bool = False) -> None:
     """graph.SortNodes: EntropyOrder for a picture, else CumNameOrder or
     FlatNameOrder; a total order."""
     if visual:
-        nodes.sort(key=lambda n: (-abs(_entropy_score(n)), printable_name(n.info), -abs(n.flat),
+        nodes.sort(key=lambda n: (-_abs64(_entropy_score(n)), printable_name(n.info), -abs(n.flat),
                                   info_sprint(n.info)))
     elif cum:
         nodes.sort(key=lambda n: (-abs(n.cum), printable_name(n.info), -abs(n.flat), info_sprint(n.info)))
@@ -414,25 +414,36 @@ def sort_nodes(nodes: list[GNode], cum: bool, visual: bool = False) -> None:
 
 def _edge_entropy(edges: Iterable[list], self_value: int) -> float:
     """graph.edgeEntropyScore: the entropy of how a node's weight splits over
-    its edges (and itself).  A zero-weight edge adds nothing (pprof's
-    0·log₂0 would be NaN)."""
-    ws = [abs(e[0]) for e in edges]
+    its edges (and itself); only positive weights count in the total.  A
+    zero-weight edge (from -mean's zero-valued samples) makes it NaN, as
+    pprof's 0·log₂0 does."""
+    ws = [e[0] for e in edges]
     total = self_value + sum(w for w in ws if w > 0)
     score = 0.0
     if total != 0:
-        for w in ws + ([abs(self_value)] if self_value > 0 else []):
-            frac = float(w) / float(total)
-            if frac > 0:
-                score += -frac * math.log2(frac)
+        for w in ws + ([self_value] if self_value > 0 else []):
+            frac = float(abs(w)) / float(total)
+            score += -frac * math.log2(frac) if frac > 0 else math.nan
     return score
+
+
+_INT64_MIN = -(1 << 63)
 
 
 def _entropy_score(n: GNode) -> int:
     """graph.entropyScore: how much a picture gains by showing the node (entry
-    and leaf nodes, and nodes where weight forks, over straight pass-throughs)."""
+    and leaf nodes, and nodes where weight forks, over straight pass-throughs).
+    int64(NaN or out of range) is Go's amd64 "integer indefinite", MinInt64."""
     score = 1.0 if not n.ins else _edge_entropy(n.ins.values(), 0)
     score += 1.0 if not n.outs else _edge_entropy(n.outs.values(), n.flat)
-    return int(score * float(n.cum)) + n.flat
+    x = score * float(n.cum)
+    v = int(x) if math.isfinite(x) and -2.0 ** 63 <= x < 2.0 ** 63 else _INT64_MIN
+    return wrap64(v + n.flat)
+
+
+def _abs64(v: int) -> int:
+    """Go's abs64 on int64 (abs of MinInt64 stays MinInt64)."""
+    return wrap64(-v) if v < 0 else v
 
 
 def trim_edges(nodes: list[GNode], cutoff: int) -> int:

@@ -48,7 +48,8 @@ def info_sprint(info: NodeInfo) -> str:
 class Aggregator:
     """profile.Aggregate, applied when node infos are made."""
 
-    def __init__(self, granularity: str, noinlines: bool) -> None:
+    def __init__(self, granularity: str, noinlines: bool, obj_names: bool = False) -> None:
+        self.obj_names = obj_names
         if granularity not in GRANULARITIES:
             raise UsageError(f"-granularity {granularity}: must be one of {', '.join(GRANULARITIES)}")
         self.inlines = not noinlines
@@ -85,7 +86,7 @@ class Aggregator:
             fname = fn.filename if (self.identity or self.filename) else ""
             lineno = ln if (self.identity or self.linenumber) else 0
             file = go_clean(trim_path(fname)) if fname else ""
-            if name == "":
+            if name == "" or self.obj_names:
                 out.append((name, "", address, file, fn.start_line, lineno, objfile))
             else:
                 out.append((name, "", address, file, 0, lineno, ""))

@@ -45,6 +45,9 @@ class GraphOptions:
     #: by pprof's entropy score, a node's tags count against -nodecount, and
     #: -nodecount defaults to 80
     visual: bool = False
+    #: keep each frame's binary in its node (pprof's ObjNames: -raw, -list,
+    #: -callgrind), so equal functions of different binaries stay apart
+    obj_names: bool = False
     #: build the edges (Node.ins/outs, Graph.edges); a -top list needs only
     #: each node's inline flags and is made faster without them
     edges: bool = True
@@ -155,6 +158,17 @@ class Graph:
         from .report import top_html
 
         return top_html(self)
+
+    @property
+    def title(self) -> str:
+        """The report's title, as pprof names a graph: the base name of the
+        profile's main binary (its first mapping's file), else ""."""
+        p = self.profile
+        if p is None or not p.mappings or not p.mappings[0].file:
+            return ""
+        from .gostd import go_base
+
+        return go_base(p.mappings[0].file)
 
     def format_value(self, v: int) -> str:
         """A value as pprof prints it (``5713.92kB``)."""

@@ -62,8 +62,9 @@ def _go_truncate(s: str, n: int) -> str:
     return b[:n].decode("utf-8", "ignore") + "\u2026"
 
 
-def report_labels(g: Graph) -> list[str]:
-    """report.reportLabels as TextItems calls it (no dropped-edge line)."""
+def report_labels(g: Graph, edges: bool = False) -> list[str]:
+    """report.reportLabels as TextItems calls it (no dropped-edge line), or
+    with `edges` as GetDOT calls it (with that line, for pictures)."""
     out = profile_labels(g)
     flat_sum = wrap64(sum(n.flat for n in g.nodes))
     if g.active_filters:
@@ -76,6 +77,10 @@ def report_labels(g: Graph) -> list[str]:
             cutoff = abs(int(float(g.total) * g.options.nodefraction)) if g.options.trim else 0
             noun = "nodes" if g.dropped_nodes > 1 else "node"
             out.append(f"Dropped {g.dropped_nodes} {noun} (cum <= {g.format_value(cutoff)})")
+        if edges and g.dropped_edges > 0:
+            cutoff = abs(int(float(g.total) * g.options.edgefraction)) if g.options.trim else 0
+            noun = "edges" if g.dropped_edges > 1 else "edge"
+            out.append(f"Dropped {g.dropped_edges} {noun} (freq <= {g.format_value(cutoff)})")
         if 0 < len(g.nodes) < g.orig_count:
             out.append(f"Showing top {len(g.nodes)} nodes out of {g.orig_count}")
     return out

@@ -24,11 +24,12 @@ def visual_limit(nodes: list[GNode], max_nodes: int, tags: dict[NodeInfo, int]) 
 
 
 def node_tags(p: WorkProfile, builder: "Builder", kept: set[NodeInfo] | None, ix: int, mean_ix: int | None,
-               nlu: dict[str, str]) -> dict[NodeInfo, dict[tuple[str, str | None], Tag]]:
+               nlu: dict[str, str], out_unit: str = "minimum") -> dict[NodeInfo, dict[tuple[str, str | None], Tag]]:
     """The tags graph.newGraph gives each node: per sample label set (pprof's
     joinLabels, without ``pprof::base``) a label tag, and under it a numeric
     tag per "bytes" value (pprof's report keeps only that numeric label),
-    named with measurement.ScaledLabel; flat on the leaf, cum once per
+    named with measurement.ScaledLabel in `out_unit` (pprof's -unit as the
+    graph is built: "minimum" unless given); flat on the leaf, cum once per
     stack, as node weights are."""
     unit = nlu.get("bytes", "bytes")
     groups: dict[tuple, list[int]] = {}
@@ -49,7 +50,7 @@ def node_tags(p: WorkProfile, builder: "Builder", kept: set[NodeInfo] | None, ix
     def add(info: NodeInfo, labels: str, nums: tuple[int, ...], w: int, dw: int, flat: bool) -> None:
         t = tags.setdefault(info, {})
         keys: list[tuple[tuple[str, str | None], int]] = [((labels, None), 0)] if labels else []
-        keys += [((labels, units.scaled_label(v, unit, "minimum")), v) for v in nums]
+        keys += [((labels, units.scaled_label(v, unit, out_unit)), v) for v in nums]
         for key, v in keys:
             tag = t.get(key)
             if tag is None:

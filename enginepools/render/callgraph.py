@@ -89,6 +89,8 @@ class _G:
     labels: list[str]
     fmt: Any = None  # value -> text; pprof's FormatValue when the graph has one
     tags: list[list[Any]] = field(default_factory=list)  # per node: pprof_graph.Tag (visual graphs)
+    infos: list[Any] = field(default_factory=list)  # per node: its pprof NodeInfo, or None
+    raw: dict[tuple[int, int], float] = field(default_factory=dict)  # edge weights before -mean's division
 
     def format(self, v: float) -> str:
         return self.fmt(v) if self.fmt is not None else units.label(v, self.unit)
@@ -99,9 +101,9 @@ class _G:
         return any(s == i and d != i for s, d, *_ in self.edges)
 
 
-def _normalize(graph: Any) -> _G:
+def _normalize(graph: Any, allow_empty: bool = False) -> _G:
     nodes = list(getattr(graph, "nodes", None) or [])
-    if not nodes:
+    if not nodes and not allow_empty:
         raise ValueError("call graph has no nodes (everything pruned, or an empty profile)")
     names = [str(getattr(n, "name")) for n in nodes]
     index: dict[Any, int] = {}
@@ -118,11 +120,13 @@ def _normalize(graph: Any) -> _G:
         raise ValueError(f"call graph edge refers to a node that is not in the graph: {key!r}")
 
     edges = []
+    raw = {}
     for e in getattr(graph, "edges", None) or []:
         w = getattr(e, "value", None)  # pprof_graph.Edge: weight / weight_div
         w = e.weight if w is None or callable(w) else w
         edges.append((ix(e.src), ix(e.dst), float(w), bool(getattr(e, "residual", False)),
                       bool(getattr(e, "inline", False))))
+        raw[edges[-1][:2]] = float(e.weight)
     total = float(getattr(graph, "total", 0) or 0)
     if total == 0:
         total = float(sum(abs(float(n.flat)) for n in nodes)) or 1.0
@@ -133,10 +137,11 @@ def _normalize(graph: Any) -> _G:
     if not labels and hasattr(graph, "sample_type") and hasattr(graph, "dropped_nodes"):
         from ..pprof.report import report_labels  # a pprof_graph.Graph: pprof's own legend
 
-        labels = report_labels(graph)
+        labels = report_labels(graph, edges=True)
     return _G(names, np.array([float(n.flat) for n in nodes]), np.array([float(n.cum) for n in nodes]),
               remove_redundant_edges(names, edges), total, unit, title, labels, fmt if callable(fmt) else None,
-              [list(getattr(n, "tags", None) or []) for n in nodes])
+              [list(getattr(n, "tags", None) or []) for n in nodes],
+              [getattr(n, "info", None) or None for n in nodes], raw)
 
 
 def remove_redundant_edges(names: Sequence[str], edges: list[tuple[int, int, float, bool, bool]]
@@ -200,16 +205,36 @@ def shorten_function_name(f: str) -> str:
     return f
 
 
-def _name_lines(name: str) -> list[str]:
-    short = shorten_function_name(name).replace("[...]", "[…]")
-    return [s for s in re.split(r"::|\.", short) if s] or [short]
+def _name_lines(name: str, info: Any = None) -> list[str]:
+    """A node's name as lines.  With its pprof NodeInfo (name, orig, address,
+    file, start line, line, binary), pprof's multilinePrintableName: the
+    shortened function name split at "::" and ".", then the address, the
+    file's base name with the line, or the binary's name — never split."""
+    if info is None:
+        short = shorten_function_name(name).replace("[...]", "[…]")
+        return [s for s in re.split(r"::|\.", short) if s] or [short]
+    fn, _orig, address, file, _start, lineno, objfile = info
+    short = shorten_function_name(fn).replace("::", "\n").replace("[...]", "[…]").replace(".", "\n")
+    parts = ["%016x" % address] if address else []
+    if short:
+        parts.append(short)
+    file = file.rstrip("/").rsplit("/", 1)[-1] if file else ""
+    if lineno:
+        parts.append(f"{file}:{lineno}")
+    elif file:
+        parts.append(file)
+    elif not short:
+        parts.append("[" + objfile.rstrip("/").rsplit("/", 1)[-1] + "]" if objfile else "<unknown>")
+    return "\n".join(parts).split("\n")
 
 
-def node_label(name: str, flat: float, cum: float, total: float, unit: str, fmt: Any = None) -> str:
+def node_label(name: str, flat: float, cum: float, total: float, unit: str, fmt: Any = None,
+               info: Any = None) -> str:
     """The box text pprof writes: name lines, ``flat (pct)``, ``of cum (pct)``.
-    `fmt` formats values (default: pprof's auto-scaled label in `unit`)."""
+    `fmt` formats values (default: pprof's auto-scaled label in `unit`);
+    `info`: the node's pprof NodeInfo (see :func:`_name_lines`)."""
     f_ = fmt or (lambda v: units.label(v, unit))
-    lines = _name_lines(name)
+    lines = _name_lines(name, info)
     if flat != 0:
         value = f"{f_(flat)} ({units.percentage(flat, total).strip()})"
     else:
@@ -277,9 +302,11 @@ class Layout:
     paths: list[list[tuple[float, float]]]
     extent: tuple[float, float, float, float]  # x0, y0, x1, y1
     #: per node, its tags drawn as pprof's nodelets: (centre x, centre y, w,
-    #: h, tag label, weight text, dotted) in a row under the box; a node with
-    #: tags occupies centers/sizes (box and chips), its box is :attr:`boxes`
-    chips: list[list[tuple[float, float, float, float, str, str, bool]]] = field(default_factory=list)
+    #: h, tag label, weight text, dotted, hang point, key) in a row under the
+    #: box, the sizes under a label set in a row under its chip (key
+    #: "pool:hash/64kB"); a node with tags occupies centers/sizes (box and
+    #: chips), its box is :attr:`boxes`
+    chips: list[list[tuple]] = field(default_factory=list)
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # (cx, cy, w, h)
 
 
@@ -324,27 +351,30 @@ def layout(graph: Any) -> Layout:
         _init_renderer()
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
     labels, fonts, sizes, box_sizes = [], [], [], []
-    chip_rows: list[list[tuple[float, float, str, str, bool]]] = []  # (w, h, label, weight, dotted)
+    # per node: its chips (w, h, label, weight, dotted, children: chips under that chip)
+    chip_rows: list[list[tuple[float, float, str, str, bool, list]]] = []
     for i, (name, f, c) in enumerate(zip(g.names, g.flat, g.cum)):
-        lab = node_label(name, _int(f), _int(c), g.total, g.unit, g.fmt)
+        lab = node_label(name, _int(f), _int(c), g.total, g.unit, g.fmt, g.infos[i] if g.infos else None)
         fs = _font_size(f, max_flat)
         w, h = _text_size(lab, fs)
         labels.append(lab)
         fonts.append(fs)
         box = (w + 0.9 * fs + 6, h + 0.5 * fs + 4)
         box_sizes.append(box)
-        # the node's own nodelets (label sets, sizes) as chips in a row under its box
-        row = []
+        # the node's nodelets as chips in a row under its box; the sizes under
+        # a label set (pprof's nested nodelets) in a row under that chip
+        row: list[tuple[float, float, str, str, bool, list]] = []
+        by_id: dict[str, list] = {f"N{i + 1}": row}
         for n in nodelet_items(i + 1, g.tags[i] if g.tags else [], g.has_out(i)):
-            if n.source != f"N{i + 1}":
-                continue  # sizes under a label set: in the DOT only
-            text = f"{n.label}\n{g.format(_int(n.weight))}"
-            tw, th = _text_size(text, _CHIP_FONT)
-            row.append((tw + 8, th + 6, n.label, g.format(_int(n.weight)), n.dotted))
+            label = n.label.replace("\\n", "\n")  # a label set: one key:value a line, as graphviz shows it
+            tw, th = _text_size(f"{label}\n{g.format(_int(n.weight))}", _CHIP_FONT)
+            kids: list = []
+            by_id[n.source].append((tw + 8, th + 6, label, g.format(_int(n.weight)), n.dotted, kids))
+            by_id[n.id] = kids
         chip_rows.append(row)
         if row:
-            row_w = sum(cw for cw, *_ in row) + _CHIP_GAP * (len(row) - 1)
-            box = (max(box[0], row_w), box[1] + _CHIP_DROP + max(ch for _, ch, *_ in row))
+            row_w = sum(_chip_width(c) for c in row) + _CHIP_GAP * (len(row) - 1)
+            box = (max(box[0], row_w), box[1] + _chips_height(row))
         sizes.append(box)
     verts = [Vertex(i) for i in range(len(g.names))]
     loops = {s for s, d, *_ in g.edges if s == d}
@@ -422,15 +452,39 @@ def layout(graph: Any) -> Layout:
     for (cx, cy), (fw, fh), (bw, bh), row in zip(center_list, sizes, box_sizes, chip_rows):
         top = cy - fh / 2
         boxes.append((cx, top + bh / 2, bw, bh))
-        placed = []
-        if row:
-            ch = max(h for _, h, *_ in row)
-            x = cx - (sum(w for w, *_ in row) + _CHIP_GAP * (len(row) - 1)) / 2
-            for w, h, label, weight, dotted in row:
-                placed.append((x + w / 2, cy + fh / 2 - ch / 2, w, h, label, weight, dotted))
-                x += w + _CHIP_GAP
+        placed: list = []
+        _place_chips(row, cx, top + bh, (cx, top + bh), "", placed)
         chips.append(placed)
     return Layout(g.names, labels, fonts, center_list, sizes, g.edges, edge_paths, (x0, y0, x1, y1), chips, boxes)
+
+
+def _chip_width(c: tuple) -> float:
+    """A chip's column: itself, or the row of its children when wider."""
+    kids = c[5]
+    return max(c[0], sum(_chip_width(k) for k in kids) + _CHIP_GAP * (len(kids) - 1)) if kids else c[0]
+
+
+def _chips_height(row: list) -> float:
+    """From a box (or chip) down to the bottom of the chips under it."""
+    return max(_CHIP_DROP + c[1] + (_chips_height(c[5]) if c[5] else 0.0) for c in row)
+
+
+def _place_chips(row: list, cx: float, y_top: float, hang: tuple[float, float], parent: str, out: list) -> None:
+    """Chips of `row` centred under x `cx`, their tops _CHIP_DROP below
+    `y_top`, hung from `hang`; each as (x, y, w, h, label, weight, dotted,
+    hang point, key: the label path)."""
+    if not row:
+        return
+    x = cx - (sum(_chip_width(c) for c in row) + _CHIP_GAP * (len(row) - 1)) / 2
+    h_row = max(c[1] for c in row)
+    for w, h, label, weight, dotted, kids in row:
+        col = _chip_width((w, h, label, weight, dotted, kids))
+        mx, my = x + col / 2, y_top + _CHIP_DROP + h_row / 2
+        key = (f"{parent}/" if parent else "") + label.replace("\n", ",")
+        out.append((mx, my, w, h, label, weight, dotted, (mx, hang[1]) if not parent else hang, key))
+        if kids:
+            _place_chips(kids, mx, my + h / 2, (mx, my + h / 2), key, out)
+        x += col + _CHIP_GAP
 
 
 _CHIP_FONT = 7.0   # pprof draws nodelets at 8 pt; two lines here (label, weight)
@@ -559,16 +613,16 @@ def draw(graph: Any, title: str | None = None, max_inches: float = _MAX_INCHES) 
     for i, name in enumerate(lay.names):
         cx, cy, w, h = lay.boxes[i] if lay.boxes else (*lay.centers[i], *lay.sizes[i])
         score = g.cum[i] / g.total if g.total else 0.0
-        for x, y, cw, ch, label, weight, dotted in (lay.chips[i] if lay.chips else []):
-            # pprof's box3d nodelet, hung from the box by a thin line
-            ax.plot([x, x], [cy + h / 2, y - ch / 2], color="#999999", linewidth=0.6 * scale,
+        for x, y, cw, ch, label, weight, dotted, (hx, hy), key in (lay.chips[i] if lay.chips else []):
+            # pprof's box3d nodelet, hung from the box (or its label set's chip) by a thin line
+            ax.plot([hx, x], [hy, y - ch / 2], color="#999999", linewidth=0.6 * scale,
                     linestyle=":" if dotted else "-", zorder=2)
             for off, fc in ((2.0, "#dddddd"), (0.0, "#f8f8f8")):
                 ax.add_patch(FancyBboxPatch((x - cw / 2 + off, y - ch / 2 - off), cw, ch, boxstyle="square,pad=0",
                                             fc=fc, ec="#888888", linewidth=0.6 * scale, zorder=3,
-                                            gid=f"tag:{name}:{label}"))
+                                            gid=f"tag:{name}:{key}"))
             ax.text(x, y, f"{label}\n{weight}", fontsize=_CHIP_FONT * scale, ha="center", va="center",
-                    linespacing=_LINE, color="#333333", zorder=4, gid=f"tagtext:{name}:{label}")
+                    linespacing=_LINE, color="#333333", zorder=4, gid=f"tagtext:{name}:{key}")
         box = FancyBboxPatch((cx - w / 2, cy - h / 2), w, h, boxstyle="square,pad=0",
                              fc=dot_color(score, True), ec=dot_color(score, False), linewidth=1.0 * scale,
                              zorder=3, gid=f"box:{name}")
@@ -607,7 +661,7 @@ def _legend_lines(g: _G, title: str | None, key: bool = True) -> list[str]:
     """pprof's legend (its labels when the graph has them), plus a key to
     the drawing when `key`."""
     lines = list(g.labels)
-    head = title if title is not None else g.title
+    head = title if title is not None else ("" if g.labels else g.title)  # pprof's labels name no title
     if head:
         lines.insert(0, head)
     if not g.labels:
@@ -632,20 +686,23 @@ def to_dot(graph: Any, title: str | None = None) -> str:
     weight with weight/penwidth/colour, dotted residual edges, ``(inline)``
     in the label of inlined calls, and the nodes' tags as pprof's nodelets
     (:func:`nodelets`; a graph built with ``visual=True`` has them).
-    `title` names the digraph (pprof: ``unnamed``)."""
-    g = _normalize(graph)
-    name = _esc(title or g.title or "unnamed")
+    `title` names the digraph (default: the graph's title — pprof's is the
+    main binary's name — else ``unnamed``)."""
+    # pprof writes a graph whose nodes were all filtered out: its legend alone
+    g = _normalize(graph, allow_empty=hasattr(graph, "sample_type") and hasattr(graph, "dropped_nodes"))
+    name = title or g.title or "unnamed"  # (pprof writes titles as they are)
     out = [f'digraph "{name}" {{', 'node [style=filled fillcolor="#f8f8f8"]']
     legend = _legend_lines(g, None, key=False)
     if legend:
         body = "\\l".join(_esc(s) for s in legend + ["", "See https://git.io/JfYMW for how to read the graph"])
-        tip = f' tooltip="{_esc(title or g.title)}"' if (title or g.title) else ""
+        tip = f' tooltip="{title or g.title}"' if (title or g.title) else ""
         out.append(f'subgraph cluster_L {{ "{_esc(legend[0])}" [shape=box fontsize=16 '
                    f'label="{body}\\l"{tip}] }}')
     max_flat = float(np.max(np.abs(g.flat))) if g.flat.size else 0.0
     has_nodelets: set[int] = set()
     for i, (n, f, c) in enumerate(zip(g.names, g.flat, g.cum), start=1):
-        label = "\\n".join(_esc(s) for s in node_label(n, _int(f), _int(c), g.total, g.unit, g.fmt).split("\n"))
+        info = g.infos[i - 1] if g.infos else None
+        label = "\\n".join(_esc(s) for s in node_label(n, _int(f), _int(c), g.total, g.unit, g.fmt, info).split("\n"))
         score = c / g.total if g.total else 0.0
         out.append(f'N{i} [label="{label}" id="node{i}" fontsize={_font_size(f, max_flat)} shape=box '
                    f'tooltip="{_esc(n)} ({g.format(_int(c))})" color="{dot_color(score)}" '
@@ -654,7 +711,9 @@ def to_dot(graph: Any, title: str | None = None) -> str:
         if lets:
             has_nodelets.add(i - 1)
             out += lets
-    for s, d, w, residual, inline in sorted(g.edges, key=lambda e: -abs(e[2])):
+    # pprof's EdgeMap.Sort: |weight| descending, then caller and callee names
+    for s, d, w, residual, inline in sorted(g.edges, key=lambda e: (-abs(g.raw.get(e[:2], e[2])), g.names[e[0]],
+                                                                  g.names[e[1]])):
         wl = g.format(_int(w))
         inl = "\\n (inline)" if inline else ""
         attr = f'label=" {wl}{inl}"'
