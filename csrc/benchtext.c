@@ -16,6 +16,7 @@
  * arrays, and nothing points into the buffer but offsets.
  */
 #include "ep_benchtext.h"
+#include "ep_grow.h"
 
 #include <errno.h>
 #include <math.h>
@@ -27,16 +28,7 @@ typedef struct {
     size_t cap;    /* power of two */
 } ep_intern;
 
-static int bt_grow(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 1024;
-    while (c < need) c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q) return ENOMEM;
-    *p = q;
-    *cap = c;
-    return 0;
-}
+static int bt_grow(void **p, size_t *cap, size_t need, size_t elem) { return ep_grow_array(p, cap, need, elem, 1024); }
 
 /* Grow several parallel arrays sharing one capacity counter. */
 static int bt_grow3(void **a, void **b, void **c, size_t *cap, size_t need, size_t ea, size_t eb, size_t ec) {
@@ -282,18 +274,8 @@ int ep_benchtext_scan(const uint8_t *buf, size_t len, ep_benchtext *out) {
 }
 
 void ep_benchtext_free(ep_benchtext *t) {
-    free(t->line);
-    free(t->name);
-    free(t->iters);
-    free(t->vend);
-    free(t->val);
-    free(t->unit);
-    free(t->name_off);
-    free(t->name_len);
-    free(t->unit_off);
-    free(t->unit_len);
-    free(t->other_line);
-    free(t->other_off);
-    free(t->other_len);
+    void *arrays[] = {t->line,     t->name,     t->iters,    t->vend,       t->val,       t->unit,     t->name_off,
+                      t->name_len, t->unit_off, t->unit_len, t->other_line, t->other_off, t->other_len};
+    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) free(arrays[i]);
     memset(t, 0, sizeof *t);
 }

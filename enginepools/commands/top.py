@@ -169,7 +169,7 @@ def _output_format(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from .._atomic import check_writable, write_bytes, write_text
+    from .._atomic import check_writable
     from ..pprof.graph import build_graph, load_profile
     from ..pprof.report import top_text
 
@@ -195,37 +195,32 @@ def run(args: argparse.Namespace) -> int:
 
         data = reports.generate(fmt, prof, opts, getattr(args, fmt) if fmt in ("peek", "list") else None,
                                 warn=lambda msg: print(msg, file=sys.stderr))
-        if isinstance(data, str):
-            if args.output:
-                write_text(args.output, data)
-            else:
-                sys.stdout.write(data)
-        elif args.output:
-            write_bytes(args.output, data)
-        else:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
+        _emit(args.output, data)
         return 0
     g = build_graph(prof, opts, warn=lambda msg: print(msg, file=sys.stderr))
     if fmt == "top":
-        text = top_text(g)
+        text: str | bytes = top_text(g)
     elif fmt == "dot":
         from ..render.callgraph import to_dot
 
         text = to_dot(g)  # as pprof: the legend alone when no node is left
     else:
-        data = _draw(g, fmt)
-        if args.output:
-            write_bytes(args.output, data)
-        else:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-        return 0
-    if args.output:
-        write_text(args.output, text)
-    else:
-        sys.stdout.write(text)
+        text = _draw(g, fmt)
+    _emit(args.output, text)
     return 0
+
+
+def _emit(output: str | None, data: str | bytes) -> None:
+    """A report to -output (replaced whole) or to stdout, text or binary."""
+    from .._atomic import write_bytes, write_text
+
+    if output:
+        (write_text if isinstance(data, str) else write_bytes)(output, data)
+    elif isinstance(data, str):
+        sys.stdout.write(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
 
 
 def _check_drawable(g) -> None:  # type: ignore[no-untyped-def]
