@@ -52,6 +52,17 @@
 #include "ep_threadreg.h"
 #if PY_VERSION_HEX < 0x030B0000
 #include <frameobject.h> /* PyFrame_GetBack, before 3.11 */
+#elif PY_VERSION_HEX < 0x030C0000
+/* 3.11: the interpreter's frames are read in place (see capture()) */
+#define EP_PA_FAST_FRAMES 1
+#ifndef Py_BUILD_CORE
+#define Py_BUILD_CORE 1
+#define EP_PA_UNDEF_CORE 1
+#endif
+#include "internal/pycore_frame.h"
+#ifdef EP_PA_UNDEF_CORE
+#undef Py_BUILD_CORE
+#endif
 #endif
 
 #include <errno.h>
@@ -64,6 +75,11 @@
 #define EP_PA_DEPTH 64
 #define EP_PA_FILTER_SLOTS (1u << 13) /* 8 KiB of counters: stays in L1 on the free path */
 #define RAW_STACK (UINT32_MAX - 1) /* the stack of RAW samples: no GIL, no frames */
+#ifdef EP_PA_FAST_FRAMES
+#define CAPTURE_OWNS 0 /* capture() returns borrowed code references */
+#else
+#define CAPTURE_OWNS 1 /* capture() returns new code references */
+#endif
 
 /* ---- per-thread state ---- */
 
@@ -195,6 +211,13 @@ static uint64_t stack_hash_of(size_t i) { return stacks[i].hash; }
 static uint64_t bucket_hash(uint32_t stack, uint64_t size) { return mix(((uint64_t)stack << 40) ^ size ^ 0x5bd1e995); }
 static uint64_t bucket_hash_of(size_t i) { return bucket_hash(buckets[i].stack, buckets[i].size); }
 
+/* Field by field: a pa_frame has padding, which memcmp would compare. */
+static inline int frames_eq(const pa_frame *a, const pa_frame *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (a[i].code != b[i].code || a[i].lasti != b[i].lasti) return 0;
+    return 1;
+}
+
 /* The id of stack f[0..n), interned; *owned says whether the table took
  * over the code references (else the caller drops them, unlocked).
  * UINT32_MAX if out of memory. */
@@ -203,7 +226,7 @@ static uint32_t intern_stack(pa_frame *f, size_t n, int *owned) {
     if (cap_stack_ix) {
         for (size_t j = h & (cap_stack_ix - 1); stack_ix[j]; j = (j + 1) & (cap_stack_ix - 1)) {
             pa_stack *s = &stacks[stack_ix[j] - 1];
-            if (s->hash == h && s->n == n && !memcmp(frames + s->off, f, n * sizeof *f)) return stack_ix[j] - 1;
+            if (s->hash == h && s->n == n && frames_eq(frames + s->off, f, n)) return stack_ix[j] - 1;
         }
     }
     if (grow((void **)&frames, &cap_frames, n_frames + n, sizeof *frames) ||
@@ -211,6 +234,8 @@ static uint32_t intern_stack(pa_frame *f, size_t n, int *owned) {
         goto oom;
     if ((n_stacks + 1) * 2 > cap_stack_ix && rehash(&stack_ix, &cap_stack_ix, n_stacks, stack_hash_of)) goto oom;
     memcpy(frames + n_frames, f, n * sizeof *f);
+    if (!CAPTURE_OWNS) /* GIL held (MEM/OBJ): the references become the table's */
+        for (size_t i = 0; i < n; i++) Py_XINCREF(f[i].code);
     stacks[n_stacks] = (pa_stack){(uint32_t)n_frames, (uint32_t)n, h};
     n_frames += n;
     size_t j = h & (cap_stack_ix - 1);
@@ -336,6 +361,26 @@ static PyThreadState *tstate_now(void) {
 #endif
 }
 
+#ifdef EP_PA_FAST_FRAMES
+/* 3.11: walks the _PyInterpreterFrame chain as PyThreadState_GetFrame and
+ * PyFrame_GetBack do (skipping incomplete frames), without making a frame
+ * object per frame or touching reference counts: the code references are
+ * borrowed (the frames hold them; the GIL is held), and the table takes its
+ * own when it keeps a new stack.  `lasti` is PyFrame_GetLasti's: bytes. */
+static size_t capture(pa_frame *out) {
+    PyThreadState *ts = tstate_now();
+    if (!ts || !ts->cframe) return 0;
+    size_t n = 0;
+    for (_PyInterpreterFrame *f = ts->cframe->current_frame; f && n < EP_PA_DEPTH; f = f->previous) {
+        if (_PyFrame_IsIncomplete(f)) continue;
+        int lasti = _PyInterpreterFrame_LASTI(f);
+        out[n].code = f->f_code;
+        out[n].lasti = lasti < 0 ? -1 : lasti * (int)sizeof(_Py_CODEUNIT);
+        n++;
+    }
+    return n;
+}
+#else
 static size_t capture(pa_frame *out) {
     PyThreadState *ts = tstate_now();
     if (!ts) return 0;
@@ -358,6 +403,7 @@ static size_t capture(pa_frame *out) {
     Py_XDECREF(f);
     return n;
 }
+#endif
 
 static void sample(pa_thread *t, int domain, void *p, size_t size) {
     pa_frame fr[EP_PA_DEPTH];
@@ -366,7 +412,8 @@ static void sample(pa_thread *t, int domain, void *p, size_t size) {
     pthread_mutex_lock(&prof_lock);
     if (!LD(prof_on)) { /* stopped while we captured */
         pthread_mutex_unlock(&prof_lock);
-        for (size_t i = 0; i < n; i++) Py_XDECREF(fr[i].code);
+        if (CAPTURE_OWNS)
+            for (size_t i = 0; i < n; i++) Py_XDECREF(fr[i].code);
         return;
     }
     int owned = 0;
@@ -381,7 +428,7 @@ static void sample(pa_thread *t, int domain, void *p, size_t size) {
         mark(bi, (double)size * b->scale);
     }
     pthread_mutex_unlock(&prof_lock);
-    if (!owned) /* after unlocking: a last reference's dealloc frees through our hooks */
+    if (CAPTURE_OWNS && !owned) /* after unlocking: a last reference's dealloc frees through our hooks */
         for (size_t i = 0; i < n; i++) Py_XDECREF(fr[i].code);
     (void)t;
 }
