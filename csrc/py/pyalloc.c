@@ -68,6 +68,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,16 @@
 
 /* ---- per-thread state ---- */
 
+typedef struct { PyCodeObject *code; int lasti; } pa_frame; /* lasti: bytes; the line is found at snapshot */
+
+/* The sampling thread's own caches of the profiler's tables (see sample()):
+ * a stack seen lately → its id, a (stack, size) seen lately → its bucket. */
+#define EP_PA_SCACHE 64       /* stack cache entries (direct-mapped by stack hash) */
+#define EP_PA_SCACHE_DEPTH 8  /* deeper stacks always go to the shared table */
+#define EP_PA_BCACHE 256      /* bucket cache entries (direct-mapped by bucket hash) */
+typedef struct { uint64_t hash; uint32_t n, stack; pa_frame f[EP_PA_SCACHE_DEPTH]; } pa_scache;
+typedef struct { uint64_t size; uint32_t stack, bucket; } pa_bcache;
+
 typedef struct pa_thread {
     _ep_treg_link link;    /* first: the registry's list */
     _Atomic uint64_t bytes, blocks;
@@ -90,6 +101,9 @@ typedef struct pa_thread {
     unsigned gen;          /* profiler session the countdown belongs to */
     int64_t sample_left;   /* bytes to the next sample */
     uint64_t rng;
+    unsigned tab_gen;      /* the tables' generation the caches hold ids of */
+    pa_scache sc[EP_PA_SCACHE];
+    pa_bcache bc[EP_PA_BCACHE];
 } pa_thread;
 
 static uint64_t retired_bytes, retired_blocks; /* threads that exited; under reg.lock */
@@ -128,7 +142,6 @@ static void pa_read(uint64_t *bytes, uint64_t *blocks, int this_thread) {
 
 /* ---- profiler state (all under prof_lock) ---- */
 
-typedef struct { PyCodeObject *code; int lasti; } pa_frame; /* lasti: bytes; the line is found at snapshot */
 typedef struct { uint32_t off, n; uint64_t hash; } pa_stack;
 typedef struct {
     uint32_t stack;
@@ -138,10 +151,39 @@ typedef struct {
     int dirty;
 } pa_bucket;
 
-static pthread_mutex_t prof_lock = PTHREAD_MUTEX_INITIALIZER;
+/* prof_lock: a test-and-test-and-set spin lock, one atomic exchange to take
+ * and a release store to drop (a mutex costs two atomic RMWs per round trip,
+ * and at rate 1 every allocation and every free takes the lock once).  Held
+ * only for table work, never across a call into Python or a syscall; a
+ * waiter that has spun a while yields its CPU (the holder may be
+ * descheduled on a crowded machine). */
+static _Atomic int prof_lock;
+
+static void prof_lock_wait(void) {
+    for (unsigned spins = 0;;) {
+        while (atomic_load_explicit(&prof_lock, memory_order_relaxed)) {
+            if (++spins < 128) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+            } else {
+                sched_yield();
+                spins = 0;
+            }
+        }
+        if (!atomic_exchange_explicit(&prof_lock, 1, memory_order_acquire)) return;
+    }
+}
+
+static inline void prof_lock_acquire(void) {
+    if (EP_UNLIKELY(atomic_exchange_explicit(&prof_lock, 1, memory_order_acquire))) prof_lock_wait();
+}
+
+static inline void prof_lock_release(void) { atomic_store_explicit(&prof_lock, 0, memory_order_release); }
 static _Atomic int prof_on;            /* sampling allocations */
 static _Atomic int prof_watch;         /* sampled blocks may be live: look at frees */
 static _Atomic unsigned prof_gen;
+static unsigned tab_gen = 1;           /* bumped when the tables are cleared: ids change */
 static uint64_t prof_rate, prof_seed, prof_dropped;
 static int prof_peak;
 static double inuse_est, peak_est;
@@ -153,6 +195,7 @@ static uint32_t *bucket_ix; static size_t cap_bucket_ix;
 static uint32_t *dirty;    static size_t n_dirty, cap_dirty;
 typedef struct { uintptr_t p; uint32_t bucket; } pa_live;
 static pa_live *live; static size_t n_live, cap_live;  /* linear probing, p == 0 empty */
+static unsigned live_shift;  /* 64 - log2(cap_live): live_home's Fibonacci hashing */
 static _Atomic uint8_t filter[EP_PA_FILTER_SLOTS];
 
 static inline uint64_t mix(uint64_t x) {
@@ -185,10 +228,12 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
     return 0;
 }
 
-static uint64_t stack_hash(const pa_frame *f, size_t n) {
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
-    for (size_t i = 0; i < n; i++) h = mix(h ^ (uintptr_t)f[i].code) + (uint64_t)(unsigned)f[i].lasti;
-    return h;
+/* A stack's hash, one frame at a time (capture() folds it as it walks,
+ * one multiply a frame), finished with one mix. */
+#define STACK_HASH_SEED 0x9e3779b97f4a7c15ULL
+static inline uint64_t stack_hash_step(uint64_t h, const PyCodeObject *code, int lasti) {
+    h = (h ^ (uintptr_t)code ^ ((uint64_t)(unsigned)lasti << 48)) * 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 29);
 }
 
 /* Rebuilds an open-addressing index of `n` entries whose hashes `hash_of` gives. */
@@ -218,11 +263,10 @@ static inline int frames_eq(const pa_frame *a, const pa_frame *b, size_t n) {
     return 1;
 }
 
-/* The id of stack f[0..n), interned; *owned says whether the table took
+/* The id of stack f[0..n) (of hash h), interned; *owned says whether the table took
  * over the code references (else the caller drops them, unlocked).
  * UINT32_MAX if out of memory. */
-static uint32_t intern_stack(pa_frame *f, size_t n, int *owned) {
-    uint64_t h = stack_hash(f, n);
+static uint32_t intern_stack(pa_frame *f, size_t n, uint64_t h, int *owned) {
     if (cap_stack_ix) {
         for (size_t j = h & (cap_stack_ix - 1); stack_ix[j]; j = (j + 1) & (cap_stack_ix - 1)) {
             pa_stack *s = &stacks[stack_ix[j] - 1];
@@ -247,8 +291,7 @@ oom:
     return UINT32_MAX;
 }
 
-static uint32_t bucket_of(uint32_t stack, uint64_t size) {
-    uint64_t h = bucket_hash(stack, size);
+static uint32_t bucket_of(uint32_t stack, uint64_t size, uint64_t h) {
     if (cap_bucket_ix)
         for (size_t j = h & (cap_bucket_ix - 1); bucket_ix[j]; j = (j + 1) & (cap_bucket_ix - 1)) {
             pa_bucket *b = &buckets[bucket_ix[j] - 1];
@@ -283,21 +326,26 @@ static void mark(uint32_t bi, double delta) {
     }
 }
 
+/* A block's home slot: Fibonacci hashing (one multiply; the top bits of
+ * the product depend on every bit of the address). */
+static inline size_t live_home(uintptr_t p, unsigned shift) { return (size_t)(((uint64_t)p * 0x9e3779b97f4a7c15ULL) >> shift); }
+
 static int live_put(uintptr_t p, uint32_t bucket) {
     if ((n_live + 1) * 2 > cap_live) {
         size_t c = cap_live ? cap_live * 2 : 1024;
+        unsigned shift = (unsigned)__builtin_clzll((unsigned long long)c) + 1; /* c = 2^(63 - clz) */
         pa_live *t = calloc(c, sizeof *t);
         if (!t) return ENOMEM;
         for (size_t i = 0; i < cap_live; i++)
             if (live[i].p) {
-                size_t j = mix(live[i].p) & (c - 1);
+                size_t j = live_home(live[i].p, shift);
                 while (t[j].p) j = (j + 1) & (c - 1);
                 t[j] = live[i];
             }
         free(live);
-        live = t, cap_live = c;
+        live = t, cap_live = c, live_shift = shift;
     }
-    size_t j = mix(p) & (cap_live - 1);
+    size_t j = live_home(p, live_shift);
     while (live[j].p && live[j].p != p) j = (j + 1) & (cap_live - 1);
     if (!live[j].p) n_live++;
     live[j] = (pa_live){p, bucket};
@@ -307,7 +355,7 @@ static int live_put(uintptr_t p, uint32_t bucket) {
 /* Removes p from the live table; its bucket, or UINT32_MAX if not sampled. */
 static uint32_t live_take(uintptr_t p) {
     if (!cap_live) return UINT32_MAX;
-    size_t m = cap_live - 1, j = mix(p) & m;
+    size_t m = cap_live - 1, j = live_home(p, live_shift);
     while (live[j].p && live[j].p != p) j = (j + 1) & m;
     if (!live[j].p) return UINT32_MAX;
     uint32_t b = live[j].bucket;
@@ -320,7 +368,7 @@ static uint32_t live_take(uintptr_t p) {
         for (;;) {
             k = (k + 1) & m;
             if (!live[k].p) { n_live--; return b; }
-            size_t home = mix(live[k].p) & m;
+            size_t home = live_home(live[k].p, live_shift);
             if ((k > i) ? (home <= i || home > k) : (home <= i && home > k)) break;
         }
         live[i] = live[k];
@@ -367,24 +415,27 @@ static PyThreadState *tstate_now(void) {
  * object per frame or touching reference counts: the code references are
  * borrowed (the frames hold them; the GIL is held), and the table takes its
  * own when it keeps a new stack.  `lasti` is PyFrame_GetLasti's: bytes. */
-static size_t capture(pa_frame *out) {
+static size_t capture(pa_frame *out, uint64_t *hash) {
     PyThreadState *ts = tstate_now();
-    if (!ts || !ts->cframe) return 0;
+    uint64_t h = STACK_HASH_SEED;
     size_t n = 0;
-    for (_PyInterpreterFrame *f = ts->cframe->current_frame; f && n < EP_PA_DEPTH; f = f->previous) {
+    for (_PyInterpreterFrame *f = ts && ts->cframe ? ts->cframe->current_frame : NULL; f && n < EP_PA_DEPTH;
+         f = f->previous) {
         if (_PyFrame_IsIncomplete(f)) continue;
         int lasti = _PyInterpreterFrame_LASTI(f);
         out[n].code = f->f_code;
         out[n].lasti = lasti < 0 ? -1 : lasti * (int)sizeof(_Py_CODEUNIT);
+        h = stack_hash_step(h, out[n].code, out[n].lasti);
         n++;
     }
+    *hash = mix(h);
     return n;
 }
 #else
-static size_t capture(pa_frame *out) {
+static size_t capture(pa_frame *out, uint64_t *hash) {
     PyThreadState *ts = tstate_now();
-    if (!ts) return 0;
-    PyFrameObject *f = PyThreadState_GetFrame(ts);
+    uint64_t h = STACK_HASH_SEED;
+    PyFrameObject *f = ts ? PyThreadState_GetFrame(ts) : NULL;
     size_t n = 0;
     while (f && n < EP_PA_DEPTH) {
         out[n].code = PyFrame_GetCode(f);
@@ -395,30 +446,61 @@ static size_t capture(pa_frame *out) {
 #else
         out[n].lasti = f->f_lasti < 0 ? -1 : f->f_lasti * 2;
 #endif
+        h = stack_hash_step(h, out[n].code, out[n].lasti);
         n++;
         PyFrameObject *back = PyFrame_GetBack(f);
         Py_DECREF(f);
         f = back;
     }
     Py_XDECREF(f);
+    *hash = mix(h);
     return n;
 }
 #endif
 
+/* A sample: the stack is captured unlocked (MEM/OBJ hold the GIL; RAW
+ * callers may not, so RAW samples take no stack), then looked up first in
+ * the thread's own caches, which hold the ids of the stacks and buckets it
+ * used lately (an allocation site repeats: at rate 1 most samples hit), and
+ * only on a miss in the shared tables.  A cached stack is compared frame by
+ * frame, not trusted by its hash.  The caches hold ids of one generation of
+ * the tables (tab_gen, read under the lock); a clear makes them stale. */
 static void sample(pa_thread *t, int domain, void *p, size_t size) {
     pa_frame fr[EP_PA_DEPTH];
-    size_t n = domain == PYMEM_DOMAIN_RAW ? 0 : capture(fr); /* RAW: maybe no GIL */
+    uint64_t h = 0;
     int raw = domain == PYMEM_DOMAIN_RAW;
-    pthread_mutex_lock(&prof_lock);
+    size_t n = raw ? 0 : capture(fr, &h);
+    pa_scache *sc = &t->sc[h & (EP_PA_SCACHE - 1)];
+    int hit = !raw && sc->hash == h && sc->n == n && frames_eq(sc->f, fr, n);
+    prof_lock_acquire();
     if (!LD(prof_on)) { /* stopped while we captured */
-        pthread_mutex_unlock(&prof_lock);
+        prof_lock_release();
         if (CAPTURE_OWNS)
             for (size_t i = 0; i < n; i++) Py_XDECREF(fr[i].code);
         return;
     }
+    if (EP_UNLIKELY(t->tab_gen != tab_gen)) {
+        memset(t->sc, 0xff, sizeof t->sc); /* n = UINT32_MAX, stack = UINT32_MAX: never match */
+        memset(t->bc, 0xff, sizeof t->bc);
+        t->tab_gen = tab_gen;
+        hit = 0;
+    }
     int owned = 0;
-    uint32_t st = raw ? RAW_STACK : intern_stack(fr, n, &owned);
-    uint32_t bi = st == UINT32_MAX ? UINT32_MAX : bucket_of(st, size);
+    uint32_t st = raw ? RAW_STACK : hit ? sc->stack : intern_stack(fr, n, h, &owned);
+    if (!raw && !hit && st != UINT32_MAX && n <= EP_PA_SCACHE_DEPTH) {
+        sc->hash = h, sc->n = (uint32_t)n, sc->stack = st;
+        memcpy(sc->f, fr, n * sizeof *fr);
+    }
+    uint32_t bi = UINT32_MAX;
+    if (st != UINT32_MAX) {
+        uint64_t bh = bucket_hash(st, size);
+        pa_bcache *bc = &t->bc[bh & (EP_PA_BCACHE - 1)];
+        if (bc->stack == st && bc->size == size) {
+            bi = bc->bucket;
+        } else if ((bi = bucket_of(st, size, bh)) != UINT32_MAX) {
+            bc->stack = st, bc->size = size, bc->bucket = bi;
+        }
+    }
     if (bi == UINT32_MAX || live_put((uintptr_t)p, bi)) {
         prof_dropped++;
     } else {
@@ -427,10 +509,9 @@ static void sample(pa_thread *t, int domain, void *p, size_t size) {
         filter_add((uintptr_t)p, 1);
         mark(bi, (double)size * b->scale);
     }
-    pthread_mutex_unlock(&prof_lock);
+    prof_lock_release();
     if (CAPTURE_OWNS && !owned) /* after unlocking: a last reference's dealloc frees through our hooks */
         for (size_t i = 0; i < n; i++) Py_XDECREF(fr[i].code);
-    (void)t;
 }
 
 /* ---- the hooks ---- */
@@ -463,7 +544,7 @@ static inline void note_alloc(pa_thread *t, int domain, void *p, size_t size) {
         return;
     }
     sample(t, domain, p, size);
-    t->sample_left = next_gap(t);
+    t->sample_left = prof_rate <= 1 ? 0 : next_gap(t);
 }
 
 #define DOMAIN(ctx) ((int)(intptr_t)(ctx))
@@ -501,9 +582,9 @@ static void pa_free(void *ctx, void *p) {
     PyMemAllocatorEx *o = &orig[DOMAIN(ctx)];
     if (EP_UNLIKELY(maybe_sampled(p))) {
         /* before the address can be handed out again */
-        pthread_mutex_lock(&prof_lock);
+        prof_lock_acquire();
         free_sampled((uintptr_t)p);
-        pthread_mutex_unlock(&prof_lock);
+        prof_lock_release();
     }
     o->free(o->ctx, p);
 }
@@ -513,16 +594,16 @@ static void *pa_realloc(void *ctx, void *old, size_t size) {
     uint32_t was = UINT32_MAX;
     if (EP_UNLIKELY(maybe_sampled(old))) {
         /* take it out first: once realloc frees it another thread may get the address */
-        pthread_mutex_lock(&prof_lock);
+        prof_lock_acquire();
         was = live_take((uintptr_t)old);
-        pthread_mutex_unlock(&prof_lock);
+        prof_lock_release();
     }
     pa_thread *t = (LD(mode) & MODE_COUNT) ? pa_self() : NULL;
     if (t && t->inside) t = NULL; /* nested: the outer call counts */
     if (t) t->inside = 1;
     void *p = o->realloc(o->ctx, old, size);
     if (was != UINT32_MAX) {
-        pthread_mutex_lock(&prof_lock);
+        prof_lock_acquire();
         if (!p) {
             if (!live_put((uintptr_t)old, was)) filter_add((uintptr_t)old, 1); /* failed: old is still live */
         } else {
@@ -530,7 +611,7 @@ static void *pa_realloc(void *ctx, void *old, size_t size) {
             b->f_obj++, b->f_bytes += b->size;
             mark(was, -(double)b->size * b->scale);
         }
-        pthread_mutex_unlock(&prof_lock);
+        prof_lock_release();
     }
     if (t) {
         if (p) note_alloc(t, DOMAIN(ctx), p, size);
@@ -591,7 +672,7 @@ static void update(void) {
 
 /* Drops the profile (GIL held: releases the code references). */
 static void prof_clear(void) {
-    pthread_mutex_lock(&prof_lock);
+    prof_lock_acquire();
     pa_frame *fr = frames;
     size_t nf = n_frames;
     frames = NULL, n_frames = cap_frames = 0;
@@ -602,7 +683,8 @@ static void prof_clear(void) {
     memset((void *)filter, 0, sizeof filter);
     inuse_est = peak_est = 0;
     prof_dropped = 0;
-    pthread_mutex_unlock(&prof_lock);
+    tab_gen++;
+    prof_lock_release();
     for (size_t i = 0; i < nf; i++) Py_XDECREF(fr[i].code);
     free(fr);
 }
@@ -653,10 +735,10 @@ static PyObject *py_pyheap_start(PyObject *m, PyObject *args, PyObject *kw) {
     if (LD(prof_on)) return _ep_py_raise(EALREADY, "Python heap profiler already running (rate %llu)",
                                          (unsigned long long)prof_rate);
     prof_clear();
-    pthread_mutex_lock(&prof_lock);
+    prof_lock_acquire();
     prof_rate = rate, prof_seed = seed ? seed : (uint64_t)ep_now_ns(), prof_peak = peak;
     atomic_fetch_add(&prof_gen, 1);
-    pthread_mutex_unlock(&prof_lock);
+    prof_lock_release();
     atomic_store(&prof_watch, 1);
     atomic_store(&prof_on, 1);
     update();
@@ -701,7 +783,7 @@ static PyObject *py_pyheap_snapshot(PyObject *m, PyObject *unused) {
     pa_bucket *bk = NULL;
     size_t nf, ns, nb;
     int ok = 1;
-    pthread_mutex_lock(&prof_lock);
+    prof_lock_acquire();
     nf = n_frames, ns = n_stacks, nb = n_buckets;
     fr = malloc((nf + 1) * sizeof *fr), st = malloc((ns + 1) * sizeof *st), bk = malloc((nb + 1) * sizeof *bk);
     if (fr && st && bk) {
@@ -712,7 +794,7 @@ static PyObject *py_pyheap_snapshot(PyObject *m, PyObject *unused) {
     }
     unsigned long long rate = prof_rate, dropped = prof_dropped;
     int peak = prof_peak;
-    pthread_mutex_unlock(&prof_lock);
+    prof_lock_release();
     if (!ok) { PyErr_NoMemory(); goto done; }
     if (!(stack_objs = calloc(ns + 1, sizeof *stack_objs))) { PyErr_NoMemory(); goto done; }
     if (!(raw_stack = Py_BuildValue("((ssi))", "[PyMem_RawMalloc]", "", 0))) goto done;
