@@ -88,9 +88,9 @@ typedef struct { PyCodeObject *code; int lasti; } pa_frame; /* lasti: bytes; the
 
 /* The sampling thread's own caches of the profiler's tables (see sample()):
  * a stack seen lately → its id, a (stack, size) seen lately → its bucket. */
-#define EP_PA_SCACHE 64       /* stack cache entries (direct-mapped by stack hash) */
+#define EP_PA_SCACHE 256       /* stack cache entries (direct-mapped by stack hash) */
 #define EP_PA_SCACHE_DEPTH 8  /* deeper stacks always go to the shared table */
-#define EP_PA_BCACHE 256      /* bucket cache entries (direct-mapped by bucket hash) */
+#define EP_PA_BCACHE 1024      /* bucket cache entries (direct-mapped by bucket hash) */
 typedef struct { uint64_t hash; uint32_t n, stack; pa_frame f[EP_PA_SCACHE_DEPTH]; } pa_scache;
 typedef struct { uint64_t size; uint32_t stack, bucket; } pa_bcache;
 
@@ -308,10 +308,9 @@ static uint32_t bucket_of(uint32_t stack, uint64_t size, uint64_t h) {
     return (uint32_t)(n_buckets - 1);
 }
 
-static void mark(uint32_t bi, double delta) {
+static void mark_peak(uint32_t bi, double delta) {
     pa_bucket *b = &buckets[bi];
     inuse_est += delta;
-    if (!prof_peak) return;
     if (!b->dirty && !grow((void **)&dirty, &cap_dirty, n_dirty + 1, sizeof *dirty)) {
         b->dirty = 1;
         dirty[n_dirty++] = bi;
@@ -325,6 +324,9 @@ static void mark(uint32_t bi, double delta) {
         peak_est = inuse_est;
     }
 }
+
+/* The estimated in-use total moves by delta; it serves only the peak. */
+#define mark(bi, delta) do { if (prof_peak) mark_peak((bi), (delta)); } while (0)
 
 /* A block's home slot: Fibonacci hashing (one multiply; the top bits of
  * the product depend on every bit of the address). */
