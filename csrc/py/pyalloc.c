@@ -228,12 +228,13 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
     return 0;
 }
 
-/* A stack's hash, one frame at a time (capture() folds it as it walks,
- * one multiply a frame), finished with one mix. */
+/* A stack's hash, one frame at a time (capture() folds it as it walks):
+ * one dependent multiply a frame, the high half folded into the low bits
+ * (which index the tables). */
 #define STACK_HASH_SEED 0x9e3779b97f4a7c15ULL
 static inline uint64_t stack_hash_step(uint64_t h, const PyCodeObject *code, int lasti) {
-    h = (h ^ (uintptr_t)code ^ ((uint64_t)(unsigned)lasti << 48)) * 0xff51afd7ed558ccdULL;
-    return h ^ (h >> 29);
+    h = ((h ^ (uintptr_t)code) + (uint64_t)(unsigned)lasti * 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 32);
 }
 
 /* Rebuilds an open-addressing index of `n` entries whose hashes `hash_of` gives. */
@@ -253,7 +254,10 @@ static int rehash(uint32_t **ix, size_t *cap, size_t n, uint64_t (*hash_of)(size
 }
 
 static uint64_t stack_hash_of(size_t i) { return stacks[i].hash; }
-static uint64_t bucket_hash(uint32_t stack, uint64_t size) { return mix(((uint64_t)stack << 40) ^ size ^ 0x5bd1e995); }
+static uint64_t bucket_hash(uint32_t stack, uint64_t size) {
+    uint64_t h = (((uint64_t)stack << 40) ^ size) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 32); /* the product's high bits reach the low ones, which index */
+}
 static uint64_t bucket_hash_of(size_t i) { return bucket_hash(buckets[i].stack, buckets[i].size); }
 
 /* Field by field: a pa_frame has padding, which memcmp would compare. */
@@ -430,7 +434,7 @@ static size_t capture(pa_frame *out, uint64_t *hash) {
         h = stack_hash_step(h, out[n].code, out[n].lasti);
         n++;
     }
-    *hash = mix(h);
+    *hash = h;
     return n;
 }
 #else
@@ -455,7 +459,7 @@ static size_t capture(pa_frame *out, uint64_t *hash) {
         f = back;
     }
     Py_XDECREF(f);
-    *hash = mix(h);
+    *hash = h;
     return n;
 }
 #endif
