@@ -477,6 +477,9 @@ static void sample(pa_thread *t, int domain, void *p, size_t size) {
     int raw = domain == PYMEM_DOMAIN_RAW;
     size_t n = raw ? 0 : capture(fr, &h);
     pa_scache *sc = &t->sc[h & (EP_PA_SCACHE - 1)];
+    /* indexed by the stack's hash, not its id: both cache slots are known,
+     * and loaded, at once */
+    pa_bcache *bc = &t->bc[(size_t)(((h ^ size) * 0x9e3779b97f4a7c15ULL) >> 32) & (EP_PA_BCACHE - 1)];
     int hit = !raw && sc->hash == h && sc->n == n && frames_eq(sc->f, fr, n);
     prof_lock_acquire();
     if (!LD(prof_on)) { /* stopped while we captured */
@@ -499,11 +502,9 @@ static void sample(pa_thread *t, int domain, void *p, size_t size) {
     }
     uint32_t bi = UINT32_MAX;
     if (st != UINT32_MAX) {
-        uint64_t bh = bucket_hash(st, size);
-        pa_bcache *bc = &t->bc[bh & (EP_PA_BCACHE - 1)];
         if (bc->stack == st && bc->size == size) {
             bi = bc->bucket;
-        } else if ((bi = bucket_of(st, size, bh)) != UINT32_MAX) {
+        } else if ((bi = bucket_of(st, size, bucket_hash(st, size))) != UINT32_MAX) {
             bc->stack = st, bc->size = size, bc->bucket = bi;
         }
     }
