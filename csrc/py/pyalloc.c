@@ -89,10 +89,15 @@ typedef struct { PyCodeObject *code; int lasti; } pa_frame; /* lasti: bytes; the
 /* The sampling thread's own caches of the profiler's tables (see sample()):
  * a stack seen lately → its id, a (stack, size) seen lately → its bucket. */
 #define EP_PA_SCACHE 256       /* stack cache entries (direct-mapped by stack hash) */
-#define EP_PA_SCACHE_DEPTH 8  /* deeper stacks always go to the shared table */
+#define EP_PA_SCACHE_DEPTH 7  /* deeper stacks always go to the shared table; an entry is 2 cache lines */
 #define EP_PA_BCACHE 1024      /* bucket cache entries (direct-mapped by bucket hash) */
 typedef struct { uint64_t hash; uint32_t n, stack; pa_frame f[EP_PA_SCACHE_DEPTH]; } pa_scache;
 typedef struct { uint64_t size; uint32_t stack, bucket; } pa_bcache;
+typedef struct {
+    _Alignas(64) pa_scache sc[EP_PA_SCACHE]; /* each entry on its own 2 lines */
+    pa_bcache bc[EP_PA_BCACHE];
+    unsigned tab_gen;      /* the tables' generation the caches hold ids of */
+} pa_cache;
 
 typedef struct pa_thread {
     _ep_treg_link link;    /* first: the registry's list */
@@ -101,9 +106,8 @@ typedef struct pa_thread {
     unsigned gen;          /* profiler session the countdown belongs to */
     int64_t sample_left;   /* bytes to the next sample */
     uint64_t rng;
-    unsigned tab_gen;      /* the tables' generation the caches hold ids of */
-    pa_scache sc[EP_PA_SCACHE];
-    pa_bcache bc[EP_PA_BCACHE];
+    pa_cache *cache;       /* libc memory, made at the thread's first sample (keeps
+                              this block small: the counter touches only its head) */
 } pa_thread;
 
 static uint64_t retired_bytes, retired_blocks; /* threads that exited; under reg.lock */
@@ -118,6 +122,7 @@ static void retire(_ep_treg_link *l) {
     pa_thread *t = (pa_thread *)l;
     retired_bytes += LD(t->bytes);
     retired_blocks += LD(t->blocks);
+    free(t->cache);
     self_pa = NULL;
 }
 
@@ -476,10 +481,20 @@ static void sample(pa_thread *t, int domain, void *p, size_t size) {
     uint64_t h = 0;
     int raw = domain == PYMEM_DOMAIN_RAW;
     size_t n = raw ? 0 : capture(fr, &h);
-    pa_scache *sc = &t->sc[h & (EP_PA_SCACHE - 1)];
+    pa_cache *c = t->cache;
+    if (EP_UNLIKELY(!c) && (c = t->cache = aligned_alloc(64, sizeof *c)) != NULL) c->tab_gen = 0; /* tab_gen starts at 1 */
+    if (EP_UNLIKELY(!c)) {
+        prof_lock_acquire();
+        prof_dropped++;
+        prof_lock_release();
+        if (CAPTURE_OWNS)
+            for (size_t i = 0; i < n; i++) Py_XDECREF(fr[i].code);
+        return;
+    }
+    pa_scache *sc = &c->sc[h & (EP_PA_SCACHE - 1)];
     /* indexed by the stack's hash, not its id: both cache slots are known,
      * and loaded, at once */
-    pa_bcache *bc = &t->bc[(size_t)(((h ^ size) * 0x9e3779b97f4a7c15ULL) >> 32) & (EP_PA_BCACHE - 1)];
+    pa_bcache *bc = &c->bc[(size_t)(((h ^ size) * 0x9e3779b97f4a7c15ULL) >> 32) & (EP_PA_BCACHE - 1)];
     int hit = !raw && sc->hash == h && sc->n == n && frames_eq(sc->f, fr, n);
     prof_lock_acquire();
     if (!LD(prof_on)) { /* stopped while we captured */
@@ -488,10 +503,10 @@ static void sample(pa_thread *t, int domain, void *p, size_t size) {
             for (size_t i = 0; i < n; i++) Py_XDECREF(fr[i].code);
         return;
     }
-    if (EP_UNLIKELY(t->tab_gen != tab_gen)) {
-        memset(t->sc, 0xff, sizeof t->sc); /* n = UINT32_MAX, stack = UINT32_MAX: never match */
-        memset(t->bc, 0xff, sizeof t->bc);
-        t->tab_gen = tab_gen;
+    if (EP_UNLIKELY(c->tab_gen != tab_gen)) {
+        memset(c->sc, 0xff, sizeof c->sc); /* n = UINT32_MAX, stack = UINT32_MAX: never match */
+        memset(c->bc, 0xff, sizeof c->bc);
+        c->tab_gen = tab_gen;
         hit = 0;
     }
     int owned = 0;
