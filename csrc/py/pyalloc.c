@@ -32,21 +32,26 @@
  * Profiler.  Each thread counts down bytes to its next sample: exponential
  * gaps with mean `rate` (Go's MemProfileRate; rate 1 samples every block).  A
  * sampled block's stack is the Python stack (code object and instruction
- * offset per frame, turned into lines when the profile is read,
- * leaf first, at most EP_PA_DEPTH frames) read with PyThreadState_GetFrame /
- * PyFrame_GetBack under the GIL, which MEM and OBJ callers hold.  RAW callers
- * may not hold it, so a RAW sample gets the one pseudo-frame
+ * offset per frame, turned into lines when the profile is read, leaf first,
+ * at most EP_PA_DEPTH frames), read under the GIL, which MEM and OBJ callers
+ * hold: on 3.11 straight from the interpreter's frames (no frame objects, no
+ * reference counts), elsewhere with PyThreadState_GetFrame / PyFrame_GetBack.
+ * RAW callers may not hold it, so a RAW sample gets the one pseudo-frame
  * "[PyMem_RawMalloc]" instead of a stack.  Samples are bucketed by (stack,
  * size), as Go buckets them, with alloc and free counts; a live table maps a
- * sampled block's address to its bucket so its free is seen (a lock-free bit
- * filter keeps unsampled frees off the lock).  The stack table holds strong
- * references to the code objects it names until the next start or reset
- * (taken and dropped with the GIL held).  With `peak` on, the profile also
- * keeps each bucket's in-use values at the moment the estimated in-use total
- * was highest: buckets changed since the last peak are on a dirty list,
- * copied when a new peak is reached, so the cost is amortized O(1).  The
- * tables live in libc memory (never PyMem, which would re-enter the hook),
- * under one mutex that is never held while calling into Python.
+ * sampled block's address to its bucket so its free is seen (a lock-free
+ * counting filter keeps unsampled frees off the lock).  Rate 1 samples every
+ * block, so a sample is kept cheap: the stack's hash is folded during the
+ * walk, and each thread caches the stacks and buckets it used lately (a
+ * stack compared frame by frame), so a repeated site costs no shared-table
+ * lookup.  The stack table holds strong references to the code objects it
+ * names until the next start or reset (taken and dropped with the GIL held).
+ * With `peak` on, the profile also keeps each bucket's in-use values at the
+ * moment the estimated in-use total was highest: buckets changed since the
+ * last peak are on a dirty list, copied when a new peak is reached, so the
+ * cost is amortized O(1).  The tables live in libc memory (never PyMem,
+ * which would re-enter the hook), under one spin lock that is never held
+ * while calling into Python.
  */
 #include "seam.h"
 #include "ep_threadreg.h"
