@@ -155,11 +155,12 @@ static void pa_read(uint64_t *bytes, uint64_t *blocks, int this_thread) {
 typedef struct { uint32_t off, n; uint64_t hash; } pa_stack;
 typedef struct {
     uint32_t stack;
-    uint64_t size;
-    uint64_t a_obj, a_bytes, f_obj, f_bytes, pk_obj, pk_bytes;
-    double scale;
     int dirty;
+    uint64_t size;
+    uint64_t pk_obj; /* bytes are objects times size */
+    double scale;
 } pa_bucket;
+typedef struct { uint64_t a, f; } pa_count; /* a bucket's allocs and frees: all a sample or free touches */
 
 /* prof_lock: a test-and-test-and-set spin lock, one atomic exchange to take
  * and a release store to drop (a mutex costs two atomic RMWs per round trip,
@@ -201,6 +202,7 @@ static pa_frame *frames;   static size_t n_frames, cap_frames;
 static pa_stack *stacks;   static size_t n_stacks, cap_stacks;
 static uint32_t *stack_ix; static size_t cap_stack_ix;  /* open addressing, 0 = empty, else id+1 */
 static pa_bucket *buckets; static size_t n_buckets, cap_buckets;
+static pa_count *counts; static size_t cap_counts;     /* one per bucket */
 static uint32_t *bucket_ix; static size_t cap_bucket_ix;
 static uint32_t *dirty;    static size_t n_dirty, cap_dirty;
 typedef struct { uintptr_t p; uint32_t bucket; } pa_live;
@@ -311,11 +313,14 @@ static uint32_t bucket_of(uint32_t stack, uint64_t size, uint64_t h) {
             pa_bucket *b = &buckets[bucket_ix[j] - 1];
             if (b->stack == stack && b->size == size) return bucket_ix[j] - 1;
         }
-    if (grow((void **)&buckets, &cap_buckets, n_buckets + 1, sizeof *buckets)) return UINT32_MAX;
+    if (grow((void **)&buckets, &cap_buckets, n_buckets + 1, sizeof *buckets) ||
+        grow((void **)&counts, &cap_counts, n_buckets + 1, sizeof *counts))
+        return UINT32_MAX;
     if ((n_buckets + 1) * 2 > cap_bucket_ix && rehash(&bucket_ix, &cap_bucket_ix, n_buckets, bucket_hash_of))
         return UINT32_MAX;
     double s = prof_rate <= 1 || !size ? 1.0 : 1.0 / (1.0 - exp(-(double)size / (double)prof_rate));
     buckets[n_buckets] = (pa_bucket){.stack = stack, .size = size, .scale = s};
+    counts[n_buckets] = (pa_count){0, 0};
     size_t j = h & (cap_bucket_ix - 1);
     while (bucket_ix[j]) j = (j + 1) & (cap_bucket_ix - 1);
     bucket_ix[j] = (uint32_t)++n_buckets;
@@ -332,7 +337,7 @@ static void mark_peak(uint32_t bi, double delta) {
     if (inuse_est > peak_est) {
         for (size_t i = 0; i < n_dirty; i++) {
             pa_bucket *d = &buckets[dirty[i]];
-            d->pk_obj = d->a_obj - d->f_obj, d->pk_bytes = d->a_bytes - d->f_bytes, d->dirty = 0;
+            d->pk_obj = counts[dirty[i]].a - counts[dirty[i]].f, d->dirty = 0;
         }
         n_dirty = 0;
         peak_est = inuse_est;
@@ -395,9 +400,8 @@ static uint32_t live_take(uintptr_t p) {
 static void free_sampled(uintptr_t p) {
     uint32_t bi = live_take(p);
     if (bi == UINT32_MAX) return;
-    pa_bucket *b = &buckets[bi];
-    b->f_obj++, b->f_bytes += b->size;
-    mark(bi, -(double)b->size * b->scale);
+    counts[bi].f++;
+    mark(bi, -(double)buckets[bi].size * buckets[bi].scale);
 }
 
 /* ---- sampling ---- */
@@ -531,10 +535,9 @@ static void sample(pa_thread *t, int domain, void *p, size_t size) {
     if (bi == UINT32_MAX || live_put((uintptr_t)p, bi)) {
         prof_dropped++;
     } else {
-        pa_bucket *b = &buckets[bi];
-        b->a_obj++, b->a_bytes += size;
+        counts[bi].a++;
         filter_add((uintptr_t)p, 1);
-        mark(bi, (double)size * b->scale);
+        mark(bi, (double)size * buckets[bi].scale);
     }
     prof_lock_release();
     if (CAPTURE_OWNS && !owned) /* after unlocking: a last reference's dealloc frees through our hooks */
@@ -634,9 +637,8 @@ static void *pa_realloc(void *ctx, void *old, size_t size) {
         if (!p) {
             if (!live_put((uintptr_t)old, was)) filter_add((uintptr_t)old, 1); /* failed: old is still live */
         } else {
-            pa_bucket *b = &buckets[was];
-            b->f_obj++, b->f_bytes += b->size;
-            mark(was, -(double)b->size * b->scale);
+            counts[was].f++;
+            mark(was, -(double)buckets[was].size * buckets[was].scale);
         }
         prof_lock_release();
     }
@@ -808,13 +810,16 @@ static PyObject *py_pyheap_snapshot(PyObject *m, PyObject *unused) {
     pa_frame *fr = NULL;
     pa_stack *st = NULL;
     pa_bucket *bk = NULL;
+    pa_count *ct = NULL;
     size_t nf, ns, nb;
     int ok = 1;
     prof_lock_acquire();
     nf = n_frames, ns = n_stacks, nb = n_buckets;
     fr = malloc((nf + 1) * sizeof *fr), st = malloc((ns + 1) * sizeof *st), bk = malloc((nb + 1) * sizeof *bk);
-    if (fr && st && bk) {
+    ct = malloc((nb + 1) * sizeof *ct);
+    if (fr && st && bk && ct) {
         memcpy(fr, frames, nf * sizeof *fr), memcpy(st, stacks, ns * sizeof *st), memcpy(bk, buckets, nb * sizeof *bk);
+        memcpy(ct, counts, nb * sizeof *ct);
         for (size_t i = 0; i < nf; i++) Py_XINCREF(fr[i].code); /* a finalizer may reset meanwhile */
     } else {
         ok = 0, nf = 0;
@@ -838,9 +843,9 @@ static PyObject *py_pyheap_snapshot(PyObject *m, PyObject *unused) {
     if (!(recs = PyList_New(0))) goto done;
     for (size_t i = 0; i < nb; i++) {
         const pa_bucket *b = &bk[i];
+        unsigned long long sz = b->size, a = ct[i].a, f = ct[i].f, pk = b->pk_obj;
         PyObject *stack = b->stack == RAW_STACK ? raw_stack : stack_objs[b->stack];
-        PyObject *r = Py_BuildValue("(OKKKKKKK)", stack, (unsigned long long)b->size, b->a_obj, b->a_bytes,
-                                    b->f_obj, b->f_bytes, b->pk_obj, b->pk_bytes);
+        PyObject *r = Py_BuildValue("(OKKKKKKK)", stack, sz, a, a * sz, f, f * sz, pk, pk * sz);
         if (!r || PyList_Append(recs, r) < 0) { Py_XDECREF(r); goto done; }
         Py_DECREF(r);
     }
@@ -852,7 +857,7 @@ done:
     Py_XDECREF(raw_stack);
     Py_XDECREF(recs);
     for (size_t i = 0; i < nf; i++) Py_XDECREF(fr[i].code);
-    free(fr), free(st), free(bk);
+    free(fr), free(st), free(bk), free(ct);
     QUIET_END;
     return out;
 }
