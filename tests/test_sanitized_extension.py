@@ -46,13 +46,19 @@ def _sanitized_tree(tmp_path_factory, kind: str) -> Path:
     return tree
 
 
+def _sanitized(tmp_path_factory, kind: str, runtime: str, **options: str) -> tuple[Path, dict[str, str]]:
+    """The tree built under EP_SANITIZE=kind, and an environment that runs
+    it with the sanitizer's runtime (gcc's `runtime`) preloaded."""
+    lib = _gcc_lib(runtime)
+    if lib is None:
+        pytest.skip(f"needs gcc with {runtime}")
+    tree = _sanitized_tree(tmp_path_factory, kind)
+    return tree, dict(os.environ, LD_PRELOAD=lib, PYTHONPATH=str(tree), **options)
+
+
 @pytest.fixture(scope="module")
 def asan_tree(tmp_path_factory):
-    lib = _gcc_lib("libasan.so")
-    if lib is None:
-        pytest.skip("needs gcc with libasan")
-    tree = _sanitized_tree(tmp_path_factory, "address")
-    env = dict(os.environ, LD_PRELOAD=lib, ASAN_OPTIONS="detect_leaks=0", PYTHONPATH=str(tree))
+    tree, env = _sanitized(tmp_path_factory, "address", "libasan.so", ASAN_OPTIONS="detect_leaks=0")
     env.pop("EP_POOL_BYPASS", None)
     return tree, env
 
@@ -134,11 +140,7 @@ PYHEAP_THREADS = textwrap.dedent("""
 
 
 def test_python_heap_profiler_is_race_free_under_tsan(tmp_path_factory):
-    lib = _gcc_lib("libtsan.so")
-    if lib is None:
-        pytest.skip("needs gcc with libtsan")
-    tree = _sanitized_tree(tmp_path_factory, "thread")
-    env = dict(os.environ, LD_PRELOAD=lib, TSAN_OPTIONS="halt_on_error=0", PYTHONPATH=str(tree))
+    tree, env = _sanitized(tmp_path_factory, "thread", "libtsan.so", TSAN_OPTIONS="halt_on_error=0")
     r = subprocess.run([sys.executable, "-c", PYHEAP_THREADS % str(tree)], cwd=tree, env=env,
                        capture_output=True, text=True, timeout=600)
     assert "WARNING: ThreadSanitizer" not in r.stderr, r.stderr[-4000:]
