@@ -34,8 +34,9 @@
  * sampled block's stack is the Python stack (code object and instruction
  * offset per frame, turned into lines when the profile is read, leaf first,
  * at most EP_PA_DEPTH frames), read under the GIL, which MEM and OBJ callers
- * hold: on 3.11 straight from the interpreter's frames (no frame objects, no
- * reference counts), elsewhere with PyThreadState_GetFrame / PyFrame_GetBack.
+ * hold: on 3.11 and 3.12 straight from the interpreter's frames (no frame
+ * objects, no reference counts), elsewhere with PyThreadState_GetFrame /
+ * PyFrame_GetBack.
  * RAW callers may not hold it, so a RAW sample gets the one pseudo-frame
  * "[PyMem_RawMalloc]" instead of a stack.  Samples are bucketed by (stack,
  * size), as Go buckets them, with alloc and free counts; a live table maps a
@@ -57,8 +58,8 @@
 #include "ep_threadreg.h"
 #if PY_VERSION_HEX < 0x030B0000
 #include <frameobject.h> /* PyFrame_GetBack, before 3.11 */
-#elif PY_VERSION_HEX < 0x030C0000
-/* 3.11: the interpreter's frames are read in place (see capture()) */
+#elif PY_VERSION_HEX < 0x030D0000
+/* 3.11 and 3.12: the interpreter's frames are read in place (see capture()) */
 #define EP_PA_FAST_FRAMES 1
 #ifndef Py_BUILD_CORE
 #define Py_BUILD_CORE 1
@@ -430,7 +431,7 @@ static PyThreadState *tstate_now(void) {
 }
 
 #ifdef EP_PA_FAST_FRAMES
-/* 3.11: walks the _PyInterpreterFrame chain as PyThreadState_GetFrame and
+/* 3.11, 3.12: walks the _PyInterpreterFrame chain as PyThreadState_GetFrame and
  * PyFrame_GetBack do (skipping incomplete frames), without making a frame
  * object per frame or touching reference counts: the code references are
  * borrowed (the frames hold them; the GIL is held), and the table takes its
