@@ -147,6 +147,96 @@ def test_peak_keeps_the_in_use_values_at_the_high_water_mark() -> None:
         plain.profile(peak=True)
 
 
+def two_sites(n: int) -> None:
+    for _ in range(n):
+        bytes(3000)  # site A
+        bytes(7000)  # site B
+
+
+def _line_of(func: object, marker: str) -> int:
+    code = func.__code__  # type: ignore[attr-defined]
+    src = Path(code.co_filename).read_text().splitlines()
+    return next(i + 1 for i in range(code.co_firstlineno - 1, len(src)) if marker in src[i])
+
+
+def per_line(snap: dict, func: str, size: int) -> dict[int, int]:
+    """alloc_objects of blocks of `size` bytes at leaf `func`, per line."""
+    out: dict[int, int] = {}
+    for frames, sz, a_obj, *_ in snap["records"]:
+        if frames and frames[0][0] == func and sz == size:
+            out[frames[0][2]] = out.get(frames[0][2], 0) + a_obj
+    return out
+
+
+def test_rate_1_tells_apart_sites_that_alternate_in_one_frame() -> None:
+    # the sampling thread caches the stacks it saw lately: two sites of one
+    # frame, taken turn about, must each keep their own line and count
+    with PyHeapProfiler(rate=1) as hp:
+        two_sites(250)
+    snap = hp.snapshot()
+    a, b = sys.getsizeof(bytes(3000)), sys.getsizeof(bytes(7000))
+    assert per_line(snap, "two_sites", a) == {_line_of(two_sites, "# site A"): 250}
+    assert per_line(snap, "two_sites", b) == {_line_of(two_sites, "# site B"): 250}
+
+
+def gen_blocks(n: int, size: int):  # type: ignore[no-untyped-def]
+    for _ in range(n):
+        yield bytes(size)
+
+
+def test_generator_frames_are_in_the_stack() -> None:
+    with PyHeapProfiler(rate=1) as hp:
+        total = 0
+        for b in gen_blocks(40, 6000):
+            total += len(b)
+    assert total == 40 * 6000
+    recs = [r for r in hp.snapshot()["records"] if r[0] and r[0][0][0] == "gen_blocks"
+            and r[1] == sys.getsizeof(bytes(6000))]
+    assert sum(r[2] for r in recs) == 40
+    assert {r[0][1][0] for r in recs} == {"test_generator_frames_are_in_the_stack"}
+
+
+def recurse(depth: int, size: int) -> None:
+    if depth > 1:
+        recurse(depth - 1, size)
+    else:
+        bytes(size)
+
+
+def test_deep_stacks_keep_their_64_leaf_most_frames() -> None:
+    with PyHeapProfiler(rate=1) as hp:
+        for _ in range(5):
+            recurse(12, 9000)  # deeper than a thread caches
+        for _ in range(3):
+            recurse(100, 9001)  # deeper than a stack keeps
+    snap = hp.snapshot()
+    twelve = [r for r in snap["records"] if r[1] == sys.getsizeof(bytes(9000)) and r[0][0][0] == "recurse"]
+    assert sum(r[2] for r in twelve) == 5
+    assert all([f[0] for f in r[0][:13]] == ["recurse"] * 12 + ["test_deep_stacks_keep_their_64_leaf_most_frames"]
+               for r in twelve)
+    hundred = [r for r in snap["records"] if r[1] == sys.getsizeof(bytes(9001)) and r[0][0][0] == "recurse"]
+    assert sum(r[2] for r in hundred) == 3
+    assert all(len(r[0]) == 64 and {f[0] for f in r[0]} == {"recurse"} for r in hundred)
+
+
+def test_a_new_profile_names_its_own_stacks() -> None:
+    # ids the sampling thread cached in one profile mean nothing in the next:
+    # the same stacks (one loop, one call site) recur in a second profile
+    # whose table fills in another order
+    snaps = []
+    for calls in ([(two_sites, 20)], [(drop_blocks, 30, 3000), (two_sites, 10)]):
+        with PyHeapProfiler(rate=1) as hp:
+            for fn, *args in calls:
+                fn(*args)
+        snaps.append(hp.snapshot())
+    a = sys.getsizeof(bytes(3000))
+    assert per_line(snaps[0], "two_sites", a) == {_line_of(two_sites, "# site A"): 20}
+    assert per_line(snaps[1], "two_sites", a) == {_line_of(two_sites, "# site A"): 10}
+    assert per_line(snaps[1], "drop_blocks", a) == {_line_of(drop_blocks, "bytes(size)"): 30}
+    starts = [r for r in snaps[1]["records"] if r[0] and r[0][0][0] == "PyHeapProfiler.start"]
+    assert all(r[0][1][0] == "StartStop.__enter__" for r in starts)
+
+
 def test_frees_of_older_blocks_pass_through_uncounted() -> None:
     old = [bytes(1000) for _ in range(200)]  # allocated before the hooks went in
     with PyHeapProfiler(rate=1) as hp:

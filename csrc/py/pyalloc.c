@@ -32,31 +32,49 @@
  * Profiler.  Each thread counts down bytes to its next sample: exponential
  * gaps with mean `rate` (Go's MemProfileRate; rate 1 samples every block).  A
  * sampled block's stack is the Python stack (code object and instruction
- * offset per frame, turned into lines when the profile is read,
- * leaf first, at most EP_PA_DEPTH frames) read with PyThreadState_GetFrame /
- * PyFrame_GetBack under the GIL, which MEM and OBJ callers hold.  RAW callers
- * may not hold it, so a RAW sample gets the one pseudo-frame
+ * offset per frame, turned into lines when the profile is read, leaf first,
+ * at most EP_PA_DEPTH frames), read under the GIL, which MEM and OBJ callers
+ * hold: on 3.11 and 3.12 straight from the interpreter's frames (no frame
+ * objects, no reference counts), elsewhere with PyThreadState_GetFrame /
+ * PyFrame_GetBack.
+ * RAW callers may not hold it, so a RAW sample gets the one pseudo-frame
  * "[PyMem_RawMalloc]" instead of a stack.  Samples are bucketed by (stack,
  * size), as Go buckets them, with alloc and free counts; a live table maps a
- * sampled block's address to its bucket so its free is seen (a lock-free bit
- * filter keeps unsampled frees off the lock).  The stack table holds strong
- * references to the code objects it names until the next start or reset
- * (taken and dropped with the GIL held).  With `peak` on, the profile also
- * keeps each bucket's in-use values at the moment the estimated in-use total
- * was highest: buckets changed since the last peak are on a dirty list,
- * copied when a new peak is reached, so the cost is amortized O(1).  The
- * tables live in libc memory (never PyMem, which would re-enter the hook),
- * under one mutex that is never held while calling into Python.
+ * sampled block's address to its bucket so its free is seen (a lock-free
+ * counting filter keeps unsampled frees off the lock).  Rate 1 samples every
+ * block, so a sample is kept cheap: the stack's hash is folded during the
+ * walk, and each thread caches the stacks and buckets it used lately (a
+ * stack compared frame by frame), so a repeated site costs no shared-table
+ * lookup.  The stack table holds strong references to the code objects it
+ * names until the next start or reset (taken and dropped with the GIL held).
+ * With `peak` on, the profile also keeps each bucket's in-use values at the
+ * moment the estimated in-use total was highest: buckets changed since the
+ * last peak are on a dirty list, copied when a new peak is reached, so the
+ * cost is amortized O(1).  The tables live in libc memory (never PyMem,
+ * which would re-enter the hook), under one spin lock that is never held
+ * while calling into Python.
  */
 #include "seam.h"
 #include "ep_threadreg.h"
 #if PY_VERSION_HEX < 0x030B0000
 #include <frameobject.h> /* PyFrame_GetBack, before 3.11 */
+#elif PY_VERSION_HEX < 0x030D0000
+/* 3.11 and 3.12: the interpreter's frames are read in place (see capture()) */
+#define EP_PA_FAST_FRAMES 1
+#ifndef Py_BUILD_CORE
+#define Py_BUILD_CORE 1
+#define EP_PA_UNDEF_CORE 1
+#endif
+#include "internal/pycore_frame.h"
+#ifdef EP_PA_UNDEF_CORE
+#undef Py_BUILD_CORE
+#endif
 #endif
 
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +82,28 @@
 #define EP_PA_DEPTH 64
 #define EP_PA_FILTER_SLOTS (1u << 13) /* 8 KiB of counters: stays in L1 on the free path */
 #define RAW_STACK (UINT32_MAX - 1) /* the stack of RAW samples: no GIL, no frames */
+#ifdef EP_PA_FAST_FRAMES
+#define CAPTURE_OWNS 0 /* capture() returns borrowed code references */
+#else
+#define CAPTURE_OWNS 1 /* capture() returns new code references */
+#endif
 
 /* ---- per-thread state ---- */
+
+typedef struct { PyCodeObject *code; int lasti; } pa_frame; /* lasti: bytes; the line is found at snapshot */
+
+/* The sampling thread's own caches of the profiler's tables (see sample()):
+ * a stack seen lately → its id, a (stack, size) seen lately → its bucket. */
+#define EP_PA_SCACHE 256       /* stack cache entries (direct-mapped by stack hash) */
+#define EP_PA_SCACHE_DEPTH 7  /* deeper stacks always go to the shared table; an entry is 2 cache lines */
+#define EP_PA_BCACHE 1024      /* bucket cache entries (direct-mapped by bucket hash) */
+typedef struct { uint64_t hash; uint32_t n, stack; pa_frame f[EP_PA_SCACHE_DEPTH]; } pa_scache;
+typedef struct { uint64_t size; uint32_t stack, bucket; } pa_bcache;
+typedef struct {
+    _Alignas(64) pa_scache sc[EP_PA_SCACHE]; /* each entry on its own 2 lines */
+    pa_bcache bc[EP_PA_BCACHE];
+    unsigned tab_gen;      /* the tables' generation the caches hold ids of */
+} pa_cache;
 
 typedef struct pa_thread {
     _ep_treg_link link;    /* first: the registry's list */
@@ -74,6 +112,8 @@ typedef struct pa_thread {
     unsigned gen;          /* profiler session the countdown belongs to */
     int64_t sample_left;   /* bytes to the next sample */
     uint64_t rng;
+    pa_cache *cache;       /* libc memory, made at the thread's first sample (keeps
+                              this block small: the counter touches only its head) */
 } pa_thread;
 
 static uint64_t retired_bytes, retired_blocks; /* threads that exited; under reg.lock */
@@ -88,6 +128,7 @@ static void retire(_ep_treg_link *l) {
     pa_thread *t = (pa_thread *)l;
     retired_bytes += LD(t->bytes);
     retired_blocks += LD(t->blocks);
+    free(t->cache);
     self_pa = NULL;
 }
 
@@ -112,20 +153,49 @@ static void pa_read(uint64_t *bytes, uint64_t *blocks, int this_thread) {
 
 /* ---- profiler state (all under prof_lock) ---- */
 
-typedef struct { PyCodeObject *code; int lasti; } pa_frame; /* lasti: bytes; the line is found at snapshot */
 typedef struct { uint32_t off, n; uint64_t hash; } pa_stack;
 typedef struct {
     uint32_t stack;
-    uint64_t size;
-    uint64_t a_obj, a_bytes, f_obj, f_bytes, pk_obj, pk_bytes;
-    double scale;
     int dirty;
+    uint64_t size;
+    uint64_t pk_obj; /* bytes are objects times size */
+    double scale;
 } pa_bucket;
+typedef struct { uint64_t a, f; } pa_count; /* a bucket's allocs and frees: all a sample or free touches */
 
-static pthread_mutex_t prof_lock = PTHREAD_MUTEX_INITIALIZER;
+/* prof_lock: a test-and-test-and-set spin lock, one atomic exchange to take
+ * and a release store to drop (a mutex costs two atomic RMWs per round trip,
+ * and at rate 1 every allocation and every free takes the lock once).  Held
+ * only for table work, never across a call into Python or a syscall; a
+ * waiter that has spun a while yields its CPU (the holder may be
+ * descheduled on a crowded machine). */
+static _Atomic int prof_lock;
+
+static void prof_lock_wait(void) {
+    for (unsigned spins = 0;;) {
+        while (atomic_load_explicit(&prof_lock, memory_order_relaxed)) {
+            if (++spins < 128) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+            } else {
+                sched_yield();
+                spins = 0;
+            }
+        }
+        if (!atomic_exchange_explicit(&prof_lock, 1, memory_order_acquire)) return;
+    }
+}
+
+static inline void prof_lock_acquire(void) {
+    if (EP_UNLIKELY(atomic_exchange_explicit(&prof_lock, 1, memory_order_acquire))) prof_lock_wait();
+}
+
+static inline void prof_lock_release(void) { atomic_store_explicit(&prof_lock, 0, memory_order_release); }
 static _Atomic int prof_on;            /* sampling allocations */
 static _Atomic int prof_watch;         /* sampled blocks may be live: look at frees */
 static _Atomic unsigned prof_gen;
+static unsigned tab_gen = 1;           /* bumped when the tables are cleared: ids change */
 static uint64_t prof_rate, prof_seed, prof_dropped;
 static int prof_peak;
 static double inuse_est, peak_est;
@@ -133,10 +203,12 @@ static pa_frame *frames;   static size_t n_frames, cap_frames;
 static pa_stack *stacks;   static size_t n_stacks, cap_stacks;
 static uint32_t *stack_ix; static size_t cap_stack_ix;  /* open addressing, 0 = empty, else id+1 */
 static pa_bucket *buckets; static size_t n_buckets, cap_buckets;
+static pa_count *counts; static size_t cap_counts;     /* one per bucket */
 static uint32_t *bucket_ix; static size_t cap_bucket_ix;
 static uint32_t *dirty;    static size_t n_dirty, cap_dirty;
 typedef struct { uintptr_t p; uint32_t bucket; } pa_live;
 static pa_live *live; static size_t n_live, cap_live;  /* linear probing, p == 0 empty */
+static unsigned live_shift;  /* 64 - log2(cap_live): live_home's Fibonacci hashing */
 static _Atomic uint8_t filter[EP_PA_FILTER_SLOTS];
 
 static inline uint64_t mix(uint64_t x) {
@@ -169,10 +241,13 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
     return 0;
 }
 
-static uint64_t stack_hash(const pa_frame *f, size_t n) {
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
-    for (size_t i = 0; i < n; i++) h = mix(h ^ (uintptr_t)f[i].code) + (uint64_t)(unsigned)f[i].lasti;
-    return h;
+/* A stack's hash, one frame at a time (capture() folds it as it walks):
+ * one dependent multiply a frame, the high half folded into the low bits
+ * (which index the tables). */
+#define STACK_HASH_SEED 0x9e3779b97f4a7c15ULL
+static inline uint64_t stack_hash_step(uint64_t h, const PyCodeObject *code, int lasti) {
+    h = ((h ^ (uintptr_t)code) + (uint64_t)(unsigned)lasti * 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 32);
 }
 
 /* Rebuilds an open-addressing index of `n` entries whose hashes `hash_of` gives. */
@@ -192,18 +267,27 @@ static int rehash(uint32_t **ix, size_t *cap, size_t n, uint64_t (*hash_of)(size
 }
 
 static uint64_t stack_hash_of(size_t i) { return stacks[i].hash; }
-static uint64_t bucket_hash(uint32_t stack, uint64_t size) { return mix(((uint64_t)stack << 40) ^ size ^ 0x5bd1e995); }
+static uint64_t bucket_hash(uint32_t stack, uint64_t size) {
+    uint64_t h = (((uint64_t)stack << 40) ^ size) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 32); /* the product's high bits reach the low ones, which index */
+}
 static uint64_t bucket_hash_of(size_t i) { return bucket_hash(buckets[i].stack, buckets[i].size); }
 
-/* The id of stack f[0..n), interned; *owned says whether the table took
+/* Field by field: a pa_frame has padding, which memcmp would compare. */
+static inline int frames_eq(const pa_frame *a, const pa_frame *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (a[i].code != b[i].code || a[i].lasti != b[i].lasti) return 0;
+    return 1;
+}
+
+/* The id of stack f[0..n) (of hash h), interned; *owned says whether the table took
  * over the code references (else the caller drops them, unlocked).
  * UINT32_MAX if out of memory. */
-static uint32_t intern_stack(pa_frame *f, size_t n, int *owned) {
-    uint64_t h = stack_hash(f, n);
+static uint32_t intern_stack(pa_frame *f, size_t n, uint64_t h, int *owned) {
     if (cap_stack_ix) {
         for (size_t j = h & (cap_stack_ix - 1); stack_ix[j]; j = (j + 1) & (cap_stack_ix - 1)) {
             pa_stack *s = &stacks[stack_ix[j] - 1];
-            if (s->hash == h && s->n == n && !memcmp(frames + s->off, f, n * sizeof *f)) return stack_ix[j] - 1;
+            if (s->hash == h && s->n == n && frames_eq(frames + s->off, f, n)) return stack_ix[j] - 1;
         }
     }
     if (grow((void **)&frames, &cap_frames, n_frames + n, sizeof *frames) ||
@@ -211,6 +295,8 @@ static uint32_t intern_stack(pa_frame *f, size_t n, int *owned) {
         goto oom;
     if ((n_stacks + 1) * 2 > cap_stack_ix && rehash(&stack_ix, &cap_stack_ix, n_stacks, stack_hash_of)) goto oom;
     memcpy(frames + n_frames, f, n * sizeof *f);
+    if (!CAPTURE_OWNS) /* GIL held (MEM/OBJ): the references become the table's */
+        for (size_t i = 0; i < n; i++) Py_XINCREF(f[i].code);
     stacks[n_stacks] = (pa_stack){(uint32_t)n_frames, (uint32_t)n, h};
     n_frames += n;
     size_t j = h & (cap_stack_ix - 1);
@@ -222,28 +308,29 @@ oom:
     return UINT32_MAX;
 }
 
-static uint32_t bucket_of(uint32_t stack, uint64_t size) {
-    uint64_t h = bucket_hash(stack, size);
+static uint32_t bucket_of(uint32_t stack, uint64_t size, uint64_t h) {
     if (cap_bucket_ix)
         for (size_t j = h & (cap_bucket_ix - 1); bucket_ix[j]; j = (j + 1) & (cap_bucket_ix - 1)) {
             pa_bucket *b = &buckets[bucket_ix[j] - 1];
             if (b->stack == stack && b->size == size) return bucket_ix[j] - 1;
         }
-    if (grow((void **)&buckets, &cap_buckets, n_buckets + 1, sizeof *buckets)) return UINT32_MAX;
+    if (grow((void **)&buckets, &cap_buckets, n_buckets + 1, sizeof *buckets) ||
+        grow((void **)&counts, &cap_counts, n_buckets + 1, sizeof *counts))
+        return UINT32_MAX;
     if ((n_buckets + 1) * 2 > cap_bucket_ix && rehash(&bucket_ix, &cap_bucket_ix, n_buckets, bucket_hash_of))
         return UINT32_MAX;
     double s = prof_rate <= 1 || !size ? 1.0 : 1.0 / (1.0 - exp(-(double)size / (double)prof_rate));
     buckets[n_buckets] = (pa_bucket){.stack = stack, .size = size, .scale = s};
+    counts[n_buckets] = (pa_count){0, 0};
     size_t j = h & (cap_bucket_ix - 1);
     while (bucket_ix[j]) j = (j + 1) & (cap_bucket_ix - 1);
     bucket_ix[j] = (uint32_t)++n_buckets;
     return (uint32_t)(n_buckets - 1);
 }
 
-static void mark(uint32_t bi, double delta) {
+static void mark_peak(uint32_t bi, double delta) {
     pa_bucket *b = &buckets[bi];
     inuse_est += delta;
-    if (!prof_peak) return;
     if (!b->dirty && !grow((void **)&dirty, &cap_dirty, n_dirty + 1, sizeof *dirty)) {
         b->dirty = 1;
         dirty[n_dirty++] = bi;
@@ -251,28 +338,36 @@ static void mark(uint32_t bi, double delta) {
     if (inuse_est > peak_est) {
         for (size_t i = 0; i < n_dirty; i++) {
             pa_bucket *d = &buckets[dirty[i]];
-            d->pk_obj = d->a_obj - d->f_obj, d->pk_bytes = d->a_bytes - d->f_bytes, d->dirty = 0;
+            d->pk_obj = counts[dirty[i]].a - counts[dirty[i]].f, d->dirty = 0;
         }
         n_dirty = 0;
         peak_est = inuse_est;
     }
 }
 
+/* The estimated in-use total moves by delta; it serves only the peak. */
+#define mark(bi, delta) do { if (prof_peak) mark_peak((bi), (delta)); } while (0)
+
+/* A block's home slot: Fibonacci hashing (one multiply; the top bits of
+ * the product depend on every bit of the address). */
+static inline size_t live_home(uintptr_t p, unsigned shift) { return (size_t)(((uint64_t)p * 0x9e3779b97f4a7c15ULL) >> shift); }
+
 static int live_put(uintptr_t p, uint32_t bucket) {
     if ((n_live + 1) * 2 > cap_live) {
         size_t c = cap_live ? cap_live * 2 : 1024;
+        unsigned shift = (unsigned)__builtin_clzll((unsigned long long)c) + 1; /* c = 2^(63 - clz) */
         pa_live *t = calloc(c, sizeof *t);
         if (!t) return ENOMEM;
         for (size_t i = 0; i < cap_live; i++)
             if (live[i].p) {
-                size_t j = mix(live[i].p) & (c - 1);
+                size_t j = live_home(live[i].p, shift);
                 while (t[j].p) j = (j + 1) & (c - 1);
                 t[j] = live[i];
             }
         free(live);
-        live = t, cap_live = c;
+        live = t, cap_live = c, live_shift = shift;
     }
-    size_t j = mix(p) & (cap_live - 1);
+    size_t j = live_home(p, live_shift);
     while (live[j].p && live[j].p != p) j = (j + 1) & (cap_live - 1);
     if (!live[j].p) n_live++;
     live[j] = (pa_live){p, bucket};
@@ -282,7 +377,7 @@ static int live_put(uintptr_t p, uint32_t bucket) {
 /* Removes p from the live table; its bucket, or UINT32_MAX if not sampled. */
 static uint32_t live_take(uintptr_t p) {
     if (!cap_live) return UINT32_MAX;
-    size_t m = cap_live - 1, j = mix(p) & m;
+    size_t m = cap_live - 1, j = live_home(p, live_shift);
     while (live[j].p && live[j].p != p) j = (j + 1) & m;
     if (!live[j].p) return UINT32_MAX;
     uint32_t b = live[j].bucket;
@@ -295,7 +390,7 @@ static uint32_t live_take(uintptr_t p) {
         for (;;) {
             k = (k + 1) & m;
             if (!live[k].p) { n_live--; return b; }
-            size_t home = mix(live[k].p) & m;
+            size_t home = live_home(live[k].p, live_shift);
             if ((k > i) ? (home <= i || home > k) : (home <= i && home > k)) break;
         }
         live[i] = live[k];
@@ -306,9 +401,8 @@ static uint32_t live_take(uintptr_t p) {
 static void free_sampled(uintptr_t p) {
     uint32_t bi = live_take(p);
     if (bi == UINT32_MAX) return;
-    pa_bucket *b = &buckets[bi];
-    b->f_obj++, b->f_bytes += b->size;
-    mark(bi, -(double)b->size * b->scale);
+    counts[bi].f++;
+    mark(bi, -(double)buckets[bi].size * buckets[bi].scale);
 }
 
 /* ---- sampling ---- */
@@ -336,10 +430,33 @@ static PyThreadState *tstate_now(void) {
 #endif
 }
 
-static size_t capture(pa_frame *out) {
+#ifdef EP_PA_FAST_FRAMES
+/* 3.11, 3.12: walks the _PyInterpreterFrame chain as PyThreadState_GetFrame and
+ * PyFrame_GetBack do (skipping incomplete frames), without making a frame
+ * object per frame or touching reference counts: the code references are
+ * borrowed (the frames hold them; the GIL is held), and the table takes its
+ * own when it keeps a new stack.  `lasti` is PyFrame_GetLasti's: bytes. */
+static size_t capture(pa_frame *out, uint64_t *hash) {
     PyThreadState *ts = tstate_now();
-    if (!ts) return 0;
-    PyFrameObject *f = PyThreadState_GetFrame(ts);
+    uint64_t h = STACK_HASH_SEED;
+    size_t n = 0;
+    for (_PyInterpreterFrame *f = ts && ts->cframe ? ts->cframe->current_frame : NULL; f && n < EP_PA_DEPTH;
+         f = f->previous) {
+        if (_PyFrame_IsIncomplete(f)) continue;
+        int lasti = _PyInterpreterFrame_LASTI(f);
+        out[n].code = f->f_code;
+        out[n].lasti = lasti < 0 ? -1 : lasti * (int)sizeof(_Py_CODEUNIT);
+        h = stack_hash_step(h, out[n].code, out[n].lasti);
+        n++;
+    }
+    *hash = h;
+    return n;
+}
+#else
+static size_t capture(pa_frame *out, uint64_t *hash) {
+    PyThreadState *ts = tstate_now();
+    uint64_t h = STACK_HASH_SEED;
+    PyFrameObject *f = ts ? PyThreadState_GetFrame(ts) : NULL;
     size_t n = 0;
     while (f && n < EP_PA_DEPTH) {
         out[n].code = PyFrame_GetCode(f);
@@ -350,40 +467,82 @@ static size_t capture(pa_frame *out) {
 #else
         out[n].lasti = f->f_lasti < 0 ? -1 : f->f_lasti * 2;
 #endif
+        h = stack_hash_step(h, out[n].code, out[n].lasti);
         n++;
         PyFrameObject *back = PyFrame_GetBack(f);
         Py_DECREF(f);
         f = back;
     }
     Py_XDECREF(f);
+    *hash = h;
     return n;
 }
+#endif
 
+/* A sample: the stack is captured unlocked (MEM/OBJ hold the GIL; RAW
+ * callers may not, so RAW samples take no stack), then looked up first in
+ * the thread's own caches, which hold the ids of the stacks and buckets it
+ * used lately (an allocation site repeats: at rate 1 most samples hit), and
+ * only on a miss in the shared tables.  A cached stack is compared frame by
+ * frame, not trusted by its hash.  The caches hold ids of one generation of
+ * the tables (tab_gen, read under the lock); a clear makes them stale. */
 static void sample(pa_thread *t, int domain, void *p, size_t size) {
     pa_frame fr[EP_PA_DEPTH];
-    size_t n = domain == PYMEM_DOMAIN_RAW ? 0 : capture(fr); /* RAW: maybe no GIL */
+    uint64_t h = 0;
     int raw = domain == PYMEM_DOMAIN_RAW;
-    pthread_mutex_lock(&prof_lock);
-    if (!LD(prof_on)) { /* stopped while we captured */
-        pthread_mutex_unlock(&prof_lock);
-        for (size_t i = 0; i < n; i++) Py_XDECREF(fr[i].code);
+    size_t n = raw ? 0 : capture(fr, &h);
+    pa_cache *c = t->cache;
+    if (EP_UNLIKELY(!c) && (c = t->cache = aligned_alloc(64, sizeof *c)) != NULL) c->tab_gen = 0; /* tab_gen starts at 1 */
+    if (EP_UNLIKELY(!c)) {
+        prof_lock_acquire();
+        prof_dropped++;
+        prof_lock_release();
+        if (CAPTURE_OWNS)
+            for (size_t i = 0; i < n; i++) Py_XDECREF(fr[i].code);
         return;
     }
+    pa_scache *sc = &c->sc[h & (EP_PA_SCACHE - 1)];
+    /* indexed by the stack's hash, not its id: both cache slots are known,
+     * and loaded, at once */
+    pa_bcache *bc = &c->bc[(size_t)(((h ^ size) * 0x9e3779b97f4a7c15ULL) >> 32) & (EP_PA_BCACHE - 1)];
+    int hit = !raw && sc->hash == h && sc->n == n && frames_eq(sc->f, fr, n);
+    prof_lock_acquire();
+    if (!LD(prof_on)) { /* stopped while we captured */
+        prof_lock_release();
+        if (CAPTURE_OWNS)
+            for (size_t i = 0; i < n; i++) Py_XDECREF(fr[i].code);
+        return;
+    }
+    if (EP_UNLIKELY(c->tab_gen != tab_gen)) {
+        memset(c->sc, 0xff, sizeof c->sc); /* n = UINT32_MAX, stack = UINT32_MAX: never match */
+        memset(c->bc, 0xff, sizeof c->bc);
+        c->tab_gen = tab_gen;
+        hit = 0;
+    }
     int owned = 0;
-    uint32_t st = raw ? RAW_STACK : intern_stack(fr, n, &owned);
-    uint32_t bi = st == UINT32_MAX ? UINT32_MAX : bucket_of(st, size);
+    uint32_t st = raw ? RAW_STACK : hit ? sc->stack : intern_stack(fr, n, h, &owned);
+    if (!raw && !hit && st != UINT32_MAX && n <= EP_PA_SCACHE_DEPTH) {
+        sc->hash = h, sc->n = (uint32_t)n, sc->stack = st;
+        memcpy(sc->f, fr, n * sizeof *fr);
+    }
+    uint32_t bi = UINT32_MAX;
+    if (st != UINT32_MAX) {
+        if (bc->stack == st && bc->size == size) {
+            bi = bc->bucket;
+        } else if ((bi = bucket_of(st, size, bucket_hash(st, size))) != UINT32_MAX) {
+            bc->stack = st, bc->size = size, bc->bucket = bi;
+        }
+    }
     if (bi == UINT32_MAX || live_put((uintptr_t)p, bi)) {
         prof_dropped++;
     } else {
-        pa_bucket *b = &buckets[bi];
-        b->a_obj++, b->a_bytes += size;
+        counts[bi].a++;
         filter_add((uintptr_t)p, 1);
-        mark(bi, (double)size * b->scale);
+        mark(bi, (double)size * buckets[bi].scale);
     }
-    pthread_mutex_unlock(&prof_lock);
-    if (!owned) /* after unlocking: a last reference's dealloc frees through our hooks */
+    prof_lock_release();
+    if (CAPTURE_OWNS && !owned) /* after unlocking: a last reference's dealloc frees through our hooks */
         for (size_t i = 0; i < n; i++) Py_XDECREF(fr[i].code);
-    (void)t;
 }
 
 /* ---- the hooks ---- */
@@ -416,7 +575,7 @@ static inline void note_alloc(pa_thread *t, int domain, void *p, size_t size) {
         return;
     }
     sample(t, domain, p, size);
-    t->sample_left = next_gap(t);
+    t->sample_left = prof_rate <= 1 ? 0 : next_gap(t);
 }
 
 #define DOMAIN(ctx) ((int)(intptr_t)(ctx))
@@ -454,9 +613,9 @@ static void pa_free(void *ctx, void *p) {
     PyMemAllocatorEx *o = &orig[DOMAIN(ctx)];
     if (EP_UNLIKELY(maybe_sampled(p))) {
         /* before the address can be handed out again */
-        pthread_mutex_lock(&prof_lock);
+        prof_lock_acquire();
         free_sampled((uintptr_t)p);
-        pthread_mutex_unlock(&prof_lock);
+        prof_lock_release();
     }
     o->free(o->ctx, p);
 }
@@ -466,24 +625,23 @@ static void *pa_realloc(void *ctx, void *old, size_t size) {
     uint32_t was = UINT32_MAX;
     if (EP_UNLIKELY(maybe_sampled(old))) {
         /* take it out first: once realloc frees it another thread may get the address */
-        pthread_mutex_lock(&prof_lock);
+        prof_lock_acquire();
         was = live_take((uintptr_t)old);
-        pthread_mutex_unlock(&prof_lock);
+        prof_lock_release();
     }
     pa_thread *t = (LD(mode) & MODE_COUNT) ? pa_self() : NULL;
     if (t && t->inside) t = NULL; /* nested: the outer call counts */
     if (t) t->inside = 1;
     void *p = o->realloc(o->ctx, old, size);
     if (was != UINT32_MAX) {
-        pthread_mutex_lock(&prof_lock);
+        prof_lock_acquire();
         if (!p) {
             if (!live_put((uintptr_t)old, was)) filter_add((uintptr_t)old, 1); /* failed: old is still live */
         } else {
-            pa_bucket *b = &buckets[was];
-            b->f_obj++, b->f_bytes += b->size;
-            mark(was, -(double)b->size * b->scale);
+            counts[was].f++;
+            mark(was, -(double)buckets[was].size * buckets[was].scale);
         }
-        pthread_mutex_unlock(&prof_lock);
+        prof_lock_release();
     }
     if (t) {
         if (p) note_alloc(t, DOMAIN(ctx), p, size);
@@ -544,7 +702,7 @@ static void update(void) {
 
 /* Drops the profile (GIL held: releases the code references). */
 static void prof_clear(void) {
-    pthread_mutex_lock(&prof_lock);
+    prof_lock_acquire();
     pa_frame *fr = frames;
     size_t nf = n_frames;
     frames = NULL, n_frames = cap_frames = 0;
@@ -555,7 +713,8 @@ static void prof_clear(void) {
     memset((void *)filter, 0, sizeof filter);
     inuse_est = peak_est = 0;
     prof_dropped = 0;
-    pthread_mutex_unlock(&prof_lock);
+    tab_gen++;
+    prof_lock_release();
     for (size_t i = 0; i < nf; i++) Py_XDECREF(fr[i].code);
     free(fr);
 }
@@ -606,10 +765,10 @@ static PyObject *py_pyheap_start(PyObject *m, PyObject *args, PyObject *kw) {
     if (LD(prof_on)) return _ep_py_raise(EALREADY, "Python heap profiler already running (rate %llu)",
                                          (unsigned long long)prof_rate);
     prof_clear();
-    pthread_mutex_lock(&prof_lock);
+    prof_lock_acquire();
     prof_rate = rate, prof_seed = seed ? seed : (uint64_t)ep_now_ns(), prof_peak = peak;
     atomic_fetch_add(&prof_gen, 1);
-    pthread_mutex_unlock(&prof_lock);
+    prof_lock_release();
     atomic_store(&prof_watch, 1);
     atomic_store(&prof_on, 1);
     update();
@@ -652,20 +811,23 @@ static PyObject *py_pyheap_snapshot(PyObject *m, PyObject *unused) {
     pa_frame *fr = NULL;
     pa_stack *st = NULL;
     pa_bucket *bk = NULL;
+    pa_count *ct = NULL;
     size_t nf, ns, nb;
     int ok = 1;
-    pthread_mutex_lock(&prof_lock);
+    prof_lock_acquire();
     nf = n_frames, ns = n_stacks, nb = n_buckets;
     fr = malloc((nf + 1) * sizeof *fr), st = malloc((ns + 1) * sizeof *st), bk = malloc((nb + 1) * sizeof *bk);
-    if (fr && st && bk) {
+    ct = malloc((nb + 1) * sizeof *ct);
+    if (fr && st && bk && ct) {
         memcpy(fr, frames, nf * sizeof *fr), memcpy(st, stacks, ns * sizeof *st), memcpy(bk, buckets, nb * sizeof *bk);
+        memcpy(ct, counts, nb * sizeof *ct);
         for (size_t i = 0; i < nf; i++) Py_XINCREF(fr[i].code); /* a finalizer may reset meanwhile */
     } else {
         ok = 0, nf = 0;
     }
     unsigned long long rate = prof_rate, dropped = prof_dropped;
     int peak = prof_peak;
-    pthread_mutex_unlock(&prof_lock);
+    prof_lock_release();
     if (!ok) { PyErr_NoMemory(); goto done; }
     if (!(stack_objs = calloc(ns + 1, sizeof *stack_objs))) { PyErr_NoMemory(); goto done; }
     if (!(raw_stack = Py_BuildValue("((ssi))", "[PyMem_RawMalloc]", "", 0))) goto done;
@@ -682,9 +844,9 @@ static PyObject *py_pyheap_snapshot(PyObject *m, PyObject *unused) {
     if (!(recs = PyList_New(0))) goto done;
     for (size_t i = 0; i < nb; i++) {
         const pa_bucket *b = &bk[i];
+        unsigned long long sz = b->size, a = ct[i].a, f = ct[i].f, pk = b->pk_obj;
         PyObject *stack = b->stack == RAW_STACK ? raw_stack : stack_objs[b->stack];
-        PyObject *r = Py_BuildValue("(OKKKKKKK)", stack, (unsigned long long)b->size, b->a_obj, b->a_bytes,
-                                    b->f_obj, b->f_bytes, b->pk_obj, b->pk_bytes);
+        PyObject *r = Py_BuildValue("(OKKKKKKK)", stack, sz, a, a * sz, f, f * sz, pk, pk * sz);
         if (!r || PyList_Append(recs, r) < 0) { Py_XDECREF(r); goto done; }
         Py_DECREF(r);
     }
@@ -696,7 +858,7 @@ done:
     Py_XDECREF(raw_stack);
     Py_XDECREF(recs);
     for (size_t i = 0; i < nf; i++) Py_XDECREF(fr[i].code);
-    free(fr), free(st), free(bk);
+    free(fr), free(st), free(bk), free(ct);
     QUIET_END;
     return out;
 }
