@@ -56,6 +56,7 @@
  */
 #include "seam.h"
 #include "ep_threadreg.h"
+#include "ep_grow.h"
 #if PY_VERSION_HEX < 0x030B0000
 #include <frameobject.h> /* PyFrame_GetBack, before 3.11 */
 #elif PY_VERSION_HEX < 0x030D0000
@@ -231,15 +232,7 @@ static void filter_add(uintptr_t p, int d) {
     atomic_store_explicit(c, (uint8_t)(v + (unsigned)d), memory_order_release);
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    void *n = realloc(*arr, c * elem);
-    if (!n) return ENOMEM;
-    *arr = n, *cap = c;
-    return 0;
-}
+static int grow(void **arr, size_t *cap, size_t need, size_t elem) { return ep_grow_array(arr, cap, need, elem, 64); }
 
 /* A stack's hash, one frame at a time (capture() folds it as it walks):
  * one dependent multiply a frame, the high half folded into the low bits
