@@ -202,6 +202,9 @@ class Builder:
         stack with the flags of its first occurrence there, summed over the
         stacks; as objects on the nodes, or only each node's ``in_flags``."""
         n_inf = len(self.infos)
+        if self._c_slots():
+            self._edges_c(gnodes, keep, all_kept, objects, cutoff)
+            return
         chunks = self._pairs(keep, all_kept)
         n_pairs = sum(len(c[0]) for c in chunks)
         if not n_pairs:
@@ -262,6 +265,38 @@ class Builder:
             src.outs[dst_n] = e
             dst_n.ins[src] = e
 
+    def _c_slots(self) -> bool:
+        """The slots fit the C tally (int32 node and stack numbers)."""
+        return self.seq_info.dtype == np.int32 and self.seq_stack.dtype == np.int32
+
+    def _edges_c(self, gnodes: dict[int, GNode], keep: np.ndarray, all_kept: bool, objects: bool,
+                 cutoff: int | None) -> None:
+        """_edges by the C tally (enginepools._core.graph_tally): the same
+        edges, flags and sums in one pass over the slots."""
+        from .. import _core
+
+        n_inf = len(self.infos)
+        got = _core.graph_tally(self.seq_info, self.seq_stack, self.seq_inline.view(np.uint8),
+                                None if all_kept else np.ascontiguousarray(keep).view(np.uint8),
+                                self.W, self.DW, n_inf, True)
+        par, chi, wsum, dwsum = (np.frombuffer(x, dtype=np.int64) for x in got[:4])
+        rany, iall = (np.frombuffer(x, dtype=np.bool_) for x in got[4:])
+        if not objects:  # only the in-edge flags of the callees
+            has_inl = np.zeros(n_inf, dtype=np.bool_)
+            has_plain = np.zeros(n_inf, dtype=np.bool_)
+            big = np.abs(wsum) >= cutoff
+            has_inl[chi[big & iall]] = True
+            has_plain[chi[big & ~iall]] = True
+            for k, g in gnodes.items():
+                g.in_flags = (bool(has_inl[k]), bool(has_plain[k]))
+            return
+        order = np.lexsort((chi, par))
+        for j, src_k, dst_k in zip(order.tolist(), par[order].tolist(), chi[order].tolist()):
+            src, dst_n = gnodes[src_k], gnodes[dst_k]
+            e = [int(wsum[j]), int(dwsum[j]), bool(rany[j]), bool(iall[j]), src, dst_n]
+            src.outs[dst_n] = e
+            dst_n.ins[src] = e
+
     def _pairs(self, keep: np.ndarray, all_kept: bool) -> list[tuple[np.ndarray, ...]]:
         """Caller/callee pairs of consecutive kept slots of one stack, a
         chunk of slots at a time: a list of (caller, callee, stack, inline,
@@ -299,6 +334,19 @@ class Builder:
         if getattr(self, "_values", None) is None:
             n_inf = len(self.infos)
             W, DW = self.W, self.DW
+            if self._c_slots():
+                from .. import _core
+
+                got = _core.graph_tally(self.seq_info, self.seq_stack, self.seq_inline.view(np.uint8), None,
+                                        W, DW, n_inf, False)
+                cum, cum_div = (np.frombuffer(x, dtype=np.int64) for x in got)
+                flat = np.zeros(n_inf, dtype=np.int64)
+                flat_div = np.zeros(n_inf, dtype=np.int64)
+                leaf_info = self.seq_info[self.stack_last]
+                np.add.at(flat, leaf_info, W[self.stack_has])
+                np.add.at(flat_div, leaf_info, DW[self.stack_has])
+                self._values = (cum, cum_div, flat, flat_div)
+                return self._values
             pair = self.seq_stack.astype(np.int64)
             pair *= n_inf
             pair += self.seq_info

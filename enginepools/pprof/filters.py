@@ -143,7 +143,10 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
     fm = im = hm = hnm = False
     foi: dict[int, bool] = {}
     hidden: set[int] = set()
-    for loc in p.locations:
+    no_name_filter = focus is None and ignore is None and hide is None and show is None
+    if no_name_filter and p.arr is not None:  # every location focused: only samples without a stack go
+        p.arr = p.arr.take(np.diff(p.arr.loc_off) > 0)
+    for loc in p.locations if not (no_name_filter and p.arr is not None) else ():
         if ignore is not None and _loc_matches(loc, ignore):
             im = True
             foi[loc.id] = False
@@ -165,7 +168,7 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
                 hidden.add(loc.id)
             else:
                 hnm = True
-    if p.arr is not None:
+    if p.arr is not None and not no_name_filter:
         _focus_arrays(p, foi, hidden)
     kept = []
     for s in p.samples:

@@ -207,6 +207,15 @@ class SampleArrays:
 
     # -- grouping ------------------------------------------------------------------
     def stack_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.loc_rows
+        if rows.dtype != np.int32 and len(rows) and 0 <= int(rows.min()) and int(rows.max()) < 2 ** 31:
+            rows = rows.astype(np.int32)
+        if rows.dtype == np.int32:  # one pass in C (enginepools._core.group_stacks), the same groups
+            from .. import _core
+
+            gid, first = _core.group_stacks(np.ascontiguousarray(self.loc_off, dtype=_I64),
+                                            np.ascontiguousarray(rows))
+            return np.frombuffer(gid, dtype=_I64), np.frombuffer(first, dtype=_I64)
         return group_csr(self.loc_off, [self.loc_rows])
 
     def label_groups(self) -> tuple[np.ndarray, np.ndarray]:
