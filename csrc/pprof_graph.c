@@ -17,8 +17,12 @@
  * frame; pprof's graph.newGraph), and edges are kept in an open-addressing
  * table keyed by (caller, callee).  Sums wrap as Go's int64 does.
  *
- * Both take plain arrays and return malloc'd ones (0 or ENOMEM); the seam in
- * csrc/py/pprof.c runs them with the GIL released.
+ * ep_graph_layout lays the stacks out as those slots in the first place: each
+ * location's slots (its node infos, outermost line first) copied for every
+ * frame of every stack, with the stack's number beside them.
+ *
+ * They take plain arrays and return malloc'd ones (0 or ENOMEM); the seam in
+ * csrc/py/pprof.c checks the indices and runs them with the GIL released.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -206,4 +210,43 @@ void ep_graph_edges_free(ep_graph_edge_list *e) {
     free(e->residual);
     free(e->inline_);
     memset(e, 0, sizeof *e);
+}
+
+int ep_graph_layout(const int64_t *slot_off, const int32_t *slot_info, const uint8_t *slot_inline, const int64_t *lens,
+                    size_t n_stacks, const int32_t *rows, ep_graph_slots *out) {
+    memset(out, 0, sizeof *out);
+    size_t total = 0, n_rows = 0;
+    for (size_t st = 0; st < n_stacks; st++) n_rows += (size_t)lens[st];
+    for (size_t j = 0; j < n_rows; j++) total += (size_t)(slot_off[rows[j] + 1] - slot_off[rows[j]]);
+    size_t m = total ? total : 1;
+    out->node = malloc(m * sizeof *out->node);
+    out->stack = malloc(m * sizeof *out->stack);
+    out->inline_ = malloc(m);
+    out->per_stack = malloc((n_stacks ? n_stacks : 1) * sizeof *out->per_stack);
+    if (!out->node || !out->stack || !out->inline_ || !out->per_stack) {
+        ep_graph_slots_free(out);
+        return ENOMEM;
+    }
+    size_t k = 0, j = 0;
+    for (size_t st = 0; st < n_stacks; st++) {
+        size_t k0 = k;
+        for (int64_t r = 0; r < lens[st]; r++, j++) {
+            for (int64_t s = slot_off[rows[j]]; s < slot_off[rows[j] + 1]; s++, k++) {
+                out->node[k] = slot_info[s];
+                out->inline_[k] = slot_inline[s];
+                out->stack[k] = (int32_t)st;
+            }
+        }
+        out->per_stack[st] = (int64_t)(k - k0);
+    }
+    out->n = total;
+    return 0;
+}
+
+void ep_graph_slots_free(ep_graph_slots *s) {
+    free(s->node);
+    free(s->stack);
+    free(s->inline_);
+    free(s->per_stack);
+    memset(s, 0, sizeof *s);
 }

@@ -86,13 +86,15 @@ def test_top_without_edge_objects_keeps_inline_labels() -> None:
 
 @pytest.mark.parametrize("opts", [{}, {"focus": "run"}, {"visual": True, "nodecount": 6}, {"hide": "walk"}])
 def test_chunked_passes_give_the_same_graph(monkeypatch: pytest.MonkeyPatch, opts: dict) -> None:
-    """Big profiles are handled in chunks of slots and partitions of pairs;
-    tiny chunks here make every boundary case happen."""
+    """Big profiles are handled in chunks of slots and partitions of pairs
+    (by numpy, past what the C tally takes); tiny chunks here make every
+    boundary case happen."""
     import enginepools.pprof.builder as builder
     import enginepools.pprof.samples as samples
 
     prof = random_profile(6)
     want = both(prof, **opts)[1]
+    monkeypatch.setattr(builder, "C_SLOTS", 0)
     monkeypatch.setattr(builder, "_CHUNK", 7)
     monkeypatch.setattr(samples, "_CHUNK", 5)
     got = both(prof, **opts)[0]
@@ -184,7 +186,7 @@ def test_graph_tally_matches_pprofs_loop(monkeypatch: pytest.MonkeyPatch, seed: 
     from enginepools.pprof.granularity import Aggregator
 
     if not c_tally:
-        monkeypatch.setattr(builder_mod.Builder, "_c_slots", lambda self: False)
+        monkeypatch.setattr(builder_mod, "C_SLOTS", 0)
     p = load_profile([random_profile(seed)])
     o = GraphOptions(sample_index="alloc_objects", mean=seed == 7)
     _, ix, mean_ix, *_ = select_and_filter(p, o, lambda m: None)

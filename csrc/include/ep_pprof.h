@@ -124,6 +124,22 @@ int ep_graph_edges(const int32_t *node, const int32_t *stack, const uint8_t *inl
                    const uint8_t *keep, const int64_t *w, const int64_t *dw, size_t n_nodes, ep_graph_edge_list *out);
 void ep_graph_edges_free(ep_graph_edge_list *e);
 
+/* ep_graph_layout: the slots of n_stacks stacks (stack i: lens[i] location
+ * numbers of `rows`, root first; location r's slots are slot_off[r] ..
+ * slot_off[r+1] of slot_info/slot_inline): node, inline flag and stack per
+ * slot, and the slot count per stack.  Indices must be in range (the seam
+ * checks).  0 or ENOMEM; free with ep_graph_slots_free. */
+typedef struct {
+    size_t n;
+    int32_t *node, *stack;
+    uint8_t *inline_;
+    int64_t *per_stack;
+} ep_graph_slots;
+
+int ep_graph_layout(const int64_t *slot_off, const int32_t *slot_info, const uint8_t *slot_inline, const int64_t *lens,
+                    size_t n_stacks, const int32_t *rows, ep_graph_slots *out);
+void ep_graph_slots_free(ep_graph_slots *s);
+
 /* Decoding while the message arrives (csrc/pprof_stream.c): a buffer of
  * `size` bytes that one thread fills (write, then end: ok when it came out
  * whole) while another decodes it (ep_pprof_stream_decode: as

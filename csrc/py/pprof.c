@@ -505,6 +505,46 @@ static PyObject *py_stream_decode(PyObject *m, PyObject *args) {
     return res;
 }
 
+static PyObject *py_graph_layout(PyObject *m, PyObject *args) {
+    PyTypeObject *tp = ep_state_of_module(m)->PprofArray_Type;
+    PyObject *objs[5];
+    if (!PyArg_ParseTuple(args, "OOOOO:graph_layout", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4])) return NULL;
+    const size_t item[5] = {8, 4, 1, 8, 4}; /* slot_off, slot_info, slot_inline, lens, rows */
+    Py_buffer b[5];
+    size_t len[5];
+    int got = 0;
+    PyObject *res = NULL;
+    for (; got < 5; got++)
+        if (pg_buf(objs[got], &b[got], item[got], &len[got], "graph_layout") < 0) goto done;
+    int e = 0;
+    ep_graph_slots sl;
+    memset(&sl, 0, sizeof sl);
+    Py_BEGIN_ALLOW_THREADS
+    const int64_t *off = b[0].buf, *lens = b[3].buf;
+    const int32_t *rows = b[4].buf;
+    size_t n_locs = len[0] ? len[0] - 1 : 0, n_rows = 0;
+    int ok = len[0] >= 1 && off[0] == 0 && (size_t)off[n_locs] == len[1] && len[2] == len[1];
+    for (size_t i = 0; ok && i < n_locs; i++) ok = off[i] <= off[i + 1];
+    for (size_t i = 0; ok && i < len[3]; i++) {
+        ok = lens[i] >= 0;
+        n_rows += (size_t)lens[i];
+    }
+    ok = ok && n_rows == len[4] && pg_in_range(rows, len[4], n_locs) && len[3] <= INT32_MAX;
+    e = ok ? ep_graph_layout(off, b[1].buf, b[2].buf, lens, len[3], rows, &sl) : EINVAL;
+    Py_END_ALLOW_THREADS
+    if (e) {
+        _ep_py_raise(e, "graph_layout: %s", e == EINVAL ? "bad offsets or index" : "out of memory");
+        goto done;
+    }
+    PyObject *a[4] = {pg_array(tp, sl.node, sl.n, 4), pg_array(tp, sl.inline_, sl.n, 1), pg_array(tp, sl.stack, sl.n, 4),
+                      pg_array(tp, sl.per_stack, len[3], 8)};
+    if (a[0] && a[1] && a[2] && a[3]) res = PyTuple_Pack(4, a[0], a[1], a[2], a[3]);
+    for (int k = 0; k < 4; k++) Py_XDECREF(a[k]);
+done:
+    for (int k = 0; k < got; k++) PyBuffer_Release(&b[k]);
+    return res;
+}
+
 PyMethodDef _ep_pprof_methods[] = {
     {"pprof_decode", py_pprof_decode, METH_VARARGS,
      "pprof_decode(data, max_inflated=None) -> dict of arrays: decode profile.proto (gzip'd or not; gzip'd "
@@ -517,6 +557,9 @@ PyMethodDef _ep_pprof_methods[] = {
     {"graph_tally", py_graph_tally, METH_VARARGS,
      "graph_tally(node, stack, inline, keep, w, dw, n_nodes, edges) -> (cum, cum_div) or the edges "
      "(caller, callee, w, dw, residual, inline) of the call graph's slots."},
+    {"graph_layout", py_graph_layout, METH_VARARGS,
+     "graph_layout(slot_off, slot_info, slot_inline, lens, rows) -> (node, inline, stack, slots per stack): the "
+     "stacks laid out as slots of node infos."},
     {"pprof_stream_new", py_stream_new, METH_VARARGS,
      "pprof_stream_new(size) -> stream: a message buffer of size bytes, filled by pprof_stream_write while "
      "pprof_stream_decode reads it."},

@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-import numpy as np
+from .lazynp import np
 
 from . import units
-from .samples import seg_max, seg_pos, seg_sum
 from ..errors import InputError, UsageError
 from .gostd import go_div, go_regexp, wrap64
 from .work import WFunction, WLocation, WSample, WorkProfile, simplify_func
@@ -210,6 +209,8 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
                     locs_from.add(loc.id)
                     break
         if p.arr is not None:
+            from .samples import seg_max, seg_pos
+
             rows = _rows_of(p, locs_from)
             a = p.arr
             pos = seg_pos(a.loc_off)
@@ -261,6 +262,8 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
                     loc.lines = loc.lines[i:]
                     break
         if p.arr is not None:
+            from .samples import seg_max, seg_pos
+
             a = p.arr
             pos = seg_pos(a.loc_off)
             lens = np.diff(a.loc_off)
@@ -282,6 +285,8 @@ def _rows_of(p: WorkProfile, loc_ids: set[int]) -> np.ndarray:
 def _focus_arrays(p: WorkProfile, foi: dict[int, bool], hidden: set[int]) -> None:
     """FilterSamplesByName's sample part on arrays: keep samples with a
     focused location and no ignored one, without their hidden frames."""
+    from .samples import seg_sum
+
     a = p.arr
     assert a is not None
     state = np.fromiter((foi.get(loc.id, -1) for loc in p.locations), dtype=np.int8, count=len(p.locations))
