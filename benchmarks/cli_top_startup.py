@@ -89,7 +89,8 @@ def main() -> int:
         prof = Path(d) / "small.prof"
         small_profile(prof)
         env = dict(os.environ, PPROF_TMPDIR=d, GOTOOLCHAIN="local")
-        print(f"profile: {prof.stat().st_size} bytes")
+        print(f"profile: {prof.stat().st_size} bytes; load average "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
         med = show("enginepools top", times([*ours, "top", str(prof)], a.runs, env))
         if shutil.which("go"):
             gmed = show("go tool pprof -top", times(["go", "tool", "pprof", "-top", str(prof)], a.runs, env))
