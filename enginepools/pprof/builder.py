@@ -455,10 +455,10 @@ class Builder:
                     if n is None:
                         residual = True
                         continue
-                    if id(n) not in seen_node:
+                    if id(n) not in seen_node:  # int64 sums, wrapping as Go's do
                         seen_node.add(id(n))
-                        n.cum_div += dw
-                        n.cum += w
+                        n.cum_div = wrap64(n.cum_div + dw)
+                        n.cum = wrap64(n.cum + w)
                     if parent is not None and n is not parent:
                         ek = (id(n), id(parent))
                         if ek not in seen_edge:
@@ -467,8 +467,8 @@ class Builder:
                     parent = n
                     residual = False
             if parent is not None and not residual:
-                parent.flat_div += dw
-                parent.flat += w
+                parent.flat_div = wrap64(parent.flat_div + dw)
+                parent.flat = wrap64(parent.flat + w)
         out = [n for n in nodes.values() if not (n.cum == 0 and n.flat == 0)]
         if self.drop_negative:
             out = [n for n in out if not (n.flat < 0 or (n.flat == 0 and n.cum < 0))]
@@ -488,8 +488,8 @@ def _index_dtype(n: int) -> type:
 def _add_edge(src: GNode, dst: GNode, dw: int, w: int, residual: bool, inline: bool) -> None:
     e = src.outs.get(dst)
     if e is not None:
-        e[1] += dw
-        e[0] += w
+        e[1] = wrap64(e[1] + dw)
+        e[0] = wrap64(e[0] + w)
         if residual:
             e[2] = True
         if not inline:

@@ -36,7 +36,10 @@ def decode(data: bytes | bytearray | memoryview, cap: int) -> dict | None:
     size = int.from_bytes(view[-4:], "little")  # ISIZE: the member's inflated size mod 2**32
     if size == 0 or size > cap:
         return None
-    stream = _core.pprof_stream_new(size)
+    try:
+        stream = _core.pprof_stream_new(size)
+    except MemoryError:  # the plain way inflates as far as memory and the cap allow
+        return None
 
     def fill() -> None:
         ok = False
