@@ -1,7 +1,7 @@
 """Decode speed of a large pprof profile: enginepools (C decoder) against
 google/pprof's own parser (``profile.ParseData``, what go tool pprof runs).
 
-    python benchmarks/pprof_decode.py [-mb 60] [-reps 3]
+    python benchmarks/pprof_decode.py [-mb 60] [-reps 3] [-no_go]
 
 Builds a synthetic heap profile of at least ``-mb`` MB uncompressed (samples
 with 10–30 frames, four values, string and numeric labels; locations with
@@ -162,6 +162,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-mb", type=float, default=60.0, help="uncompressed size to aim for (default 60)")
     ap.add_argument("-reps", type=int, default=3, help="repetitions, best is kept (default 3)")
+    ap.add_argument("-no_go", action="store_true", help="skip the go tool pprof baseline (slow: ~8 s a parse)")
     a = ap.parse_args()
     prof = synthetic(a.mb)
     raw = prof.to_bytes(compress=False)
@@ -206,6 +207,8 @@ def main() -> None:
         print(f"ours   gzip, serial: {t_gz_seq * 1e3:7.1f} ms  {mb / t_gz_seq:8.1f} MB/s (inflate, then parse: "
               f"overlapping them is {t_gz_seq / t_gz:.2f}x faster)")
         print(f"ours   encode raw : {t_enc * 1e3:8.1f} ms  {mb / t_enc:8.1f} MB/s")
+        if a.no_go:
+            return
         go_raw = go_parse_seconds(rawf, a.reps)
         go_gz = go_parse_seconds(gzf, a.reps)
         if go_raw is None or go_gz is None:
