@@ -143,9 +143,11 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
     foi: dict[int, bool] = {}
     hidden: set[int] = set()
     no_name_filter = focus is None and ignore is None and hide is None and show is None
+    scan = p.locations
     if no_name_filter and p.arr is not None:  # every location focused: only samples without a stack go
         p.arr = p.arr.take(np.diff(p.arr.loc_off) > 0)
-    for loc in p.locations if not (no_name_filter and p.arr is not None) else ():
+        scan = []
+    for loc in scan:
         if ignore is not None and _loc_matches(loc, ignore):
             im = True
             foi[loc.id] = False

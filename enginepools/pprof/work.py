@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
-
 from . import units
 from .lazynp import np
 from ..errors import InputError
