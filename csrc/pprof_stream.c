@@ -26,8 +26,16 @@ struct ep_pprof_stream {
     pthread_cond_t cv;
     uint8_t *buf;
     size_t size, avail;
-    int state; /* 0 filling, 1 complete, 2 failed */
+    size_t want; /* what the waiting decoder waits for (0: it is not waiting) */
+    int state;   /* 0 filling, 1 complete, 2 failed */
 };
+
+/* When the decoder must wait, it waits for this much more than it needs: it
+ * then sleeps a few times per message, not once per written chunk (each
+ * wake-up costs a trip through the scheduler, and on a busy machine those add
+ * up to more than the overlap saves).  At the end it has at most this much
+ * left to parse after the inflating side is done. */
+#define EP_STREAM_SLACK ((size_t)8 << 20)
 
 ep_pprof_stream *ep_pprof_stream_new(size_t size) {
     ep_pprof_stream *s = calloc(1, sizeof *s);
@@ -72,7 +80,7 @@ int ep_pprof_stream_write(ep_pprof_stream *s, const void *p, size_t n) {
     memcpy(s->buf + s->avail, p, n);
     pthread_mutex_lock(&s->mu);
     s->avail += n;
-    pthread_cond_broadcast(&s->cv);
+    if (s->want && s->avail >= s->want) pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return 0;
 }
@@ -81,7 +89,12 @@ void ep_pprof_stream_end(ep_pprof_stream *s, int ok) { set_state(s, ok && s->ava
 
 size_t ep_pprof_stream_wait(ep_pprof_stream *s, size_t need) {
     pthread_mutex_lock(&s->mu);
-    while (s->avail < need && s->state == 0) pthread_cond_wait(&s->cv, &s->mu);
+    if (s->avail < need && s->state == 0) {
+        size_t target = need + (s->size - need < EP_STREAM_SLACK ? s->size - need : EP_STREAM_SLACK);
+        s->want = target;
+        while (s->avail < target && s->state == 0) pthread_cond_wait(&s->cv, &s->mu);
+        s->want = 0;
+    }
     size_t got = s->state == 2 ? 0 : s->avail;
     pthread_mutex_unlock(&s->mu);
     return got >= need ? got : 0;
