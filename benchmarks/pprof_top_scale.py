@@ -56,7 +56,8 @@ def main() -> int:
         path = Path(d) / "big.pb"
         path.write_bytes(raw)
         print(f"profile: {prof.n_samples} samples, {len(prof.location_id)} locations, "
-              f"{len(raw) / 1e6:.1f} MB (uncompressed file)")
+              f"{len(raw) / 1e6:.1f} MB (uncompressed file); load average "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
         env = dict(os.environ, PPROF_TMPDIR=d, HOME=os.environ.get("HOME") or d, GOTOOLCHAIN="local")
         go = run(["go", "tool", "pprof", "-top", *a.flags, str(path)], env)
         ours = run([sys.executable, "-m", "enginepools", "top", *a.flags, str(path)], env)

@@ -109,6 +109,8 @@ typedef struct {
     int has_period_type;
     int64_t pt_type, pt_unit;
     uint64_t pt_pos;
+    ep_pprof_stream *stream; /* the message still arriving (pprof_stream.c), or NULL */
+    size_t have;             /* bytes of it known to be there */
 } dec;
 
 static int fail(dec *d, const uint8_t *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -429,8 +431,8 @@ static int rd_mapping(dec *d, const fld *mf) {
 static int rd_profile(dec *d, const uint8_t *p, const uint8_t *end) {
     fld f;
     while (p < end) {
-        int e = rd_field(d, &p, end, &f);
-        if (e) return e;
+        int e = d->stream ? ep_pprof_stream_ready(d->stream, p, end, &d->have) : 0;
+        if (e || (e = rd_field(d, &p, end, &f))) return e;
         switch (f.field) {
         case 2: e = want_bytes(d, &f) ? EINVAL : rd_sample(d, &f); break;
         case 4: e = want_bytes(d, &f) ? EINVAL : rd_location(d, &f); break;
@@ -676,9 +678,11 @@ static int check(dec *d) {
  * rd_profile reports them) sizes the arrays up front, so the big ones are not
  * copied over and over as they grow, and the CSR offset arrays get their
  * leading 0. */
-static int presize(dec *d, const uint8_t *p, const uint8_t *end) {
+static int presize(dec *d, const uint8_t *p, const uint8_t *end, size_t stream_len) {
     size_t n[16] = {0};
     size_t bytes[16] = {0};
+    n[2] = stream_len / 2; /* a message still arriving: bounds (a sample takes 2 bytes or more) */
+    bytes[2] = stream_len;
     while (p < end) {
         uint64_t key = 0, x = 0;
         unsigned shift = 0;
@@ -772,8 +776,14 @@ static void dec_free(dec *d) {
 }
 
 int ep_pprof_decode(const uint8_t *buf, size_t len, ep_pprof *out, ep_pprof_error *err) {
+    return ep_pprof_decode_from(buf, len, NULL, out, err);
+}
+
+int ep_pprof_decode_from(const uint8_t *buf, size_t len, ep_pprof_stream *stream, ep_pprof *out,
+                         ep_pprof_error *err) {
     dec d;
     memset(&d, 0, sizeof d);
+    d.stream = stream;
     d.base = buf;
     d.end = buf + len;
     d.sloc_min = UINT64_MAX;
@@ -782,7 +792,7 @@ int ep_pprof_decode(const uint8_t *buf, size_t len, ep_pprof *out, ep_pprof_erro
         err->offset = 0;
         err->message[0] = 0;
     }
-    int e = presize(&d, buf, buf + len);
+    int e = presize(&d, buf, stream ? buf : buf + len, stream ? len : 0);
     if (!e) e = rd_profile(&d, buf, buf + len);
     if (!e) e = check(&d);
     if (e) {

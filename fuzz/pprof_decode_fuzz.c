@@ -9,7 +9,9 @@
  * NUL-terminated message and an offset inside the input) or ENOMEM; a decoded
  * profile's arrays agree with its counts (checked by reading every element,
  * which ASan bounds-checks); a successful decode of the same bytes is
- * repeatable (decode twice, same counts).
+ * repeatable (decode twice, same counts); decoding the same bytes through
+ * the stream of csrc/pprof_stream.c (fed before it is read) gives the same
+ * verdict, error and tables.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -72,6 +74,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (e2 != 0 || touch(&b) != h1 || a.n_samples != b.n_samples || a.n_strings != b.n_strings)
             die("decode not repeatable");
         ep_pprof_free(&b);
+    }
+    /* the same bytes through the stream (csrc/pprof_stream.c), fed in three
+     * pieces before decoding: the same verdict, error and tables */
+    ep_pprof_stream *s = ep_pprof_stream_new(len);
+    if (s) {
+        ep_pprof_error err3;
+        memset(&err3, 0, sizeof err3);
+        size_t third = len / 3;
+        if (ep_pprof_stream_write(s, raw, third) || ep_pprof_stream_write(s, raw + third, third) ||
+            ep_pprof_stream_write(s, raw + 2 * third, len - 2 * third))
+            die("stream write");
+        ep_pprof_stream_end(s, 1);
+        memset(&b, 0, sizeof b);
+        int e3 = ep_pprof_stream_decode(s, &b, &err3);
+        if (e3 != ENOMEM && e1 != ENOMEM) {
+            if (e3 != e1) die("stream verdict differs");
+            if (e1 == EINVAL && (err3.offset != err.offset || strcmp(err3.message, err.message))) die("stream error");
+            if (e1 == 0 && (touch(&b) != touch(&a) || a.n_samples != b.n_samples)) die("stream tables differ");
+        }
+        if (e3 == 0) ep_pprof_free(&b);
+        ep_pprof_stream_free(s);
     }
     ep_pprof_free(&a);
     free(unz);

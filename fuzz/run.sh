@@ -28,7 +28,8 @@ pprof_decode)
     bin="$work/pprof_decode_fuzz"
     "$cc" -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
         -I"$root/csrc/include" -I"$root/csrc" \
-        "$here/pprof_decode_fuzz.c" "$root/csrc/pprof_decode.c" "$root/csrc/pprof_encode.c" -lz -o "$bin"
+        "$here/pprof_decode_fuzz.c" "$root/csrc/pprof_decode.c" "$root/csrc/pprof_encode.c" \
+        "$root/csrc/pprof_stream.c" -pthread -lz -o "$bin"
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
         "$bin" "${common[@]}" -max_len=65536 "$work/corpus" "$here/corpus/pprof_decode"
     ;;

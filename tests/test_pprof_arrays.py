@@ -86,13 +86,15 @@ def test_top_without_edge_objects_keeps_inline_labels() -> None:
 
 @pytest.mark.parametrize("opts", [{}, {"focus": "run"}, {"visual": True, "nodecount": 6}, {"hide": "walk"}])
 def test_chunked_passes_give_the_same_graph(monkeypatch: pytest.MonkeyPatch, opts: dict) -> None:
-    """Big profiles are handled in chunks of slots and partitions of pairs;
-    tiny chunks here make every boundary case happen."""
+    """Big profiles are handled in chunks of slots and partitions of pairs
+    (by numpy, past what the C tally takes); tiny chunks here make every
+    boundary case happen."""
     import enginepools.pprof.builder as builder
     import enginepools.pprof.samples as samples
 
     prof = random_profile(6)
     want = both(prof, **opts)[1]
+    monkeypatch.setattr(builder, "C_SLOTS", 0)
     monkeypatch.setattr(builder, "_CHUNK", 7)
     monkeypatch.setattr(samples, "_CHUNK", 5)
     got = both(prof, **opts)[0]
@@ -150,3 +152,46 @@ def test_base_and_merge_on_arrays(diff: bool, opts: dict) -> None:
         from enginepools.pprof.traces import tags_text, traces_text
         assert traces_text(arr, o) == traces_text(objs, o)
         assert tags_text(arr, o) == tags_text(objs, o)
+
+
+def test_group_stacks_in_c_is_exact() -> None:
+    from enginepools import _core
+
+    rng = np.random.default_rng(5)
+    lens = rng.integers(0, 5, 3000)
+    off = np.concatenate(([0], np.cumsum(lens))).astype(np.int64)
+    rows = rng.integers(0, 3, int(off[-1])).astype(np.int32)
+    gid, first = (np.frombuffer(x, dtype=np.int64) for x in _core.group_stacks(off, rows))
+    seen: dict[tuple, int] = {}
+    want = [seen.setdefault(tuple(rows[off[i]:off[i + 1]].tolist()), len(seen)) for i in range(len(lens))]
+    assert gid.tolist() == want
+    assert first.tolist() == [want.index(g) for g in range(len(seen))]
+
+
+def _graph_facts(nodes):
+    ns = sorted((n.info, n.flat, n.flat_div, n.cum, n.cum_div) for n in nodes)
+    es = sorted((src.info, dst.info, e[0], e[1], e[2], e[3]) for dst in nodes for src, e in dst.ins.items())
+    return ns, es
+
+
+@pytest.mark.parametrize("c_tally", [True, False], ids=["C", "numpy"])
+@pytest.mark.parametrize("seed", [1, 2, 7])
+def test_graph_tally_matches_pprofs_loop(monkeypatch: pytest.MonkeyPatch, seed: int, c_tally: bool) -> None:
+    """Nodes (flat, cum) and edges (weight, residual, inline) from the slot
+    arrays — by the C tally, or by the numpy passes it replaces for huge
+    profiles — equal pprof's newGraph loop transcribed (build_reference), with
+    every node kept and with some dropped (residual edges)."""
+    from enginepools.pprof import builder as builder_mod
+    from enginepools.pprof.filters import select_and_filter
+    from enginepools.pprof.granularity import Aggregator
+
+    if not c_tally:
+        monkeypatch.setattr(builder_mod, "C_SLOTS", 0)
+    p = load_profile([random_profile(seed)])
+    o = GraphOptions(sample_index="alloc_objects", mean=seed == 7)
+    _, ix, mean_ix, *_ = select_and_filter(p, o, lambda m: None)
+    b = builder_mod.Builder(p, Aggregator("functions", False), ix, mean_ix)
+    infos = list(b.infos)
+    for kept in (None, set(infos[::2]), set(infos[1::3])):
+        b._values = None
+        assert _graph_facts(b.build(kept, True)) == _graph_facts(b.build_reference(kept))

@@ -96,4 +96,67 @@ int ep_gzip(const uint8_t *in, size_t len, int level, uint8_t **out, size_t *out
 int ep_gunzip(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size_t *out_len,
               ep_pprof_error *err);
 
+/* The call graph's group-bys (csrc/pprof_graph.c).
+ *
+ * ep_group_stacks: exact group-by of the n segments rows[off[i]:off[i+1]]:
+ * gid[i] (caller-allocated, n) numbered by first occurrence, *first (malloc'd,
+ * *n_groups) the first segment of each group.  0 or ENOMEM.
+ *
+ * ep_graph_cum: per node, the weight w[stack] (dw[stack]) added once per stack
+ * the node appears in; slots are (node, stack) with stacks contiguous.
+ * `seen` is scratch of n_nodes.
+ *
+ * ep_graph_edges: the edges between consecutive kept slots of one stack
+ * (keep NULL: every node kept), each counted once per stack with the flags of
+ * its first occurrence there; *out holds them in no particular order (free
+ * with ep_graph_edges_free).  0 or ENOMEM. */
+typedef struct {
+    size_t n;
+    int64_t *caller, *callee, *w, *dw;
+    uint8_t *residual, *inline_;
+} ep_graph_edge_list;
+
+int ep_group_stacks(const int64_t *off, const int32_t *rows, size_t n, int64_t *gid, int64_t **first,
+                    size_t *n_groups);
+void ep_graph_cum(const int32_t *node, const int32_t *stack, size_t n_slots, const int64_t *w, const int64_t *dw,
+                  size_t n_nodes, int64_t *cum, int64_t *cum_div, int32_t *seen);
+int ep_graph_edges(const int32_t *node, const int32_t *stack, const uint8_t *inline_, size_t n_slots,
+                   const uint8_t *keep, const int64_t *w, const int64_t *dw, size_t n_nodes, ep_graph_edge_list *out);
+void ep_graph_edges_free(ep_graph_edge_list *e);
+
+/* ep_graph_layout: the slots of n_stacks stacks (stack i: lens[i] location
+ * numbers of `rows`, root first; location r's slots are slot_off[r] ..
+ * slot_off[r+1] of slot_info/slot_inline): node, inline flag and stack per
+ * slot, and the slot count per stack.  Indices must be in range (the seam
+ * checks).  0 or ENOMEM; free with ep_graph_slots_free. */
+typedef struct {
+    size_t n;
+    int32_t *node, *stack;
+    uint8_t *inline_;
+    int64_t *per_stack;
+} ep_graph_slots;
+
+int ep_graph_layout(const int64_t *slot_off, const int32_t *slot_info, const uint8_t *slot_inline, const int64_t *lens,
+                    size_t n_stacks, const int32_t *rows, ep_graph_slots *out);
+void ep_graph_slots_free(ep_graph_slots *s);
+
+/* Decoding while the message arrives (csrc/pprof_stream.c): a buffer of
+ * `size` bytes that one thread fills (write, then end: ok when it came out
+ * whole) while another decodes it (ep_pprof_stream_decode: as
+ * ep_pprof_decode, waiting for the bytes it needs; ECANCELED when the stream
+ * failed or came out another size — then inflate-then-parse tells the error).
+ * ep_pprof_decode_from is ep_pprof_decode over such a buffer (stream NULL:
+ * a plain one); ep_pprof_stream_ready makes the top-level field at p there. */
+typedef struct ep_pprof_stream ep_pprof_stream;
+ep_pprof_stream *ep_pprof_stream_new(size_t size);
+void ep_pprof_stream_free(ep_pprof_stream *s);
+const uint8_t *ep_pprof_stream_buf(const ep_pprof_stream *s, size_t *size);
+int ep_pprof_stream_write(ep_pprof_stream *s, const void *p, size_t n);
+void ep_pprof_stream_end(ep_pprof_stream *s, int ok);
+size_t ep_pprof_stream_wait(ep_pprof_stream *s, size_t need);
+int ep_pprof_stream_ready(ep_pprof_stream *s, const uint8_t *p, const uint8_t *end, size_t *have);
+int ep_pprof_stream_decode(ep_pprof_stream *s, ep_pprof *out, ep_pprof_error *err);
+int ep_pprof_decode_from(const uint8_t *buf, size_t len, ep_pprof_stream *stream, ep_pprof *out,
+                         ep_pprof_error *err);
+
 #endif

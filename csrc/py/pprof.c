@@ -283,11 +283,293 @@ done:
     return res;
 }
 
+/* ---- the call graph's group-bys (csrc/pprof_graph.c) ---- */
+
+/* A C-contiguous buffer of items of `item` bytes; *n its length in items. */
+static int pg_buf(PyObject *o, Py_buffer *b, size_t item, size_t *n, const char *what) {
+    if (PyObject_GetBuffer(o, b, PyBUF_C_CONTIGUOUS) < 0) return -1;
+    if ((size_t)b->len % item) {
+        PyBuffer_Release(b);
+        _ep_py_raise(EINVAL, "%s: want items of %zu bytes", what, item);
+        return -1;
+    }
+    *n = (size_t)b->len / item;
+    return 0;
+}
+
+static PyObject *pg_array(PyTypeObject *tp, void *p, size_t n, size_t item) {
+    pp_buf *b = PyObject_New(pp_buf, tp);
+    if (!b) {
+        free(p);
+        return NULL;
+    }
+    b->p = p;
+    b->len = (Py_ssize_t)(n * item);
+    return (PyObject *)b;
+}
+
+/* every index below `limit` (and at least 0) */
+static int pg_in_range(const int32_t *x, size_t n, size_t limit) {
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) ok &= x[i] >= 0 && (size_t)x[i] < limit;
+    return ok;
+}
+
+static PyObject *py_group_stacks(PyObject *m, PyObject *args) {
+    PyTypeObject *tp = ep_state_of_module(m)->PprofArray_Type;
+    PyObject *off_o, *rows_o;
+    if (!PyArg_ParseTuple(args, "OO:group_stacks", &off_o, &rows_o)) return NULL;
+    Py_buffer ob, rb;
+    size_t n_off, n_rows;
+    if (pg_buf(off_o, &ob, 8, &n_off, "group_stacks offsets") < 0) return NULL;
+    if (pg_buf(rows_o, &rb, 4, &n_rows, "group_stacks rows") < 0) {
+        PyBuffer_Release(&ob);
+        return NULL;
+    }
+    const int64_t *off = ob.buf;
+    size_t n = n_off ? n_off - 1 : 0;
+    int ok = n_off >= 1 && off[0] == 0 && (size_t)off[n] == n_rows;
+    for (size_t i = 0; ok && i < n; i++) ok = off[i] <= off[i + 1];
+    PyObject *res = NULL;
+    int64_t *gid = NULL, *first = NULL;
+    size_t ng = 0;
+    int e = ok ? 0 : EINVAL;
+    if (!e) {
+        gid = malloc((n ? n : 1) * sizeof *gid);
+        if (!gid) e = ENOMEM;
+    }
+    if (!e) {
+        Py_BEGIN_ALLOW_THREADS
+        e = ep_group_stacks(off, rb.buf, n, gid, &first, &ng);
+        Py_END_ALLOW_THREADS
+    }
+    if (e) {
+        free(gid);
+        _ep_py_raise(e, "group_stacks: %s", e == EINVAL ? "bad offsets" : "out of memory");
+    } else {
+        PyObject *g = pg_array(tp, gid, n, sizeof *gid), *f = g ? pg_array(tp, first, ng, sizeof *first) : NULL;
+        if (!g) free(first);
+        if (g && f) res = PyTuple_Pack(2, g, f);
+        Py_XDECREF(g);
+        Py_XDECREF(f);
+    }
+    PyBuffer_Release(&ob);
+    PyBuffer_Release(&rb);
+    return res;
+}
+
+static PyObject *py_graph_tally(PyObject *m, PyObject *args) {
+    PyTypeObject *tp = ep_state_of_module(m)->PprofArray_Type;
+    PyObject *node_o, *stack_o, *inl_o, *keep_o, *w_o, *dw_o;
+    Py_ssize_t n_nodes_s;
+    int edges;
+    if (!PyArg_ParseTuple(args, "OOOOOOnp:graph_tally", &node_o, &stack_o, &inl_o, &keep_o, &w_o, &dw_o, &n_nodes_s,
+                          &edges))
+        return NULL;
+    if (n_nodes_s < 1 || n_nodes_s > INT32_MAX) return _ep_py_raise(EINVAL, "graph_tally: bad node count");
+    size_t n_nodes = (size_t)n_nodes_s;
+    Py_buffer b[6];
+    size_t len[6];
+    PyObject *objs[6] = {node_o, stack_o, inl_o, keep_o, w_o, dw_o};
+    const size_t item[6] = {4, 4, 1, 1, 8, 8};
+    int got = 0;
+    PyObject *res = NULL;
+    for (; got < 6; got++) {
+        if (objs[got] == Py_None && got == 3) {
+            b[got].obj = NULL;
+            b[got].buf = NULL;
+            len[got] = n_nodes;
+            continue;
+        }
+        if (pg_buf(objs[got], &b[got], item[got], &len[got], "graph_tally") < 0) goto done;
+    }
+    if (len[1] != len[0] || len[2] != len[0] || len[3] != n_nodes || len[5] != len[4]) {
+        _ep_py_raise(EINVAL, "graph_tally: array lengths disagree");
+        goto done;
+    }
+    int e = 0;
+    size_t n_slots = len[0];
+    ep_graph_edge_list el;
+    memset(&el, 0, sizeof el);
+    int64_t *cum = NULL, *cum_div = NULL;
+    int32_t *seen = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (!pg_in_range(b[0].buf, n_slots, n_nodes) || !pg_in_range(b[1].buf, n_slots, len[4])) {
+        e = EINVAL;
+    } else if (edges) {
+        e = ep_graph_edges(b[0].buf, b[1].buf, b[2].buf, n_slots, b[3].buf, b[4].buf, b[5].buf, n_nodes, &el);
+    } else {
+        cum = malloc(n_nodes * sizeof *cum);
+        cum_div = malloc(n_nodes * sizeof *cum_div);
+        seen = malloc(n_nodes * sizeof *seen);
+        if (cum && cum_div && seen)
+            ep_graph_cum(b[0].buf, b[1].buf, n_slots, b[4].buf, b[5].buf, n_nodes, cum, cum_div, seen);
+        else
+            e = ENOMEM;
+    }
+    Py_END_ALLOW_THREADS
+    free(seen);
+    if (e) {
+        free(cum);
+        free(cum_div);
+        _ep_py_raise(e, "graph_tally: %s", e == EINVAL ? "index out of range" : "out of memory");
+        goto done;
+    }
+    if (edges) {
+        size_t n = el.n;
+        PyObject *a[6] = {pg_array(tp, el.caller, n, 8), pg_array(tp, el.callee, n, 8), pg_array(tp, el.w, n, 8),
+                          pg_array(tp, el.dw, n, 8), pg_array(tp, el.residual, n, 1), pg_array(tp, el.inline_, n, 1)};
+        if (a[0] && a[1] && a[2] && a[3] && a[4] && a[5]) res = PyTuple_Pack(6, a[0], a[1], a[2], a[3], a[4], a[5]);
+        for (int k = 0; k < 6; k++) Py_XDECREF(a[k]);
+    } else {
+        PyObject *c = pg_array(tp, cum, n_nodes, 8), *cd = pg_array(tp, cum_div, n_nodes, 8);
+        if (c && cd) res = PyTuple_Pack(2, c, cd);
+        Py_XDECREF(c);
+        Py_XDECREF(cd);
+    }
+done:
+    for (int k = 0; k < got; k++)
+        if (b[k].obj) PyBuffer_Release(&b[k]);
+    return res;
+}
+
+/* ---- decoding while inflating (csrc/pprof_stream.c) ---- */
+
+#define PS_NAME "enginepools.pprof_stream"
+
+static void ps_destroy(PyObject *cap) { ep_pprof_stream_free(PyCapsule_GetPointer(cap, PS_NAME)); }
+
+static ep_pprof_stream *ps_of(PyObject *cap) { return PyCapsule_GetPointer(cap, PS_NAME); }
+
+static PyObject *py_stream_new(PyObject *m, PyObject *args) {
+    (void)m;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "n:pprof_stream_new", &size)) return NULL;
+    if (size < 0) return _ep_py_raise(EINVAL, "pprof_stream_new: negative size");
+    ep_pprof_stream *s = ep_pprof_stream_new((size_t)size);
+    if (!s) return PyErr_NoMemory();
+    PyObject *cap = PyCapsule_New(s, PS_NAME, ps_destroy);
+    if (!cap) ep_pprof_stream_free(s);
+    return cap;
+}
+
+static PyObject *py_stream_write(PyObject *m, PyObject *args) {
+    (void)m;
+    PyObject *cap;
+    Py_buffer b;
+    if (!PyArg_ParseTuple(args, "Oy*:pprof_stream_write", &cap, &b)) return NULL;
+    ep_pprof_stream *s = ps_of(cap);
+    int e = EINVAL;
+    if (s) {
+        Py_BEGIN_ALLOW_THREADS
+        e = ep_pprof_stream_write(s, b.buf, (size_t)b.len);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&b);
+    if (!s) return NULL;
+    return PyBool_FromLong(e == 0);
+}
+
+static PyObject *py_stream_end(PyObject *m, PyObject *args) {
+    (void)m;
+    PyObject *cap;
+    int ok;
+    if (!PyArg_ParseTuple(args, "Op:pprof_stream_end", &cap, &ok)) return NULL;
+    ep_pprof_stream *s = ps_of(cap);
+    if (!s) return NULL;
+    ep_pprof_stream_end(s, ok);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_stream_decode(PyObject *m, PyObject *args) {
+    PyTypeObject *arr_type = ep_state_of_module(m)->PprofArray_Type;
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O:pprof_stream_decode", &cap)) return NULL;
+    ep_pprof_stream *s = ps_of(cap);
+    if (!s) return NULL;
+    ep_pprof p;
+    ep_pprof_error err;
+    memset(&p, 0, sizeof p);
+    memset(&err, 0, sizeof err);
+    int e;
+    Py_BEGIN_ALLOW_THREADS
+    e = ep_pprof_stream_decode(s, &p, &err);
+    Py_END_ALLOW_THREADS
+    if (e == ECANCELED) Py_RETURN_NONE;
+    PyObject *res = NULL;
+    size_t len;
+    const uint8_t *raw = ep_pprof_stream_buf(s, &len);
+    if (e == EINVAL) pp_format_error(&err, "proto");
+    else if (e) _ep_py_raise(e, "pprof decode: %s", err.message);
+    else res = pp_result(arr_type, &p, raw, len);
+    ep_pprof_free(&p);
+    return res;
+}
+
+static PyObject *py_graph_layout(PyObject *m, PyObject *args) {
+    PyTypeObject *tp = ep_state_of_module(m)->PprofArray_Type;
+    PyObject *objs[5];
+    if (!PyArg_ParseTuple(args, "OOOOO:graph_layout", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4])) return NULL;
+    const size_t item[5] = {8, 4, 1, 8, 4}; /* slot_off, slot_info, slot_inline, lens, rows */
+    Py_buffer b[5];
+    size_t len[5];
+    int got = 0;
+    PyObject *res = NULL;
+    for (; got < 5; got++)
+        if (pg_buf(objs[got], &b[got], item[got], &len[got], "graph_layout") < 0) goto done;
+    int e = 0;
+    ep_graph_slots sl;
+    memset(&sl, 0, sizeof sl);
+    Py_BEGIN_ALLOW_THREADS
+    const int64_t *off = b[0].buf, *lens = b[3].buf;
+    const int32_t *rows = b[4].buf;
+    size_t n_locs = len[0] ? len[0] - 1 : 0, n_rows = 0;
+    int ok = len[0] >= 1 && off[0] == 0 && (size_t)off[n_locs] == len[1] && len[2] == len[1];
+    for (size_t i = 0; ok && i < n_locs; i++) ok = off[i] <= off[i + 1];
+    for (size_t i = 0; ok && i < len[3]; i++) {
+        ok = lens[i] >= 0;
+        n_rows += (size_t)lens[i];
+    }
+    ok = ok && n_rows == len[4] && pg_in_range(rows, len[4], n_locs) && len[3] <= INT32_MAX;
+    e = ok ? ep_graph_layout(off, b[1].buf, b[2].buf, lens, len[3], rows, &sl) : EINVAL;
+    Py_END_ALLOW_THREADS
+    if (e) {
+        _ep_py_raise(e, "graph_layout: %s", e == EINVAL ? "bad offsets or index" : "out of memory");
+        goto done;
+    }
+    PyObject *a[4] = {pg_array(tp, sl.node, sl.n, 4), pg_array(tp, sl.inline_, sl.n, 1), pg_array(tp, sl.stack, sl.n, 4),
+                      pg_array(tp, sl.per_stack, len[3], 8)};
+    if (a[0] && a[1] && a[2] && a[3]) res = PyTuple_Pack(4, a[0], a[1], a[2], a[3]);
+    for (int k = 0; k < 4; k++) Py_XDECREF(a[k]);
+done:
+    for (int k = 0; k < got; k++) PyBuffer_Release(&b[k]);
+    return res;
+}
+
 PyMethodDef _ep_pprof_methods[] = {
     {"pprof_decode", py_pprof_decode, METH_VARARGS,
      "pprof_decode(data, max_inflated=None) -> dict of arrays: decode profile.proto (gzip'd or not; gzip'd "
      "input refused once it inflates past max_inflated bytes)."},
     {"pprof_encode", py_pprof_encode, METH_VARARGS,
      "pprof_encode(arrays, strings, scalars, gzip_level) -> bytes: encode profile.proto."},
+    {"group_stacks", py_group_stacks, METH_VARARGS,
+     "group_stacks(offsets int64, rows int32) -> (group id per segment, first segment per group): exact "
+     "group-by of CSR segments, numbered by first occurrence."},
+    {"graph_tally", py_graph_tally, METH_VARARGS,
+     "graph_tally(node, stack, inline, keep, w, dw, n_nodes, edges) -> (cum, cum_div) or the edges "
+     "(caller, callee, w, dw, residual, inline) of the call graph's slots."},
+    {"graph_layout", py_graph_layout, METH_VARARGS,
+     "graph_layout(slot_off, slot_info, slot_inline, lens, rows) -> (node, inline, stack, slots per stack): the "
+     "stacks laid out as slots of node infos."},
+    {"pprof_stream_new", py_stream_new, METH_VARARGS,
+     "pprof_stream_new(size) -> stream: a message buffer of size bytes, filled by pprof_stream_write while "
+     "pprof_stream_decode reads it."},
+    {"pprof_stream_write", py_stream_write, METH_VARARGS,
+     "pprof_stream_write(stream, data) -> bool: append data (False: it overflows; the stream failed)."},
+    {"pprof_stream_end", py_stream_end, METH_VARARGS,
+     "pprof_stream_end(stream, ok): no more data; the stream is whole when ok and full."},
+    {"pprof_stream_decode", py_stream_decode, METH_VARARGS,
+     "pprof_stream_decode(stream) -> dict, as pprof_decode, decoding as the data arrives (GIL released); "
+     "None when the stream failed."},
     {NULL, NULL, 0, NULL},
 };

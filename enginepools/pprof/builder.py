@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-import numpy as np
+from .lazynp import np
 
 from .gostd import go_div, wrap64
 from .work import WLocation, WorkProfile
@@ -65,6 +65,10 @@ class Builder:
                 acc[1] = wrap64(acc[1] + dw)
         self._stacks = stacks
         self.loc_infos = {lid: agg.location_infos(loc) for lid, loc in loc_by_id.items()}
+        self.pure = sum(len(st) for st in stacks) <= PURE_SLOTS
+        if self.pure:  # pprof's loop on the objects: no numpy for a small profile
+            self.infos = self._slot_infos()
+            return
         items = list(stacks.items())
         W = np.array([v[0] for _, v in items], dtype=np.int64)
         DW = np.array([v[1] for _, v in items], dtype=np.int64)
@@ -105,10 +109,8 @@ class Builder:
         seen = np.flatnonzero(first_at < len(loc_seq))
         used = seen[np.argsort(first_at[seen], kind="stable")]  # location rows by first use
         del first_at, seen
-        self.loc_infos = {}
-        for r in used.tolist():
-            loc = p.locations[r]
-            self.loc_infos[loc.id] = agg.location_infos(loc)
+        used_locs = [p.locations[r] for r in used.tolist()]
+        self.loc_infos = {loc.id: infos for loc, infos in zip(used_locs, agg.many_location_infos(used_locs))}
         dense = np.zeros(len(p.locations), dtype=_index_dtype(len(used)))
         dense[used] = np.arange(len(used), dtype=dense.dtype)
         self._stack_arrays = (off, loc_seq, [p.locations[r].id for r in used.tolist()], dense, W, DW)
@@ -124,6 +126,42 @@ class Builder:
             o, lst = off.tolist(), np.asarray(used_ids, dtype=np.int64)[dense[loc_seq]].tolist()
             self._stacks = {tuple(lst[o[i]:o[i + 1]]): [int(W[i]), int(DW[i])] for i in range(len(W))}
         return self._stacks
+
+    def _slot_infos(self) -> list[NodeInfo]:
+        """The node infos in slot order (each location's lines outermost
+        first): how the array builds number their nodes."""
+        infos: list[NodeInfo] = []
+        seen: set[NodeInfo] = set()
+        for lst in self.loc_infos.values():
+            for info in reversed(lst):
+                if info not in seen:
+                    seen.add(info)
+                    infos.append(info)
+        return infos
+
+    def _build_pure(self, kept: set[NodeInfo] | None, edges: bool, edge_cutoff: int | None) -> list[GNode]:
+        """build() by pprof's loop (build_reference), with the nodes and
+        edges in the order the array builds give them."""
+        out = self.build_reference(kept)
+        rank = {info: k for k, info in enumerate(self.infos)}
+        out.sort(key=lambda n: rank[n.info])
+        found = {id(e): e for n in out for d in (n.ins, n.outs) for e in d.values()}  # dropped zero nodes' too
+        all_edges = sorted(found.values(), key=lambda e: (rank[e[4].info], rank[e[5].info]))
+        for e in all_edges:
+            e[4].ins, e[4].outs, e[5].ins, e[5].outs = {}, {}, {}, {}
+        if not edges:
+            if edge_cutoff is not None:  # only each node's in-edge flags
+                flags = {id(n): [False, False] for n in out}
+                for e in all_edges:
+                    if abs(e[0]) >= edge_cutoff and id(e[5]) in flags:
+                        flags[id(e[5])][0 if e[3] else 1] = True
+                for n in out:
+                    n.in_flags = (flags[id(n)][0], flags[id(n)][1])
+            return out
+        for e in all_edges:
+            e[4].outs[e[5]] = e
+            e[5].ins[e[4]] = e
+        return out
 
     def _layout(self, W: np.ndarray, DW: np.ndarray, lens: np.ndarray, rows: np.ndarray) -> None:
         """Lay out the stacks (`rows`: location numbers, root first, `lens` per
@@ -146,6 +184,23 @@ class Builder:
         self.infos = infos
         ns = len(W)
         self.W, self.DW = W, DW
+        off = np.array(slot_off, dtype=np.int64)
+        if len(slot_info) < C_SLOTS and ns < C_SLOTS and (len(rows) == 0 or rows.dtype == np.int32
+                                                          or int(rows.max()) < C_SLOTS):
+            from .. import _core
+
+            got = _core.graph_layout(off, np.asarray(slot_info, dtype=np.int32),
+                                     np.asarray(slot_inline, dtype=np.uint8),
+                                     np.ascontiguousarray(lens, dtype=np.int64),
+                                     np.ascontiguousarray(rows, dtype=np.int32))
+            self.seq_info = np.frombuffer(got[0], dtype=np.int32)
+            self.seq_inline = np.frombuffer(got[1], dtype=np.bool_)
+            self.seq_stack = np.frombuffer(got[2], dtype=np.int32)
+            if len(self.seq_info) < C_SLOTS:  # the C tally takes int32 slots
+                per_stack = np.frombuffer(got[3], dtype=np.int64)
+                self.stack_has = np.flatnonzero(per_stack > 0)
+                self.stack_last = (np.cumsum(per_stack) - 1)[self.stack_has]
+                return
         off = np.array(slot_off, dtype=np.int64)
         cnt = np.diff(off).astype(np.int8 if len(off) < 2 or np.diff(off).max() < 128 else np.int64)[rows]
         total = int(cnt.sum(dtype=np.int64))
@@ -175,6 +230,8 @@ class Builder:
         `edge_cutoff` too, no edge objects but each node's ``in_flags``: has
         it an inline and a plain in-edge of at least the cutoff (what -top's
         inline label needs)."""
+        if getattr(self, "pure", False):
+            return self._build_pure(kept, edges, edge_cutoff)
         n_inf = len(self.infos)
         if n_inf == 0:
             return []
@@ -202,6 +259,9 @@ class Builder:
         stack with the flags of its first occurrence there, summed over the
         stacks; as objects on the nodes, or only each node's ``in_flags``."""
         n_inf = len(self.infos)
+        if self._c_slots():
+            self._edges_c(gnodes, keep, all_kept, objects, cutoff)
+            return
         chunks = self._pairs(keep, all_kept)
         n_pairs = sum(len(c[0]) for c in chunks)
         if not n_pairs:
@@ -262,6 +322,39 @@ class Builder:
             src.outs[dst_n] = e
             dst_n.ins[src] = e
 
+    def _c_slots(self) -> bool:
+        """The slots fit the C tally (int32 node and stack numbers)."""
+        return (len(self.seq_info) < C_SLOTS and self.seq_info.dtype == np.int32
+                and self.seq_stack.dtype == np.int32)
+
+    def _edges_c(self, gnodes: dict[int, GNode], keep: np.ndarray, all_kept: bool, objects: bool,
+                 cutoff: int | None) -> None:
+        """_edges by the C tally (enginepools._core.graph_tally): the same
+        edges, flags and sums in one pass over the slots."""
+        from .. import _core
+
+        n_inf = len(self.infos)
+        got = _core.graph_tally(self.seq_info, self.seq_stack, self.seq_inline.view(np.uint8),
+                                None if all_kept else np.ascontiguousarray(keep).view(np.uint8),
+                                self.W, self.DW, n_inf, True)
+        par, chi, wsum, dwsum = (np.frombuffer(x, dtype=np.int64) for x in got[:4])
+        rany, iall = (np.frombuffer(x, dtype=np.bool_) for x in got[4:])
+        if not objects:  # only the in-edge flags of the callees
+            has_inl = np.zeros(n_inf, dtype=np.bool_)
+            has_plain = np.zeros(n_inf, dtype=np.bool_)
+            big = np.abs(wsum) >= cutoff
+            has_inl[chi[big & iall]] = True
+            has_plain[chi[big & ~iall]] = True
+            for k, g in gnodes.items():
+                g.in_flags = (bool(has_inl[k]), bool(has_plain[k]))
+            return
+        order = np.lexsort((chi, par))
+        for j, src_k, dst_k in zip(order.tolist(), par[order].tolist(), chi[order].tolist()):
+            src, dst_n = gnodes[src_k], gnodes[dst_k]
+            e = [int(wsum[j]), int(dwsum[j]), bool(rany[j]), bool(iall[j]), src, dst_n]
+            src.outs[dst_n] = e
+            dst_n.ins[src] = e
+
     def _pairs(self, keep: np.ndarray, all_kept: bool) -> list[tuple[np.ndarray, ...]]:
         """Caller/callee pairs of consecutive kept slots of one stack, a
         chunk of slots at a time: a list of (caller, callee, stack, inline,
@@ -299,21 +392,14 @@ class Builder:
         if getattr(self, "_values", None) is None:
             n_inf = len(self.infos)
             W, DW = self.W, self.DW
-            pair = self.seq_stack.astype(np.int64)
-            pair *= n_inf
-            pair += self.seq_info
-            pair.sort()
-            cum = np.zeros(n_inf, dtype=np.int64)
-            cum_div = np.zeros(n_inf, dtype=np.int64)
-            chunk = _CHUNK
-            for lo in range(0, len(pair), chunk):  # each (stack, node) once, a chunk at a time
-                c = pair[max(lo - 1, 0):lo + chunk]
-                first = c[1:] != c[:-1]
-                c = c[1:][first] if lo else np.concatenate((c[:1], c[1:][first]))
-                pst, pnode = np.divmod(c, n_inf)
-                np.add.at(cum, pnode, W[pst])
-                np.add.at(cum_div, pnode, DW[pst])
-            del pair
+            if self._c_slots():
+                from .. import _core
+
+                got = _core.graph_tally(self.seq_info, self.seq_stack, self.seq_inline.view(np.uint8), None,
+                                        W, DW, n_inf, False)
+                cum, cum_div = (np.frombuffer(x, dtype=np.int64) for x in got)
+            else:
+                cum, cum_div = self._cum_numpy()
             flat = np.zeros(n_inf, dtype=np.int64)
             flat_div = np.zeros(n_inf, dtype=np.int64)
             leaf_info = self.seq_info[self.stack_last]
@@ -321,6 +407,26 @@ class Builder:
             np.add.at(flat_div, leaf_info, DW[self.stack_has])
             self._values = (cum, cum_div, flat, flat_div)
         return self._values
+
+    def _cum_numpy(self) -> tuple[np.ndarray, np.ndarray]:
+        """cum and cum_div by sorting (stack, node) pairs (slots past int32)."""
+        n_inf = len(self.infos)
+        W, DW = self.W, self.DW
+        pair = self.seq_stack.astype(np.int64)
+        pair *= n_inf
+        pair += self.seq_info
+        pair.sort()
+        cum = np.zeros(n_inf, dtype=np.int64)
+        cum_div = np.zeros(n_inf, dtype=np.int64)
+        chunk = _CHUNK
+        for lo in range(0, len(pair), chunk):  # each (stack, node) once, a chunk at a time
+            c = pair[max(lo - 1, 0):lo + chunk]
+            first = c[1:] != c[:-1]
+            c = c[1:][first] if lo else np.concatenate((c[:1], c[1:][first]))
+            pst, pnode = np.divmod(c, n_inf)
+            np.add.at(cum, pnode, W[pst])
+            np.add.at(cum_div, pnode, DW[pst])
+        return cum, cum_div
 
     def build_reference(self, kept: set[NodeInfo] | None) -> list[GNode]:
         nodes: dict[NodeInfo, GNode] = {}
@@ -349,10 +455,10 @@ class Builder:
                     if n is None:
                         residual = True
                         continue
-                    if id(n) not in seen_node:
+                    if id(n) not in seen_node:  # int64 sums, wrapping as Go's do
                         seen_node.add(id(n))
-                        n.cum_div += dw
-                        n.cum += w
+                        n.cum_div = wrap64(n.cum_div + dw)
+                        n.cum = wrap64(n.cum + w)
                     if parent is not None and n is not parent:
                         ek = (id(n), id(parent))
                         if ek not in seen_edge:
@@ -361,8 +467,8 @@ class Builder:
                     parent = n
                     residual = False
             if parent is not None and not residual:
-                parent.flat_div += dw
-                parent.flat += w
+                parent.flat_div = wrap64(parent.flat_div + dw)
+                parent.flat = wrap64(parent.flat + w)
         out = [n for n in nodes.values() if not (n.cum == 0 and n.flat == 0)]
         if self.drop_negative:
             out = [n for n in out if not (n.flat < 0 or (n.flat == 0 and n.cum < 0))]
@@ -370,6 +476,8 @@ class Builder:
 
 
 _CHUNK = 1 << 20  # slots or pairs handled at a time (bounds the temporaries)
+C_SLOTS = 2 ** 31  # fewer slots (and locations, stacks) than this: laid out and tallied in C (int32)
+PURE_SLOTS = 4096  # a profile of the objects with at most this many frames over its distinct stacks: pprof's loop
 
 
 def _index_dtype(n: int) -> type:
@@ -380,8 +488,8 @@ def _index_dtype(n: int) -> type:
 def _add_edge(src: GNode, dst: GNode, dw: int, w: int, residual: bool, inline: bool) -> None:
     e = src.outs.get(dst)
     if e is not None:
-        e[1] += dw
-        e[0] += w
+        e[1] = wrap64(e[1] + dw)
+        e[0] = wrap64(e[0] + w)
         if residual:
             e[2] = True
         if not inline:

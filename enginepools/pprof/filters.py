@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-import numpy as np
+from .lazynp import np
 
 from . import units
-from .samples import seg_max, seg_pos, seg_sum
 from ..errors import InputError, UsageError
 from .gostd import go_div, go_regexp, wrap64
 from .work import WFunction, WLocation, WSample, WorkProfile, simplify_func
@@ -143,7 +142,12 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
     fm = im = hm = hnm = False
     foi: dict[int, bool] = {}
     hidden: set[int] = set()
-    for loc in p.locations:
+    no_name_filter = focus is None and ignore is None and hide is None and show is None
+    scan = p.locations
+    if no_name_filter and p.arr is not None:  # every location focused: only samples without a stack go
+        p.arr = p.arr.take(np.diff(p.arr.loc_off) > 0)
+        scan = []
+    for loc in scan:
         if ignore is not None and _loc_matches(loc, ignore):
             im = True
             foi[loc.id] = False
@@ -165,7 +169,7 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
                 hidden.add(loc.id)
             else:
                 hnm = True
-    if p.arr is not None:
+    if p.arr is not None and not no_name_filter:
         _focus_arrays(p, foi, hidden)
     kept = []
     for s in p.samples:
@@ -207,6 +211,8 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
                     locs_from.add(loc.id)
                     break
         if p.arr is not None:
+            from .samples import seg_max, seg_pos
+
             rows = _rows_of(p, locs_from)
             a = p.arr
             pos = seg_pos(a.loc_off)
@@ -258,6 +264,8 @@ def apply_focus(p: WorkProfile, o: GraphOptions, nlu: dict[str, str], warn: Call
                     loc.lines = loc.lines[i:]
                     break
         if p.arr is not None:
+            from .samples import seg_max, seg_pos
+
             a = p.arr
             pos = seg_pos(a.loc_off)
             lens = np.diff(a.loc_off)
@@ -279,6 +287,8 @@ def _rows_of(p: WorkProfile, loc_ids: set[int]) -> np.ndarray:
 def _focus_arrays(p: WorkProfile, foi: dict[int, bool], hidden: set[int]) -> None:
     """FilterSamplesByName's sample part on arrays: keep samples with a
     focused location and no ignored one, without their hidden frames."""
+    from .samples import seg_sum
+
     a = p.arr
     assert a is not None
     state = np.fromiter((foi.get(loc.id, -1) for loc in p.locations), dtype=np.int8, count=len(p.locations))

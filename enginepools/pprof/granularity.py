@@ -3,7 +3,7 @@
 ``profile.Aggregate``) and how a node is named (``graph.NodeInfo``)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from ..errors import UsageError
 from .gostd import go_base, go_clean, trim_path
@@ -90,4 +90,28 @@ class Aggregator:
                 out.append((name, "", address, file, fn.start_line, lineno, objfile))
             else:
                 out.append((name, "", address, file, 0, lineno, ""))
+        return out
+
+    def many_location_infos(self, locs: Iterable[WLocation]) -> list[list[NodeInfo]]:
+        """location_infos of each of `locs`; by function (no address, no line
+        number) a named function's info is made once."""
+        if self.identity or self.address or self.linenumber or not self.function:
+            return [self.location_infos(loc) for loc in locs]
+        named: dict[object, NodeInfo] = {}
+        out: list[list[NodeInfo]] = []
+        for loc in locs:
+            lines = loc.lines
+            if not self.inlines and len(lines) > 1:
+                lines = lines[-1:]
+            infos: list[NodeInfo] | None = []
+            for fn, _ln in lines:
+                info = named.get(fn)
+                if info is None:
+                    if fn is None or not fn.name:  # unnamed: the mapping counts (location_infos)
+                        infos = None
+                        break
+                    file = go_clean(trim_path(fn.filename)) if self.filename and fn.filename else ""
+                    info = named[fn] = (fn.name, "", 0, file, 0, 0, "")
+                infos.append(info)
+            out.append(infos if infos else self.location_infos(loc))
         return out

@@ -25,16 +25,18 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..errors import UsageError
-from .profile import Profile
 from .gostd import go_base, go_div
 from .work import WorkProfile, copy_profile, merge, remove_uninteresting, scale_profiles
 from .nodes import Edge, Graph, GraphOptions, Node, Tag
 from .granularity import GRANULARITIES
 from .visual import MAX_NODELETS
 from .build import build
+
+if TYPE_CHECKING:
+    from .profile import Profile
 
 __all__ = ["GraphOptions", "Graph", "Node", "Edge", "Tag", "build_graph", "load_profile", "WorkProfile",
            "GRANULARITIES", "MAX_NODELETS", "go_base", "go_div", "merge"]
@@ -43,6 +45,20 @@ __all__ = ["GraphOptions", "Graph", "Node", "Edge", "Tag", "build_graph", "load_
 def as_work(src: str | os.PathLike[str] | Profile | WorkProfile) -> WorkProfile:
     if isinstance(src, WorkProfile):
         return src
+    if isinstance(src, (str, os.PathLike)):
+        from .._inputs import GiB, read_input
+        from .small import work_profile
+
+        path = os.fspath(src)
+        data = read_input(path, "pprof profile", 4 * GiB)
+        w = work_profile(data, path)  # a small profile: objects, no numpy
+        if w is not None:
+            return w
+        from .profile import Profile
+
+        return WorkProfile.from_profile(Profile.from_bytes(data, source=path))
+    from .profile import Profile  # numpy's arrays
+
     if isinstance(src, Profile):
         return WorkProfile.from_profile(src)
     return WorkProfile.from_profile(Profile.read(src))

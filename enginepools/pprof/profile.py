@@ -250,6 +250,18 @@ def _encode(p: Profile, level: int) -> bytes:
 #: the most a gzip'd profile may inflate to (more is refused as it inflates)
 
 
+def _format_error(e: ValueError, source: str, env: str) -> None:
+    """Raise the ProfileFormatError for the decoder's ValueError(message,
+    offset, stage) (re-raise anything else)."""
+    if len(e.args) == 3:
+        msg, off, stage = e.args
+        where = " (in the gzip stream)" if stage == "gzip" else ""
+        if "inflates to more than" in msg:
+            where = f" (the cap on gzip'd input; {env} raises it)"
+        raise ProfileFormatError(f"{msg}{where}", source, off) from None
+    raise e
+
+
 def _decode(data: bytes | bytearray | memoryview, source: str) -> Profile:
     from .. import _core
 
@@ -259,24 +271,28 @@ def _decode(data: bytes | bytearray | memoryview, source: str) -> Profile:
     if len(data) == 0:
         raise ProfileFormatError("empty input file", source, 0)
     cap = max_inflated()
+    d = None
+    ratio = max_inflate_ratio()
     if inflate.is_gzip(data):  # ISA-L's inflate when installed (2-3x zlib's), refused past the cap or the ratio
+        from . import gzstream
+
+        try:  # big ones inflated and parsed at once, in two threads
+            d = gzstream.decode(data, cap, ratio)
+        except ValueError as e:
+            _format_error(e, source, MAX_INFLATED_ENV)
+    if d is None and inflate.is_gzip(data):
         try:
-            data = inflate.gunzip(data, cap, max_inflate_ratio())
+            data = inflate.gunzip(data, cap, ratio)
         except inflate.GzipError as e:
             where = (f" (the cap on gzip'd input; {MAX_INFLATED_ENV} raises it)" if "inflates to more than" in e.message
                      else f" (the limit on gzip'd input; {MAX_INFLATE_RATIO_ENV} raises it, 0 turns it off)"
                      if "inflates more than" in e.message else " (in the gzip stream)")
             raise ProfileFormatError(f"{e.message}{where}", source, e.offset) from None
-    try:
-        d = _core.pprof_decode(data, cap)
-    except ValueError as e:
-        if len(e.args) == 3:
-            msg, off, stage = e.args
-            where = " (in the gzip stream)" if stage == "gzip" else ""
-            if "inflates to more than" in msg:
-                where = f" (the cap on gzip'd input; {MAX_INFLATED_ENV} raises it)"
-            raise ProfileFormatError(f"{msg}{where}", source, off) from None
-        raise
+    if d is None:
+        try:
+            d = _core.pprof_decode(data, cap)
+        except ValueError as e:
+            _format_error(e, source, MAX_INFLATED_ENV)
     strings = d["strings"]
     tt = np.frombuffer(d["type_type"], dtype=_I64)
     tu = np.frombuffer(d["type_unit"], dtype=_I64)

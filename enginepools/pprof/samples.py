@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .labels import label_dicts
+
 _I64 = np.int64
 _U64 = np.uint64
 _CHUNK = 1 << 20  # elements hashed or compared at a time (bounds the temporaries)
@@ -207,6 +209,15 @@ class SampleArrays:
 
     # -- grouping ------------------------------------------------------------------
     def stack_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.loc_rows
+        if rows.dtype != np.int32 and len(rows) and 0 <= int(rows.min()) and int(rows.max()) < 2 ** 31:
+            rows = rows.astype(np.int32)
+        if rows.dtype == np.int32:  # one pass in C (enginepools._core.group_stacks), the same groups
+            from .. import _core
+
+            gid, first = _core.group_stacks(np.ascontiguousarray(self.loc_off, dtype=_I64),
+                                            np.ascontiguousarray(rows))
+            return np.frombuffer(gid, dtype=_I64), np.frombuffer(first, dtype=_I64)
         return group_csr(self.loc_off, [self.loc_rows])
 
     def label_groups(self) -> tuple[np.ndarray, np.ndarray]:
@@ -229,27 +240,9 @@ class SampleArrays:
     def labels_of(self, i: int) -> tuple[dict[str, list[str]], dict[str, list[int]], dict[str, list[str]]]:
         """Sample i's labels as the working profile's dicts (string labels,
         numeric labels, numeric units)."""
-        S = self.strings
-        labels: dict[str, list[str]] = {}
-        nums: dict[str, list[int]] = {}
-        nunits: dict[str, list[str]] = {}
         a, b = int(self.lab_off[i]), int(self.lab_off[i + 1])
-        lk, ls = self.lab_key[a:b].tolist(), self.lab_str[a:b].tolist()
-        ln, lu = self.lab_num[a:b].tolist(), self.lab_unit[a:b].tolist()
-        for j in range(b - a):
-            key = S[lk[j]]
-            if ls[j] != 0:
-                labels.setdefault(key, []).append(S[ls[j]])
-            elif ln[j] != 0 or lu[j] != 0:
-                vs = nums.setdefault(key, [])
-                if lu[j] != 0:
-                    us = nunits.setdefault(key, [])
-                    us.extend([""] * (len(vs) - len(us)))
-                    us.append(S[lu[j]])
-                vs.append(ln[j])
-        for key, us in nunits.items():
-            us.extend([""] * (len(nums[key]) - len(us)))
-        return labels, nums, nunits
+        return label_dicts(self.strings, self.lab_key[a:b].tolist(), self.lab_str[a:b].tolist(),
+                           self.lab_num[a:b].tolist(), self.lab_unit[a:b].tolist())
 
     def stack_rows(self, i: int) -> list[int]:
         """Sample i's stack as rows of the profile's location list, leaf first."""

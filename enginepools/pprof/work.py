@@ -8,14 +8,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
-
 from . import units
-from .samples import SampleArrays, merge_arrays, seg_max, seg_pos
+from .lazynp import np
 from ..errors import InputError
 
 if TYPE_CHECKING:
     from .profile import Profile
+    from .samples import SampleArrays
 
 
 # ---- the working profile (pprof's profile.Profile object model) -----------------
@@ -99,6 +98,8 @@ class WorkProfile:
 
     @classmethod
     def from_profile(cls, p: Profile) -> "WorkProfile":
+        from .samples import SampleArrays
+
         S = p.strings
         maps = {}
         mlist = []
@@ -108,25 +109,17 @@ class WorkProfile:
                          int(p.mapping_flags[i]))
             maps[m.id] = m
             mlist.append(m)
-        funcs = {}
-        flist = []
-        for i, fid in enumerate(p.function_id.tolist()):
-            f = WFunction(fid, S[p.function_name[i]], S[p.function_system_name[i]], S[p.function_filename[i]],
-                          int(p.function_start_line[i]))
-            funcs[fid] = f
-            flist.append(f)
-        locs = {}
-        llist = []
+        fids = p.function_id.tolist()
+        flist = list(map(WFunction, fids, [S[i] for i in p.function_name.tolist()],
+                         [S[i] for i in p.function_system_name.tolist()],
+                         [S[i] for i in p.function_filename.tolist()], p.function_start_line.tolist()))
+        funcs = dict(zip(fids, flist))  # the last function of an id, as pprof's map keeps
+        # one pass per table, no per-location bytecode: these are the biggest tables
         lo = p.location_line_offsets.tolist()
-        lf = p.line_function.tolist()
-        ll = p.line_line.tolist()
-        lmap, laddr, lfold = (p.location_mapping.tolist(), p.location_address.tolist(),
-                              p.location_folded.astype(bool).tolist())
-        for i, lid in enumerate(p.location_id.tolist()):
-            lines = [(funcs.get(lf[j]), ll[j]) for j in range(lo[i], lo[i + 1])]
-            loc = WLocation(lid, maps.get(lmap[i]), laddr[i], lines, lfold[i])
-            locs[lid] = loc
-            llist.append(loc)
+        line_objs = list(zip(map(funcs.get, p.line_function.tolist()), p.line_line.tolist()))
+        llist = list(map(WLocation, p.location_id.tolist(), map(maps.get, p.location_mapping.tolist()),
+                         p.location_address.tolist(), map(line_objs.__getitem__, map(slice, lo[:-1], lo[1:])),
+                         p.location_folded.astype(bool).tolist()))
         ids = p.location_id
         sl = p.sample_loc_ids
         n_loc = len(ids)
@@ -397,6 +390,8 @@ def merge(profs: list[WorkProfile]) -> WorkProfile:
             samples[key] = ns
             out.samples.append(ns)
     if arrays:
+        from .samples import merge_arrays
+
         out.arr = merge_arrays(arr_parts)
         return out
     out.samples = [s for s in out.samples if any(s.values)]
@@ -460,6 +455,8 @@ def _prune_arrays(p: WorkProfile, prune: set[int], beneath: set[int]) -> None:
     the rootmost pruned (after it) or beneath (at it) frame."""
     if not beneath:
         return
+    from .samples import seg_max, seg_pos
+
     a = p.arr
     assert a is not None
     n = len(p.locations)
