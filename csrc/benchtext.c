@@ -16,7 +16,7 @@
  * arrays, and nothing points into the buffer but offsets.
  */
 #include "ep_benchtext.h"
-#include "ep_grow.h"
+#include "ep_arrays.h"
 
 #include <errno.h>
 #include <math.h>
@@ -274,8 +274,7 @@ int ep_benchtext_scan(const uint8_t *buf, size_t len, ep_benchtext *out) {
 }
 
 void ep_benchtext_free(ep_benchtext *t) {
-    void *arrays[] = {t->line,     t->name,     t->iters,    t->vend,       t->val,       t->unit,     t->name_off,
-                      t->name_len, t->unit_off, t->unit_len, t->other_line, t->other_off, t->other_len};
-    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) free(arrays[i]);
+    EP_FREE_ALL(t->line, t->name, t->iters, t->vend, t->val, t->unit, t->name_off, t->name_len, t->unit_off,
+                t->unit_len, t->other_line, t->other_off, t->other_len);
     memset(t, 0, sizeof *t);
 }

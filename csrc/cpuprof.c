@@ -19,6 +19,7 @@
  * previous disposition and drains the ring one last time.  Several users
  * share one profiler (refcount); counts are cumulative from the first start.
  */
+#include "ep_arrays.h"
 #include "enginepools.h"
 #include "ep_stacktab.h"
 
@@ -261,9 +262,6 @@ int ep_cpuprof_snapshot(ep_cpuprof_snap *out) {
 }
 
 void ep_cpuprof_snap_free(ep_cpuprof_snap *s) {
-    free(s->pc_off);
-    free(s->npcs);
-    free(s->count);
-    free(s->pcs);
+    EP_FREE_ALL(s->pc_off, s->npcs, s->count, s->pcs);
     memset(s, 0, sizeof *s);
 }

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ep_arrays.h"
 #include "ep_pprof.h"
 
 static uint64_t pg_mix(uint64_t h) {
@@ -203,12 +204,7 @@ int ep_graph_edges(const int32_t *node, const int32_t *stack, const uint8_t *inl
 }
 
 void ep_graph_edges_free(ep_graph_edge_list *e) {
-    free(e->caller);
-    free(e->callee);
-    free(e->w);
-    free(e->dw);
-    free(e->residual);
-    free(e->inline_);
+    EP_FREE_ALL(e->caller, e->callee, e->w, e->dw, e->residual, e->inline_);
     memset(e, 0, sizeof *e);
 }
 
@@ -244,9 +240,6 @@ int ep_graph_layout(const int64_t *slot_off, const int32_t *slot_info, const uin
 }
 
 void ep_graph_slots_free(ep_graph_slots *s) {
-    free(s->node);
-    free(s->stack);
-    free(s->inline_);
-    free(s->per_stack);
+    EP_FREE_ALL(s->node, s->stack, s->inline_, s->per_stack);
     memset(s, 0, sizeof *s);
 }

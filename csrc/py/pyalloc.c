@@ -56,7 +56,7 @@
  */
 #include "seam.h"
 #include "ep_threadreg.h"
-#include "ep_grow.h"
+#include "ep_arrays.h"
 #if PY_VERSION_HEX < 0x030B0000
 #include <frameobject.h> /* PyFrame_GetBack, before 3.11 */
 #elif PY_VERSION_HEX < 0x030D0000
