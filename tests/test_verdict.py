@@ -114,7 +114,7 @@ def test_rules_from_toml_override_thresholds(tmp_path: Path) -> None:
     ("alpha = 2\n", r"rules\.toml: alpha must be between 0 and 1"),
     ("on_conflict = 'maybe'\n", r"on_conflict must be one of keep, remove, inconclusive"),
     ("keep_faster_pct = \n", r"rules\.toml: not valid TOML"),
-])
+], ids=["unknown-rule", "not-a-float", "alpha-out-of-range", "bad-on-conflict", "not-toml"])  # no "\\" in an id (ascii_id)
 def test_bad_rule_files_are_input_errors(tmp_path: Path, text: str, message: str) -> None:
     f = tmp_path / "rules.toml"
     f.write_text(text)
