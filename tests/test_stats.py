@@ -276,3 +276,86 @@ def test_bootstrap_interval_of_the_median_ratio() -> None:
     a = stats.delta_ci_bootstrap(old, new, resamples=2000, seed=3)
     assert a == stats.delta_ci_bootstrap(old, new, resamples=2000, seed=3)  # seeded
     assert a[0] <= 0.2 + 1e-9 and 0.2 - 1e-9 <= a[1] and a[1] < 0.7
+
+
+# ----------------------------------------------- quantile intervals, every branch
+# Expectations from the binomial distribution (scipy.stats.binom, not the
+# module's own pmf): the order statistics (l, r) cover the q quantile with
+# probability P(l ≤ B < r), B ~ Bin(n, q), and the interval is built from
+# the most probable ranks first, so dropping its least probable end falls
+# below the confidence asked for.
+
+def _coverage(n: int, q: float, lo: int, hi: int) -> float:
+    k = np.arange(max(lo, 0), min(hi, n + 1))
+    return float(scipy.stats.binom.pmf(k, n, q).sum())
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 9, 10, 17, 30])
+@pytest.mark.parametrize("q", [0.1, 0.25, 0.5, 0.75, 0.9])
+@pytest.mark.parametrize("confidence", [0.8, 0.95, 0.99])
+def test_small_sample_quantile_interval_is_the_most_probable_ranks(n: int, q: float, confidence: float) -> None:
+    ci = stats.quantile_ci(n, q, confidence)
+    assert (ci.n, ci.quantile) == (n, q)
+    assert 0 <= ci.lo_order < ci.hi_order <= n + 1
+    cov = _coverage(n, q, ci.lo_order, ci.hi_order)
+    assert ci.confidence == pytest.approx(cov, abs=1e-9)
+    if (ci.lo_order, ci.hi_order) != (0, n + 1):
+        assert cov >= confidence - 1e-12
+    ends = [scipy.stats.binom.pmf(ci.lo_order, n, q), scipy.stats.binom.pmf(ci.hi_order - 1, n, q)]
+    if ci.hi_order - ci.lo_order > 1:
+        assert cov - min(ends) < confidence  # minimal: without its least probable rank it no longer covers
+    # the ranks around the q quantile's position are inside
+    assert ci.lo_order <= max(1, math.ceil((n + 1) * q) - 1) <= ci.hi_order
+
+
+@pytest.mark.parametrize("n", [31, 40, 57, 100, 1000])
+@pytest.mark.parametrize("q", [0.5, 0.25])
+def test_large_sample_quantile_interval_covers_like_the_binomial(n: int, q: float) -> None:
+    ci = stats.quantile_ci(n, q, 0.95)
+    assert 1 <= ci.lo_order < ci.hi_order <= n
+    exact = _coverage(n, q, ci.lo_order, ci.hi_order)
+    assert abs(ci.confidence - exact) < 0.02  # the normal approximation of the same coverage
+    assert exact >= 0.93 and _coverage(n, q, ci.lo_order + 1, ci.hi_order - 1) < 0.95
+    # centred on the quantile's rank n·q: the two ends lie about equally far from it
+    assert abs((ci.lo_order + ci.hi_order) / 2 - (n * q + 1)) <= 1.5
+
+
+def test_a_large_sample_interval_that_spans_everything_is_certain() -> None:
+    ci = stats.quantile_ci(31, 0.5, 1 - 1e-12)  # normal branch; needs more ranks than there are
+    assert (ci.lo_order, ci.hi_order, ci.confidence) == (0, 32, 1.0)
+
+
+def test_quantile_interval_edges_and_bad_arguments() -> None:
+    assert stats.quantile_ci(7, 0.5, 1.0) == stats.QuantileCI(7, 0.5, 1.0, 0, 8)  # certainty: -inf … +inf
+    lo_q = stats.quantile_ci(10, 0.0, 0.9)  # the minimum: rank 0 holds all the probability
+    assert (lo_q.lo_order, lo_q.confidence) == (0, 1.0)
+    hi_q = stats.quantile_ci(10, 1.0, 0.9)
+    assert (hi_q.hi_order, hi_q.confidence) == (11, 1.0)
+    for n, q in ((-1, 0.5), (5, -0.01), (5, 1.01)):
+        with pytest.raises(ValueError, match=f"n={n}, q={q}"):
+            stats.quantile_ci(n, q)
+
+
+def test_samples_needed_for_an_interval_follow_the_confidence() -> None:
+    # the median interval lies inside the sample once 1 − 2/2ⁿ ≥ confidence
+    assert stats.min_samples_for_ci(0.90) == 5 and stats.min_samples_for_ci() == 6 and stats.min_samples_for_ci(0.99) == 8
+    assert stats.min_samples_for_ci(1 - 1e-9, limit=10) == 11  # never within the limit: limit + 1
+    assert stats.min_samples_for_ci(0.5) == 2  # 1 − 2/4 = 0.5: two samples suffice
+
+
+def test_smallest_possible_p_is_two_over_the_arrangements() -> None:
+    assert stats.min_p_value(4, 4) == pytest.approx(2 / 70)
+    assert stats.min_p_value(1, 1) == 1.0 and stats.min_p_value(1, 2) == pytest.approx(2 / 3)
+    assert stats.min_p_value(0, 5) == 1.0 and stats.min_p_value(5, 0) == 1.0
+    assert stats.min_p_value(1, 999) == pytest.approx(2 / 1000)  # exact branch, at its edge of 1000
+    assert stats.min_p_value(1, 1000) == pytest.approx(2 / 1001, rel=1e-9)  # the log branch
+    assert stats.min_p_value(3, 998) == pytest.approx(2 / math.comb(1001, 3), rel=1e-9)
+    assert stats.min_p_value(2, 1000) == pytest.approx(2 / math.comb(1002, 2), rel=1e-9)
+
+
+def test_samples_needed_for_a_test_follow_alpha() -> None:
+    # 2/C(2n, n) ≤ α: n = 3 gives 2/20 = 0.1 exactly (≤ is inclusive), 4 gives 2/70, 5 gives 2/252, 7 gives 2/3432
+    assert stats.min_samples_for_test(0.1) == 3 and stats.min_samples_for_test() == 4
+    assert stats.min_samples_for_test(0.01) == 5 and stats.min_samples_for_test(0.001) == 7
+    assert stats.min_samples_for_test(1.0) == 1  # 2/C(2, 1) = 1
+    assert stats.min_samples_for_test(1e-40, limit=10) == 11
