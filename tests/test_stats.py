@@ -359,3 +359,83 @@ def test_samples_needed_for_a_test_follow_alpha() -> None:
     assert stats.min_samples_for_test(0.01) == 5 and stats.min_samples_for_test(0.001) == 7
     assert stats.min_samples_for_test(1.0) == 1  # 2/C(2, 1) = 1
     assert stats.min_samples_for_test(1e-40, limit=10) == 11
+
+
+# ------------------------------------------------- edges of the other statistics
+
+def test_empty_samples_are_refused_or_undefined() -> None:
+    with pytest.raises(ValueError, match="median of an empty sample"):
+        stats.median([])
+    with pytest.raises(ValueError, match="mann_whitney_p: both samples need at least one value"):
+        stats.mann_whitney_p([1.0, 2.0], [])
+    with pytest.raises(ValueError, match="both samples need at least one value"):
+        stats.mann_whitney_p([], [1.0, 2.0])
+    assert stats.geomean([]) is None
+    assert stats.json_finite([1.5, float("inf"), {"x": float("-inf"), "y": float("nan")}]) == [1.5, None,
+                                                                                            {"x": None, "y": None}]
+
+
+def test_u_test_is_exact_up_to_50_a_side_and_two_sided() -> None:
+    # completely separated samples: the exact two-sided p is 2 / C(m + n, m)
+    a, b = list(range(10)), [x + 100.0 for x in range(12)]
+    p, method = stats.mann_whitney_p(a, b)
+    assert method == "exact" and p == pytest.approx(2 / math.comb(22, 10), rel=1e-9)
+    assert stats.mann_whitney_p(b, a)[0] == pytest.approx(p, rel=1e-9)
+    half = [x / 100 for x in range(50)]
+    assert stats.mann_whitney_p(half, [x + 0.005 for x in half])[1] == "exact"  # 50 and 50: still exact
+    assert stats.mann_whitney_p([x / 100 for x in range(51)], [1.0, 2.0, 3.0])[1] == "asymptotic"
+    assert stats.mann_whitney_p([1.0, 2.0, 3.0], [x / 100 for x in range(51)])[1] == "asymptotic"
+
+
+def test_a_test_runs_when_alpha_equals_the_smallest_possible_p() -> None:
+    old, new = [1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]
+    c = stats.compare_samples(old, new, alpha=2 / 70)  # the smallest p at 4 and 4 is 2/70: reachable, so tested
+    assert c.p == pytest.approx(2 / 70) and c.significant and c.method == "exact"
+    few = stats.compare_samples([1.0, 2.0, 3.0], [4.0, 5.0, 6.0])
+    assert few == stats.Comparison(None, 3, 3, 0.05, "none",
+                                   ("need >= 4 samples to detect a difference at alpha level 0.05",))
+
+
+def test_summary_uses_the_confidence_asked_for() -> None:
+    x = [float(v) for v in range(1, 11)]
+    s = stats.summarize(x, 0.8)
+    # 10 samples, 80%: the interval (3rd, 8th) covers P(3 ≤ B ≤ 7) = 912/1024 (Bin(10, ½))
+    assert (s.lo, s.hi) == (3.0, 8.0) and s.confidence == pytest.approx(912 / 1024)
+    assert stats.median_ci(x, 0.8) == (3.0, 8.0)
+    assert stats.median_ci(x) == (2.0, 9.0)  # 95%: P(2 ≤ B ≤ 8) = 1002/1024
+
+
+def test_hodges_lehmann_interval_at_its_edges() -> None:
+    old, new = [1.0, 2.0, 4.0, 8.0], [3.0, 5.0, 7.0, 9.0]
+    ratios = sorted(b / a for a in old for b in new)
+    # 4 and 4 at confidence 1 − 2/70: P(U ≤ 0) = 1/70 = α/2 exactly, so k = 1: the extreme pairwise ratios
+    lo, hi = stats.delta_ci_hodges_lehmann(old, new, 1 - 2 / 70)
+    assert (lo, hi) == (pytest.approx(ratios[0] - 1), pytest.approx(ratios[-1] - 1))
+    # one new sample against 50 old: U is uniform on 0…50, P(U ≤ 0) = 1/51 ≤ 0.025 < P(U ≤ 1) = 2/51 → k = 1
+    many = [float(v) for v in range(1, 51)]
+    lo, hi = stats.delta_ci_hodges_lehmann(many, [25.0])
+    r = sorted(25.0 / a for a in many)
+    assert (lo, hi) == (pytest.approx(r[0] - 1), pytest.approx(r[-1] - 1)) == (-0.5, pytest.approx(24.0))
+    assert stats.delta_ci_hodges_lehmann([], [1.0, 2.0]) is None and stats.delta_ci_hodges_lehmann([1.0, 2.0], []) is None
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the zero-median resamples of the last case
+def test_bootstrap_interval_against_the_exact_bootstrap_distribution() -> None:
+    import report_consistency as rc
+
+    old = [10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0]
+    new = [v * 1.1 for v in old]  # in step with old: a paired resampling would give exactly +10%
+    lo, hi = stats.delta_ci_bootstrap(old, new)
+    q = rc.bootstrap_delta_quantiles(old, new, (0.015, 0.035, 0.965, 0.985))
+    assert q[0] <= lo <= q[1] and q[2] <= hi <= q[3]
+    assert hi - lo > 0.05  # resampled independently, not in pairs
+    assert stats.delta_ci_bootstrap(old, new) == (lo, hi)  # seeded: the same interval every time
+    q90 = rc.bootstrap_delta_quantiles(old, new, (0.04, 0.06, 0.94, 0.96))
+    lo90, hi90 = stats.delta_ci_bootstrap(old, new, 0.9)
+    assert q90[0] <= lo90 <= q90[1] and q90[2] <= hi90 <= q90[3]
+    # 4 a side is enough, 3 is not; a baseline median of 1 is fine, of 0 is not
+    assert stats.delta_ci_bootstrap([1.0, 1.0, 2.0, 0.5], [1.0, 2.0, 3.0, 4.0]) is not None
+    assert stats.delta_ci_bootstrap([1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0]) is None
+    assert stats.delta_ci_bootstrap([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0]) is None
+    # resamples whose baseline median is 0 make the ratio unbounded: no interval rather than an infinite one
+    assert stats.delta_ci_bootstrap([0.0, 0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0, 5.0]) is None
