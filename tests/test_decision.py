@@ -156,3 +156,34 @@ def test_rule_sentences_pass_the_report_checker():
         decisions.add(d)
         assert rc.check_text("x", rule) == [], rule
     assert decisions == {"keep", "remove", "trade-off", "inconclusive"}
+
+
+def test_pool_inputs_pairs_rounds_and_sums_medians_per_pool() -> None:
+    from enginepools.bench import benchfmt
+
+    text = "\n".join([
+        # round 1 and 2 of two hash-buffer benchmarks and one string builder; one record without impl
+        "BenchmarkHashBuffer/size=1/impl=std-2 10 100 ns/op 1000 B/op 4 allocs/op",
+        "BenchmarkHashBuffer/size=1/impl=pool-2 10 80 ns/op 10 B/op 1 allocs/op 500 retained-B",
+        "BenchmarkHashBuffer/size=2/impl=std-2 10 200 ns/op 3000 B/op 6 allocs/op",
+        "BenchmarkHashBuffer/size=2/impl=pool-2 10 150 ns/op 30 B/op 2 allocs/op 700 retained-B",
+        "BenchmarkStringBuilder/impl=std-2 10 50 ns/op",
+        "BenchmarkStringBuilder/impl=sync.Pool-2 10 40 ns/op",
+        "BenchmarkStringBuilder/impl=other-2 10 45 ns/op",
+        "BenchmarkLonely-2 10 5 ns/op",
+        "BenchmarkHashBuffer/size=1/impl=std-2 10 110 ns/op 1200 B/op 4 allocs/op",
+        "BenchmarkHashBuffer/size=1/impl=pool-2 10 90 ns/op 20 B/op 1 allocs/op 900 retained-B",
+        "BenchmarkHashBuffer/size=2/impl=std-2 10 210 ns/op 3000 B/op 6 allocs/op",
+        "BenchmarkHashBuffer/size=2/impl=pool-2 10 160 ns/op 30 B/op 2 allocs/op 100 retained-B",
+    ]) + "\n"
+    pairs, totals, held = dc.pool_inputs(benchfmt.parse(text), "impl", ("ns/op",), ("std",))
+    assert pairs == {("HashBuffer/size=1-2", "pool"): ([100.0, 110.0], [80.0, 90.0]),
+                     ("HashBuffer/size=2-2", "pool"): ([200.0, 210.0], [150.0, 160.0]),
+                     ("StringBuilder-2", "sync.Pool"): ([50.0], [40.0])}  # "other" is no pool variant
+    # per pool, the medians summed over its benchmarks: B/op 1100 + 3000 plain, 15 + 30 pooled
+    hb = {t.unit: (t.plain, t.pooled) for t in totals["hash buffer"]}
+    assert hb == {"B/op": (4100.0, 45.0), "allocs/op": (10.0, 3.0)}
+    assert "string builder" not in totals  # no B/op in its records
+    assert held == {"hash buffer": 700.0}  # the largest median retained-B: medians 700 and 400
+    # without a named baseline among the variants nothing pairs
+    assert dc.pool_inputs(benchfmt.parse(text), "impl", ("ns/op",), ("plain",)) == ({}, {}, {})
