@@ -3,6 +3,7 @@ grouping of kernels into pools, and the share of a profile."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -187,3 +188,38 @@ def test_pool_inputs_pairs_rounds_and_sums_medians_per_pool() -> None:
     assert held == {"hash buffer": 700.0}  # the largest median retained-B: medians 700 and 400
     # without a named baseline among the variants nothing pairs
     assert dc.pool_inputs(benchfmt.parse(text), "impl", ("ns/op",), ("plain",)) == ({}, {}, {})
+
+
+def _heap(samples: list[tuple[int, list[str], str | None]]) -> Any:
+    from enginepools.pprof.profile import ProfileBuilder
+
+    b = ProfileBuilder(period=1)
+    for nbytes, stack, pool in samples:
+        b.add_sample([1, nbytes, 0, 0], [(f, "x.c", 1) for f in stack], labels={"pool": pool} if pool else None)
+    return b.build()
+
+
+def test_profile_share_counts_the_pools_path_its_labels_and_nothing_else() -> None:
+    prof = _heap([
+        (600, ["ep_alloc", "hash_job.part.0", "worker_main"], None),  # through the hash path (a compiler clone)
+        (50, ["ep_alloc", "pool_refill", "ep_bufpool_get"], "hash"),  # a miss of the hash pool: its label
+        (200, ["ep_alloc", "tar_all", "ep_pipeline_run"], "tar"),
+        (0, ["ep_alloc", "hash_job"], None),  # an empty sample counts for nothing
+        (150, ["malloc", "walk_dir"], None),
+    ])
+    s = dc.profile_share(prof, "heap", "plain", "hash buffer")
+    assert (s.kind, s.profile, s.part, s.total, s.unit) == ("heap", "plain", 650.0, 1000.0, "bytes")
+    assert s.fraction == 0.65
+    t = dc.profile_share(prof, "heap", "plain", "tar buffer")
+    assert (t.part, t.total) == (200.0, 1000.0)
+    # the object pool counts only within the hash, tar and builder paths
+    obj = _heap([(100, ["ep_pool_get", "hash_job"], None), (300, ["ep_pool_get", "main"], None),
+                 (40, ["buf_get", "tar_all"], None)])
+    assert dc.profile_share(obj, "heap", "x", "object pool").part == 140.0
+    # a user's pool: functions holding its name, or in the benchmarked package
+    user = _heap([(70, ["FooPool.get", "main"], None), (30, ["mypkg.helper", "main"], None), (5, ["other"], None)])
+    assert dc.profile_share(user, "heap", "x", "FooPool").part == 70.0
+    assert dc.profile_share(user, "heap", "x", "FooPool", pkg="mypkg").part == 30.0
+    # a CPU profile has no alloc_space: no share of that kind
+    assert dc.profile_share(prof, "cpu", "plain", "hash buffer") is None
+    assert dc.Share("heap", "p", 0.0, 0.0, "bytes").fraction == 0.0
