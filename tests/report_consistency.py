@@ -584,57 +584,48 @@ def bootstrap_delta_quantiles(old: list[float], new: list[float], qs: tuple[floa
     return out
 
 
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    """The varint at `i` and the offset after it."""
+    r = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        r |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return r, i
+
+
 def _pprof_fields(buf: bytes):  # type: ignore[no-untyped-def]
     """(field number, wire type, value) of one protobuf message."""
     i = 0
-
-    def varint() -> int:
-        nonlocal i
-        r = shift = 0
-        while True:
-            b = buf[i]
-            i += 1
-            r |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return r
-
     while i < len(buf):
-        key = varint()
+        key, i = _varint(buf, i)
         f, wt = key >> 3, key & 7
         if wt == 0:
-            yield f, wt, varint()
+            v, i = _varint(buf, i)
+            yield f, wt, v
         elif wt == 2:
-            ln = varint()
+            ln, i = _varint(buf, i)
             yield f, wt, buf[i:i + ln]
             i += ln
-        elif wt == 1:
-            yield f, wt, buf[i:i + 8]
-            i += 8
-        elif wt == 5:
-            yield f, wt, buf[i:i + 4]
-            i += 4
+        elif wt in (1, 5):
+            size = 8 if wt == 1 else 4
+            yield f, wt, buf[i:i + size]
+            i += size
         else:
             raise ValueError(f"protobuf wire type {wt}")
 
 
 def _ints(wt: int, v) -> list[int]:  # type: ignore[no-untyped-def]
-    """A repeated integer field: packed (bytes) or one value."""
-    return [v] if wt == 0 else list(_packed(v))
-
-
-def _packed(buf: bytes):  # type: ignore[no-untyped-def]
-    i = 0
-    while i < len(buf):
-        r = shift = 0
-        while True:
-            b = buf[i]
-            i += 1
-            r |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        yield r - (1 << 64) if r >= 1 << 63 else r
+    """A repeated integer field: packed (bytes) or one value, as int64."""
+    out, i = [], 0
+    if wt == 0:
+        out = [v]
+    while wt == 2 and i < len(v):
+        x, i = _varint(v, i)
+        out.append(x)
+    return [x - (1 << 64) if x >= 1 << 63 else x for x in out]
 
 
 def read_pprof(path: str | Path) -> dict[str, object]:
