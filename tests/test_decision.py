@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 import pytest
 
 from enginepools.analysis import decision as dc
@@ -223,3 +225,38 @@ def test_profile_share_counts_the_pools_path_its_labels_and_nothing_else() -> No
     # a CPU profile has no alloc_space: no share of that kind
     assert dc.profile_share(prof, "cpu", "plain", "hash buffer") is None
     assert dc.Share("heap", "p", 0.0, 0.0, "bytes").fraction == 0.0
+
+
+def test_effect_of_rounds_has_both_intervals_from_the_walsh_averages() -> None:
+    # 8 rounds; two-sided signed-rank critical values (published tables): α = 0.05 → 3, α = 0.10 → 5
+    d = np.log([1.10, 0.97, 1.20, 1.05, 1.15, 0.99, 1.08, 1.30])
+    walsh = sorted((d[i] + d[j]) / 2 for i in range(8) for j in range(i, 8))
+    e = dc.effect_from_logs("wall time", d, 0.05)
+    assert (e.what, e.n) == ("wall time", 8)
+    assert e.delta == pytest.approx(math.exp(float(np.median(walsh))) - 1)
+    assert (e.lo, e.hi) == (pytest.approx(math.exp(walsh[3]) - 1), pytest.approx(math.exp(walsh[-4]) - 1))
+    assert (e.lo2, e.hi2) == (pytest.approx(math.exp(walsh[5]) - 1), pytest.approx(math.exp(walsh[-6]) - 1))
+    assert e.half_width == pytest.approx((walsh[-4] - walsh[3]) / 2)
+    # the two negative rounds (0.99, 0.97) have the smallest |d|, ranks 1 and 2: T⁻ = 3.  Sign sets with
+    # T⁻ ≤ 3: {}, {1}, {2}, {3}, {1, 2} — 5 of 2⁸, so p = 2 · 5/256
+    assert e.p_value == pytest.approx(2 * 5 / 256)
+    s = dc.scaled(e, 0.25)
+    assert s.what == "CPU time" and (s.p_value, s.n) == (e.p_value, 8)
+    assert (s.delta, s.lo, s.hi, s.lo2, s.hi2, s.half_width) == tuple(
+        pytest.approx(0.25 * x) for x in (e.delta, e.lo, e.hi, e.lo2, e.hi2, e.half_width))
+    # too few rounds for an interval: none, and no half-width
+    few = dc.effect_from_logs("wall time", d[:3], 0.05)
+    assert (few.lo, few.hi, few.lo2, few.hi2, few.half_width) == (None,) * 5
+    assert dc.scaled(few, 0.5).half_width is None
+
+
+def test_micro_effect_averages_each_rounds_log_ratio_over_the_pools_benchmarks() -> None:
+    pairs = [([100.0, 100.0, 100.0], [80.0, 90.0, 70.0]), ([10.0, 10.0, 10.0, 10.0], [12.0, 9.0, 11.0, 8.0]),
+             ([], [1.0]), ([1.0, 0.0], [1.0, 1.0])]  # an empty and an unusable pair are skipped, not the end
+    e = dc.micro_effect(pairs, 0.05)
+    d = [(math.log(0.8) + math.log(1.2)) / 2, (math.log(0.9) + math.log(0.9)) / 2, (math.log(0.7) + math.log(1.1)) / 2]
+    assert (e.what, e.n) == ("time per op", 3)
+    walsh = sorted((d[i] + d[j]) / 2 for i in range(3) for j in range(i, 3))
+    assert e.delta == pytest.approx(math.exp(float(np.median(walsh))) - 1)
+    assert dc.micro_effect([([1.0], [2.0])], 0.05).n == 1  # one round is an effect (without interval)
+    assert dc.micro_effect([([], [])], 0.05) is None
