@@ -439,3 +439,12 @@ def test_bootstrap_interval_against_the_exact_bootstrap_distribution() -> None:
     assert stats.delta_ci_bootstrap([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0]) is None
     # resamples whose baseline median is 0 make the ratio unbounded: no interval rather than an infinite one
     assert stats.delta_ci_bootstrap([0.0, 0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0, 5.0]) is None
+
+
+def test_limits_and_certainty_at_the_edges() -> None:
+    assert stats.quantile_ci(0, 0.5).n == 0  # an empty sample is allowed: no interval, no error
+    assert stats.quantile_ci(40, 0.5, 1.0) == stats.QuantileCI(40, 0.5, 1.0, 0, 41)  # certainty, large n too
+    assert stats.min_p_value(5, 1) == pytest.approx(1 / 3)  # 2 / C(6, 1)
+    assert stats.min_p_value(600, 600) < 1e-300  # past a float's C(1200, 600): computed in logs, no overflow
+    assert stats.min_samples_for_ci(1.0) == 51  # never inside the sample: the default limit 50, plus one
+    assert stats.min_samples_for_test(1e-40) == 51
