@@ -368,12 +368,14 @@ def _median(xs: list[float]) -> float:
 def _raw_for(raw: dict[str, dict[str, list[float]]], bench: str, label: str, unit: str) -> list[float] | None:
     """The raw values behind table row `bench` (``StringBuilder-4``) for
     column `label` (``WithPool`` or ``pool``): suffix-paired names
-    (``StringBuilderWithPool-4``) or /impl= names (``HashBuffer/impl=pool``,
-    with or without the ``-N`` procs suffix)."""
+    (``StringBuilderWithPool-4``), /impl= names (``HashBuffer/impl=pool``) or
+    the A/B's /pools= names (``Pipeline/pools=all``), with or without the
+    ``-N`` procs suffix."""
     m = re.match(r"^(.*?)(-\d+)?$", bench)
     assert m
     base, procs = m.group(1), m.group(2) or ""
-    for name in (f"{base}{label}{procs}", f"{base}/impl={label}{procs}", f"{base}{label}", f"{base}/impl={label}"):
+    for name in (f"{base}{label}{procs}", f"{base}/impl={label}{procs}", f"{base}/pools={label}{procs}",
+                 f"{base}{label}", f"{base}/impl={label}", f"{base}/pools={label}"):
         if name in raw and unit in raw[name]:
             return raw[name][unit]
     return None
@@ -916,6 +918,7 @@ def check_generated(directory: str | Path, data: object) -> list[str]:
     ab = getattr(data, "ab", None)
     ab_path = ab.path if ab is not None and Path(ab.path).is_file() else None
     heaps = {p.label: p.path for p in getattr(data, "profiles", []) if p.kind == "heap" and Path(p.path).is_file()}
-    if bench and has_table or ab_path:
-        problems += check_against_raw(directory, *(bench if has_table else []), ab=ab_path, profiles=heaps)
+    raw = bench + ([str(ab_path)] if ab_path else [])  # the findings compare the A/B's columns too
+    if raw and has_table or ab_path:
+        problems += check_against_raw(directory, *(raw if has_table else []), ab=ab_path, profiles=heaps)
     return problems
