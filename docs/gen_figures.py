@@ -8,7 +8,9 @@ The recordings are committed beside this script:
 
 * docs/data/pool_speed.json — ``python benchmarks/pool_speed.py -json``;
 * docs/data/heapprof_overhead.json — ``python benchmarks/heapprof_overhead.py
-  -json docs/data/heapprof_overhead.json``.
+  -json docs/data/heapprof_overhead.json``;
+* docs/data/c_stress.json — ``python benchmarks/c_stress.py -json
+  docs/data/c_stress.json`` (the C stress test's builds, timed).
 
 To publish a new run, re-record the file and run this script.  Each section
 sits between ``<!-- BEGIN GENERATED: NAME -->`` and ``<!-- END GENERATED:
@@ -105,9 +107,33 @@ def heapprof_section(rec: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+STRESS_BUILDS = [("optimised", "optimised (`make stress`)"), ("asan", "ASan + UBSan, EP_DEBUG (`make stress-asan`)"),
+                 ("tsan", "TSan, EP_DEBUG (`make stress-tsan`)")]
+
+
+def c_stress_section(rec: dict[str, Any]) -> str:
+    runs = rec["runs"]
+    first = runs[STRESS_BUILDS[0][0]]
+    phases = [p["name"] for p in first["phases"]]
+    out = [f"Recorded run (`python benchmarks/c_stress.py -json docs/data/c_stress.json`, docs/data/c_stress.json): "
+           f"{first['threads']} threads, {fmt.count(rec['iters'])} gets per thread per phase, each build compiled "
+           f"and run once on a {rec['cores']}-core machine shared with other work (wall clock; the 1-minute load "
+           "average before each run beside it, since the times follow the load).", "",
+           "| build | compile | run | load | result | hit rate: " + ", ".join(phases) + " |", "|---|---|---|---|---|---|"]
+    for key, text in STRESS_BUILDS:
+        r = runs[key]
+        result = (f"{'ok' if r['ok'] and r['exit'] == 0 else 'FAIL'}, {r['failures']} failures, ep_alloc books "
+                  + ("balance" if r["books_balance"] else "do not balance"))
+        hits = {p["name"]: p["hit_pct"] for p in r["phases"]}
+        out.append(f"| {text} | {fmt.seconds(r['build_s'])} | {fmt.seconds(r['run_s'])} | {r['load_before']:.1f} | "
+                   f"{result} | " + ", ".join(fmt.pct(hits[n] / 100, signed=False) for n in phases) + " |")
+    return "\n".join(out)
+
+
 SECTIONS: dict[str, tuple[Path, str, Callable[[dict[str, Any]], str]]] = {
     "pool_speed": (ROOT / "docs" / "pools.md", "pool_speed.json", pool_speed_section),
     "heapprof_overhead": (ROOT / "docs" / "profiling.md", "heapprof_overhead.json", heapprof_section),
+    "c_stress": (ROOT / "docs" / "pools.md", "c_stress.json", c_stress_section),
 }
 
 

@@ -368,12 +368,14 @@ def _median(xs: list[float]) -> float:
 def _raw_for(raw: dict[str, dict[str, list[float]]], bench: str, label: str, unit: str) -> list[float] | None:
     """The raw values behind table row `bench` (``StringBuilder-4``) for
     column `label` (``WithPool`` or ``pool``): suffix-paired names
-    (``StringBuilderWithPool-4``) or /impl= names (``HashBuffer/impl=pool``,
-    with or without the ``-N`` procs suffix)."""
+    (``StringBuilderWithPool-4``), /impl= names (``HashBuffer/impl=pool``) or
+    the A/B's /pools= names (``Pipeline/pools=all``), with or without the
+    ``-N`` procs suffix."""
     m = re.match(r"^(.*?)(-\d+)?$", bench)
     assert m
     base, procs = m.group(1), m.group(2) or ""
-    for name in (f"{base}{label}{procs}", f"{base}/impl={label}{procs}", f"{base}{label}", f"{base}/impl={label}"):
+    for name in (f"{base}{label}{procs}", f"{base}/impl={label}{procs}", f"{base}/pools={label}{procs}",
+                 f"{base}{label}", f"{base}/impl={label}", f"{base}/pools={label}"):
         if name in raw and unit in raw[name]:
             return raw[name][unit]
     return None
@@ -389,14 +391,19 @@ def _agrees(printed: str, exact: float) -> bool:
     return abs(v - exact) <= 0.5 * 10 ** -shown + 1e-9 * abs(exact)
 
 
-def check_against_raw(directory: str | Path, *bench_files: str | Path) -> list[str]:
+def check_against_raw(directory: str | Path, *bench_files: str | Path, ab: str | Path | None = None,
+                      profiles: dict[str, str | Path] | None = None) -> list[str]:
     """Every comparison table (``plain X``, ``pooled X``, ``Δ X``, ``n``) and
     throughput table (``plain ops/s``, ``pooled ops/s``, ratio) of the report
     in `directory`, recomputed from the raw samples in `bench_files`: the
-    medians, Δ = (pooled − plain) / plain, the sample counts.  Returns the
-    problems; also one when no row could be checked at all."""
+    medians, Δ = (pooled − plain) / plain, the sample counts; with `ab`, the
+    end-to-end section from the A/B file and the heap profiles
+    (:func:`check_end_to_end`).  Returns the problems; also one when no row
+    could be checked at all."""
+    problems: list[str] = check_end_to_end(directory, ab, profiles) if ab is not None else []
+    if not bench_files and ab is not None:
+        return problems
     raw = raw_samples(*bench_files)
-    problems: list[str] = []
     checked = 0
     for path in sorted(Path(directory).glob("*.md")):
         for ln, head, rows, _ in tables(path.read_text(encoding="utf-8")):
@@ -434,4 +441,484 @@ def check_against_raw(directory: str | Path, *bench_files: str | Path) -> list[s
                     checked += 1
     if not checked:
         problems.append(f"{directory}: no comparison table found to check against the raw results")
+    return problems
+
+
+# --------------------------------------------- the end-to-end section, raw
+# The A/B file (``enginepools ab -json`` or its Go text) and the heap
+# profiles are read here with no enginepools code: the samples straight from
+# the JSON/text, the profiles by a protobuf reader of a dozen lines.  Medians
+# and Δ are recomputed directly; the U test's p by counting arrangements (the
+# classic recursion without ties, brute force with ties); the bootstrap
+# interval against the exact bootstrap distribution of the ratio of medians
+# (enumerated over the resamples' order statistics), with the Monte Carlo
+# slack of 4000 resamples.
+
+AB_NAME = re.compile(r"^Benchmark\w+/pools=([^/\s]+?)(?:-\d+)?$")
+MS = re.compile(rf"^({NUM}) ms$")
+
+
+def ab_samples(path: str | Path) -> dict[str, dict[str, list[float]]]:
+    """config → unit → values, in the order of the file (``none`` first)."""
+    import json
+
+    text = Path(path).read_text(encoding="utf-8")
+    out: dict[str, dict[str, list[float]]] = {}
+    if text.lstrip().startswith("{"):
+        pairs = [(s["name"], s["values"]) for s in json.loads(text)["samples"]]
+    else:
+        pairs = []
+        for line in text.splitlines():
+            m = RAW_LINE.match(line.strip())
+            if m:
+                f = m.group(3).split()
+                pairs.append((m.group(1), dict(zip(f[1::2], map(float, f[::2])))))
+    for name, values in pairs:
+        m = AB_NAME.match(name)
+        if m:
+            for unit, v in values.items():
+                if v is not None and not math.isnan(float(v)):
+                    out.setdefault(m.group(1), {}).setdefault(unit, []).append(float(v))
+    return out
+
+
+def u_test_p(x: list[float], y: list[float]) -> float:
+    """Two-sided Mann–Whitney p as benchstat computes it: exact up to 50 a
+    side (p = min(1, 2 min(P(U ≤ u), P(U ≥ u)))), the normal approximation
+    with tie and continuity corrections above."""
+    from functools import lru_cache
+    from itertools import combinations
+
+    n1, n2 = len(x), len(y)
+    if len(set(x + y)) == 1:
+        return 1.0
+
+    def u_of(a: list[float], b: list[float]) -> float:
+        return sum(1.0 if p > q else 0.5 if p == q else 0.0 for p in a for q in b)
+
+    u = u_of(x, y)
+    ties = len(set(x + y)) < n1 + n2
+    if n1 <= 50 and n2 <= 50 and not ties:
+        @lru_cache(maxsize=None)
+        def ways(k: int, m: int, n: int) -> int:  # arrangements of m x's and n y's with U = k
+            if k < 0 or k > m * n:
+                return 0
+            if m == 0 or n == 0:
+                return 1 if k == 0 else 0
+            return ways(k - n, m - 1, n) + ways(k, m, n - 1)  # the largest value is an x, or a y
+
+        total = math.comb(n1 + n2, n1)
+        le = sum(ways(k, n1, n2) for k in range(int(u) + 1)) / total
+        ge = sum(ways(k, n1, n2) for k in range(int(u), n1 * n2 + 1)) / total
+        return min(1.0, 2 * min(le, ge))
+    if n1 <= 50 and n2 <= 50 and math.comb(n1 + n2, n1) <= 400_000:
+        allv = x + y
+        us = [u_of([allv[i] for i in c], [allv[j] for j in range(n1 + n2) if j not in set(c)])
+              for c in combinations(range(n1 + n2), n1)]
+        le = sum(1 for v in us if v <= u + 1e-9) / len(us)
+        ge = sum(1 for v in us if v >= u - 1e-9) / len(us)
+        return min(1.0, 2 * min(le, ge))
+    if n1 <= 50 and n2 <= 50:
+        return math.nan  # too many arrangements to count here: not checked
+    counts: dict[float, int] = {}
+    for v in x + y:
+        counts[v] = counts.get(v, 0) + 1
+    n = n1 + n2
+    var = n1 * n2 / 12 * ((n + 1) - sum(t**3 - t for t in counts.values()) / (n * (n - 1)))
+    z = (abs(u - n1 * n2 / 2) - 0.5) / math.sqrt(var)
+    return min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2)))
+
+
+def bootstrap_median_dist(xs: list[float]) -> dict[float, float]:
+    """The exact distribution of the median of a resample (n draws with
+    replacement) of `xs`: the draws' counts per sorted position are
+    multinomial, and the median is fixed by where the running count crosses
+    the middle.  Returns median → probability."""
+    s, n = sorted(xs), len(xs)
+    lo = (n + 1) // 2 if n % 2 else n // 2  # 1-based positions of the middle order statistics
+    hi = lo if n % 2 else lo + 1
+    out: dict[float, float] = {}
+    open_: dict[int, float] = {0: 1.0}  # draws so far → weight (∏ 1/c!), middle not reached
+    half: dict[tuple[int, float], float] = {}  # (draws, lower middle value) → weight
+
+    def done(med: float, w: float, t: int, rest_positions: int) -> None:
+        # every way to place the remaining n − t draws on the later positions
+        r = n - t
+        out[med] = out.get(med, 0.0) + w * (rest_positions**r if r else 1) / math.factorial(r)
+
+    for k, v in enumerate(s):
+        rest = n - k - 1
+        nopen: dict[int, float] = {}
+        nhalf: dict[tuple[int, float], float] = {}
+        for t, w in open_.items():
+            for c in range(n - t + 1):
+                w2, t2 = w / math.factorial(c), t + c
+                if t2 < lo:
+                    nopen[t2] = nopen.get(t2, 0.0) + w2
+                elif t2 < hi:
+                    nhalf[(t2, v)] = nhalf.get((t2, v), 0.0) + w2
+                else:
+                    done(v, w2, t2, rest)
+        for (t, low), w in half.items():
+            for c in range(n - t + 1):
+                w2, t2 = w / math.factorial(c), t + c
+                if t2 < hi:
+                    nhalf[(t2, low)] = nhalf.get((t2, low), 0.0) + w2
+                else:
+                    done((low + v) / 2, w2, t2, rest)
+        open_, half = nopen, nhalf
+    scale = math.factorial(n) / n**n
+    return {m: p * scale for m, p in out.items()}
+
+
+def bootstrap_delta_quantiles(old: list[float], new: list[float], qs: tuple[float, ...]) -> list[float]:
+    """Quantiles of median(new*)/median(old*) − 1 over all resample pairs."""
+    do, dn = bootstrap_median_dist(old), bootstrap_median_dist(new)
+    dist = sorted((mn / mo - 1, po * pn) for mo, po in do.items() for mn, pn in dn.items())
+    out = []
+    for q in qs:
+        acc = 0.0
+        for v, p in dist:
+            acc += p
+            if acc >= q - 1e-12:
+                break
+        out.append(v)
+    return out
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    """The varint at `i` and the offset after it."""
+    r = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        r |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return r, i
+
+
+def _pprof_fields(buf: bytes):  # type: ignore[no-untyped-def]
+    """(field number, wire type, value) of one protobuf message."""
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        f, wt = key >> 3, key & 7
+        if wt == 0:
+            v, i = _varint(buf, i)
+            yield f, wt, v
+        elif wt == 2:
+            ln, i = _varint(buf, i)
+            yield f, wt, buf[i:i + ln]
+            i += ln
+        elif wt in (1, 5):
+            size = 8 if wt == 1 else 4
+            yield f, wt, buf[i:i + size]
+            i += size
+        else:
+            raise ValueError(f"protobuf wire type {wt}")
+
+
+def _ints(wt: int, v) -> list[int]:  # type: ignore[no-untyped-def]
+    """A repeated integer field: packed (bytes) or one value, as int64."""
+    out, i = [], 0
+    if wt == 0:
+        out = [v]
+    while wt == 2 and i < len(v):
+        x, i = _varint(v, i)
+        out.append(x)
+    return [x - (1 << 64) if x >= 1 << 63 else x for x in out]
+
+
+def read_pprof(path: str | Path) -> dict[str, object]:
+    """The parts of a (gzipped) pprof profile the heap breakdown uses:
+    sample types, per sample (values, leaf-first function names, labels),
+    the period."""
+    import gzip
+
+    data = Path(path).read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    strings: list[str] = []
+    types: list[tuple[int, int]] = []
+    raw_samples: list[tuple[list[int], list[int], list[tuple[int, int]]]] = []
+    loc_funcs: dict[int, list[int]] = {}
+    func_name: dict[int, int] = {}
+    period = 0
+    for f, wt, v in _pprof_fields(data):
+        if f == 6:
+            strings.append(v.decode("utf-8"))
+        elif f == 1:
+            d = {g: x for g, _, x in _pprof_fields(v)}
+            types.append((d.get(1, 0), d.get(2, 0)))
+        elif f == 2:
+            locs: list[int] = []
+            vals: list[int] = []
+            labels: list[tuple[int, int]] = []
+            for g, w2, x in _pprof_fields(v):
+                if g == 1:
+                    locs += _ints(w2, x)
+                elif g == 2:
+                    vals += _ints(w2, x)
+                elif g == 3:
+                    d = {h: y for h, _, y in _pprof_fields(x)}
+                    labels.append((d.get(1, 0), d.get(2, 0)))
+            raw_samples.append((locs, vals, labels))
+        elif f == 4:
+            lid, fids = 0, []
+            for g, _, x in _pprof_fields(v):
+                if g == 1:
+                    lid = x
+                elif g == 4:
+                    fids.append({h: y for h, _, y in _pprof_fields(x)}.get(1, 0))
+            loc_funcs[lid] = fids
+        elif f == 5:
+            d = {g: x for g, _, x in _pprof_fields(v)}
+            func_name[d.get(1, 0)] = d.get(2, 0)
+        elif f == 12 and wt == 0:
+            period = v
+
+    def fname(fid: int) -> str:
+        name = strings[func_name[fid]] if fid in func_name else "?"
+        return name.split(".", 1)[0] or name  # a compiler clone (".part.0") is its function
+
+    samples = [{"values": vals, "frames": [fname(fid) for lid in locs for fid in loc_funcs.get(lid, [])],
+                "labels": {strings[k]: strings[s] for k, s in labels if s}} for locs, vals, labels in raw_samples]
+    return {"types": [strings[t] for t, _ in types], "samples": samples, "period": period}
+
+
+#: allocation frames the by-function table looks through (the docs: "allocation frames such as ep_alloc skipped")
+_ALLOC = {"ep_alloc", "ep_calloc", "ep_realloc", "ep_alloc_aligned", "malloc", "calloc", "realloc"}
+
+
+def heap_shares(path: str | Path, sample_type: str = "alloc_space") -> dict[str, object]:
+    """Total, by stage (the first pipeline function from the allocating
+    frame towards the root), by allocating function and by pool label."""
+    from enginepools.report.pipeline import STAGES  # the stage table is a definition, not a computation
+
+    prof = read_pprof(path)
+    col = prof["types"].index(sample_type)  # type: ignore[union-attr]
+    stage_of = {fn: st for st, fns in STAGES for fn in fns}
+    by: dict[str, dict[str, float]] = {"stage": {}, "function": {}, "pool": {}}
+    total = 0.0
+    for s in prof["samples"]:  # type: ignore[union-attr]
+        v = float(s["values"][col])
+        if not v:
+            continue
+        total += v
+        frames = s["frames"]
+        leaf = next((f for f in frames if f not in _ALLOC and not f.startswith(("_ep_alloc", "pool_"))),
+                    frames[0] if frames else "?")
+        stage = next((stage_of[f] for f in frames if f in stage_of), "outside the pipeline")
+        pool = s["labels"].get("pool") or s["labels"].get("ep_pool") or "direct (no pool)"
+        for k, key in (("stage", stage), ("function", leaf), ("pool", pool)):
+            by[k][key] = by[k].get(key, 0.0) + v
+    return {"total": total, "period": prof["period"], **by}
+
+
+def _share_text(part: float, whole: float) -> str:
+    v = round(100 * part / whole, 1)
+    return f"{0.0 if v == 0 else v:.1f}%"
+
+
+def check_heap_section(where: str, text: str, path: str | Path) -> tuple[list[str], int]:
+    """The tables and sentences of one "Where the pipeline's memory goes"
+    section against the profile at `path`.  (problems, figures checked)"""
+    hs = heap_shares(path)
+    total = hs["total"]
+    problems: list[str] = []
+    checked = 0
+    m = re.search(r"(\d[\d,]*(?:\.\d+)? (?:B|KiB|MiB|GiB)) of `alloc_space`", text)
+    if not m:
+        return [f"{where}: no total of `alloc_space` stated"], 0
+    lo, hi = _bytes_interval(m.group(1))
+    if not lo <= total <= hi:  # type: ignore[operator]
+        problems.append(f"{where}: total {m.group(1)}, the profile holds {total:.0f} B")
+    checked += 1
+    for _, head, rows, _ in tables(text):
+        if len(head) != 3 or head[1:] != ["alloc_space", "share"] or head[0] not in ("stage", "function", "pool"):
+            continue
+        want = sorted(hs[head[0]].items(), key=lambda kv: -kv[1])  # type: ignore[union-attr]
+        if head[0] == "function":
+            want = want[:10]
+        got = [(r[0].strip("`"), r[1], r[2]) for r in rows]
+        if sorted(k for k, _, _ in got) != sorted(k for k, _ in want):
+            problems.append(f"{where}: by {head[0]}: rows {[k for k, _, _ in got]}, the profile gives "
+                            f"{[k for k, _ in want]}")
+            continue
+        values = dict(want)
+        for k, shown_bytes, shown_share in got:
+            blo, bhi = _bytes_interval(shown_bytes)
+            if not blo <= values[k] <= bhi:
+                problems.append(f"{where}: {k}: {shown_bytes}, the profile gives {values[k]:.0f} B")
+            if shown_share != _share_text(values[k], total):  # type: ignore[arg-type]
+                problems.append(f"{where}: {k}: share {shown_share}, the profile gives "
+                                f"{_share_text(values[k], total)}")  # type: ignore[arg-type]
+            checked += 2
+        if [v for _, v in want] != sorted((values[k] for k, _, _ in got), reverse=True) or \
+                [values[k] for k, _, _ in got] != sorted(values.values(), reverse=True)[:len(got)]:
+            problems.append(f"{where}: by {head[0]}: not largest first")
+    m = re.search(r"The largest share, (\d+\.\d%), goes to (.+)\.", text)
+    if m:
+        stage, v = max(hs["stage"].items(), key=lambda kv: kv[1])  # type: ignore[union-attr]
+        if (m.group(1), m.group(2)) != (_share_text(v, total), stage):  # type: ignore[arg-type]
+            problems.append(f"{where}: 'largest share {m.group(1)} to {m.group(2)}', the profile gives "
+                            f"{_share_text(v, total)} to {stage}")  # type: ignore[arg-type]
+        checked += 1
+    return problems, checked
+
+
+def check_ab_section(where: str, text: str, samples: dict[str, dict[str, list[float]]],
+                     alpha: float = 0.05) -> tuple[list[str], int]:
+    """The A/B table and its sentences against the raw samples."""
+    problems: list[str] = []
+    checked = 0
+    base = samples.get("none")
+    if base is None:
+        return [f"{where}: the A/B file has no pools=none"], 0
+    m = re.search(r"\) (\d+) times, interleaved", text)
+    runs = min(len(u.get("ns/op", [])) for u in samples.values())
+    if m and int(m.group(1)) != runs:
+        problems.append(f"{where}: says {m.group(1)} runs, the A/B file has {runs} of every configuration")
+    m = re.search(r"not significant at α = (\d+(?:\.\d+)?)", text)
+    alpha = float(m.group(1)) if m else alpha
+    tabs = [(h, rows) for _, h, rows, _ in tables(text) if h[:3] == ["pools", "wall time", "Δ time"]]
+    if not tabs:
+        return [f"{where}: no A/B table"], 0
+    head, rows = tabs[0]
+    col = {h: i for i, h in enumerate(head)}
+    seen = set()
+    for r in rows:
+        cfg = r[0].strip("`")
+        seen.add(cfg)
+        got = samples.get(cfg)
+        if got is None:
+            problems.append(f"{where}: pools={cfg} is not in the A/B file")
+            continue
+        w_old, w_new = base["ns/op"], got["ns/op"]
+        mo, mn = _median(w_old), _median(w_new)
+        mm = MS.match(r[col["wall time"]])
+        if not mm or not _agrees(mm.group(1), mn / 1e6):
+            problems.append(f"{where}: {cfg}: wall time {r[col['wall time']]}, raw median {mn / 1e6:.6g} ms")
+        checked += 1
+        for h, unit in (("peak RSS (Δ)", "peak-RSS-B"), ("B/op (Δ)", "B/op")):
+            if h not in col:
+                continue
+            cell = r[col[h]]
+            if unit not in base or unit not in got:
+                if cell not in ("—", "n/a"):
+                    problems.append(f"{where}: {cfg}: {h} {cell}, the A/B file has no {unit}")
+                continue
+            if cfg == "none":
+                blo, bhi = _bytes_interval(cell)
+                if not blo <= _median(base[unit]) <= bhi:
+                    problems.append(f"{where}: none: {h} {cell}, raw median {_median(base[unit]):.0f} B")
+            elif cell != _delta_text(_median(base[unit]), _median(got[unit])):
+                problems.append(f"{where}: {cfg}: {h} {cell}, raw medians give "
+                                f"{_delta_text(_median(base[unit]), _median(got[unit]))}")
+            checked += 1
+        if cfg == "none":
+            continue
+        p = u_test_p(w_old, w_new)
+        want_d = _delta_text(mo, mn) + ("" if math.isnan(p) or p <= alpha else " ~")
+        if r[col["Δ time"]] != want_d and not (math.isnan(p) and r[col["Δ time"]].split()[0] == want_d):
+            problems.append(f"{where}: {cfg}: Δ time {r[col['Δ time']]}, raw gives {want_d} (p {p:.4f})")
+        if not math.isnan(p) and r[col["p"]] != f"{p:.3f}":
+            problems.append(f"{where}: {cfg}: p {r[col['p']]}, the U test on the raw samples gives {p:.3f}")
+        checked += 2
+        ci = r[col["95% CI of Δ"]]
+        if len(w_old) < 4 or len(w_new) < 4:
+            if ci != "—":
+                problems.append(f"{where}: {cfg}: CI {ci} from fewer than 4 runs a side")
+        elif max(len(w_old), len(w_new)) <= 30:
+            mci = re.fullmatch(r"\[([+-]\d+\.\d)%, ([+-]\d+\.\d)%\]", ci)
+            if not mci:
+                problems.append(f"{where}: {cfg}: CI {ci!r} is not an interval")
+            else:
+                # 4000 resamples: an empirical 2.5% quantile lies within ±1% of its level (4 SD)
+                q = bootstrap_delta_quantiles(w_old, w_new, (0.015, 0.035, 0.965, 0.985))
+                for shown, a, b, side in ((mci.group(1), q[0], q[1], "lower"), (mci.group(2), q[2], q[3], "upper")):
+                    if not 100 * a - 0.05 - 1e-9 <= float(shown) <= 100 * b + 0.05 + 1e-9:
+                        problems.append(f"{where}: {cfg}: CI {side} end {shown}%, the exact bootstrap "
+                                        f"distribution puts it in [{100 * a:.2f}%, {100 * b:.2f}%]")
+                checked += 2
+        # the sentence repeats the row
+        ms_ = re.search(rf"With [^\n]*?\b{re.escape(cfg.replace('+', ' and '))} pools?, the pipeline's wall time "
+                        r"changes by (\S+) \(95% CI (\[[^\]]*\]|—), p = (\S+), (significant|not significant)\)", text) \
+            if cfg != "all" else re.search(r"With all three pools, the pipeline's wall time changes by (\S+) "
+                                           r"\(95% CI (\[[^\]]*\]|—), p = (\S+), (significant|not significant)\)", text)
+        if ms_:
+            sig = "not significant" if r[col["Δ time"]].endswith("~") else "significant"
+            if (ms_.group(1), ms_.group(2), ms_.group(3), ms_.group(4)) != (r[col["Δ time"]].split()[0], ci,
+                                                                           r[col["p"]], sig):
+                problems.append(f"{where}: {cfg}: the sentence {ms_.group(0)!r} does not repeat the table row")
+            checked += 1
+    missing = set(samples) - seen
+    if missing:
+        problems.append(f"{where}: configurations {sorted(missing)} of the A/B file are not in the table")
+    return problems, checked
+
+
+def check_end_to_end(directory: str | Path, ab: str | Path,
+                     profiles: dict[str, str | Path] | None = None) -> list[str]:
+    """The end-to-end section of the report in `directory` recomputed from
+    the A/B file `ab` and the heap profiles: ``profiles`` maps the label in a
+    heading ``(pools=LABEL)`` (``""`` for an unlabelled one) to its file;
+    the A/B's own ``heap_profiles`` (named in its JSON) are used for labels
+    not given.  Returns the problems; one when no section is found."""
+    import json
+
+    samples = ab_samples(ab)
+    own: dict[str, str] = {}
+    text = Path(ab).read_text(encoding="utf-8")
+    if text.lstrip().startswith("{"):
+        own = {str(k): str(v) for k, v in (json.loads(text).get("ab", {}).get("heap_profiles") or {}).items()}
+    profiles = dict(profiles or {})
+    problems: list[str] = []
+    found = False
+    for path in sorted(Path(directory).glob("*.md")):
+        doc = path.read_text(encoding="utf-8")
+        i = doc.find("## End to end")
+        if i < 0:
+            continue
+        found = True
+        j = doc.find("\n## ", i + 1)
+        section = doc[i: j if j > 0 else len(doc)]
+        heap_at = section.find("\n### Where the pipeline's memory goes")
+        p, _ = check_ab_section(path.name, section[: heap_at if heap_at > 0 else len(section)], samples)
+        problems += p
+        for m in re.finditer(r"^### Where the pipeline's memory goes(?: \(pools=(.+)\))?$", section, re.M):
+            label = m.group(1) or ""
+            k = section.find("\n### ", m.end())
+            body = section[m.start(): k if k > 0 else len(section)]
+            if "has no allocation made by the pipeline" in body or "cannot be read" in body:
+                continue
+            src = profiles.get(label) or own.get(label)
+            if src is None and len(profiles) == 1 and not label:
+                src = next(iter(profiles.values()))
+            if src is None:
+                problems.append(f"{path.name}: no profile given for the heap breakdown {label!r}")
+                continue
+            p, _ = check_heap_section(f"{path.name} ({label or 'heap'})", body, src)
+            problems += p
+    if not found:
+        problems.append(f"{directory}: no end-to-end section to check against the A/B file")
+    return problems
+
+
+def check_generated(directory: str | Path, data: object) -> list[str]:
+    """Every check above on a report just rendered into `directory` from
+    `data` (an enginepools ReportData): its figures against their operands
+    and against the raw files it was built from — the benchmark files, the
+    A/B file, the heap profiles — where those files still exist."""
+    problems = check_report(directory)
+    bench = [b.path for b in getattr(data, "bench", []) if Path(b.path).is_file()]
+    has_table = any("pooled vs plain" in head for path in Path(directory).glob("*.md")
+                    for _, head, _, _ in tables(path.read_text(encoding="utf-8")))
+    ab = getattr(data, "ab", None)
+    ab_path = ab.path if ab is not None and Path(ab.path).is_file() else None
+    heaps = {p.label: p.path for p in getattr(data, "profiles", []) if p.kind == "heap" and Path(p.path).is_file()}
+    raw = bench + ([str(ab_path)] if ab_path else [])  # the findings compare the A/B's columns too
+    if raw and has_table or ab_path:
+        problems += check_against_raw(directory, *(raw if has_table else []), ab=ab_path, profiles=heaps)
     return problems

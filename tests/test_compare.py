@@ -206,3 +206,25 @@ def test_quantities_are_scaled_like_benchstat(value: float, kind: str, text: str
 ])
 def test_units_are_tidied_like_benchstat(unit: str, label: str, factor: float, kind: str) -> None:
     assert compare_render.display_unit(unit) == (label, factor, kind)
+
+
+def test_one_file_summary_in_json_is_the_median_and_its_interval() -> None:
+    from enginepools.bench.benchfmt import parse_text as _parse
+
+    text = "pkg: example.com/p\n" + "".join(f"BenchmarkA-2 100 {v} ns/op {b} B/op\n"
+                                            for v, b in ((5, 64), (3, 64), (9, 64), (4, 64), (7, 64), (6, 64)))
+    text += "BenchmarkB-2 100 2 ns/op\nBenchmarkB-2 100 4 ns/op\n"
+    res = compare.summarize_records(_parse(text, "run.txt"), label="run")
+    rows = {(r["name"], r["unit"]): r for r in res.to_json_rows()}
+    # 6 samples at 95%: the median 5.5 and the interval from the 1st to the 6th order statistic
+    assert rows[("A-2", "ns/op")] == {"name": "A-2", "unit": "ns/op", "old": {"median": 5.5, "ci_low": 3.0,
+                                                                              "ci_high": 9.0, "n": 6},
+                                      "new": None, "delta_pct": None, "p_value": None, "significant": False,
+                                      "pkg": "example.com/p", "old_label": "run", "new_label": None, "p_raw": None,
+                                      "holm": False, "warnings": []}
+    assert rows[("A-2", "B/op")]["old"]["median"] == 64.0
+    # 2 samples: no interval, and the warning says how many it takes
+    b = rows[("B-2", "ns/op")]
+    assert b["old"] == {"median": 3.0, "ci_low": None, "ci_high": None, "n": 2}
+    assert b["warnings"] == ["need >= 6 samples for confidence interval at level 0.95"]
+    assert set(rows) == {("A-2", "ns/op"), ("A-2", "B/op"), ("B-2", "ns/op")}

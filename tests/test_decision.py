@@ -3,6 +3,9 @@ grouping of kernels into pools, and the share of a profile."""
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import numpy as np
 
 import pytest
 
@@ -169,3 +172,104 @@ def test_rule_sentences_pass_the_report_checker():
         decisions.add(d)
         assert rc.check_text("x", rule) == [], rule
     assert decisions == {"keep", "remove", "trade-off", "inconclusive"}
+
+
+def test_pool_inputs_pairs_rounds_and_sums_medians_per_pool() -> None:
+    from enginepools.bench import benchfmt
+
+    text = "\n".join([
+        # round 1 and 2 of two hash-buffer benchmarks and one string builder; one record without impl
+        "BenchmarkHashBuffer/size=1/impl=std-2 10 100 ns/op 1000 B/op 4 allocs/op",
+        "BenchmarkHashBuffer/size=1/impl=pool-2 10 80 ns/op 10 B/op 1 allocs/op 500 retained-B",
+        "BenchmarkHashBuffer/size=2/impl=std-2 10 200 ns/op 3000 B/op 6 allocs/op",
+        "BenchmarkHashBuffer/size=2/impl=pool-2 10 150 ns/op 30 B/op 2 allocs/op 700 retained-B",
+        "BenchmarkStringBuilder/impl=std-2 10 50 ns/op",
+        "BenchmarkStringBuilder/impl=sync.Pool-2 10 40 ns/op",
+        "BenchmarkStringBuilder/impl=other-2 10 45 ns/op",
+        "BenchmarkLonely-2 10 5 ns/op",
+        "BenchmarkHashBuffer/size=1/impl=std-2 10 110 ns/op 1200 B/op 4 allocs/op",
+        "BenchmarkHashBuffer/size=1/impl=pool-2 10 90 ns/op 20 B/op 1 allocs/op 900 retained-B",
+        "BenchmarkHashBuffer/size=2/impl=std-2 10 210 ns/op 3000 B/op 6 allocs/op",
+        "BenchmarkHashBuffer/size=2/impl=pool-2 10 160 ns/op 30 B/op 2 allocs/op 100 retained-B",
+    ]) + "\n"
+    pairs, totals, held = dc.pool_inputs(benchfmt.parse(text), "impl", ("ns/op",), ("std",))
+    assert pairs == {("HashBuffer/size=1-2", "pool"): ([100.0, 110.0], [80.0, 90.0]),
+                     ("HashBuffer/size=2-2", "pool"): ([200.0, 210.0], [150.0, 160.0]),
+                     ("StringBuilder-2", "sync.Pool"): ([50.0], [40.0])}  # "other" is no pool variant
+    # per pool, the medians summed over its benchmarks: B/op 1100 + 3000 plain, 15 + 30 pooled
+    hb = {t.unit: (t.plain, t.pooled) for t in totals["hash buffer"]}
+    assert hb == {"B/op": (4100.0, 45.0), "allocs/op": (10.0, 3.0)}
+    assert "string builder" not in totals  # no B/op in its records
+    assert held == {"hash buffer": 700.0}  # the largest median retained-B: medians 700 and 400
+    # without a named baseline among the variants nothing pairs
+    assert dc.pool_inputs(benchfmt.parse(text), "impl", ("ns/op",), ("plain",)) == ({}, {}, {})
+
+
+def _heap(samples: list[tuple[int, list[str], str | None]]) -> Any:
+    from enginepools.pprof.profile import ProfileBuilder
+
+    b = ProfileBuilder(period=1)
+    for nbytes, stack, pool in samples:
+        b.add_sample([1, nbytes, 0, 0], [(f, "x.c", 1) for f in stack], labels={"pool": pool} if pool else None)
+    return b.build()
+
+
+def test_profile_share_counts_the_pools_path_its_labels_and_nothing_else() -> None:
+    prof = _heap([
+        (600, ["ep_alloc", "hash_job.part.0", "worker_main"], None),  # through the hash path (a compiler clone)
+        (50, ["ep_alloc", "pool_refill", "ep_bufpool_get"], "hash"),  # a miss of the hash pool: its label
+        (200, ["ep_alloc", "tar_all", "ep_pipeline_run"], "tar"),
+        (0, ["ep_alloc", "hash_job"], None),  # an empty sample counts for nothing
+        (150, ["malloc", "walk_dir"], None),
+    ])
+    s = dc.profile_share(prof, "heap", "plain", "hash buffer")
+    assert (s.kind, s.profile, s.part, s.total, s.unit) == ("heap", "plain", 650.0, 1000.0, "bytes")
+    assert s.fraction == 0.65
+    t = dc.profile_share(prof, "heap", "plain", "tar buffer")
+    assert (t.part, t.total) == (200.0, 1000.0)
+    # the object pool counts only within the hash, tar and builder paths
+    obj = _heap([(100, ["ep_pool_get", "hash_job"], None), (300, ["ep_pool_get", "main"], None),
+                 (40, ["buf_get", "tar_all"], None)])
+    assert dc.profile_share(obj, "heap", "x", "object pool").part == 140.0
+    # a user's pool: functions holding its name, or in the benchmarked package
+    user = _heap([(70, ["FooPool.get", "main"], None), (30, ["mypkg.helper", "main"], None), (5, ["other"], None)])
+    assert dc.profile_share(user, "heap", "x", "FooPool").part == 70.0
+    assert dc.profile_share(user, "heap", "x", "FooPool", pkg="mypkg").part == 30.0
+    # a CPU profile has no alloc_space: no share of that kind
+    assert dc.profile_share(prof, "cpu", "plain", "hash buffer") is None
+    assert dc.Share("heap", "p", 0.0, 0.0, "bytes").fraction == 0.0
+
+
+def test_effect_of_rounds_has_both_intervals_from_the_walsh_averages() -> None:
+    # 8 rounds; two-sided signed-rank critical values (published tables): α = 0.05 → 3, α = 0.10 → 5
+    d = np.log([1.10, 0.97, 1.20, 1.05, 1.15, 0.99, 1.08, 1.30])
+    walsh = sorted((d[i] + d[j]) / 2 for i in range(8) for j in range(i, 8))
+    e = dc.effect_from_logs("wall time", d, 0.05)
+    assert (e.what, e.n) == ("wall time", 8)
+    assert e.delta == pytest.approx(math.exp(float(np.median(walsh))) - 1)
+    assert (e.lo, e.hi) == (pytest.approx(math.exp(walsh[3]) - 1), pytest.approx(math.exp(walsh[-4]) - 1))
+    assert (e.lo2, e.hi2) == (pytest.approx(math.exp(walsh[5]) - 1), pytest.approx(math.exp(walsh[-6]) - 1))
+    assert e.half_width == pytest.approx((walsh[-4] - walsh[3]) / 2)
+    # the two negative rounds (0.99, 0.97) have the smallest |d|, ranks 1 and 2: T⁻ = 3.  Sign sets with
+    # T⁻ ≤ 3: {}, {1}, {2}, {3}, {1, 2} — 5 of 2⁸, so p = 2 · 5/256
+    assert e.p_value == pytest.approx(2 * 5 / 256)
+    s = dc.scaled(e, 0.25)
+    assert s.what == "CPU time" and (s.p_value, s.n) == (e.p_value, 8)
+    assert (s.delta, s.lo, s.hi, s.lo2, s.hi2, s.half_width) == tuple(
+        pytest.approx(0.25 * x) for x in (e.delta, e.lo, e.hi, e.lo2, e.hi2, e.half_width))
+    # too few rounds for an interval: none, and no half-width
+    few = dc.effect_from_logs("wall time", d[:3], 0.05)
+    assert (few.lo, few.hi, few.lo2, few.hi2, few.half_width) == (None,) * 5
+    assert dc.scaled(few, 0.5).half_width is None
+
+
+def test_micro_effect_averages_each_rounds_log_ratio_over_the_pools_benchmarks() -> None:
+    pairs = [([100.0, 100.0, 100.0], [80.0, 90.0, 70.0]), ([10.0, 10.0, 10.0, 10.0], [12.0, 9.0, 11.0, 8.0]),
+             ([], [1.0]), ([1.0, 0.0], [1.0, 1.0])]  # an empty and an unusable pair are skipped, not the end
+    e = dc.micro_effect(pairs, 0.05)
+    d = [(math.log(0.8) + math.log(1.2)) / 2, (math.log(0.9) + math.log(0.9)) / 2, (math.log(0.7) + math.log(1.1)) / 2]
+    assert (e.what, e.n) == ("time per op", 3)
+    walsh = sorted((d[i] + d[j]) / 2 for i in range(3) for j in range(i, 3))
+    assert e.delta == pytest.approx(math.exp(float(np.median(walsh))) - 1)
+    assert dc.micro_effect([([1.0], [2.0])], 0.05).n == 1  # one round is an effect (without interval)
+    assert dc.micro_effect([([], [])], 0.05) is None

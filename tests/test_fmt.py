@@ -122,3 +122,15 @@ def test_bytes_ms_seconds_count() -> None:
     assert fmt.seconds(0.9) == "900 ms"
     assert fmt.seconds(600.0) == "10.0 min"
     assert fmt.count(1234567.9) == "1,234,567"
+
+
+def test_operands_take_the_fewest_digits_that_recompute_then_full_precision() -> None:
+    # Δ = (0.087750000001 − 0.1) / 0.1 = −12.2499999999% prints "-12.2%".  With 10 significant digits the
+    # operands read 0.1000000000 → 0.08775000000, whose Δ prints "-12.3%": 11 digits are the fewest that agree.
+    assert fmt.pct(fmt.delta(0.1, 0.08775)) == "-12.3%"
+    assert fmt.pair(0.1, 0.087750000001) == ("0.10000000000", "0.087750000001")
+    # Δ = −7.950000000001% prints "-8.0%"; 9.2049999999999 at 4 to 12 digits reads 9.205 (Δ prints "-7.9%"),
+    # so no rounding recomputes and both operands are printed in full
+    assert fmt.pct(fmt.delta(10, 9.2049999999999)) == "-8.0%" and fmt.pct(fmt.delta(10, 9.205)) == "-7.9%"
+    assert fmt.pair(10, 9.2049999999999) == ("10.0", "9.2049999999999")
+    assert fmt.delta_phrase(10, 9.2049999999999, "ns/op") == "-8.0% (10.0 → 9.2049999999999 ns/op)"

@@ -36,6 +36,8 @@ def brute_p(d: list[float]) -> float:
     [0.1, 0.1, -0.1, 0.2, 0.2, 0.3, -0.3],  # tied |d|
     [0.0, 0.2, 0.4, -0.1, 0.5],  # a zero difference is dropped
     [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],  # all positive: 2/1024
+    [0.3, -0.2, 0.2, -0.3, -0.2, 0.1],  # ties in pairs and threes: odd doubled midranks, T⁺ near the middle
+    [0.1, -0.1],  # T⁺ at the centre: both tails hold more than half, p is 1, not 2 × a tail
 ])
 def test_signed_rank_p_equals_enumeration(d: list[float]) -> None:
     assert P.signed_rank_p(np.array(d)) == pytest.approx(brute_p(d), abs=1e-12)
@@ -127,3 +129,52 @@ def test_bad_pairs_are_refused_with_a_reason() -> None:
         P.paired([1.0, 0.0], [1.0, 1.0])
     with pytest.raises(ValueError, match="positive"):
         P.paired([1.0, float("nan")], [1.0, 1.0])
+
+
+def test_significant_means_p_at_or_below_alpha() -> None:
+    # 5 positive rounds: p = 2/2⁵ = 0.0625 exactly
+    e = P.paired([1.0] * 5, [1.1, 1.2, 1.3, 1.4, 1.5])
+    assert e.p_value == 0.0625
+    assert e.significant(0.0625) and not e.significant(0.0624)
+
+
+def test_the_interval_edge_is_inclusive_at_alpha_over_two() -> None:
+    # n = 5: P(T⁺ ≤ 0) = 1/32 = α/2 exactly at α = 1/16, so k = 0 and the interval is the extreme Walsh averages
+    assert P._critical(5, 1 / 16) == 0 and P.min_rounds(1 - 1 / 16) == 5
+    assert P.min_rounds() == 6  # the default confidence is 95%
+    d = [0.01, 0.02, 0.04, 0.08, 0.16]
+    e = P.paired([1.0] * 5, np.exp(d), confidence=1 - 1 / 16)
+    assert (math.log(e.lo), math.log(e.hi)) == pytest.approx((0.01, 0.16)) and e.confidence == 1 - 1 / 16
+    # at 95% the same rounds have no interval: the confidence given is the one used
+    assert P.paired([1.0] * 5, np.exp(d)).lo is None
+
+
+def test_one_round_is_an_estimate_without_interval_and_none_is_refused() -> None:
+    e = P.paired([2.0], [3.0])
+    assert (e.n, e.ratio, e.lo, e.hi, e.p_value) == (1, pytest.approx(1.5), None, None, 1.0)
+    with pytest.raises(ValueError, match="at least one round"):
+        P.paired([], [])
+
+
+def test_bad_new_values_are_refused_like_bad_old_ones() -> None:
+    for new in ([1.0, 0.0], [1.0, -1.0], [1.0, float("inf")]):
+        with pytest.raises(ValueError, match="paired ratios need finite, positive values on both sides"):
+            P.paired([1.0, 1.0], new)
+
+
+def test_equivalence_uses_the_1_minus_2_alpha_interval_with_inclusive_bounds() -> None:
+    # 5 rounds, ratios 1, 1, 1, 1, 1.2.  At 1 − 2α = 90% (α = 0.05) k = 0: the interval is [1, 1.2], outside ±10%.
+    # (At 95% there would be no interval; at 85% k = 1 and the interval [1, √1.2 = 1.095] would be inside.)
+    old, new = [1.0] * 5, [1.0, 1.0, 1.0, 1.0, 1.2]
+    assert P.equivalent(old, new, 0.10) is False
+    assert P.equivalent(old, new, 0.25) is True
+    # identical rounds: the interval is [1, 1], inside [1 − 0, 1 + 0] — the bounds are inclusive
+    assert P.equivalent([1.0] * 5, [1.0] * 5, 0.0) is True
+
+
+def test_rounds_needed_at_and_just_past_the_target() -> None:
+    e = P.PairedEstimate(n=6, ratio=1.0, lo=math.exp(-0.05), hi=math.exp(0.05), p_value=1.0, confidence=0.95)
+    assert e.half_width == pytest.approx(0.05)
+    assert P.rounds_needed(e, e.half_width) == 6  # reached: no more rounds
+    # 5% wider than the target: 6 × 1.05² = 6.615 → 7 rounds
+    assert P.rounds_needed(e, e.half_width / 1.05) == 7

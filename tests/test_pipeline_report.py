@@ -139,3 +139,51 @@ def test_ab_heap_profiles_used_when_the_given_one_is_not_of_the_pipeline(tmp_pat
     b.add_sample([1, 4096, 0, 0], [("ep_alloc", "alloc.c", 1), ("kernel_hash_std", "kernels_hash.c", 1)])
     md = str(pipeline_section(ab, b.build(), figures=False))
     assert "### Where the pipeline's memory goes (pools=none)" in md and "| hash read buffers | 600 B | 60.0% |" in md
+
+
+def _ab_report(tmp_path: Path, ab: abmod.ABResult) -> tuple[Path, Path, Path]:
+    from enginepools.report import gather
+    from enginepools.report.writer import write_report
+
+    ab_path, heap = tmp_path / "ab.json", tmp_path / "heap.pb.gz"
+    ab.write_json(ab_path)
+    heap_profile().write(str(heap))
+    out = tmp_path / "r"
+    write_report(gather([], [str(heap)], str(ab_path)), out)
+    return out, ab_path, heap
+
+
+def test_the_reports_end_to_end_section_recomputes_from_the_ab_file_and_the_profile(tmp_path: Path) -> None:
+    import report_consistency as rc
+
+    out, ab_path, heap = _ab_report(tmp_path, synthetic_ab())
+    text = (out / "profiling-analysis-findings.md").read_text()
+    assert "## End to end" in text and "| hash read buffers | 600 B | 60.0% |" in text
+    assert rc.check_against_raw(out, ab=ab_path, profiles={"heap": heap}) == []
+    # the same report checked against an A/B where hash and tar traded places: every moved figure is named
+    other = tmp_path / "swapped.json"
+    other.write_text(ab_path.read_text().replace("pools=hash", "pools=@").replace("pools=tar", "pools=hash")
+                     .replace("pools=@", "pools=tar"))
+    problems = rc.check_against_raw(out, ab=other, profiles={"heap": heap})
+    assert any("hash: wall time 79.83 ms" in p for p in problems), problems
+    assert any("tar: Δ time" in p for p in problems) and any("CI lower end" in p for p in problems)
+    # one share changed by hand in the document
+    doc = out / "profiling-analysis-findings.md"
+    doc.write_text(text.replace("| worker pool | 100 B | 10.0% |", "| worker pool | 100 B | 11.0% |"))
+    assert any("worker pool: share 11.0%, the profile gives 10.0%" in p
+               for p in rc.check_against_raw(out, ab=ab_path, profiles={"heap": heap}))
+
+
+def test_the_checker_counts_u_test_p_and_the_bootstrap_distribution_exactly() -> None:
+    import report_consistency as rc
+
+    # 3 vs 3, no ties, every x below every y: U = 0, one arrangement of C(6, 3) = 20 → p = 2/20
+    assert rc.u_test_p([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]) == pytest.approx(0.1)
+    # ties: x takes 2 of {1, 2, 2, 3}; its U (x > y counts 1, a tie ½) over the 6 ways: {1,2}: ½ (twice),
+    # {1,3}: 2, {2,2}: 2, {2,3}: 3½ (twice).  Observed ½ is the smallest, 2 of 6 → p = 2 · 2/6
+    assert rc.u_test_p([1.0, 2.0], [2.0, 3.0]) == pytest.approx(2 * 2 / 6)
+    # the bootstrap median of {1, 2, 3}: the middle draw is 1 when ≥ 2 of 3 draws are 1: 3·(1/3)²(2/3) + (1/3)³
+    d = rc.bootstrap_median_dist([1.0, 2.0, 3.0])
+    assert d[1.0] == pytest.approx(7 / 27) and d[3.0] == pytest.approx(7 / 27) and d[2.0] == pytest.approx(13 / 27)
+    # even n: {1, 2}: draws (1,1) → 1, (2,2) → 2, mixed → 1.5
+    assert rc.bootstrap_median_dist([1.0, 2.0]) == pytest.approx({1.0: 0.25, 1.5: 0.5, 2.0: 0.25})

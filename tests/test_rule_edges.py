@@ -116,7 +116,17 @@ TABLES = {"significance": SIGNIFICANCE, "keep on time": KEEP_ON_TIME, "keep on m
 CASES = [(rule, c) for rule, table in TABLES.items() for c in table]
 
 
-@pytest.mark.parametrize("rule, case", CASES, ids=[f"{r}: {c.edge}" for r, c in CASES])
+def ascii_id(text: str) -> str:
+    """A test id in plain ASCII.  pytest escapes a non-ASCII id (``\\u0394``),
+    and when one process runs pytest twice (mutmut's runner) the second run
+    escapes the escape, so the ids mutmut recorded no longer resolve."""
+    for a, b in (("Δ", "delta"), ("−", "-"), ("α", "alpha"), ("±", "+-"), ("≤", "<="), ("≥", ">=")):
+        text = text.replace(a, b)
+    assert text.isascii(), text
+    return text
+
+
+@pytest.mark.parametrize("rule, case", CASES, ids=[ascii_id(f"{r}: {c.edge}") for r, c in CASES])
 def test_documented_rule_at_its_edge(rule: str, case: Case) -> None:
     assert decide(case) == case.expected
 
@@ -137,7 +147,7 @@ MOVED_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", MOVED_CASES, ids=[c.edge for c in MOVED_CASES])
+@pytest.mark.parametrize("case", MOVED_CASES, ids=[ascii_id(c.edge) for c in MOVED_CASES])
 def test_rules_moved_by_a_rules_file_have_the_same_edges(case: Case) -> None:
     assert decide(case, **MOVED) == case.expected
 
@@ -146,3 +156,52 @@ def test_rules_moved_by_a_rules_file_have_the_same_edges(case: Case) -> None:
 def test_on_conflict_decides_the_trade_off(on_conflict: str) -> None:
     c = Case("trade-off", 3.0, P_SIG, -40.0, P_SIG, on_conflict)
     assert decide(c, on_conflict=on_conflict) == on_conflict
+
+
+# The reason each rule gives, word for word, as docs/compare-and-verdict.md
+# shows them: a user reads these sentences, so each branch's wording and
+# the figures in it are pinned here (typed by hand from the cases).
+def _why(rows: list[dict[str, Any]], **rules: Any) -> tuple[str, str]:
+    [v] = verdict.decide(rows, verdict.Rules(**rules) if rules else None)
+    return v.decision, v.rule
+
+
+REASONS = [
+    ("no time row", [_row("B/op", -50.0, P_SIG)],
+     (INCONCLUSIVE, "no time comparison (ns/op or sec/op) for this pool")),
+    ("baseline median 0", [{**_row("ns/op", 0.0, P_SIG), "delta_pct": None}],
+     (INCONCLUSIVE, "time difference undefined: the baseline median is 0")),
+    ("trade-off", [_row("ns/op", 3.0, P_SIG), _row("B/op", -25.0, P_SIG)],
+     (INCONCLUSIVE, "trade-off (inconclusive by rule on_conflict): 25.0% less B/op (p=0.001) but significantly "
+                    "slower, time +3.0% (p=0.001)")),
+    ("within, not significant", [_row("ns/op", -2.0, P_NOT)],
+     (REMOVE, "no benefit: time -2.0% (p=0.500, not significant) is within ±10% of the baseline, with no "
+              "significant memory gain")),
+    ("within, significant, memory up", [_row("ns/op", -2.0, P_SIG), _row("B/op", 4.0, P_SIG)],
+     (REMOVE, "no benefit: time -2.0% (p=0.001, significant) is within ±10% of the baseline, with memory +4.0% "
+              "B/op, not a gain")),
+    ("within, memory down short of keep", [_row("ns/op", 1.0, P_NOT), _row("B/op", -12.0, P_SIG)],
+     (INCONCLUSIVE, "time within ±10% (+1.0%) but B/op significantly lower by 12.0%, short of the 20% to keep")),
+    ("faster short of keep", [_row("ns/op", -12.0, P_SIG)],
+     (INCONCLUSIVE, "significantly faster (-12.0%, p=0.001) but short of the 15% the rules ask to keep")),
+    ("outside, not significant", [_row("ns/op", -40.0, P_NOT)],
+     (INCONCLUSIVE, "time -40.0% is outside ±10% but not significant (p=0.500 > α=0.05)")),
+]
+
+
+@pytest.mark.parametrize("rows, expected", [(r, e) for _, r, e in REASONS], ids=[ascii_id(n) for n, _, _ in REASONS])
+def test_each_rule_gives_its_reason_word_for_word(rows: list[dict[str, Any]], expected: tuple[str, str]) -> None:
+    assert _why(rows) == expected
+
+
+def test_rows_group_by_package_and_columns_and_keep_allocs() -> None:
+    a = {**_row("ns/op", -20.0, P_SIG), "pkg": "a"}
+    b = {**_row("ns/op", 20.0, P_SIG), "pkg": "b"}
+    allocs = {**_row("allocs/op", -50.0, P_SIG), "pkg": "a"}
+    summary = {"name": "BenchmarkX", "unit": "ns/op", "old": {"median": 1.0, "n": 5}, "new": None}
+    vs = verdict.decide([summary, a, allocs, b, summary])  # a summary row (no new column) is skipped, not the end
+    assert [(v.pkg, v.decision) for v in vs] == [("a", KEEP), ("b", REMOVE)]
+    assert vs[0].allocs is not None and vs[0].allocs.delta_pct == -50.0 and vs[0].allocs.significant
+    # unlabelled columns are "old" and "new"; a row without pkg is in package ""
+    [v] = verdict.decide([{k: x for k, x in _row("ns/op", -20.0, P_SIG).items() if k not in ("old_label", "new_label")}])
+    assert (v.pkg, v.baseline, v.candidate) == ("", "old", "new")

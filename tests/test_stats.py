@@ -285,3 +285,175 @@ def test_bootstrap_interval_of_the_median_ratio() -> None:
     a = stats.delta_ci_bootstrap(old, new, resamples=2000, seed=3)
     assert a == stats.delta_ci_bootstrap(old, new, resamples=2000, seed=3)  # seeded
     assert a[0] <= 0.2 + 1e-9 and 0.2 - 1e-9 <= a[1] and a[1] < 0.7
+
+
+# ----------------------------------------------- quantile intervals, every branch
+# Expectations from the binomial distribution (scipy.stats.binom, not the
+# module's own pmf): the order statistics (l, r) cover the q quantile with
+# probability P(l ≤ B < r), B ~ Bin(n, q), and the interval is built from
+# the most probable ranks first, so dropping its least probable end falls
+# below the confidence asked for.
+
+def _coverage(n: int, q: float, lo: int, hi: int) -> float:
+    k = np.arange(max(lo, 0), min(hi, n + 1))
+    return float(scipy.stats.binom.pmf(k, n, q).sum())
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 9, 10, 17, 30])
+@pytest.mark.parametrize("q", [0.1, 0.25, 0.5, 0.75, 0.9])
+@pytest.mark.parametrize("confidence", [0.8, 0.95, 0.99])
+def test_small_sample_quantile_interval_is_the_most_probable_ranks(n: int, q: float, confidence: float) -> None:
+    ci = stats.quantile_ci(n, q, confidence)
+    assert (ci.n, ci.quantile) == (n, q)
+    assert 0 <= ci.lo_order < ci.hi_order <= n + 1
+    cov = _coverage(n, q, ci.lo_order, ci.hi_order)
+    assert ci.confidence == pytest.approx(cov, abs=1e-9)
+    if (ci.lo_order, ci.hi_order) != (0, n + 1):
+        assert cov >= confidence - 1e-12
+    ends = [scipy.stats.binom.pmf(ci.lo_order, n, q), scipy.stats.binom.pmf(ci.hi_order - 1, n, q)]
+    if ci.hi_order - ci.lo_order > 1:
+        assert cov - min(ends) < confidence  # minimal: without its least probable rank it no longer covers
+    # the ranks around the q quantile's position are inside
+    assert ci.lo_order <= max(1, math.ceil((n + 1) * q) - 1) <= ci.hi_order
+
+
+@pytest.mark.parametrize("n", [31, 40, 57, 100, 1000])
+@pytest.mark.parametrize("q", [0.5, 0.25])
+def test_large_sample_quantile_interval_covers_like_the_binomial(n: int, q: float) -> None:
+    ci = stats.quantile_ci(n, q, 0.95)
+    assert 1 <= ci.lo_order < ci.hi_order <= n
+    exact = _coverage(n, q, ci.lo_order, ci.hi_order)
+    assert abs(ci.confidence - exact) < 0.02  # the normal approximation of the same coverage
+    assert exact >= 0.93 and _coverage(n, q, ci.lo_order + 1, ci.hi_order - 1) < 0.95
+    # centred on the quantile's rank n·q: the two ends lie about equally far from it
+    assert abs((ci.lo_order + ci.hi_order) / 2 - (n * q + 1)) <= 1.5
+
+
+def test_a_large_sample_interval_that_spans_everything_is_certain() -> None:
+    ci = stats.quantile_ci(31, 0.5, 1 - 1e-12)  # normal branch; needs more ranks than there are
+    assert (ci.lo_order, ci.hi_order, ci.confidence) == (0, 32, 1.0)
+
+
+def test_quantile_interval_edges_and_bad_arguments() -> None:
+    assert stats.quantile_ci(7, 0.5, 1.0) == stats.QuantileCI(7, 0.5, 1.0, 0, 8)  # certainty: -inf … +inf
+    lo_q = stats.quantile_ci(10, 0.0, 0.9)  # the minimum: rank 0 holds all the probability
+    assert (lo_q.lo_order, lo_q.confidence) == (0, 1.0)
+    hi_q = stats.quantile_ci(10, 1.0, 0.9)
+    assert (hi_q.hi_order, hi_q.confidence) == (11, 1.0)
+    for n, q in ((-1, 0.5), (5, -0.01), (5, 1.01)):
+        with pytest.raises(ValueError, match=f"n={n}, q={q}"):
+            stats.quantile_ci(n, q)
+
+
+def test_samples_needed_for_an_interval_follow_the_confidence() -> None:
+    # the median interval lies inside the sample once 1 − 2/2ⁿ ≥ confidence
+    assert stats.min_samples_for_ci(0.90) == 5 and stats.min_samples_for_ci() == 6 and stats.min_samples_for_ci(0.99) == 8
+    assert stats.min_samples_for_ci(1 - 1e-9, limit=10) == 11  # never within the limit: limit + 1
+    assert stats.min_samples_for_ci(0.5) == 2  # 1 − 2/4 = 0.5: two samples suffice
+
+
+def test_smallest_possible_p_is_two_over_the_arrangements() -> None:
+    assert stats.min_p_value(4, 4) == pytest.approx(2 / 70)
+    assert stats.min_p_value(1, 1) == 1.0 and stats.min_p_value(1, 2) == pytest.approx(2 / 3)
+    assert stats.min_p_value(0, 5) == 1.0 and stats.min_p_value(5, 0) == 1.0
+    assert stats.min_p_value(1, 999) == pytest.approx(2 / 1000)  # exact branch, at its edge of 1000
+    assert stats.min_p_value(1, 1000) == pytest.approx(2 / 1001, rel=1e-9)  # the log branch
+    assert stats.min_p_value(3, 998) == pytest.approx(2 / math.comb(1001, 3), rel=1e-9)
+    assert stats.min_p_value(2, 1000) == pytest.approx(2 / math.comb(1002, 2), rel=1e-9)
+
+
+def test_samples_needed_for_a_test_follow_alpha() -> None:
+    # 2/C(2n, n) ≤ α: n = 3 gives 2/20 = 0.1 exactly (≤ is inclusive), 4 gives 2/70, 5 gives 2/252, 7 gives 2/3432
+    assert stats.min_samples_for_test(0.1) == 3 and stats.min_samples_for_test() == 4
+    assert stats.min_samples_for_test(0.01) == 5 and stats.min_samples_for_test(0.001) == 7
+    assert stats.min_samples_for_test(1.0) == 1  # 2/C(2, 1) = 1
+    assert stats.min_samples_for_test(1e-40, limit=10) == 11
+
+
+# ------------------------------------------------- edges of the other statistics
+
+def test_empty_samples_are_refused_or_undefined() -> None:
+    with pytest.raises(ValueError, match="median of an empty sample"):
+        stats.median([])
+    with pytest.raises(ValueError, match="mann_whitney_p: both samples need at least one value"):
+        stats.mann_whitney_p([1.0, 2.0], [])
+    with pytest.raises(ValueError, match="both samples need at least one value"):
+        stats.mann_whitney_p([], [1.0, 2.0])
+    assert stats.geomean([]) is None
+    assert stats.json_finite([1.5, float("inf"), {"x": float("-inf"), "y": float("nan")}]) == [1.5, None,
+                                                                                            {"x": None, "y": None}]
+
+
+def test_u_test_is_exact_up_to_50_a_side_and_two_sided() -> None:
+    # completely separated samples: the exact two-sided p is 2 / C(m + n, m)
+    a, b = list(range(10)), [x + 100.0 for x in range(12)]
+    p, method = stats.mann_whitney_p(a, b)
+    assert method == "exact" and p == pytest.approx(2 / math.comb(22, 10), rel=1e-9)
+    assert stats.mann_whitney_p(b, a)[0] == pytest.approx(p, rel=1e-9)
+    half = [x / 100 for x in range(50)]
+    assert stats.mann_whitney_p(half, [x + 0.005 for x in half])[1] == "exact"  # 50 and 50: still exact
+    assert stats.mann_whitney_p([x / 100 for x in range(51)], [1.0, 2.0, 3.0])[1] == "asymptotic"
+    assert stats.mann_whitney_p([1.0, 2.0, 3.0], [x / 100 for x in range(51)])[1] == "asymptotic"
+
+
+def test_a_test_runs_when_alpha_equals_the_smallest_possible_p() -> None:
+    old, new = [1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]
+    c = stats.compare_samples(old, new, alpha=2 / 70)  # the smallest p at 4 and 4 is 2/70: reachable, so tested
+    assert c.p == pytest.approx(2 / 70) and c.significant and c.method == "exact"
+    few = stats.compare_samples([1.0, 2.0, 3.0], [4.0, 5.0, 6.0])
+    assert (few.p, few.n1, few.n2, few.alpha, few.method, few.warnings) == (
+        None, 3, 3, 0.05, "none", ("need >= 4 samples to detect a difference at alpha level 0.05",))
+
+
+def test_summary_uses_the_confidence_asked_for() -> None:
+    x = [float(v) for v in range(1, 11)]
+    s = stats.summarize(x, 0.8)
+    # 10 samples, 80%: the interval (3rd, 8th) covers P(3 ≤ B ≤ 7) = 912/1024 (Bin(10, ½))
+    assert (s.lo, s.hi) == (3.0, 8.0) and s.confidence == pytest.approx(912 / 1024)
+    assert stats.median_ci(x, 0.8) == (3.0, 8.0)
+    assert stats.median_ci(x) == (2.0, 9.0)  # 95%: P(2 ≤ B ≤ 8) = 1002/1024
+
+
+def test_hodges_lehmann_interval_at_its_edges() -> None:
+    old, new = [1.0, 2.0, 4.0, 8.0], [3.0, 5.0, 7.0, 9.0]
+    ratios = sorted(b / a for a in old for b in new)
+    # 4 and 4 at confidence 1 − 2/70: P(U ≤ 0) = 1/70 = α/2 exactly, so k = 1: the extreme pairwise ratios
+    lo, hi = stats.delta_ci_hodges_lehmann(old, new, 1 - 2 / 70)
+    assert (lo, hi) == (pytest.approx(ratios[0] - 1), pytest.approx(ratios[-1] - 1))
+    # one new sample against 50 old: U is uniform on 0…50, P(U ≤ 0) = 1/51 ≤ 0.025 < P(U ≤ 1) = 2/51 → k = 1
+    many = [float(v) for v in range(1, 51)]
+    lo, hi = stats.delta_ci_hodges_lehmann(many, [25.0])
+    r = sorted(25.0 / a for a in many)
+    assert (lo, hi) == (pytest.approx(r[0] - 1), pytest.approx(r[-1] - 1)) == (-0.5, pytest.approx(24.0))
+    assert stats.delta_ci_hodges_lehmann([], [1.0, 2.0]) is None and stats.delta_ci_hodges_lehmann([1.0, 2.0], []) is None
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the zero-median resamples of the last case
+def test_bootstrap_interval_against_the_exact_bootstrap_distribution() -> None:
+    import report_consistency as rc
+
+    old = [10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0]
+    new = [v * 1.1 for v in old]  # in step with old: a paired resampling would give exactly +10%
+    lo, hi = stats.delta_ci_bootstrap(old, new)
+    q = rc.bootstrap_delta_quantiles(old, new, (0.015, 0.035, 0.965, 0.985))
+    assert q[0] <= lo <= q[1] and q[2] <= hi <= q[3]
+    assert hi - lo > 0.05  # resampled independently, not in pairs
+    assert stats.delta_ci_bootstrap(old, new) == (lo, hi)  # seeded: the same interval every time
+    q90 = rc.bootstrap_delta_quantiles(old, new, (0.04, 0.06, 0.94, 0.96))
+    lo90, hi90 = stats.delta_ci_bootstrap(old, new, 0.9)
+    assert q90[0] <= lo90 <= q90[1] and q90[2] <= hi90 <= q90[3]
+    # 4 a side is enough, 3 is not; a baseline median of 1 is fine, of 0 is not
+    assert stats.delta_ci_bootstrap([1.0, 1.0, 2.0, 0.5], [1.0, 2.0, 3.0, 4.0]) is not None
+    assert stats.delta_ci_bootstrap([1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0]) is None
+    assert stats.delta_ci_bootstrap([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0]) is None
+    # resamples whose baseline median is 0 make the ratio unbounded: no interval rather than an infinite one
+    assert stats.delta_ci_bootstrap([0.0, 0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0, 5.0]) is None
+
+
+def test_limits_and_certainty_at_the_edges() -> None:
+    assert stats.quantile_ci(0, 0.5).n == 0  # an empty sample is allowed: no interval, no error
+    assert stats.quantile_ci(40, 0.5, 1.0) == stats.QuantileCI(40, 0.5, 1.0, 0, 41)  # certainty, large n too
+    assert stats.min_p_value(5, 1) == pytest.approx(1 / 3)  # 2 / C(6, 1)
+    assert stats.min_p_value(600, 600) < 1e-300  # past a float's C(1200, 600): computed in logs, no overflow
+    assert stats.min_samples_for_ci(1.0) == 51  # never inside the sample: the default limit 50, plus one
+    assert stats.min_samples_for_test(1e-40) == 51

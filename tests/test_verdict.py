@@ -114,7 +114,7 @@ def test_rules_from_toml_override_thresholds(tmp_path: Path) -> None:
     ("alpha = 2\n", r"rules\.toml: alpha must be between 0 and 1"),
     ("on_conflict = 'maybe'\n", r"on_conflict must be one of keep, remove, inconclusive"),
     ("keep_faster_pct = \n", r"rules\.toml: not valid TOML"),
-])
+], ids=["unknown-rule", "not-a-float", "alpha-out-of-range", "bad-on-conflict", "not-toml"])  # no "\\" in an id (ascii_id)
 def test_bad_rule_files_are_input_errors(tmp_path: Path, text: str, message: str) -> None:
     f = tmp_path / "rules.toml"
     f.write_text(text)
@@ -207,3 +207,38 @@ def test_load_rules_errors_name_the_file(tmp_path: Path) -> None:
         verdict.load_rules(p)
     with pytest.raises(InputError, match=f"^{tmp_path}: "):
         verdict.load_rules(tmp_path)  # a directory
+
+
+def test_rules_accept_their_bounds_and_name_every_bad_value() -> None:
+    verdict.Rules(keep_faster_pct=0.0, keep_less_memory_pct=100.0, remove_within_pct=0.0, margin_pct=100.0)
+    for alpha in (0.0, 1.0, 1.5):
+        with pytest.raises(InputError, match=f"alpha must be between 0 and 1, got {alpha}"):
+            verdict.Rules(alpha=alpha)
+    with pytest.raises(InputError) as e:
+        verdict.Rules(keep_faster_pct=100.5, remove_within_pct=-1.0)
+    assert str(e.value) == ("keep_faster_pct must be a percentage between 0 and 100, got 100.5; "
+                            "remove_within_pct must be a percentage between 0 and 100, got -1.0")
+
+
+def test_rules_file_errors_say_what_the_file_should_be(tmp_path: Path) -> None:
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * (3 << 19) + "\n")  # 1.5 MiB: over the 1 MiB a rules file may have
+    with pytest.raises(InputError, match=r"big\.toml: 1572867 bytes is larger than the 1048576 a verdict rules "
+                                         r"file \(TOML\) may have"):
+        verdict.load_rules(big)
+    d = tmp_path / "dir.toml"
+    d.mkdir()
+    with pytest.raises(InputError, match=r"dir\.toml: is a directory, expected a verdict rules file \(TOML\)"):
+        verdict.load_rules(d)
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"alpha = 0.05\n\xff\n")
+    with pytest.raises(InputError, match=r"bad\.toml: not a text file \(invalid start byte at byte 13\), "
+                                         r"expected TOML rules"):
+        verdict.load_rules(bad)
+
+
+def test_evidence_carries_the_medians_and_counts_of_its_row() -> None:
+    row = {"name": "BenchmarkX", "unit": "ns/op", "old_label": "std", "new_label": "pool",
+           "old": {"median": 100.0, "n": 7}, "new": {"median": 80.0, "n": 9}, "delta_pct": -20.0, "p_value": 0.001}
+    [v] = verdict.decide([row])
+    assert v.time == verdict.Evidence("ns/op", 100.0, 80.0, 7, 9, -20.0, 0.001, True)
