@@ -273,3 +273,240 @@ def test_micro_effect_averages_each_rounds_log_ratio_over_the_pools_benchmarks()
     assert e.delta == pytest.approx(math.exp(float(np.median(walsh))) - 1)
     assert dc.micro_effect([([1.0], [2.0])], 0.05).n == 1  # one round is an effect (without interval)
     assert dc.micro_effect([([], [])], 0.05) is None
+
+
+# ------------------------------------------------ the rule sentences, in full
+# Each branch of apply_rules / _decide prints one sentence naming the rule and
+# the numbers that decided; the expectations below are written from the rules
+# (docs/compare-and-verdict.md), with every percentage worked out by hand.
+
+def _e(what, delta, lo, hi, lo2, hi2, n=10, hw=None):
+    return dc.Effect(what, delta, lo, hi, lo2, hi2, 0.01, n, hw)
+
+
+KEEP_MARGIN = "is a significant improvement of at least the {} margin"
+SENTENCES = [
+    pytest.param(_e("wall time", -0.10, -0.15, -0.05, -0.14, -0.06), None, 5.0,
+                 ("keep", "keep: measured end-to-end wall time -10.0% [-15.0%, -5.0%] is a significant improvement "
+                          "of at least the 5% margin", None), id="keep"),
+    pytest.param(_e("wall time", -0.08, -0.12, -0.0751, -0.11, -0.08), None, 7.5,
+                 ("keep", "keep: measured end-to-end wall time -8.0% [-12.0%, -7.5%] is a significant improvement "
+                          "of at least the 7.5% margin", None), id="keep-margin-7.5"),
+    pytest.param(_e("wall time", 0.0, -0.01, 0.01, -0.005, 0.005),
+                 _e("peak RSS", -0.20, -0.30, -0.10, -0.28, -0.12), 5.0,
+                 ("keep", "keep: measured end-to-end peak RSS -20.0% [-30.0%, -10.0%] is a significant improvement "
+                          "of at least the 5% margin", None), id="keep-on-memory"),
+    pytest.param(_e("wall time", -0.10, -0.15, -0.05, -0.14, -0.06), _e("peak RSS", 0.06, 0.01, 0.09, 0.02, 0.08),
+                 5.0, ("trade-off", "trade-off: measured end-to-end wall time -10.0% [-15.0%, -5.0%] is better by at "
+                                    "least the 5% margin, but peak RSS +6.0% [+1.0%, +9.0%] is worse by at least it",
+                       None), id="trade-off-time-better"),
+    pytest.param(_e("wall time", 0.08, 0.02, 0.12, 0.03, 0.11), _e("peak RSS", -0.20, -0.30, -0.10, -0.28, -0.12),
+                 5.0, ("trade-off", "trade-off: measured end-to-end peak RSS -20.0% [-30.0%, -10.0%] is better by at "
+                                    "least the 5% margin, but wall time +8.0% [+2.0%, +12.0%] is worse by at least it",
+                       None), id="trade-off-memory-better"),
+    pytest.param(_e("wall time", 0.02, 0.01, 0.03, 0.012, 0.028), None, 5.0,
+                 ("remove", "remove: measured end-to-end wall time +2.0% [+1.0%, +3.0%] is significantly worse, and "
+                            "nothing improves by the 5% margin", None), id="remove-worse"),
+    pytest.param(_e("wall time", 0.0, -0.01, 0.01, -0.005, 0.005), _e("peak RSS", 0.03, 0.01, 0.05, 0.015, 0.045),
+                 5.0, ("remove", "remove: measured end-to-end peak RSS +3.0% [+1.0%, +5.0%] is significantly worse, "
+                                 "and nothing improves by the 5% margin", None), id="remove-memory-worse"),
+    # -0.0004 prints as +0.0% (never -0.0%)
+    pytest.param(_e("wall time", -0.0004, -0.01, 0.01, -0.008, 0.008), None, 5.0,
+                 ("remove", "remove: measured end-to-end wall time +0.0% [-1.0%, +1.0%] equivalent to plain allocation "
+                            "(the 90% intervals lie within \u00b15%): a pool is code to maintain", None),
+                 id="remove-equivalent"),
+    pytest.param(_e("wall time", 0.0, -0.01, 0.01, -0.008, 0.008), _e("peak RSS", 0.01, -0.02, 0.03, -0.015, 0.025),
+                 5.0, ("remove", "remove: measured end-to-end wall time +0.0% [-1.0%, +1.0%] and peak RSS +1.0% "
+                                 "[-2.0%, +3.0%] equivalent to plain allocation (the 90% intervals lie within \u00b15%): "
+                                 "a pool is code to maintain", None), id="remove-equivalent-both"),
+    pytest.param(_e("wall time", 0.03, -0.04, 0.11, -0.03, 0.10), None, 5.0,
+                 ("remove", "remove: measured end-to-end wall time +3.0% [-4.0%, +11.0%]: no improvement of the 5% "
+                            "margin (the 90% intervals start at or above the lower edge of \u00b15%: equivalent or "
+                            "worse): a pool is code to maintain", None), id="remove-no-improvement"),
+    # Δ = +1%: resolved (remove) once lo >= -5%, a log half-width of ln 1.01 - ln 0.95
+    # = 0.0099503 + 0.0512933 = 0.0612436; from 0.1 at n = 10: 10 x (0.1 / 0.0612436)^2 = 26.66 -> 27
+    pytest.param(_e("CPU time", 0.01, -0.09, 0.12, -0.08, 0.10, hw=0.1), None, 5.0,
+                 ("inconclusive", "inconclusive: measured end-to-end CPU time +1.0% [-9.0%, +12.0%] might be an "
+                                  "improvement of the 5% margin, not proven (the 90% interval reaches below the lower "
+                                  "edge of \u00b15%); about 27 rounds would resolve it", 27), id="inconclusive-remove-side"),
+    # Δ = -10%: resolved (keep) once hi < 0, a half-width of |ln 0.9| = 0.1053605;
+    # from 0.2 at n = 10: 10 x (0.2 / 0.1053605)^2 = 36.03 -> 37
+    pytest.param(_e("wall time", -0.10, -0.25, 0.08, -0.22, 0.05, hw=0.2), None, 5.0,
+                 ("inconclusive", "inconclusive: measured end-to-end wall time -10.0% [-25.0%, +8.0%] might be an "
+                                  "improvement of the 5% margin, not proven (the 90% interval reaches below the lower "
+                                  "edge of \u00b15%); about 37 rounds would resolve it", 37), id="inconclusive-keep-side"),
+    # Δ = -5% exactly is on the keep side: |ln 0.95| = 0.0512933; 10 x (0.1 / 0.0512933)^2 = 38.01 -> 39
+    pytest.param(_e("wall time", -0.05, -0.20, 0.10, -0.18, 0.08, hw=0.1), None, 5.0,
+                 ("inconclusive", "inconclusive: measured end-to-end wall time -5.0% [-20.0%, +10.0%] might be an "
+                                  "improvement of the 5% margin, not proven (the 90% interval reaches below the lower "
+                                  "edge of \u00b15%); about 39 rounds would resolve it", 39), id="inconclusive-at-margin"),
+    # already narrow enough (0.05 < 0.0612436): the rounds it has
+    pytest.param(_e("wall time", 0.01, -0.04, 0.06, -0.06, 0.05, n=12, hw=0.05), None, 5.0,
+                 ("inconclusive", "inconclusive: measured end-to-end wall time +1.0% [-4.0%, +6.0%] might be an "
+                                  "improvement of the 5% margin, not proven (the 90% interval reaches below the lower "
+                                  "edge of \u00b15%); about 12 rounds would resolve it", 12), id="inconclusive-narrow"),
+    # two open effects: the larger need; time is named. peak RSS at +1%: 10 x (0.2 / 0.0612436)^2 = 106.64 -> 107
+    pytest.param(_e("CPU time", 0.01, -0.09, 0.12, -0.08, 0.10, hw=0.1),
+                 _e("peak RSS", 0.01, -0.09, 0.12, -0.08, 0.10, hw=0.2), 5.0,
+                 ("inconclusive", "inconclusive: measured end-to-end CPU time +1.0% [-9.0%, +12.0%] might be an "
+                                  "improvement of the 5% margin, not proven (the 90% interval reaches below the lower "
+                                  "edge of \u00b15%); about 107 rounds would resolve it", 107), id="inconclusive-two-open"),
+    # no half-width: no figure
+    pytest.param(_e("wall time", 0.01, -0.09, 0.12, -0.08, 0.10), None, 5.0,
+                 ("inconclusive", "inconclusive: measured end-to-end wall time +1.0% [-9.0%, +12.0%] might be an "
+                                  "improvement of the 5% margin, not proven (the 90% interval reaches below the lower "
+                                  "edge of \u00b15%)", None), id="inconclusive-no-half-width"),
+    pytest.param(_e("wall time", -0.3, None, None, None, None, n=3), None, 5.0,
+                 ("inconclusive", "no measured end-to-end time interval: the paired test needs at least 6 rounds", None),
+                 id="no-interval"),
+    pytest.param(None, _e("peak RSS", -0.3, -0.4, -0.2, -0.38, -0.22), 5.0,
+                 ("inconclusive", "no measured end-to-end time interval: the paired test needs at least 6 rounds", None),
+                 id="no-time"),
+]
+
+
+@pytest.mark.parametrize("time, memory, margin, want", SENTENCES)
+def test_rule_sentence_of_each_branch(time, memory, margin, want):
+    assert dc.apply_rules(time, memory, margin, "measured end-to-end") == want
+
+
+def test_no_interval_sentence_asks_the_statistics_for_the_rounds():
+    # the exact signed-rank test's smallest two-sided p is 2 / 2^n: at alpha = 0.01
+    # n = 7 gives 0.0156 (too large), n = 8 gives 0.0078 -> 8 rounds
+    assert dc.apply_rules(None, None, 5.0, "measured", alpha=0.01)[1] == \
+        "no measured time interval: the paired test needs at least 8 rounds"
+    assert dc.apply_rules(None, None, 5.0, "measured")[1] == \
+        "no measured time interval: the paired test needs at least 6 rounds"
+
+
+def test_rounds_to_resolve_by_hand():
+    # remove side, Δ = +2%: ln 1.02 - ln 0.95 = 0.0198026 + 0.0512933 = 0.0710959;
+    # hw 0.3 at n = 8: 8 x (0.3 / 0.0710959)^2 = 142.44 -> 143
+    assert dc.rounds_to_resolve(_e("x", 0.02, -0.2, 0.3, -0.1, 0.2, n=8, hw=0.3), 5.0 / 100) == 143
+    # keep side, Δ = -20%: |ln 0.8| = 0.2231436; hw 0.3 at n = 8: 8 x 1.80749 = 14.46 -> 15
+    assert dc.rounds_to_resolve(_e("x", -0.20, -0.4, 0.1, -0.35, 0.05, n=8, hw=0.3), 0.05) == 15
+    # just past n: at least one more round
+    assert dc.rounds_to_resolve(_e("x", -0.20, -0.4, 0.1, -0.35, 0.05, n=8, hw=0.2232), 0.05) == 9
+    assert dc.rounds_to_resolve(_e("x", -0.20, -0.4, 0.1, -0.35, 0.05, n=8, hw=None), 0.05) is None
+
+
+def _one_round_pairs():
+    return {("BenchmarkTarBuffer-4", "impl=pool"): ([2.0], [1.0])}  # one round: no interval
+
+
+@pytest.mark.parametrize("part, total, rules, want", [
+    (4.9, 100.0, Rules(), ("remove", "remove: the pooled path is 4.9% of the workload's CPU, less than the 5% margin, "
+                                     "so the pool cannot improve end-to-end time by the margin however fast it is")),
+    (14.8, 200.0, Rules(margin_pct=7.5), ("remove", "remove: the pooled path is 7.4% of the workload's CPU, less than "
+                                                    "the 7.5% margin, so the pool cannot improve end-to-end time by the "
+                                                    "margin however fast it is")),
+    (5.0, 100.0, Rules(), ("inconclusive", "inconclusive: the pooled path is 5.0% of the workload's CPU, but the micro "
+                                           "benchmarks have no paired interval (at least 6 rounds are needed)")),
+    (31.25, 50.0, Rules(alpha=0.01), ("inconclusive", "inconclusive: the pooled path is 62.5% of the workload's CPU, "
+                                                      "but the micro benchmarks have no paired interval (at least 8 "
+                                                      "rounds are needed)")),
+], ids=["bound-remove", "bound-remove-margin-7.5", "bound-inconclusive", "bound-inconclusive-alpha-0.01"])
+def test_bound_sentences(part, total, rules, want):
+    share = dc.Share("cpu", "plain-cpu", part, total, "samples")
+    (d,) = dc.decide_pools(_one_round_pairs(), {}, {}, rules, {"tar buffer": (share, None)})
+    assert (d.decision, d.rule) == want
+    assert d.basis == "bound" and d.bound == pytest.approx(part / total)
+    assert d.rounds_needed is None and d.kernels == ["BenchmarkTarBuffer/impl=pool-4"]
+    assert d.time is d.predicted and d.memory is None
+
+
+def _spread_pairs():
+    # six rounds whose log-ratios are -0.3, -0.2 (x4), -0.1: the Walsh averages are
+    # symmetric about -0.2 (the estimate); at 95% with 6 rounds the interval is the
+    # smallest and largest average, -0.3 and -0.1
+    logs = [-0.3, -0.2, -0.2, -0.2, -0.2, -0.1]
+    return {("BenchmarkTarBuffer-4", "impl=pool"): ([2.0] * 6, [2.0 * math.exp(x) for x in logs])}
+
+
+def test_predicted_sentence_scales_the_micro_effect_by_the_share():
+    # share 50%: -0.5 x (1 - e^-0.2) = -0.0906 -> -9.1%; lo -0.5 x (1 - e^-0.3) = -0.1296 -> -13.0%;
+    # hi -0.5 x (1 - e^-0.1) = -0.0476 -> -4.8%
+    share = dc.Share("cpu", "plain-cpu", 50.0, 100.0, "samples")
+    (d,) = dc.decide_pools(_spread_pairs(), {}, {}, Rules(), {"tar buffer": (share, None)})
+    assert (d.basis, d.decision, d.bound) == ("predicted", "keep", 0.5)
+    assert d.rule == ("keep: predicted end-to-end CPU time -9.1% [-13.0%, -4.8%] is a significant improvement of at "
+                      "least the 5% margin")
+    assert d.predicted.delta == pytest.approx(-0.5 * (1 - math.exp(-0.2)))
+    assert (d.predicted.lo, d.predicted.hi) == (pytest.approx(-0.5 * (1 - math.exp(-0.3))),
+                                                pytest.approx(-0.5 * (1 - math.exp(-0.1))))
+    assert d.micro.delta == pytest.approx(math.exp(-0.2) - 1) and d.micro.what == "time per op"
+    assert d.rounds_needed is None and d.disagreement is None and d.ab_config is None
+
+
+def test_micro_sentence_without_a_cpu_profile_takes_the_whole_workload():
+    # no profile: share 100%: e^-0.2 - 1 = -18.1%, [e^-0.3 - 1, e^-0.1 - 1] = [-25.9%, -9.5%]
+    (d,) = dc.decide_pools(_spread_pairs(), {}, {}, Rules())
+    assert (d.basis, d.decision, d.bound, d.cpu_share) == ("micro", "keep", None, None)
+    assert d.rule == ("keep: micro (no CPU profile: the share taken as the 100% upper bound) CPU time -18.1% "
+                      "[-25.9%, -9.5%] is a significant improvement of at least the 5% margin")
+
+
+class _ABSpread:
+    """pools=none and pools=tar, 8 rounds; ``stop_rule.unit`` picks the target measure."""
+
+    configs = ["none", "tar"]
+
+    def __init__(self, unit="ns/op"):
+        self.stop_rule = type("S", (), {"unit": unit})()
+
+    def values(self, config, unit):
+        if config == "tar" and unit == "ns/op":
+            return np.array([90.0] * 8)  # -10% every round
+        return np.array({"ns/op": [100.0] * 8, "cpu-ns/op": [50.0] * 8, "peak-RSS-B": [1e6] * 8}[unit])
+
+
+def test_measured_sentences_follow_the_ab_target_measure():
+    share = dc.Share("cpu", "plain-cpu", 20.0, 100.0, "samples")
+    (d,) = dc.decide_pools(_spread_pairs(), {}, {}, Rules(), {"tar buffer": (share, None)}, _ABSpread())
+    assert (d.basis, d.ab_config, d.time_measure, d.decision) == ("measured", "tar", "wall time", "keep")
+    assert d.rule == ("keep: measured end-to-end wall time -10.0% [-10.0%, -10.0%] is a significant improvement of "
+                      "at least the 5% margin")
+    assert set(d.measured) == {"wall time", "CPU time", "peak RSS"}
+    assert d.time is d.measured["wall time"] and d.memory is d.measured["peak RSS"]
+    # the A/B's target is CPU time: unchanged (50 vs 50 every round), and so is peak RSS
+    (d,) = dc.decide_pools(_spread_pairs(), {}, {}, Rules(), {"tar buffer": (share, None)}, _ABSpread("cpu-ns/op"))
+    assert (d.time_measure, d.decision) == ("CPU time", "remove")
+    assert d.rule == ("remove: measured end-to-end CPU time +0.0% [+0.0%, +0.0%] and peak RSS +0.0% [+0.0%, +0.0%] "
+                      "equivalent to plain allocation (the 90% intervals lie within \u00b15%): a pool is code to "
+                      "maintain")
+
+
+DISAGREE = ("the predicted and measured intervals do not overlap: the micro kernel is not the pipeline's use of the "
+            "pool (sizes, threads, cache state), the share comes from one profiled run, and the end-to-end run also "
+            "pays the pool's set-up and the memory it holds")
+
+
+@pytest.mark.parametrize("predicted, measured, want", [
+    ((-0.30, -0.20), (-0.10, 0.00), DISAGREE),   # prediction entirely below
+    ((-0.10, 0.00), (-0.30, -0.20), DISAGREE),   # prediction entirely above
+    ((-0.30, -0.20), (-0.20, -0.10), None),      # touching: they share -20%
+    ((-0.20, -0.10), (-0.30, -0.20), None),
+    ((-0.30, -0.10), (-0.20, -0.15), None),      # one inside the other
+    ((-0.30, -0.20), (None, None), None),        # no measured interval
+    ((None, None), (-0.10, 0.00), None),         # no predicted interval
+], ids=["below", "above", "touch-low", "touch-high", "inside", "no-measured", "no-predicted"])
+def test_disagreement_both_ways(predicted, measured, want):
+    p = _e("CPU time", -0.25, predicted[0], predicted[1], None, None)
+    w = _e("wall time", -0.05, measured[0], measured[1], None, None)
+    dec = dc.PoolDecision("tar buffer", "keep", "", "measured", predicted=p, measured={"wall time": w})
+    assert dc._disagree(dec) == want
+    # the measure the A/B targeted is the one compared
+    dec = dc.PoolDecision("tar buffer", "keep", "", "measured", predicted=p, measured={"CPU time": w},
+                          time_measure="CPU time")
+    assert dc._disagree(dec) == want
+    dec = dc.PoolDecision("tar buffer", "keep", "", "measured", predicted=p, measured={"CPU time": w})
+    assert dc._disagree(dec) is None  # targets wall time, which was not measured
+    assert dc._disagree(dc.PoolDecision("tar buffer", "keep", "", "measured", measured={"wall time": w})) is None
+
+
+def test_measured_disagreement_is_recorded_on_the_decision():
+    # micro: every round 1.0 vs 1.0 -> predicted 0%; measured -10% every round: no overlap
+    pairs = {("BenchmarkTarBuffer", "pool"): ([1.0] * 6, [1.0] * 6)}
+    share = dc.Share("cpu", "plain-cpu", 20.0, 100.0, "samples")
+    (d,) = dc.decide_pools(pairs, {}, {}, Rules(), {"tar buffer": (share, None)}, _ABSpread())
+    assert d.disagreement == DISAGREE
