@@ -228,3 +228,123 @@ def test_one_file_summary_in_json_is_the_median_and_its_interval() -> None:
     assert b["old"] == {"median": 3.0, "ci_low": None, "ci_high": None, "n": 2}
     assert b["warnings"] == ["need >= 6 samples for confidence interval at level 0.95"]
     assert set(rows) == {("A-2", "ns/op"), ("A-2", "B/op"), ("B-2", "ns/op")}
+
+
+# ------------------------------------- compare_files / summaries: JSON rows by hand
+
+def _bench_text(cpu: str, rows: dict[str, Sequence[float]]) -> str:
+    return f"goos: linux\npkg: example.com/p\ncpu: {cpu}\n" + "".join(
+        f"Benchmark{name} 100 {v} ns/op\n" for name, vs in rows.items() for v in vs)
+
+
+HASH_OLD = [100, 102, 101, 99, 103, 100.5]   # sorted 99 100 100.5 101 102 103: median 100.75
+HASH_NEW = [80, 82, 81, 79, 83, 80.5]        # median 80.75; every value below every old one
+TAR_OLD = [50, 51, 52, 53, 54, 55]           # median 52.5
+TAR_NEW = [1050, 1051, 1052, 1053, 1054, 1055]  # median 1052.5; every value above
+
+
+def _three_files() -> list[list[Record]]:
+    old = parse_text(_bench_text("X", {"Hash-2": HASH_OLD, "Tar-2": TAR_OLD}), "a/old.txt")
+    new = parse_text(_bench_text("Y", {"Hash-2": HASH_NEW, "Tar-2": TAR_NEW}), "b/new.txt")
+    other = parse_text(_bench_text("X", {"Other-2": [1, 2, 3]}), "c/other.txt")
+    return [old, new, other]
+
+
+def test_compare_files_json_rows_by_hand() -> None:
+    old, new, other = _three_files()
+    res = compare.compare_files([old, new, other])
+    assert (res.mode, res.alpha, res.holm, res.confidence, res.col) == ("files", 0.05, False, 0.95, None)
+    # labels from the records' files; the common configuration drops cpu and says so
+    assert res.config == {"goos": "linux", "pkg": "example.com/p"}
+    assert res.notes == ["cpu differs between inputs: X | Y",
+                         "nothing compared for other.txt: no benchmark in it has the same pkg and name as one in "
+                         "old.txt"]
+    rows = {r["name"]: r for r in res.to_json_rows()}
+    assert set(rows) == {"Hash-2", "Tar-2"}
+    # complete separation of 6 and 6: the exact two-sided U-test p is 2 / C(12, 6) = 2 / 924
+    p = 2 / 924
+    assert rows["Hash-2"] == {
+        "name": "Hash-2", "unit": "ns/op",
+        "old": {"median": 100.75, "ci_low": 99.0, "ci_high": 103.0, "n": 6},
+        "new": {"median": 80.75, "ci_low": 79.0, "ci_high": 83.0, "n": 6},
+        "delta_pct": pytest.approx(100 * (80.75 - 100.75) / 100.75), "p_value": pytest.approx(p),
+        "significant": True, "pkg": "example.com/p", "old_label": "old.txt", "new_label": "new.txt",
+        "p_raw": pytest.approx(p), "holm": False, "warnings": []}
+    assert rows["Tar-2"]["delta_pct"] == pytest.approx(100 * 1000 / 52.5)
+    assert rows["Tar-2"]["new"] == {"median": 1052.5, "ci_low": 1050.0, "ci_high": 1055.0, "n": 6}
+    assert json.loads(json.dumps(res.to_json_rows())) == res.to_json_rows()  # plain JSON values
+
+
+def test_compare_files_holm_adjusts_and_keeps_the_raw_p() -> None:
+    old, new, _ = _three_files()
+    res = compare.compare_files([old, new], ["before", "after"], holm=True, alpha=0.004)
+    rows = {r["name"]: r for r in res.to_json_rows()}
+    # two raw p of 2/924 each: Holm multiplies the smaller by 2 and the next by 1 (kept monotone): both 4/924
+    for name in ("Hash-2", "Tar-2"):
+        assert rows[name]["p_raw"] == pytest.approx(2 / 924)
+        assert rows[name]["p_value"] == pytest.approx(4 / 924)
+        assert rows[name]["holm"] is True
+        assert rows[name]["significant"] is False  # 0.00433 > alpha = 0.004
+        assert (rows[name]["old_label"], rows[name]["new_label"]) == ("before", "after")
+    assert (res.alpha, res.holm) == (0.004, True)
+    res = compare.compare_files([old, new], ["before", "after"], holm=True, alpha=4 / 924)
+    assert all(r.significant for r in res.rows)  # p = alpha is significant
+
+
+def test_compare_files_filter_and_label_errors() -> None:
+    old, new, _ = _three_files()
+    res = compare.compare_files([old, new], filter="Tar")
+    assert [r["name"] for r in res.to_json_rows()] == ["Tar-2"]
+    with pytest.raises(InputError, match=r"^compare_files: need at least two inputs$"):
+        compare.compare_files([old])
+    with pytest.raises(InputError, match=r"^column labels are not unique: x, x$"):
+        compare.compare_files([old, new], ["x", "x"])
+
+
+def test_compare_files_labels_are_paths_when_base_names_collide(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = tmp_path / "a" / "run.txt", tmp_path / "b" / "run.txt"
+    a.write_text(_bench_text("X", {"Hash-2": HASH_OLD}))
+    b.write_text(_bench_text("X", {"Hash-2": HASH_NEW}))
+    (row,) = compare.compare_files([a, b]).rows
+    assert (row.old_label, row.new_label) == (str(a), str(b))
+    assert compare.file_labels([a, tmp_path / "c.txt"]) == ["run.txt", "c.txt"]
+    assert compare.compare_files([a, b]).notes == []  # same cpu: nothing to say
+
+
+def test_summary_of_one_file_by_hand() -> None:
+    recs = parse_text(_bench_text("X", {"Hash-2": HASH_OLD, "Tar-2": TAR_OLD}), "runs/base.txt")
+    res = compare.summarize_records(recs)
+    assert (res.mode, res.alpha, res.holm, res.confidence) == ("single", 0.05, False, 0.95)
+    assert res.config == {"goos": "linux", "pkg": "example.com/p", "cpu": "X"} and res.notes == []
+    assert res.rows == []
+    assert res.to_json_rows() == [
+        {"name": "Hash-2", "unit": "ns/op", "old": {"median": 100.75, "ci_low": 99.0, "ci_high": 103.0, "n": 6},
+         "new": None, "delta_pct": None, "p_value": None, "significant": False, "pkg": "example.com/p",
+         "old_label": "base.txt", "new_label": None, "p_raw": None, "holm": False, "warnings": []},
+        {"name": "Tar-2", "unit": "ns/op", "old": {"median": 52.5, "ci_low": 50.0, "ci_high": 55.0, "n": 6},
+         "new": None, "delta_pct": None, "p_value": None, "significant": False, "pkg": "example.com/p",
+         "old_label": "base.txt", "new_label": None, "p_raw": None, "holm": False, "warnings": []},
+    ]
+    # filter, a given label, another confidence: at 90% with 6 samples the 2nd to 5th order
+    # statistics cover only 1 - 2 x 7/64 = 78%, so the interval is still the 1st to the 6th (97%)
+    res = compare.summarize_records(recs, filter="Tar", label="mine", confidence=0.9)
+    assert res.confidence == 0.9
+    (row,) = res.to_json_rows()
+    assert (row["name"], row["old_label"], row["old"]) == ("Tar-2", "mine",
+                                                           {"median": 52.5, "ci_low": 50.0, "ci_high": 55.0, "n": 6})
+
+
+def test_summary_of_two_files_labels_by_the_first_and_notes_the_config() -> None:
+    a = parse_text(_bench_text("X", {"Hash-2": HASH_OLD[:3]}), "a/run.txt")
+    b = parse_text(_bench_text("Y", {"Hash-2": HASH_OLD[3:]}), "b/run.txt")
+    res = compare.summarize_records(a + b)
+    (row,) = res.to_json_rows()
+    # base names collide: the first file's path; the six samples pooled into one cell
+    assert row["old_label"] == "a/run.txt"
+    assert row["old"] == {"median": 100.75, "ci_low": 99.0, "ci_high": 103.0, "n": 6}
+    assert res.notes == ["cpu differs between inputs: X | Y"]
+    assert res.config == {"goos": "linux", "pkg": "example.com/p"}
+    empty = compare.summarize_records([])
+    assert (empty.tables, empty.to_json_rows(), empty.config, empty.notes) == ([], [], {}, [])
