@@ -510,3 +510,111 @@ def test_measured_disagreement_is_recorded_on_the_decision():
     share = dc.Share("cpu", "plain-cpu", 20.0, 100.0, "samples")
     (d,) = dc.decide_pools(pairs, {}, {}, Rules(), {"tar buffer": (share, None)}, _ABSpread())
     assert d.disagreement == DISAGREE
+
+
+# ------------------------------------------- what decide_pools carries through
+
+class _StrictAB:
+    """An A/B that knows only pools=none and pools=tar (anything else is an error)."""
+
+    configs = ["none", "tar"]
+
+    def values(self, config, unit):
+        table = {("none", "ns/op"): [100.0] * 8, ("tar", "ns/op"): [90.0] * 8,
+                 ("none", "cpu-ns/op"): [50.0] * 8, ("tar", "cpu-ns/op"): [50.0] * 8,
+                 ("none", "peak-RSS-B"): [1e6] * 8, ("tar", "peak-RSS-B"): [1e6] * 8}
+        return np.array(table[(config, unit)])
+
+
+def test_decide_pools_carries_the_pools_totals_held_and_name():
+    pairs = {("BenchmarkTarBuffer-4", "impl=pool"): ([2.0] * 6, [1.0] * 6),
+             ("BenchmarkHashBuffer-4", "impl=pool"): ([1.0] * 6, [1.0] * 6)}
+    totals = {"tar buffer": [dc.Totals("B/op", 4096.0, 16.0)], "hash buffer": [dc.Totals("B/op", 10.0, 10.0)]}
+    held = {"tar buffer": 65536.0}
+    ds = {d.pool: d for d in dc.decide_pools(pairs, totals, held, Rules(), None, _StrictAB())}
+    assert set(ds) == {"tar buffer", "hash buffer"}
+    tar, hb = ds["tar buffer"], ds["hash buffer"]
+    assert (tar.totals, tar.held, tar.ab_config, tar.basis) == (totals["tar buffer"], 65536.0, "tar", "measured")
+    # the hash pool has no configuration in this A/B: decided on the micro benchmarks alone (0% -> remove)
+    assert (hb.totals, hb.held, hb.ab_config, hb.basis, hb.measured) == (totals["hash buffer"], None, None,
+                                                                        "micro", {})
+    assert hb.decision == "remove"
+
+
+def test_an_ab_without_configs_measures_nothing():
+    class NoConfigs:
+        def values(self, config, unit):  # pragma: no cover - must not be asked
+            raise AssertionError("asked for values")
+
+    (d,) = dc.decide_pools({("BenchmarkTarBuffer", "pool"): ([2.0] * 6, [1.0] * 6)}, {}, {}, Rules(), None,
+                           NoConfigs())
+    assert (d.basis, d.ab_config, d.measured) == ("micro", None, {})
+
+
+def test_micro_without_an_interval_names_the_rounds_for_alpha():
+    # one round, no CPU profile: no interval; at alpha = 0.01 the test needs 8 rounds (2/2^8 <= 0.01 < 2/2^7)
+    (d,) = dc.decide_pools({("BenchmarkTarBuffer", "pool"): ([2.0], [1.0])}, {}, {}, Rules(alpha=0.01))
+    assert (d.basis, d.decision) == ("micro", "inconclusive")
+    assert d.rule == ("no micro (no CPU profile: the share taken as the 100% upper bound) time interval: the paired "
+                      "test needs at least 8 rounds")
+
+
+def test_bound_uses_the_margin_as_a_fraction():
+    # 7.44% of the CPU is below a 7.5% margin (and above 7.5 / 101 = 7.43%)
+    share = dc.Share("cpu", "plain-cpu", 14.88, 200.0, "samples")
+    (d,) = dc.decide_pools(_one_round_pairs(), {}, {}, Rules(margin_pct=7.5), {"tar buffer": (share, None)})
+    assert (d.basis, d.decision) == ("bound", "remove")
+
+
+def test_micro_effect_skips_empty_and_unusable_pairs():
+    good = ([2.0] * 6, [1.0] * 6)
+    for bad in (([], []), ([0.0] * 6, [1.0] * 6)):  # no rounds; a zero time has no log-ratio
+        e = dc.micro_effect([bad, good], 0.05)
+        assert e is not None and e.n == 6 and e.delta == pytest.approx(-0.5)
+    assert dc.micro_effect([([], [])], 0.05) is None
+
+
+def test_paired_effect_of_one_round_has_no_interval():
+    e = dc.paired_effect("wall time", [100.0], [150.0], 0.05)
+    assert e is not None and e.n == 1 and e.delta == pytest.approx(0.5) and not e.has_interval
+    assert dc.interval(e) == "no interval (too few rounds)"
+    assert dc.paired_effect("wall time", [], [], 0.05) is None
+    assert dc.paired_effect("wall time", [1.0, 2.0], [1.0], 0.05) is None
+
+
+@pytest.mark.parametrize("name, pool", [("Benchmark", "Benchmark"), ("BenchmarkX", "X"), ("BenchmarkX-8", "X")])
+def test_pool_of_strips_the_prefix_only_before_a_name(name, pool):
+    assert dc.pool_of(name) == pool
+
+
+def _profile(types, samples):
+    from enginepools.pprof.profile import ProfileBuilder
+
+    b = ProfileBuilder(sample_types=types, period_type=None, period=1)
+    for values, stack, labels in samples:
+        b.add_sample(values, [(f, "x.c", 1) for f in stack], labels=labels)
+    return b.build()
+
+
+def test_profile_share_columns_labels_and_empty_samples():
+    # a CPU profile whose first column is samples: its "samples" column is the one counted
+    cpu = _profile([("samples", "count"), ("cpu", "nanoseconds")],
+                   [([0, 0], ["hash_job"], None), ([3, 30], ["hash_job", "main"], None), ([1, 10], ["main"], None)])
+    s = dc.profile_share(cpu, "cpu", "c", "hash buffer")
+    assert (s.part, s.total, s.unit) == (30.0, 40.0, "nanoseconds")
+    samples_only = _profile([("samples", "count")], [([0], ["x"], None), ([1], ["hash_job"], None), ([3], ["y"], None)])
+    s = dc.profile_share(samples_only, "cpu", "c", "hash buffer")
+    assert (s.part, s.total, s.unit) == (1.0, 4.0, "count")  # an empty sample first does not end the count
+    # a heap profile with in-use space only; the label key may be ep_pool
+    heap = _profile([("inuse_space", "bytes")],
+                    [([64], ["malloc"], {"ep_pool": "tar"}), ([36], ["malloc"], None)])
+    s = dc.profile_share(heap, "heap", "h", "tar buffer")
+    assert (s.part, s.total, s.unit) == (64.0, 100.0, "bytes")
+    # a function name with two dots: the part before the first is the function
+    dotted = _profile([("inuse_space", "bytes")], [([5], ["tar_all.isra.0"], None), ([7], ["x.tar_all.y"], None),
+                                                    ([11], ["ep_pool_get", "tag_entry.part.1"], None),
+                                                    ([13], ["ep_pool_get", "q.tag_entry"], None)])
+    assert dc.profile_share(dotted, "heap", "h", "tar buffer").part == 5.0
+    assert dc.profile_share(dotted, "heap", "h", "object pool").part == 11.0
+    # a location no function of the pool's path reaches counts for nothing
+    assert dc.profile_share(dotted, "heap", "h", "worker pool").part == 0.0
