@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 from typing import Sequence
 
@@ -348,3 +349,142 @@ def test_summary_of_two_files_labels_by_the_first_and_notes_the_config() -> None
     assert res.config == {"goos": "linux", "pkg": "example.com/p"}
     empty = compare.summarize_records([])
     assert (empty.tables, empty.to_json_rows(), empty.config, empty.notes) == ([], [], {}, [])
+
+
+# ------------------------------------------------ the geomean row, by hand
+
+def _two_files(old_rows: dict[str, Sequence[float]], new_rows: dict[str, Sequence[float]]) -> compare.Table:
+    old = parse_text(_bench_text("X", old_rows), "old.txt")
+    new = parse_text(_bench_text("X", new_rows), "new.txt")
+    (table,) = compare.compare_files([old, new]).tables
+    return table
+
+
+def test_geomean_row_of_two_benchmarks() -> None:
+    t = _two_files({"Hash-2": HASH_OLD, "Tar-2": TAR_OLD}, {"Hash-2": HASH_NEW, "Tar-2": TAR_NEW})
+    # medians 100.75, 52.5 (old) and 80.75, 1052.5 (new)
+    assert t.geomeans["old.txt"] == pytest.approx(math.sqrt(100.75 * 52.5))
+    assert t.geomeans["new.txt"] == pytest.approx(math.sqrt(80.75 * 1052.5))
+    ratio = math.sqrt((80.75 / 100.75) * (1052.5 / 52.5))
+    assert t.geomean_ratios == {"new.txt": pytest.approx(ratio)}
+    assert t.geomean_delta("new.txt") == pytest.approx(ratio - 1)
+    assert compare.geomean_delta(t, "new.txt") == pytest.approx(ratio - 1)
+    assert t.geomean_delta("old.txt") is None
+    assert t.geomean_warnings == {"old.txt": (), "new.txt": ()}
+
+
+def test_geomean_row_warns_when_the_set_differs() -> None:
+    t = _two_files({"Hash-2": HASH_OLD, "Tar-2": TAR_OLD}, {"Hash-2": HASH_NEW})
+    assert t.geomean_ratios == {"new.txt": pytest.approx(80.75 / 100.75)}
+    assert t.geomean_warnings == {"old.txt": (), "new.txt": (compare.GEOMEAN_SET_DIFFERS,)}
+    assert t.geomean_warnings["new.txt"] == ("benchmark set differs from baseline; geomeans may not be comparable",)
+
+
+def test_geomean_row_with_zero_medians() -> None:
+    zeros = [0.0] * 6
+    # both medians 0: the ratio counts as 1; the columns' geomeans are undefined
+    t = _two_files({"Hash-2": HASH_OLD, "Tar-2": zeros}, {"Hash-2": HASH_NEW, "Tar-2": zeros})
+    assert t.geomean_ratios == {"new.txt": pytest.approx(math.sqrt(80.75 / 100.75))}
+    assert t.geomeans == {"old.txt": None, "new.txt": None}
+    assert t.geomean_warnings == {"old.txt": ("summaries must be >0 to compute geomean",),
+                                  "new.txt": ("summaries must be >0 to compute geomean",)}
+    # a zero base under a non-zero median: no ratio, and no ratio warning either
+    t = _two_files({"Hash-2": HASH_OLD, "Tar-2": zeros}, {"Hash-2": HASH_NEW, "Tar-2": TAR_OLD})
+    assert t.geomean_ratios == {"new.txt": None}
+    assert t.geomeans["new.txt"] == pytest.approx(math.sqrt(80.75 * 52.5))
+    assert t.geomean_warnings["new.txt"] == ()
+    assert t.geomean_delta("new.txt") is None
+    # a zero median over a non-zero base: a ratio of 0, which has no geomean
+    t = _two_files({"Hash-2": HASH_OLD, "Tar-2": TAR_OLD}, {"Hash-2": HASH_NEW, "Tar-2": zeros})
+    assert t.geomean_ratios == {"new.txt": None}
+    assert t.geomean_warnings["new.txt"] == ("summaries must be >0 to compute geomean",
+                                             "ratios must be >0 to compute geomean")
+
+
+def test_one_benchmark_has_no_geomean_row() -> None:
+    t = _two_files({"Hash-2": HASH_OLD}, {"Hash-2": HASH_NEW})
+    assert (t.geomeans, t.geomean_ratios, t.geomean_warnings) == ({}, {}, {})
+
+
+# ----------------------------------------------- columns, labels and errors
+
+def test_compare_columns_result_and_tables_per_unit() -> None:
+    recs = (samples("BenchmarkHash/impl=std-2", HASH_OLD, [64] * 6) + samples("BenchmarkHash/impl=pool-2", HASH_NEW)
+            + samples("BenchmarkTar/impl=std-2", TAR_OLD) + samples("BenchmarkTar/impl=pool-2", TAR_NEW))
+    res = compare.compare_columns(recs, "/impl", alpha=0.01, confidence=0.9)
+    assert (res.mode, res.col, res.alpha, res.confidence, res.holm) == ("col", "impl", 0.01, 0.9, False)
+    t = {t.unit: t for t in res.tables}
+    assert t["ns/op"].names == ["Hash-2", "Tar-2"] and t["ns/op"].columns == ["std", "pool"]
+    # only the std variant of Hash has B/op: one column, itself the base, nothing compared
+    assert (t["B/op"].names, t["B/op"].columns, t["B/op"].base, t["B/op"].rows) == (["Hash-2"], ["std"], "std", [])
+    # B/op only on the pooled variant: that column is the table's base
+    recs2 = samples("BenchmarkHash/impl=std-2", HASH_OLD) + samples("BenchmarkHash/impl=pool-2", HASH_NEW, [8] * 6)
+    t2 = {t.unit: t for t in compare.compare_columns(recs2).tables}
+    assert (t2["B/op"].columns, t2["B/op"].base) == (["pool"], "pool")
+    assert compare.compare(recs2[:6], recs2[6:], labels=["a", "b"], alpha=0.001).alpha == 0.001
+
+
+def test_compare_columns_errors_say_what_to_try() -> None:
+    with pytest.raises(InputError, match=r"^no benchmark name has a /impl= part \(the names have /size=, /x=: "
+                                         r"try -col /size\)$"):
+        compare.compare_columns(samples("BenchmarkA/x=1/size=2-2", [1, 2]))
+    with pytest.raises(InputError, match=r"^no benchmark name has a /impl= part after -pair Fast:Slow, New:Old "
+                                         r"\(pair by name suffix with -pair NEW:OLD\)$"):
+        compare.compare_columns(samples("BenchmarkA-2", [1, 2]), pairs=[("Fast", "Slow"), ("New", "Old")])
+
+
+@pytest.mark.parametrize("text", ["", "/", "/a/b", "a=b", "a b", "/a\tb"])
+def test_parse_col_rejects(text: str) -> None:
+    from enginepools.errors import UsageError
+
+    with pytest.raises(UsageError) as e:
+        compare.parse_col(text)
+    assert str(e.value) == f"-col {text!r}: expected /KEY, e.g. /impl"
+
+
+def test_parse_col_and_pair_accept() -> None:
+    assert compare.parse_col("/impl") == compare.parse_col("impl") == "impl"
+    assert compare.parse_pair("WithPool:Standard") == ("WithPool", "Standard")
+
+
+@pytest.mark.parametrize("text", ["WithPool", ":Standard", "WithPool:", "Same:Same", "a:b:c"])
+def test_parse_pair_rejects(text: str) -> None:
+    from enginepools.errors import UsageError
+
+    with pytest.raises(UsageError) as e:
+        compare.parse_pair(text)
+    assert str(e.value) == f"-pair {text!r}: expected NEW:OLD name suffixes, e.g. WithPool:Standard"
+
+
+def test_pair_variants_renames_by_suffix() -> None:
+    recs = (samples("BenchmarkHashWithPool-2", [1]) + samples("BenchmarkHashStandard-2", [2])
+            + samples("BenchmarkPool/NoPool-2", [3]) + samples("BenchmarkX/size=1/SmallWithPool-2", [4])
+            + samples("BenchmarkStandard-2", [5]) + samples("BenchmarkY/impl=z-2", [6]))
+    out = compare.pair_variants(recs, [("WithPool", "Standard"), ("NoPool", "Pool")])
+    assert [r.name for r in out] == ["BenchmarkHash/impl=WithPool-2", "BenchmarkHash/impl=Standard-2",
+                                     "BenchmarkPool/impl=NoPool-2", "BenchmarkX/size=1/Small/impl=WithPool-2",
+                                     "BenchmarkStandard-2", "BenchmarkY/impl=z-2"]
+
+
+def test_labels_default_to_the_records_files() -> None:
+    old, new, other = _three_files()
+    # the first record's file names a list; an empty list is named by its position
+    res = compare.compare_files([[], new])
+    assert res.notes == ["nothing compared for new.txt: no benchmark in it has the same pkg and name as one in #0"]
+    res = compare.compare_files([old, other])
+    assert res.notes[-1] == ("nothing compared for other.txt: no benchmark in it has the same pkg and name as one "
+                             "in old.txt")
+    mixed = old[:1] + new[1:]  # records of two files: the first one's names the column
+    assert compare.compare_files([mixed, other]).notes[-1].endswith("as one in old.txt")
+
+
+def test_common_config_and_notes_ignore_pkg() -> None:
+    recs = [make_record("BenchmarkA-2", 10, {"ns/op": 1.0}, {"pkg": "p", "cpu": "X", "goos": "linux"}),
+            make_record("BenchmarkA-2", 10, {"ns/op": 2.0}, {"pkg": "p", "cpu": "Y", "goos": "linux"}),
+            make_record("BenchmarkA-2", 10, {"ns/op": 3.0}, {"pkg": "p", "cpu": "X", "goos": "linux"}),
+            make_record("BenchmarkB-2", 10, {"ns/op": 4.0}, {"pkg": "q", "cpu": "X", "goos": "linux"})]
+    res = compare.summarize_records(recs, label="run")
+    assert res.config == {"goos": "linux"}
+    assert res.notes == ["cpu differs between inputs: X | Y"]
+    nopkg = compare.summarize_records([make_record("BenchmarkA-2", 10, {"ns/op": 1.0}, {})], label="run")
+    assert [r["pkg"] for r in nopkg.to_json_rows()] == [""]
