@@ -618,3 +618,52 @@ def test_profile_share_columns_labels_and_empty_samples():
     assert dc.profile_share(dotted, "heap", "h", "object pool").part == 11.0
     # a location no function of the pool's path reaches counts for nothing
     assert dc.profile_share(dotted, "heap", "h", "worker pool").part == 0.0
+
+
+@pytest.mark.parametrize("time, memory, want", [
+    # the 90% interval exactly on both edges of +-5%: equivalent (edges included)
+    pytest.param(_e("wall time", 0.0, -0.06, 0.06, -0.05, 0.05), None,
+                 "remove: measured end-to-end wall time +0.0% [-6.0%, +6.0%] equivalent to plain allocation (the 90% "
+                 "intervals lie within \u00b15%): a pool is code to maintain", id="equivalent-on-the-edges"),
+    pytest.param(_e("wall time", 0.03, -0.04, 0.11, -0.03, 0.10), _e("peak RSS", 0.0, -0.01, 0.01, -0.008, 0.008),
+                 "remove: measured end-to-end wall time +3.0% [-4.0%, +11.0%] and peak RSS +0.0% [-1.0%, +1.0%]: no "
+                 "improvement of the 5% margin (the 90% intervals start at or above the lower edge of \u00b15%: "
+                 "equivalent or worse): a pool is code to maintain", id="no-improvement-both"),
+])
+def test_rule_sentence_edges(time, memory, want):
+    assert dc.apply_rules(time, memory, 5.0, "measured end-to-end") == ("remove", want, None)
+
+
+def test_effect_from_logs_uses_alpha_for_both_intervals():
+    # 8 rounds; two-sided signed-rank critical values (published tables): alpha = 0.01 -> 0, 0.02 -> 1
+    r = [1.10, 0.97, 1.20, 1.05, 1.15, 0.99, 1.08, 1.30]
+    e = dc.effect_from_logs("x", np.log(r), 0.01)
+    assert (e.lo, e.hi) == (pytest.approx(0.97 - 1), pytest.approx(1.30 - 1))  # the extreme Walsh averages
+    # the second smallest and second largest Walsh averages: (ln .97 + ln .99) / 2 and (ln 1.2 + ln 1.3) / 2
+    assert (e.lo2, e.hi2) == (pytest.approx(math.sqrt(0.97 * 0.99) - 1), pytest.approx(math.sqrt(1.2 * 1.3) - 1))
+    assert e.half_width == pytest.approx((math.log(1.30) - math.log(0.97)) / 2)
+
+
+def test_decision_to_dict_and_kernel_names_without_threads():
+    (d,) = dc.decide_pools({("BenchmarkTarBuffer", "pool"): ([2.0] * 6, [1.0] * 6)}, {}, {}, Rules())
+    assert d.kernels == ["BenchmarkTarBuffer/pool"]
+    out = d.to_dict()
+    assert (out["pool"], out["decision"], out["basis"], out["kernels"]) == ("tar buffer", "keep", "micro",
+                                                                           ["BenchmarkTarBuffer/pool"])
+    assert out["micro"]["delta"] == pytest.approx(-0.5)
+
+
+def test_pool_inputs_needs_both_sides_for_totals_and_keeps_zero_held():
+    from enginepools.bench import benchfmt
+
+    text = ("BenchmarkHashBuffer/impl=std-2 10 100 ns/op\n"
+            "BenchmarkHashBuffer/impl=pool-2 10 80 ns/op 16 B/op 0 retained-B\n")
+    pairs, totals, held = dc.pool_inputs(benchfmt.parse(text), "impl", ("ns/op",), ("std",))
+    assert pairs == {("HashBuffer-2", "pool"): ([100.0], [80.0])}
+    assert totals == {} and held == {"hash buffer": 0.0}
+
+
+def test_profile_share_of_a_known_pool_in_a_named_package():
+    prof = _heap([(600, ["ep_alloc", "hash_job"], None), (30, ["mypkg.helper", "main"], None), (70, ["main"], None)])
+    # with the benchmarked package named, its functions are the pool's path, not the built-in one
+    assert dc.profile_share(prof, "heap", "x", "hash buffer", pkg="mypkg").part == 30.0
