@@ -488,3 +488,17 @@ def test_common_config_and_notes_ignore_pkg() -> None:
     assert res.notes == ["cpu differs between inputs: X | Y"]
     nopkg = compare.summarize_records([make_record("BenchmarkA-2", 10, {"ns/op": 1.0}, {})], label="run")
     assert [r["pkg"] for r in nopkg.to_json_rows()] == [""]
+
+
+def test_confidence_reaches_every_cell() -> None:
+    # 6 samples at 75%: the 2nd and 5th order statistics cover 1 - 2 x 7/64 = 78% >= 75%
+    old, new, _ = _three_files()
+    rows = {r["name"]: r for r in compare.compare_files([old, new], confidence=0.75).to_json_rows()}
+    assert rows["Hash-2"]["old"] == {"median": 100.75, "ci_low": 100.0, "ci_high": 102.0, "n": 6}
+    assert rows["Hash-2"]["new"] == {"median": 80.75, "ci_low": 80.0, "ci_high": 82.0, "n": 6}
+
+
+def test_geomean_row_skips_a_missing_cell_anywhere() -> None:
+    t = _two_files({"Tar-2": TAR_OLD, "Hash-2": HASH_OLD}, {"Hash-2": HASH_NEW})  # the first row is missing
+    assert t.geomeans["new.txt"] == pytest.approx(80.75)
+    assert t.geomean_ratios == {"new.txt": pytest.approx(80.75 / 100.75)}
