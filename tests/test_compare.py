@@ -433,7 +433,8 @@ def test_compare_columns_errors_say_what_to_try() -> None:
         compare.compare_columns(samples("BenchmarkA-2", [1, 2]), pairs=[("Fast", "Slow"), ("New", "Old")])
 
 
-@pytest.mark.parametrize("text", ["", "/", "/a/b", "a=b", "a b", "/a\tb"])
+@pytest.mark.parametrize("text", ["", "/", "/a/b", "a=b", "a b", "/a\tb"],
+                         ids=["empty", "slash", "two-keys", "key-value", "space", "tab"])
 def test_parse_col_rejects(text: str) -> None:
     from enginepools.errors import UsageError
 
